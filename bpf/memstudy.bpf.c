@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * memstudy's kernel side, summary mode: count allocator calls and the kernel work done
+ * inside them, aggregated in per-CPU maps that the collector reads at the end.
+ *
+ * Uprobes are attached for the target pid only, so they need no filter; tracepoints and
+ * fault events fire for every process and filter on target_tgid first.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "memstudy.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile __u32 target_tgid;
+
+__u32 cur_phase;      /* bumped by memstudy_phase() in the target */
+__u64 phase_overflow; /* phase markers past MS_MAX_PHASES, merged into the last */
+
+/* Per thread: the allocator call in progress and the syscall in progress. */
+struct thread_state {
+	__u64 entry_ns;
+	__u64 bytes;
+	__u32 fn;
+	__u32 depth; /* >1 while glibc calls itself (realloc(NULL,n), reallocarray) */
+	__u64 sys_ns;
+	__u64 sys_len;
+	__u64 sys_len2;
+	__u32 sys;
+	__u32 in_sys;
+	struct ms_kwork kw; /* kernel work inside the current allocator call */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct thread_state);
+} threads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MS_MAX_PHASES * MS_FN_MAX);
+	__type(key, __u32);
+	__type(value, struct ms_fn_stats);
+} fn_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MS_MAX_PHASES * MS_SYS_MAX);
+	__type(key, __u32);
+	__type(value, struct ms_sys_stats);
+} sys_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MS_MAX_PHASES);
+	__type(key, __u32);
+	__type(value, struct ms_fault_stats);
+} fault_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MS_LOST_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} events SEC(".maps");
+
+static __always_inline void count_lost(__u32 why)
+{
+	__u64 *n = bpf_map_lookup_elem(&lost, &why);
+
+	if (n)
+		(*n)++;
+}
+
+static __always_inline bool is_target(void)
+{
+	return (bpf_get_current_pid_tgid() >> 32) == target_tgid;
+}
+
+static __always_inline struct thread_state *thread_get(bool create)
+{
+	struct thread_state *ts;
+
+	ts = bpf_task_storage_get(&threads, bpf_get_current_task_btf(), NULL,
+				  create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	if (!ts && create)
+		count_lost(MS_LOST_THREAD_STATE);
+	return ts;
+}
+
+static __always_inline __u32 phase_now(void)
+{
+	__u32 p = cur_phase;
+
+	return p < MS_MAX_PHASES ? p : MS_MAX_PHASES - 1;
+}
+
+static __always_inline __u32 log2_u64(__u64 v)
+{
+	__u32 r = 0;
+
+	if (v >> 32) {
+		v >>= 32;
+		r += 32;
+	}
+	if (v >> 16) {
+		v >>= 16;
+		r += 16;
+	}
+	if (v >> 8) {
+		v >>= 8;
+		r += 8;
+	}
+	if (v >> 4) {
+		v >>= 4;
+		r += 4;
+	}
+	if (v >> 2) {
+		v >>= 2;
+		r += 2;
+	}
+	return r + (v >> 1);
+}
+
+/* Log-linear slot; the inverse is hist_slot_low() in user/hist.c. */
+static __always_inline __u32 hist_slot(__u64 ns)
+{
+	__u32 l, slot;
+
+	if (ns < MS_HIST_SUB)
+		return ns;
+	l = log2_u64(ns);
+	slot = (l - MS_HIST_SUB_BITS + 1) * MS_HIST_SUB +
+	       ((ns >> (l - MS_HIST_SUB_BITS)) & (MS_HIST_SUB - 1));
+	return slot < MS_HIST_SLOTS ? slot : MS_HIST_SLOTS - 1;
+}
+
+/* Requested bytes, from the arguments, for the function the probe's cookie names. */
+static __always_inline __u64 request_bytes(__u32 fn, struct pt_regs *ctx)
+{
+	switch (fn) {
+	case MS_FN_MALLOC:
+	case MS_FN_VALLOC:
+	case MS_FN_PVALLOC:
+		return PT_REGS_PARM1(ctx);
+	case MS_FN_CALLOC:
+		return PT_REGS_PARM1(ctx) * PT_REGS_PARM2(ctx);
+	case MS_FN_REALLOC:
+	case MS_FN_ALIGNED_ALLOC:
+	case MS_FN_MEMALIGN:
+		return PT_REGS_PARM2(ctx);
+	case MS_FN_REALLOCARRAY:
+		return PT_REGS_PARM2(ctx) * PT_REGS_PARM3(ctx);
+	case MS_FN_POSIX_MEMALIGN:
+		return PT_REGS_PARM3(ctx);
+	}
+	return 0; /* free */
+}
+
+SEC("uprobe")
+int BPF_KPROBE(alloc_enter)
+{
+	struct thread_state *ts = thread_get(true);
+
+	if (!ts)
+		return 0;
+	/* glibc calling its own entry points (realloc(NULL, n) -> malloc) is one user call. */
+	if (ts->depth++)
+		return 0;
+	ts->fn = bpf_get_attach_cookie(ctx);
+	ts->bytes = request_bytes(ts->fn, ctx);
+	ts->entry_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(alloc_exit, long ret)
+{
+	struct thread_state *ts = thread_get(false);
+	struct ms_fn_stats *s;
+	__u64 lat;
+	__u32 key, fn, i;
+
+	if (!ts || !ts->depth)
+		return 0; /* entered before we attached */
+	if (--ts->depth)
+		return 0;
+	lat = bpf_ktime_get_ns() - ts->entry_ns;
+	fn = ts->fn;
+	if (fn >= MS_FN_MAX)
+		return 0;
+	key = phase_now() * MS_FN_MAX + fn;
+	s = bpf_map_lookup_elem(&fn_stats, &key);
+	if (!s)
+		return 0;
+	s->calls++;
+	s->bytes += ts->bytes;
+	if (fn == MS_FN_POSIX_MEMALIGN ? (int)ret != 0 : (fn != MS_FN_FREE && !ret && ts->bytes))
+		s->failed++;
+	s->lat_sum_ns += lat;
+	if (lat > s->lat_max_ns)
+		s->lat_max_ns = lat;
+	s->hist[hist_slot(lat) & (MS_HIST_SLOTS - 1)]++;
+	if (ts->kw.faults | ts->kw.major_faults | ts->kw.syscall_ns) {
+		s->kernel.faults += ts->kw.faults;
+		s->kernel.major_faults += ts->kw.major_faults;
+		s->kernel.syscall_ns += ts->kw.syscall_ns;
+		for (i = 0; i < MS_SYS_MAX; i++)
+			s->kernel.syscalls[i] += ts->kw.syscalls[i];
+		__builtin_memset(&ts->kw, 0, sizeof(ts->kw));
+	}
+	return 0;
+}
+
+/* memstudy_phase(const char *name) in the target: start a new phase. */
+SEC("uprobe")
+int BPF_KPROBE(phase_mark, const char *name)
+{
+	struct ms_event_phase *e;
+	__u32 p = __sync_fetch_and_add(&cur_phase, 1) + 1;
+
+	if (p >= MS_MAX_PHASES)
+		__sync_fetch_and_add(&phase_overflow, 1);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost(MS_LOST_RINGBUF);
+		return 0;
+	}
+	e->type = MS_EV_PHASE;
+	e->phase = p;
+	e->ts_ns = bpf_ktime_get_ns();
+	bpf_probe_read_user_str(e->name, sizeof(e->name), name);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+static __always_inline int sys_index(long id)
+{
+	switch (id) { /* x86_64 syscall numbers */
+	case 12:
+		return MS_SYS_BRK;
+	case 9:
+		return MS_SYS_MMAP;
+	case 11:
+		return MS_SYS_MUNMAP;
+	case 25:
+		return MS_SYS_MREMAP;
+	case 28:
+		return MS_SYS_MADVISE;
+	case 10:
+		return MS_SYS_MPROTECT;
+	}
+	return -1;
+}
+
+/* Attached to sys_enter_{brk,mmap,munmap,mremap,madvise,mprotect}. */
+SEC("tracepoint")
+int sys_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	struct thread_state *ts;
+	int sys;
+
+	if (!is_target())
+		return 0;
+	sys = sys_index(ctx->id);
+	if (sys < 0)
+		return 0;
+	ts = thread_get(true);
+	if (!ts)
+		return 0;
+	ts->sys = sys;
+	ts->in_sys = 1;
+	if (sys == MS_SYS_BRK) {
+		struct task_struct *task = bpf_get_current_task_btf();
+
+		ts->sys_len = BPF_CORE_READ(task, mm, brk); /* brk before the call */
+	} else {
+		/* One program serves syscalls with 1 to 6 arguments: a direct ctx read past
+		 * the shortest record would make the attach to sys_enter_brk fail. */
+		bpf_probe_read_kernel(&ts->sys_len, sizeof(ts->sys_len), &ctx->args[1]);
+		bpf_probe_read_kernel(&ts->sys_len2, sizeof(ts->sys_len2), &ctx->args[2]);
+	}
+	ts->sys_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("tracepoint")
+int sys_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct thread_state *ts;
+	struct ms_sys_stats *s;
+	__u64 ns;
+	__u32 key, sys;
+	long ret = ctx->ret;
+
+	if (!is_target())
+		return 0;
+	ts = thread_get(false);
+	if (!ts || !ts->in_sys)
+		return 0; /* entered before we attached */
+	ts->in_sys = 0;
+	ns = bpf_ktime_get_ns() - ts->sys_ns;
+	sys = ts->sys;
+	if (sys >= MS_SYS_MAX)
+		return 0;
+	key = phase_now() * MS_SYS_MAX + sys;
+	s = bpf_map_lookup_elem(&sys_stats, &key);
+	if (!s)
+		return 0;
+	s->calls++;
+	s->ns += ns;
+	if (ret < 0 && ret > -4096) {
+		s->failed++;
+	} else if (sys == MS_SYS_BRK) {
+		__u64 old = ts->sys_len, new = ret;
+
+		if (new > old)
+			s->grow_bytes += new - old;
+		else
+			s->shrink_bytes += old - new;
+	} else if (sys == MS_SYS_MREMAP) {
+		s->bytes += ts->sys_len2;
+		if (ts->sys_len2 > ts->sys_len)
+			s->grow_bytes += ts->sys_len2 - ts->sys_len;
+		else
+			s->shrink_bytes += ts->sys_len - ts->sys_len2;
+	} else {
+		s->bytes += ts->sys_len;
+	}
+	if (ts->depth) {
+		s->in_alloc_calls++;
+		ts->kw.syscalls[sys]++;
+		ts->kw.syscall_ns += ns;
+	}
+	return 0;
+}
+
+SEC("tp_btf/page_fault_user")
+int BPF_PROG(page_fault, unsigned long address, struct pt_regs *regs, unsigned long error_code)
+{
+	struct ms_fault_stats *s;
+	struct thread_state *ts;
+	__u32 key;
+
+	if (!is_target())
+		return 0;
+	key = phase_now();
+	s = bpf_map_lookup_elem(&fault_stats, &key);
+	if (!s)
+		return 0;
+	s->user++;
+	ts = thread_get(false);
+	if (ts && ts->depth) {
+		s->in_alloc_calls++;
+		ts->kw.faults++;
+	}
+	return 0;
+}
+
+/* Faults the kernel takes on user addresses for the target (read() into a fresh buffer...):
+ * getrusage counts them, so the report does too, apart from user-mode faults. */
+SEC("tp_btf/page_fault_kernel")
+int BPF_PROG(page_fault_kernel, unsigned long address, struct pt_regs *regs,
+	     unsigned long error_code)
+{
+	struct ms_fault_stats *s;
+	__u32 key;
+
+	if (!is_target() || address >= 0x800000000000UL)
+		return 0;
+	key = phase_now();
+	s = bpf_map_lookup_elem(&fault_stats, &key);
+	if (s)
+		s->kernel_on_user++;
+	return 0;
+}
+
+/* Software event PERF_COUNT_SW_PAGE_FAULTS_MAJ, one per CPU, sample period 1. */
+SEC("perf_event")
+int major_fault(void *ctx)
+{
+	struct ms_fault_stats *s;
+	struct thread_state *ts;
+	__u32 key;
+
+	if (!is_target())
+		return 0;
+	key = phase_now();
+	s = bpf_map_lookup_elem(&fault_stats, &key);
+	if (!s)
+		return 0;
+	s->major++;
+	ts = thread_get(false);
+	if (ts && ts->depth) {
+		s->major_in_alloc_calls++;
+		ts->kw.major_faults++;
+	}
+	return 0;
+}

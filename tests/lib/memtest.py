@@ -1,0 +1,73 @@
+"""Shared helpers for memstudy's tests: where the binaries are, running them, and the
+rule that under CI=true a test that cannot load BPF fails instead of skipping."""
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+BUILD = os.environ.get("MEMSTUDY_BUILD") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "build")
+MEMSTUDY = os.path.join(BUILD, "memstudy")
+WORKLOAD = os.path.join(BUILD, "memstudy-workload")
+TARGETS = os.path.join(BUILD, "targets")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def target(name):
+    """Path of a test target program built from tests/targets/NAME.c."""
+    return os.path.join(TARGETS, "target-" + name)
+
+
+def need_bpf(testcase):
+    """Skip (or, under CI, fail) when this machine cannot run BPF tracing."""
+    why = None
+    if os.geteuid() != 0:
+        why = "tests that load BPF need root"
+    elif not os.path.exists("/sys/kernel/btf/vmlinux"):
+        why = "the kernel has no BTF (/sys/kernel/btf/vmlinux)"
+    if why:
+        if IN_CI:
+            testcase.fail(why + " (CI=true: failing, not skipping)")
+        testcase.skipTest(why)
+
+
+def run(args, **kw):
+    """Run a command, capture text output, never raise on a non-zero exit."""
+    kw.setdefault("capture_output", True)
+    kw.setdefault("text", True)
+    kw.setdefault("timeout", 600)
+    return subprocess.run(args, **kw)
+
+
+def memstudy(args, **kw):
+    return run([MEMSTUDY] + list(args), **kw)
+
+
+def memstudy_json(args, testcase=None, **kw):
+    """Run memstudy with --json - and return (parsed report, CompletedProcess)."""
+    p = memstudy(list(args[:1]) + ["--json", "-"] + list(args[1:]) if args and args[0] == "run"
+                 else ["--json", "-"] + list(args), **kw)
+    if testcase is not None and p.returncode != 0:
+        testcase.fail("memstudy failed (%d): %s" % (p.returncode, p.stderr))
+    text = p.stdout
+    start = text.rfind("\n{")
+    start = 0 if text.startswith("{") else start + 1
+    return json.loads(text[start:]), p
+
+
+def strace_count(cmd, syscalls):
+    """Count syscalls made by CMD (all threads) with strace -f; returns {name: calls}."""
+    out = run(["strace", "-f", "-qq", "-e", "trace=" + ",".join(syscalls), "-o", "/dev/stderr"]
+              + list(cmd))
+    counts = {s: 0 for s in syscalls}
+    for line in out.stderr.splitlines():
+        body = line.split(" ", 1)[1] if line[:1].isdigit() else line
+        name = body.split("(", 1)[0].strip()
+        if name in counts and "resumed>" not in body:
+            counts[name] += 1
+    return counts, out
+
+
+def main():
+    unittest.main(verbosity=2)

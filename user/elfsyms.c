@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Symbol lookup with libelf: Debian's well-kept ELF reader, already a libbpf dependency. */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "elfsyms.h"
+
+struct elf_syms {
+	int fd;
+	Elf *elf;
+	char *interp;
+	bool has_symtab;
+};
+
+struct elf_syms *elf_syms__open(const char *path)
+{
+	struct elf_syms *es;
+	GElf_Phdr ph;
+	size_t n, i;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return NULL;
+	es = calloc(1, sizeof(*es));
+	if (!es)
+		return NULL;
+	es->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (es->fd < 0)
+		goto fail;
+	es->elf = elf_begin(es->fd, ELF_C_READ, NULL);
+	if (!es->elf || elf_kind(es->elf) != ELF_K_ELF) {
+		errno = ENOEXEC;
+		goto fail;
+	}
+	if (elf_getphdrnum(es->elf, &n) == 0) {
+		for (i = 0; i < n; i++) {
+			Elf_Data *d;
+			if (!gelf_getphdr(es->elf, i, &ph) || ph.p_type != PT_INTERP)
+				continue;
+			d = elf_getdata_rawchunk(es->elf, ph.p_offset, ph.p_filesz, ELF_T_BYTE);
+			if (d && d->d_size)
+				es->interp = strndup(d->d_buf, d->d_size);
+		}
+	}
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(es->elf, scn));) {
+		GElf_Shdr sh;
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB)
+			es->has_symtab = true;
+	}
+	return es;
+fail:
+	elf_syms__close(es);
+	return NULL;
+}
+
+void elf_syms__close(struct elf_syms *es)
+{
+	int saved = errno;
+
+	if (!es)
+		return;
+	if (es->elf)
+		elf_end(es->elf);
+	if (es->fd >= 0)
+		close(es->fd);
+	free(es->interp);
+	free(es);
+	errno = saved;
+}
+
+/* Translate a symbol's virtual address to the file offset uprobes take. */
+static bool vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *off)
+{
+	GElf_Phdr ph;
+	size_t n, i;
+
+	if (elf_getphdrnum(elf, &n))
+		return false;
+	for (i = 0; i < n; i++) {
+		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X))
+			continue;
+		if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_memsz) {
+			*off = vaddr - ph.p_vaddr + ph.p_offset;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool find_in(struct elf_syms *es, Elf64_Word type, const char *name, uint64_t *offset,
+		    uint64_t *size)
+{
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(es->elf, scn));) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+		size_t i, count;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != type || !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		count = sh.sh_size / sh.sh_entsize;
+		for (i = 0; data && i < count; i++) {
+			GElf_Sym sym;
+			const char *s;
+
+			if (!gelf_getsym(data, i, &sym) || sym.st_shndx == SHN_UNDEF ||
+			    (GELF_ST_TYPE(sym.st_info) != STT_FUNC &&
+			     GELF_ST_TYPE(sym.st_info) != STT_GNU_IFUNC))
+				continue;
+			s = elf_strptr(es->elf, sh.sh_link, sym.st_name);
+			if (!s || strcmp(s, name))
+				continue;
+			if (!vaddr_to_offset(es->elf, sym.st_value, offset))
+				continue;
+			if (size)
+				*size = sym.st_size;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool elf_syms__find(struct elf_syms *es, const char *name, uint64_t *offset, uint64_t *size)
+{
+	return find_in(es, SHT_DYNSYM, name, offset, size) ||
+	       find_in(es, SHT_SYMTAB, name, offset, size);
+}
+
+const char *elf_syms__interp(struct elf_syms *es)
+{
+	return es->interp;
+}
+
+bool elf_syms__has_symtab(struct elf_syms *es)
+{
+	return es->has_symtab;
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Function symbols of an ELF file, as file offsets ready for a uprobe (libelf). */
+#ifndef MEMSTUDY_ELFSYMS_H
+#define MEMSTUDY_ELFSYMS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct elf_syms;
+
+/* NULL with errno set when the file cannot be read as ELF. */
+struct elf_syms *elf_syms__open(const char *path);
+void elf_syms__close(struct elf_syms *es);
+/* File offset of the defined function NAME (dynamic table first, then .symtab). */
+bool elf_syms__find(struct elf_syms *es, const char *name, uint64_t *offset, uint64_t *size);
+/* PT_INTERP of an executable, or NULL when statically linked. */
+const char *elf_syms__interp(struct elf_syms *es);
+bool elf_syms__has_symtab(struct elf_syms *es);
+
+#endif

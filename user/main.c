@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: GPL-2.0
+/* memstudy entry point: dispatch to a subcommand from the table below. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "run", cmd_run, "start a command with every probe in place and trace it" },
+	{ "maps", cmd_maps, "pmap -x with a meaning for every mapping (no BPF needed)" },
+	{ NULL, NULL, NULL },
+};
+
+int main(int argc, char **argv)
+{
+	const struct command *c;
+
+	if (argc > 1 && argv[1][0] != '-') {
+		for (c = commands; c->name; c++)
+			if (!strcmp(argv[1], c->name))
+				return c->fn(argc - 1, argv + 1);
+		fprintf(stderr, "memstudy: unknown command '%s'; see 'memstudy --help'\n", argv[1]);
+		return 2;
+	}
+	/* No subcommand: attach to a running process (--pid), or --help. */
+	return cmd_trace(argc, argv);
+}

@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The report: readable tables on a terminal, one JSON object for scripts (json-c). */
+#include <errno.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "hist.h"
+#include "report.h"
+
+static void add_u64s(uint64_t *dst, const uint64_t *src, size_t words)
+{
+	for (size_t i = 0; i < words; i++)
+		dst[i] += src[i];
+}
+
+void report__sum(struct report *r)
+{
+	struct report_phase *t = &r->total;
+	int p, i;
+
+	memset(t, 0, sizeof(*t));
+	snprintf(t->name, sizeof(t->name), "total");
+	for (p = 0; p < r->nphases; p++) {
+		const struct report_phase *ph = &r->phases[p];
+
+		for (i = 0; i < MS_FN_MAX; i++) {
+			uint64_t max = t->fn[i].lat_max_ns;
+
+			add_u64s((uint64_t *)&t->fn[i], (const uint64_t *)&ph->fn[i],
+				 sizeof(t->fn[i]) / 8);
+			t->fn[i].lat_max_ns = max > ph->fn[i].lat_max_ns ? max : ph->fn[i].lat_max_ns;
+		}
+		add_u64s((uint64_t *)t->sys, (const uint64_t *)ph->sys, sizeof(t->sys) / 8);
+		add_u64s((uint64_t *)&t->faults, (const uint64_t *)&ph->faults,
+			 sizeof(t->faults) / 8);
+	}
+	if (r->nphases) {
+		t->start_ns = r->phases[0].start_ns;
+		t->end_ns = r->phases[r->nphases - 1].end_ns;
+	}
+}
+
+/* "12.3 ms" style, for tables. */
+static const char *fmt_ns(char *buf, size_t size, double ns)
+{
+	if (ns < 1e3)
+		snprintf(buf, size, "%.0f ns", ns);
+	else if (ns < 1e6)
+		snprintf(buf, size, "%.1f us", ns / 1e3);
+	else if (ns < 1e9)
+		snprintf(buf, size, "%.1f ms", ns / 1e6);
+	else
+		snprintf(buf, size, "%.2f s", ns / 1e9);
+	return buf;
+}
+
+static const char *fmt_bytes(char *buf, size_t size, double b)
+{
+	const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int u = 0;
+
+	while (b >= 1024 && u < 4) {
+		b /= 1024;
+		u++;
+	}
+	snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", b, unit[u]);
+	return buf;
+}
+
+static uint64_t fn_p(const struct ms_fn_stats *f, double pct)
+{
+	return hist_percentile(f->hist, MS_HIST_SLOTS, pct, f->lat_max_ns);
+}
+
+static uint64_t kwork_syscalls(const struct ms_kwork *k)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < MS_SYS_MAX; i++)
+		n += k->syscalls[i];
+	return n;
+}
+
+static void print_fn_table(const struct report *r, const struct report_phase *ph, FILE *out)
+{
+	char b1[32], b2[32], b3[32], b4[32], b5[32];
+	int i;
+
+	fprintf(out, "%-22s %10s %10s %6s %9s %9s %9s | %7s %6s %8s %9s\n", "function", "calls",
+		"bytes", "failed", "p50", "p99", "max", "faults", "major", "syscalls", "sys time");
+	for (i = 0; i < MS_FN_MAX; i++) {
+		const struct ms_fn_stats *f = &ph->fn[i];
+		const struct target_fn *tf = &r->target->fn[i];
+		char name[32];
+
+		if (!tf->found) {
+			fprintf(out, "%-22s (not defined in the allocator: not traced)\n",
+				ms_fn_names[i]);
+			continue;
+		}
+		if (tf->alias_of >= 0)
+			continue; /* its calls are in the row of the function it aliases */
+		snprintf(name, sizeof(name), "%s", ms_fn_names[i]);
+		for (int j = 0; j < MS_FN_MAX; j++)
+			if (r->target->fn[j].alias_of == i)
+				snprintf(name, sizeof(name), "%s/%s", ms_fn_names[i],
+					 ms_fn_names[j]);
+		fprintf(out, "%-22s %10llu %10s %6llu %9s %9s %9s | %7llu %6llu %8llu %9s\n", name,
+			(unsigned long long)f->calls, fmt_bytes(b1, sizeof(b1), f->bytes),
+			(unsigned long long)f->failed, fmt_ns(b2, sizeof(b2), fn_p(f, 50)),
+			fmt_ns(b3, sizeof(b3), fn_p(f, 99)), fmt_ns(b4, sizeof(b4), f->lat_max_ns),
+			(unsigned long long)f->kernel.faults,
+			(unsigned long long)f->kernel.major_faults,
+			(unsigned long long)kwork_syscalls(&f->kernel),
+			fmt_ns(b5, sizeof(b5), f->kernel.syscall_ns));
+	}
+}
+
+static void print_sys_table(const struct report_phase *ph, FILE *out)
+{
+	char b1[32], b2[32], b3[32], b4[32];
+	int i;
+
+	fprintf(out, "%-9s %10s %9s %7s %11s %11s %11s %10s\n", "syscall", "calls", "in alloc",
+		"failed", "bytes", "grown", "shrunk", "time");
+	for (i = 0; i < MS_SYS_MAX; i++) {
+		const struct ms_sys_stats *s = &ph->sys[i];
+
+		fprintf(out, "%-9s %10llu %9llu %7llu %11s %11s %11s %10s\n", ms_sys_names[i],
+			(unsigned long long)s->calls, (unsigned long long)s->in_alloc_calls,
+			(unsigned long long)s->failed,
+			i == MS_SYS_BRK ? "-" : fmt_bytes(b1, sizeof(b1), s->bytes),
+			i == MS_SYS_BRK || i == MS_SYS_MREMAP ? fmt_bytes(b2, sizeof(b2), s->grow_bytes)
+							      : "-",
+			i == MS_SYS_BRK || i == MS_SYS_MREMAP
+				? fmt_bytes(b3, sizeof(b3), s->shrink_bytes)
+				: "-",
+			fmt_ns(b4, sizeof(b4), s->ns));
+	}
+}
+
+static void print_phases(const struct report *r, FILE *out)
+{
+	char b1[32], b2[32], b3[32];
+	int p;
+
+	fprintf(out, "\nPhases (marked by the target's memstudy_phase() calls)\n");
+	fprintf(out, "%-16s %10s %10s %10s %10s %10s %8s %8s %8s %10s\n", "phase", "wall",
+		"malloc", "free", "free time", "faults", "brk", "mmap", "munmap", "sys time");
+	for (p = 0; p < r->nphases; p++) {
+		const struct report_phase *ph = &r->phases[p];
+		uint64_t sys_ns = 0;
+
+		for (int i = 0; i < MS_SYS_MAX; i++)
+			sys_ns += ph->sys[i].ns;
+		fprintf(out, "%-16s %10s %10llu %10llu %10s %10llu %8llu %8llu %8llu %10s\n", ph->name,
+			fmt_ns(b1, sizeof(b1), ph->end_ns - ph->start_ns),
+			(unsigned long long)ph->fn[MS_FN_MALLOC].calls,
+			(unsigned long long)ph->fn[MS_FN_FREE].calls,
+			fmt_ns(b2, sizeof(b2), ph->fn[MS_FN_FREE].lat_sum_ns),
+			(unsigned long long)(ph->faults.user + ph->faults.kernel_on_user),
+			(unsigned long long)ph->sys[MS_SYS_BRK].calls,
+			(unsigned long long)ph->sys[MS_SYS_MMAP].calls,
+			(unsigned long long)ph->sys[MS_SYS_MUNMAP].calls,
+			fmt_ns(b3, sizeof(b3), sys_ns));
+	}
+}
+
+void report__print_text(const struct report *r, FILE *out)
+{
+	const struct report_phase *t = &r->total;
+	int i;
+
+	fprintf(out, "\nmemstudy: PID %d (%s), %.3f s traced%s; allocator %s\n", r->target->pid,
+		r->target->comm, r->duration_s, r->target_exited ? " until it exited" : "",
+		r->target->allocator);
+	fprintf(out, "lost events: %llu%s\n", (unsigned long long)r->lost_total,
+		r->lost_total ? " (some counts are low: see docs/json.md, lost_events)" : "");
+	fprintf(out, "\nAllocator calls, and the kernel work done inside them\n");
+	print_fn_table(r, t, out);
+	fprintf(out, "\nMemory syscalls (\"in alloc\": made inside an allocator call)\n");
+	print_sys_table(t, out);
+	fprintf(out,
+		"\nPage faults: %llu in user mode (%llu inside allocator calls), %llu in the "
+		"kernel on user memory, %llu major (%llu inside allocator calls)\n",
+		(unsigned long long)t->faults.user, (unsigned long long)t->faults.in_alloc_calls,
+		(unsigned long long)t->faults.kernel_on_user, (unsigned long long)t->faults.major,
+		(unsigned long long)t->faults.major_in_alloc_calls);
+	if (r->nphases > 1)
+		print_phases(r, out);
+	if (r->phases_merged)
+		fprintf(out, "(%llu phase markers past the %d-phase limit were merged into the last)\n",
+			(unsigned long long)r->phases_merged, MS_MAX_PHASES);
+	for (i = 0; i < MS_FN_MAX; i++) {
+		if (!t->fn[i].calls)
+			continue;
+		fprintf(out, "\n%s latency:\n", ms_fn_names[i]);
+		hist_print_log2(out, t->fn[i].hist, MS_HIST_SLOTS, "nsecs");
+	}
+}
+
+void report__print_interval(const struct report *prev, const struct report *now, double secs,
+			    FILE *out)
+{
+	const struct report_phase *a = &prev->total, *b = &now->total;
+	uint64_t calls = 0, frees;
+
+	for (int i = 0; i < MS_FN_MAX; i++)
+		if (i != MS_FN_FREE)
+			calls += b->fn[i].calls - a->fn[i].calls;
+	frees = b->fn[MS_FN_FREE].calls - a->fn[MS_FN_FREE].calls;
+	fprintf(out,
+		"%8.1fs  allocs/s %9.0f  frees/s %9.0f  faults/s %8.0f  brk %5llu  mmap %5llu  "
+		"munmap %5llu  madvise %5llu  lost %llu\n",
+		now->duration_s, calls / secs, frees / secs,
+		(b->faults.user + b->faults.kernel_on_user - a->faults.user -
+		 a->faults.kernel_on_user) / secs,
+		(unsigned long long)(b->sys[MS_SYS_BRK].calls - a->sys[MS_SYS_BRK].calls),
+		(unsigned long long)(b->sys[MS_SYS_MMAP].calls - a->sys[MS_SYS_MMAP].calls),
+		(unsigned long long)(b->sys[MS_SYS_MUNMAP].calls - a->sys[MS_SYS_MUNMAP].calls),
+		(unsigned long long)(b->sys[MS_SYS_MADVISE].calls - a->sys[MS_SYS_MADVISE].calls),
+		(unsigned long long)now->lost_total);
+	fflush(out);
+}
+
+/* JSON ---------------------------------------------------------------------------------- */
+
+#define U64(v) json_object_new_uint64(v)
+
+static json_object *json_hist(const struct ms_fn_stats *f)
+{
+	json_object *a = json_object_new_array();
+
+	for (unsigned int i = 0; i < MS_HIST_SLOTS; i++) {
+		json_object *b;
+
+		if (!f->hist[i])
+			continue;
+		b = json_object_new_object();
+		json_object_object_add(b, "low", U64(hist_slot_low(i)));
+		json_object_object_add(b, "high", U64(hist_slot_high(i)));
+		json_object_object_add(b, "count", U64(f->hist[i]));
+		json_object_array_add(a, b);
+	}
+	return a;
+}
+
+static json_object *json_phase(const struct report *r, const struct report_phase *ph)
+{
+	json_object *o = json_object_new_object(), *fns = json_object_new_object();
+	json_object *sys = json_object_new_object(), *pf = json_object_new_object();
+	int i, j;
+
+	for (i = 0; i < MS_FN_MAX; i++) {
+		const struct ms_fn_stats *f = &ph->fn[i];
+		const struct target_fn *tf = &r->target->fn[i];
+		json_object *fo = json_object_new_object(), *lat = json_object_new_object();
+		json_object *k = json_object_new_object(), *ks = json_object_new_object();
+
+		json_object_object_add(fo, "traced", json_object_new_boolean(tf->found));
+		if (tf->alias_of >= 0)
+			json_object_object_add(fo, "alias_of",
+					       json_object_new_string(ms_fn_names[tf->alias_of]));
+		json_object_object_add(fo, "calls", U64(f->calls));
+		json_object_object_add(fo, "bytes", U64(f->bytes));
+		json_object_object_add(fo, "failed", U64(f->failed));
+		json_object_object_add(lat, "p50", U64(fn_p(f, 50)));
+		json_object_object_add(lat, "p99", U64(fn_p(f, 99)));
+		json_object_object_add(lat, "max", U64(f->lat_max_ns));
+		json_object_object_add(lat, "sum", U64(f->lat_sum_ns));
+		json_object_object_add(lat, "histogram", json_hist(f));
+		json_object_object_add(fo, "latency_ns", lat);
+		json_object_object_add(k, "page_faults", U64(f->kernel.faults));
+		json_object_object_add(k, "major_faults", U64(f->kernel.major_faults));
+		for (j = 0; j < MS_SYS_MAX; j++)
+			json_object_object_add(ks, ms_sys_names[j], U64(f->kernel.syscalls[j]));
+		json_object_object_add(k, "syscalls", ks);
+		json_object_object_add(k, "syscall_ns", U64(f->kernel.syscall_ns));
+		json_object_object_add(fo, "kernel", k);
+		json_object_object_add(fns, ms_fn_names[i], fo);
+	}
+	for (i = 0; i < MS_SYS_MAX; i++) {
+		const struct ms_sys_stats *s = &ph->sys[i];
+		json_object *so = json_object_new_object();
+
+		json_object_object_add(so, "calls", U64(s->calls));
+		json_object_object_add(so, "in_alloc_calls", U64(s->in_alloc_calls));
+		json_object_object_add(so, "failed", U64(s->failed));
+		json_object_object_add(so, "ns", U64(s->ns));
+		json_object_object_add(so, "bytes", U64(s->bytes));
+		json_object_object_add(so, "grow_bytes", U64(s->grow_bytes));
+		json_object_object_add(so, "shrink_bytes", U64(s->shrink_bytes));
+		json_object_object_add(sys, ms_sys_names[i], so);
+	}
+	json_object_object_add(pf, "user", U64(ph->faults.user));
+	json_object_object_add(pf, "kernel_on_user", U64(ph->faults.kernel_on_user));
+	json_object_object_add(pf, "major", U64(ph->faults.major));
+	json_object_object_add(pf, "in_alloc_calls", U64(ph->faults.in_alloc_calls));
+	json_object_object_add(pf, "major_in_alloc_calls", U64(ph->faults.major_in_alloc_calls));
+	json_object_object_add(o, "functions", fns);
+	json_object_object_add(o, "syscalls", sys);
+	json_object_object_add(o, "page_faults", pf);
+	return o;
+}
+
+int report__write_json(const struct report *r, const char *path)
+{
+	json_object *root = json_phase(r, &r->total), *tg = json_object_new_object();
+	json_object *lost = json_object_new_object(), *phases = json_object_new_array();
+	static const char *const lost_names[MS_LOST_MAX] = { "ring_buffer", "thread_state" };
+	const char *text;
+	FILE *f;
+	int p, err = 0;
+
+	json_object_object_add(tg, "pid", json_object_new_int(r->target->pid));
+	json_object_object_add(tg, "comm", json_object_new_string(r->target->comm));
+	json_object_object_add(tg, "exe", json_object_new_string(r->target->exe));
+	json_object_object_add(tg, "allocator", json_object_new_string(r->target->allocator));
+	json_object_object_add(tg, "exited", json_object_new_boolean(r->target_exited));
+	json_object_object_add(root, "target", tg);
+	json_object_object_add(root, "duration_s", json_object_new_double(r->duration_s));
+	json_object_object_add(root, "lost_events", U64(r->lost_total));
+	for (int i = 0; i < MS_LOST_MAX; i++)
+		json_object_object_add(lost, lost_names[i], U64(r->lost[i]));
+	json_object_object_add(root, "lost_by_reason", lost);
+	for (p = 0; p < r->nphases; p++) {
+		json_object *ph = json_phase(r, &r->phases[p]);
+
+		json_object_object_add(ph, "name", json_object_new_string(r->phases[p].name));
+		json_object_object_add(
+			ph, "duration_s",
+			json_object_new_double((r->phases[p].end_ns - r->phases[p].start_ns) / 1e9));
+		json_object_array_add(phases, ph);
+	}
+	json_object_object_add(root, "phases", phases);
+	json_object_object_add(root, "phases_merged", U64(r->phases_merged));
+
+	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+							    JSON_C_TO_STRING_NOSLASHESCAPE);
+	f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+	if (!f) {
+		err = -errno;
+	} else {
+		fprintf(f, "%s\n", text);
+		if (f != stdout && fclose(f))
+			err = -errno;
+		else if (f == stdout)
+			fflush(f);
+	}
+	json_object_put(root);
+	return err;
+}

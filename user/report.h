@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What a trace gathered, summed over CPUs, and how it is printed (text and JSON). */
+#ifndef MEMSTUDY_REPORT_H
+#define MEMSTUDY_REPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <linux/types.h>
+
+#include "memstudy.h"
+#include "target.h"
+
+struct report_phase {
+	char name[MS_PHASE_NAME_LEN];
+	uint64_t start_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	uint64_t end_ns;
+	struct ms_fn_stats fn[MS_FN_MAX];
+	struct ms_sys_stats sys[MS_SYS_MAX];
+	struct ms_fault_stats faults;
+};
+
+struct report {
+	const struct target *target;
+	double duration_s;
+	uint64_t lost[MS_LOST_MAX];
+	uint64_t lost_total;
+	uint64_t phases_merged;
+	int nphases; /* phases[0] is "before any marker"; 1..nphases-1 named by the target */
+	struct report_phase phases[MS_MAX_PHASES];
+	struct report_phase total;
+	bool target_exited;
+	int exit_status; /* for run: as from waitpid */
+};
+
+/* Sum the phases into r->total. */
+void report__sum(struct report *r);
+void report__print_text(const struct report *r, FILE *out);
+/* The JSON contract is documented in docs/json.md. Returns 0 or -errno. */
+int report__write_json(const struct report *r, const char *path);
+/* One compact line of rates between two snapshots, for --interval. */
+void report__print_interval(const struct report *prev, const struct report *now, double secs,
+			    FILE *out);
+
+#endif

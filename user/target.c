@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Which file holds the target's malloc? The executable itself (static, or its own
+ * allocator), an LD_PRELOADed library (jemalloc, tcmalloc), or libc.so.6. We list the
+ * objects in lookup order and take the first that defines malloc, as the dynamic linker does.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "elfsyms.h"
+#include "target.h"
+#include "util.h"
+
+const char *const ms_fn_names[MS_FN_MAX] = {
+	[MS_FN_MALLOC] = "malloc",
+	[MS_FN_CALLOC] = "calloc",
+	[MS_FN_REALLOC] = "realloc",
+	[MS_FN_REALLOCARRAY] = "reallocarray",
+	[MS_FN_FREE] = "free",
+	[MS_FN_POSIX_MEMALIGN] = "posix_memalign",
+	[MS_FN_MEMALIGN] = "memalign",
+	[MS_FN_ALIGNED_ALLOC] = "aligned_alloc",
+	[MS_FN_VALLOC] = "valloc",
+	[MS_FN_PVALLOC] = "pvalloc",
+};
+
+const char *const ms_sys_names[MS_SYS_MAX] = {
+	[MS_SYS_BRK] = "brk",	      [MS_SYS_MMAP] = "mmap",	      [MS_SYS_MUNMAP] = "munmap",
+	[MS_SYS_MREMAP] = "mremap",   [MS_SYS_MADVISE] = "madvise", [MS_SYS_MPROTECT] = "mprotect",
+};
+
+#define PF_KTHREAD 0x00200000
+
+int target__check_pid(struct target *t, pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long flags = 0;
+	ssize_t n;
+
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (pid <= 0 || read_file(path, buf, sizeof(buf)) < 0) {
+		ms_err("no process with PID %d (check the number with 'ps -p %d')", pid, pid);
+		return -1;
+	}
+	/* comm may hold spaces and parentheses: fields resume after the last ')'. */
+	p = strrchr(buf, ')');
+	if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %lu", &flags) == 1 && (flags & PF_KTHREAD)) {
+		ms_err("PID %d is a kernel thread: it has no user memory or allocator to trace", pid);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	if (read_file(path, t->comm, sizeof(t->comm)) > 0)
+		t->comm[strcspn(t->comm, "\n")] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, t->exe, sizeof(t->exe) - 1);
+	if (n < 0) {
+		ms_err("cannot read %s: %s (is PID %d a zombie, or are you not root?)", path,
+		       strerror(errno), pid);
+		return -1;
+	}
+	t->exe[n] = '\0';
+	return 0;
+}
+
+static void note_searched(struct target *t, const char *path)
+{
+	size_t len = strlen(t->searched);
+
+	if (len + strlen(path) + 3 < sizeof(t->searched))
+		snprintf(t->searched + len, sizeof(t->searched) - len, "%s%s", len ? ", " : "",
+			 path);
+}
+
+/* Fill t->fn from PATH when it defines malloc; true if it does. */
+static bool try_allocator(struct target *t, const char *path)
+{
+	struct elf_syms *es;
+	int i, j;
+
+	note_searched(t, path);
+	es = elf_syms__open(path);
+	if (!es)
+		return false;
+	if (!elf_syms__find(es, "malloc", &t->fn[MS_FN_MALLOC].offset, NULL)) {
+		elf_syms__close(es);
+		return false;
+	}
+	snprintf(t->allocator, sizeof(t->allocator), "%s", path);
+	for (i = 0; i < MS_FN_MAX; i++) {
+		t->fn[i].alias_of = -1;
+		t->fn[i].found = elf_syms__find(es, ms_fn_names[i], &t->fn[i].offset, NULL);
+		for (j = 0; t->fn[i].found && j < i; j++)
+			if (t->fn[j].found && t->fn[j].alias_of < 0 &&
+			    t->fn[j].offset == t->fn[i].offset)
+				t->fn[i].alias_of = j;
+	}
+	elf_syms__close(es);
+	return true;
+}
+
+/* A path as this process can open it, even when the target has another mount namespace. */
+static void path_in_target(const struct target *t, const char *path, char *out, size_t size)
+{
+	snprintf(out, size, "/proc/%d/root%s", t->pid, path);
+	if (access(out, R_OK))
+		snprintf(out, size, "%s", path);
+}
+
+static int find_phase_marker(struct target *t, const char *exe)
+{
+	struct elf_syms *es = elf_syms__open(exe);
+
+	if (es) {
+		t->has_phase = elf_syms__find(es, "memstudy_phase", &t->phase_offset, NULL);
+		elf_syms__close(es);
+	}
+	return 0;
+}
+
+static int no_allocator(struct target *t)
+{
+	ms_err("no allocator symbols (malloc, free, ...) found; searched: %s. A statically linked "
+	       "and stripped program cannot be traced: rebuild it without -s, or link it "
+	       "dynamically",
+	       t->searched[0] ? t->searched : "(nothing)");
+	return -1;
+}
+
+int target__resolve_pid(struct target *t)
+{
+	char path[64], line[PATH_MAX + 128], file[PATH_MAX], exe[PATH_MAX];
+	char (*libs)[PATH_MAX] = NULL;
+	int nlibs = 0, i, pass;
+	FILE *f;
+
+	path_in_target(t, t->exe, exe, sizeof(exe));
+	find_phase_marker(t, exe);
+	if (try_allocator(t, exe))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", t->pid);
+	f = fopen(path, "re");
+	if (!f) {
+		ms_err("cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *name = strchr(line, '/');
+
+		if (!name || !strstr(line, " r-xp ") || strstr(line, "(deleted)"))
+			continue;
+		name[strcspn(name, "\n")] = '\0';
+		for (i = 0; i < nlibs && strcmp(libs[i], name); i++)
+			;
+		if (i < nlibs || !strcmp(name, t->exe))
+			continue;
+		libs = realloc(libs, (nlibs + 1) * sizeof(*libs));
+		snprintf(libs[nlibs++], PATH_MAX, "%s", name);
+	}
+	fclose(f);
+	/* A preloaded allocator wins over libc: look at libc only on the second pass. */
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < nlibs; i++) {
+			bool is_libc = strstr(libs[i], "/libc.so") || strstr(libs[i], "/libc-");
+
+			if (is_libc != (pass == 1))
+				continue;
+			path_in_target(t, libs[i], file, sizeof(file));
+			if (try_allocator(t, file)) {
+				free(libs);
+				return 0;
+			}
+		}
+	}
+	free(libs);
+	return no_allocator(t);
+}
+
+/* Objects the dynamic linker will load for PATH, in lookup order, from "ld.so --list". */
+static int list_objects(const char *interp, const char *path, char ***out)
+{
+	char line[PATH_MAX + 128], **objs = NULL;
+	int fds[2], n = 0, status;
+	pid_t pid;
+	FILE *f;
+
+	if (pipe2(fds, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		execl(interp, interp, "--list", path, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	f = fdopen(fds[0], "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *arrow = strstr(line, "=> "), *p = arrow ? arrow + 3 : line;
+
+		while (*p == '\t' || *p == ' ')
+			p++;
+		if (*p != '/')
+			continue;
+		p[strcspn(p, " (\n")] = '\0';
+		objs = realloc(objs, (n + 1) * sizeof(*objs));
+		objs[n++] = strdup(p);
+	}
+	if (f)
+		fclose(f);
+	waitpid(pid, &status, 0);
+	*out = objs;
+	return n;
+}
+
+int target__resolve_exec(struct target *t, const char *path)
+{
+	struct elf_syms *es;
+	char interp[PATH_MAX] = "", **objs = NULL;
+	int n, i, ret = -1;
+
+	snprintf(t->exe, sizeof(t->exe), "%s", path);
+	find_phase_marker(t, path);
+	es = elf_syms__open(path);
+	if (!es) {
+		/* A script: its interpreter is the program whose allocator runs. */
+		char buf[PATH_MAX + 2];
+		long got = read_file(path, buf, sizeof(buf));
+
+		if (got > 2 && buf[0] == '#' && buf[1] == '!') {
+			char *p = buf + 2;
+
+			p += strspn(p, " \t");
+			p[strcspn(p, " \t\n")] = '\0';
+			return target__resolve_exec(t, p);
+		}
+		ms_err("cannot read %s as an ELF program: %s", path, strerror(errno));
+		return -1;
+	}
+	if (elf_syms__interp(es))
+		snprintf(interp, sizeof(interp), "%s", elf_syms__interp(es));
+	elf_syms__close(es);
+	if (try_allocator(t, path))
+		return 0;
+	if (!interp[0])
+		return no_allocator(t);
+	n = list_objects(interp, path, &objs);
+	for (i = 0; i < n; i++) {
+		if (ret && try_allocator(t, objs[i]))
+			ret = 0;
+		free(objs[i]);
+	}
+	free(objs);
+	return ret ? no_allocator(t) : 0;
+}

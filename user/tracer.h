@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The attach engine and collector: load BPF, place probes for one target, read results. */
+#ifndef MEMSTUDY_TRACER_H
+#define MEMSTUDY_TRACER_H
+
+#include <stdbool.h>
+
+#include "report.h"
+#include "target.h"
+
+struct tracer;
+
+struct tracer_opts {
+	bool verbose;
+	bool no_mount; /* do not mount tracefs ourselves */
+};
+
+/* Open and load the BPF object for T; NULL after printing what to do. */
+struct tracer *tracer__open(const struct target *t, const struct tracer_opts *opts);
+/* Attach every probe (uprobes for t->pid only); -1 after printing what to do. */
+int tracer__attach(struct tracer *tr);
+/* Wait up to TIMEOUT_MS for ring-buffer records (phase markers). */
+int tracer__poll(struct tracer *tr, int timeout_ms);
+/* Read the maps into R (can be called while tracing, for --interval). */
+int tracer__collect(struct tracer *tr, struct report *r);
+/* Detach everything: the target runs at full speed again. */
+void tracer__detach(struct tracer *tr);
+void tracer__destroy(struct tracer *tr);
+/* Probe placement, one line per function, for --dry-run and -v. */
+void tracer__print_probes(const struct target *t, FILE *out);
+
+/* Root or CAP_BPF + CAP_PERFMON; otherwise print how to get them and return -1. */
+int tracer__check_privileges(void);
+/* Mount tracefs if needed (syscall tracepoints need it); -1 after saying how. */
+int tracefs__ensure(bool may_mount);
+
+#endif

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Small helpers shared by every part of memstudy. */
+#ifndef MEMSTUDY_UTIL_H
+#define MEMSTUDY_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* One line on stderr, prefixed "memstudy: ". Errors say what to do next. */
+void ms_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ms_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern bool ms_verbose;
+
+/* Read a whole small file (procfs) into buf; returns bytes read or -errno. */
+long read_file(const char *path, char *buf, size_t size);
+/* Parse "12", "1.5", "1e6"; false if not a non-negative number. */
+bool parse_number(const char *s, double *out);
+
+#endif
