@@ -272,7 +272,7 @@ int sys_enter(struct trace_event_raw_sys_enter *ctx)
 
 	if (!is_target())
 		return 0;
-	sys = sys_index(ctx->id);
+	sys = sys_index((int)ctx->id); /* __syscall_nr is an int: the upper half is padding */
 	if (sys < 0)
 		return 0;
 	ts = thread_get(true);

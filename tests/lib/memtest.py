@@ -45,15 +45,23 @@ def memstudy(args, **kw):
 
 
 def memstudy_json(args, testcase=None, **kw):
-    """Run memstudy with --json - and return (parsed report, CompletedProcess)."""
-    p = memstudy(list(args[:1]) + ["--json", "-"] + list(args[1:]) if args and args[0] == "run"
-                 else ["--json", "-"] + list(args), **kw)
-    if testcase is not None and p.returncode != 0:
-        testcase.fail("memstudy failed (%d): %s" % (p.returncode, p.stderr))
-    text = p.stdout
-    start = text.rfind("\n{")
-    start = 0 if text.startswith("{") else start + 1
-    return json.loads(text[start:]), p
+    """Run memstudy ARGS with --json to a temporary file; return (report, CompletedProcess).
+    ARGS is either ["run", ..., "--", CMD...] or ["--pid", PID, ...]."""
+    import tempfile
+    with tempfile.NamedTemporaryFile(suffix=".json") as f:
+        args = list(args)
+        at = 1 if args and args[0] == "run" else 0
+        args[at:at] = ["--json", f.name, "-o", "/dev/null"]
+        p = memstudy(args, **kw)
+        if testcase is not None and p.returncode != 0 and args[0] != "run":
+            testcase.fail("memstudy failed (%d): %s" % (p.returncode, p.stderr))
+        f.seek(0)
+        text = f.read().decode()
+    if not text:
+        if testcase is not None:
+            testcase.fail("memstudy wrote no JSON (exit %d): %s" % (p.returncode, p.stderr))
+        return None, p
+    return json.loads(text), p
 
 
 def strace_count(cmd, syscalls):

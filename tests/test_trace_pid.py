@@ -1,0 +1,156 @@
+"""memstudy --pid: attach to a running process, compare with /proc, stop cleanly, detach."""
+import json
+import os
+import signal
+import statistics
+import subprocess
+import tempfile
+import time
+import unittest
+
+from memtest import MEMSTUDY, need_bpf, target, main
+
+
+def proc_faults(pid):
+    """minflt + majflt of a process, from /proc/PID/stat (the kernel's own count)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[7]) + int(fields[9])
+
+
+class Waiter:
+    """tests/targets/waiter.c, driven line by line."""
+
+    def __init__(self, *args):
+        self.p = subprocess.Popen([target("waiter")] + list(args), stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        line = self.p.stdout.readline()
+        assert line.startswith("ready"), line
+        self.pid = self.p.pid
+
+    def go(self):
+        self.p.stdin.write("go\n")
+        self.p.stdin.flush()
+
+    def close(self):
+        if self.p.poll() is None:
+            self.p.kill()
+        self.p.wait()
+        self.p.stdin.close()
+        self.p.stdout.close()
+
+
+class Tracer:
+    """memstudy --pid PID in the background, ready once it says it is tracing."""
+
+    def __init__(self, pid, *extra):
+        self.json = tempfile.NamedTemporaryFile(suffix=".json")
+        self.p = subprocess.Popen([MEMSTUDY, "--pid", str(pid), "--json", self.json.name]
+                                  + list(extra), stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        line = self.p.stderr.readline()
+        if "tracing PID" not in line:
+            self.p.kill()
+            raise AssertionError("memstudy did not attach: " + line + self.p.stderr.read())
+
+    def stop(self, sig=signal.SIGINT, timeout=30):
+        if sig is not None:
+            self.p.send_signal(sig)
+        out, err = self.p.communicate(timeout=timeout)
+        self.json.seek(0)
+        rep = json.loads(self.json.read().decode() or "null")
+        self.json.close()
+        return self.p.returncode, out, err, rep
+
+
+class TracePid(unittest.TestCase):
+    def setUp(self):
+        need_bpf(self)
+
+    def test_attach_counts_match_program_and_proc(self):
+        n = 3000
+        w = Waiter(str(n))
+        try:
+            t = Tracer(w.pid)
+            before = proc_faults(w.pid)
+            w.go()
+            self.assertEqual(w.p.stdout.readline().strip(), "done %d" % n)
+            after = proc_faults(w.pid)
+            rc, out, err, rep = t.stop()
+        finally:
+            w.close()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(rep["target"]["pid"], w.pid)
+        self.assertEqual(rep["target"]["comm"], "target-waiter")
+        self.assertFalse(rep["target"]["exited"])
+        self.assertEqual(rep["functions"]["malloc"]["calls"], n)
+        self.assertEqual(rep["functions"]["free"]["calls"], n)
+        self.assertEqual(rep["functions"]["malloc"]["bytes"], 4096 * n)
+        # every fault the kernel counted in the window, and no more
+        pf = rep["page_faults"]
+        self.assertEqual(pf["user"] + pf["kernel_on_user"], after - before)
+        self.assertGreaterEqual(after - before, n)  # each 4 KiB block touches a new page
+        self.assertIn("Allocator calls", out)
+
+    def test_target_exit_ends_trace_with_report(self):
+        w = Waiter("100")
+        try:
+            t = Tracer(w.pid)
+            w.go()
+            w.p.stdout.readline()
+            w.go()  # second line: the waiter exits
+            rc, out, err, rep = t.stop(sig=None)
+        finally:
+            w.close()
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(rep["target"]["exited"])
+        self.assertEqual(rep["functions"]["malloc"]["calls"], 100)
+        self.assertIn("until it exited", out)
+
+    def test_duration_and_interval(self):
+        w = Waiter("10", "spin")
+        try:
+            w.go()
+            t = Tracer(w.pid, "--duration", "1.5", "--interval", "0.5")
+            rc, out, err, rep = t.stop(sig=None)
+        finally:
+            w.close()
+        self.assertEqual(rc, 0, err)
+        self.assertGreaterEqual(err.count("allocs/s"), 2, err)
+        self.assertGreater(rep["functions"]["malloc"]["calls"], 1000)
+        self.assertLess(abs(rep["duration_s"] - 1.5), 0.5)
+        self.assertEqual(rep["lost_events"], 0)
+
+    def test_detach_restores_full_speed(self):
+        w = Waiter("10", "spin")
+
+        def rates(k):
+            # lines wait in the pipe: only those measured after this call began count
+            since, got = time.monotonic(), []
+            while len(got) < k:
+                _, rate, _, at = w.p.stdout.readline().split()
+                if float(at) > since + 0.2:
+                    got.append(float(rate))
+            return statistics.median(got)
+        try:
+            w.go()
+            rates(2)  # warm up
+            untraced = rates(5)
+            t = Tracer(w.pid)
+            rates(2)
+            traced = rates(5)
+            rc, _, err, rep = t.stop()
+            self.assertEqual(rc, 0, err)
+            rates(2)
+            after = rates(5)
+        finally:
+            w.close()
+        # traced, each malloc/free pair takes two probe traps: far slower than untraced
+        self.assertLess(traced, untraced / 5, (untraced, traced, after))
+        # detached: back to (about) the untraced speed; the margin absorbs VM noise
+        self.assertGreater(after, untraced * 0.6, (untraced, traced, after))
+        self.assertGreater(rep["functions"]["free"]["calls"], 0)
+
+
+if __name__ == "__main__":
+    main()
