@@ -176,7 +176,7 @@ static bool target_gone(pid_t child, int pidfd, int *status)
 	return false;
 }
 
-static int write_reports(struct report *r, const struct trace_opts *o)
+static int write_reports(const struct report *r, const struct trace_opts *o)
 {
 	FILE *out = stdout;
 	int err;
@@ -194,10 +194,7 @@ static int write_reports(struct report *r, const struct trace_opts *o)
 		ms_err("cannot write %s: %s", o->output, strerror(errno));
 		return 1;
 	}
-	if (o->no_hist)
-		for (int i = 0; i < MS_FN_MAX; i++)
-			memset(r->total.fn[i].hist, 0, sizeof(r->total.fn[i].hist));
-	report__print_text(r, out);
+	report__print_text(r, out, !o->no_hist);
 	if (out != stdout)
 		fclose(out);
 	else
@@ -329,6 +326,7 @@ int cmd_trace(int argc, char **argv)
 static int resolve_command(const char *cmd, char *path, size_t size)
 {
 	const char *dirs = getenv("PATH");
+	char real[PATH_MAX];
 	struct stat st;
 	char *copy, *dir, *save;
 
@@ -353,6 +351,8 @@ static int resolve_command(const char *cmd, char *path, size_t size)
 		ms_err("cannot run '%s': %s", cmd, strerror(errno));
 		return 127;
 	}
+	if (realpath(path, real))
+		snprintf(path, size, "%s", real); /* reports name the file, wherever we ran */
 	if (!S_ISREG(st.st_mode) || access(path, X_OK)) {
 		ms_err("cannot run '%s': not an executable file", cmd);
 		return 126;

@@ -167,7 +167,7 @@ static void print_phases(const struct report *r, FILE *out)
 	}
 }
 
-void report__print_text(const struct report *r, FILE *out)
+void report__print_text(const struct report *r, FILE *out, bool histograms)
 {
 	const struct report_phase *t = &r->total;
 	int i;
@@ -192,7 +192,7 @@ void report__print_text(const struct report *r, FILE *out)
 	if (r->phases_merged)
 		fprintf(out, "(%llu phase markers past the %d-phase limit were merged into the last)\n",
 			(unsigned long long)r->phases_merged, MS_MAX_PHASES);
-	for (i = 0; i < MS_FN_MAX; i++) {
+	for (i = 0; histograms && i < MS_FN_MAX; i++) {
 		if (!t->fn[i].calls)
 			continue;
 		fprintf(out, "\n%s latency:\n", ms_fn_names[i]);

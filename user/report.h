@@ -3,6 +3,7 @@
 #ifndef MEMSTUDY_REPORT_H
 #define MEMSTUDY_REPORT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <linux/types.h>
@@ -34,7 +35,8 @@ struct report {
 
 /* Sum the phases into r->total. */
 void report__sum(struct report *r);
-void report__print_text(const struct report *r, FILE *out);
+/* HISTOGRAMS: also print a latency histogram per function called. */
+void report__print_text(const struct report *r, FILE *out, bool histograms);
 /* The JSON contract is documented in docs/json.md. Returns 0 or -errno. */
 int report__write_json(const struct report *r, const char *path);
 /* One compact line of rates between two snapshots, for --interval. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "elfsyms.h"
@@ -108,9 +109,17 @@ static bool try_allocator(struct target *t, const char *path)
 /* A path as this process can open it, even when the target has another mount namespace. */
 static void path_in_target(const struct target *t, const char *path, char *out, size_t size)
 {
-	snprintf(out, size, "/proc/%d/root%s", t->pid, path);
-	if (access(out, R_OK))
-		snprintf(out, size, "%s", path);
+	struct stat ours, theirs;
+	char root[64];
+
+	snprintf(root, sizeof(root), "/proc/%d/root", t->pid);
+	if (!stat("/", &ours) && !stat(root, &theirs) &&
+	    (ours.st_dev != theirs.st_dev || ours.st_ino != theirs.st_ino)) {
+		snprintf(out, size, "%s%s", root, path);
+		if (!access(out, R_OK))
+			return;
+	}
+	snprintf(out, size, "%s", path);
 }
 
 static int find_phase_marker(struct target *t, const char *exe)
@@ -133,7 +142,32 @@ static int no_allocator(struct target *t)
 	return -1;
 }
 
+static int resolve_pid_once(struct target *t);
+
 int target__resolve_pid(struct target *t)
+{
+	char exe[PATH_MAX];
+	struct elf_syms *es;
+	bool dynamic;
+	int tries;
+
+	path_in_target(t, t->exe, exe, sizeof(exe));
+	es = elf_syms__open(exe);
+	dynamic = es && elf_syms__interp(es);
+	elf_syms__close(es);
+	/* A dynamic program caught before ld.so mapped libc: give it a moment. */
+	for (tries = 0; tries < 40; tries++) {
+		if (!resolve_pid_once(t))
+			return 0;
+		if (!dynamic)
+			break;
+		usleep(25000);
+		t->searched[0] = '\0';
+	}
+	return no_allocator(t);
+}
+
+static int resolve_pid_once(struct target *t)
 {
 	char path[64], line[PATH_MAX + 128], file[PATH_MAX], exe[PATH_MAX];
 	char (*libs)[PATH_MAX] = NULL;
@@ -179,7 +213,7 @@ int target__resolve_pid(struct target *t)
 		}
 	}
 	free(libs);
-	return no_allocator(t);
+	return -1;
 }
 
 /* Objects the dynamic linker will load for PATH, in lookup order, from "ld.so --list". */

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * memstudy study: the founding notes' experiments (mem_test = churn, mem_test_arr = array)
+ * run traced and untraced over counts, free orders, block sizes and allocator tunables,
+ * then analysed (scaling exponents, kernel work inside free, verdicts) into a report.
+ * cmd_study.c is the command line and the case plan; study.c runs and writes.
+ */
+#ifndef MEMSTUDY_STUDY_H
+#define MEMSTUDY_STUDY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define ST_MAX_CASES	 512
+#define ST_MAX_TUNABLES	 8
+#define ST_MAX_SIZES	 8
+/* glibc 2.36 defaults (DEFAULT_MMAP_THRESHOLD, DEFAULT_TRIM_THRESHOLD) */
+#define ST_MMAP_THRESHOLD (128 * 1024)
+#define ST_TRIM_THRESHOLD (128 * 1024)
+
+enum { PH_ALLOC, PH_TOUCH, PH_FREE, PH_N };
+
+/* One phase as the workload itself measured it (its --json ground truth). */
+struct st_wl_phase {
+	bool present;
+	double wall, user, sys;
+	long minflt, majflt;
+	long rss_before, rss_after; /* KiB */
+	unsigned long long brk_before, brk_after;
+};
+
+/* Latency of one allocator function in one phase, from the traced run (ns). */
+struct st_fn {
+	long calls;
+	double p50, p99, max, sum;
+};
+
+/* Kernel work inside free() during the free phase, from the traced run. */
+struct st_free_kernel {
+	/* charged to free calls by the tracer (functions.free.kernel) */
+	long brk, munmap, madvise, mprotect, mmap, mremap;
+	long faults, major;
+	double syscall_ns;
+	/* whole free phase (syscalls.*): bytes and time per syscall */
+	long long brk_shrink_bytes, munmap_bytes, madvise_bytes;
+	double brk_ns, munmap_ns, madvise_ns, mprotect_ns, mmap_ns, mremap_ns;
+};
+
+struct st_case {
+	char name[96];	  /* churn-rev-1040-1e5, array-1040-1e5 */
+	char file[160];	  /* prefix of the raw files: name plus variant tag */
+	char workload[16];
+	char order[8];	  /* "" for array */
+	size_t size;
+	long count;
+	char tunables[256]; /* GLIBC_TUNABLES value; "" = glibc defaults */
+	char variant[256];  /* "default" or the tunables as given by the user */
+	bool reduced;	    /* N picked below the usual ladder to bound memory */
+
+	/* results */
+	bool done;
+	char failed[256]; /* why it could not run ("" = fine) */
+	int repeats;
+	struct st_wl_phase un[PH_N]; /* untraced run with the median free time */
+	double un_free_min, un_free_max;
+	struct st_wl_phase tw[PH_N]; /* the workload's own view while traced */
+	double tr_dur[PH_N];	     /* phase durations seen by the tracer */
+	struct st_fn malloc_fn, free_fn;
+	struct st_free_kernel fk;
+	long lost_events;
+
+	/* analysis */
+	double kshare_untraced; /* sys / (user + sys) of the untraced free phase, -1 unknown */
+	double kshare_traced;	/* syscall ns inside free / ns inside free, -1 unknown */
+	const char *dominant;	/* kernel event that took most time inside free */
+	const char *mechanism;	/* short name of the rule that matched */
+	char verdict[1200];
+};
+
+struct st_opts {
+	const char *output;
+	bool quick;
+	long min_count, max_count;
+	size_t sizes[ST_MAX_SIZES];
+	int nsizes;
+	bool order_on[3]; /* fwd, rev, random */
+	bool wl_churn, wl_array;
+	int repeat;
+	double mem_budget;   /* bytes a case may use */
+	double huge_cap;     /* bytes for blocks at or above the mmap threshold */
+	const char *one_case; /* --case */
+	const char *tunables[ST_MAX_TUNABLES]; /* --tunable, as given */
+	int ntunables;
+	bool list_only;
+	bool no_plots;
+	char cmdline[1024];
+};
+
+struct study {
+	struct st_opts *o;
+	struct st_case cases[ST_MAX_CASES];
+	int ncases;
+	char skipped[4096]; /* what the plan left out, for the report */
+	char reduced[1024]; /* where N was lowered to bound memory */
+	char dir[4096];
+	char self[4096];
+	char workload[4096];
+	double mem_available; /* bytes, from /proc/meminfo */
+	double swap_total;
+};
+
+/* Case names: churn-ORDER-SIZE-COUNT, array-SIZE-COUNT; counts 10^k print as 1ek. */
+void st_format_count(long n, char *buf, size_t len);
+bool st_parse_case(const char *name, struct st_case *c);
+/* Translate M_TRIM_THRESHOLD=1M etc. into "glibc.malloc.trim_threshold=1048576". */
+bool st_tunable(const char *spec, char *out, size_t len);
+/* Bytes one case needs (heap or mappings plus the workload's pointer arrays). */
+double st_case_bytes(const struct st_case *c);
+
+/* Run every planned case, analyse, write DIR; returns the exit status. */
+int st_run(struct study *s);
+
+#endif
