@@ -30,6 +30,7 @@ struct trace_opts {
 	const char *output;
 	bool dry_run;
 	bool no_hist;
+	bool probe_at_entry;
 	struct tracer_opts tracer;
 };
 
@@ -58,6 +59,8 @@ static const char usage_trace[] =
 	"      --dry-run        show which allocator and probe points would be used; attach\n"
 	"                       nothing\n"
 	"      --no-mount       do not mount tracefs on /sys/kernel/tracing when it is missing\n"
+	"      --probe-at-entry probe each function's first instruction even where the kernel\n"
+	"                       must single-step it (~10x the cost; for comparisons)\n"
 	"  -v, --verbose        libbpf and attach details on stderr\n"
 	"  -h, --help           this help\n"
 	"\n"
@@ -84,7 +87,7 @@ static void on_signal(int sig)
 
 static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o)
 {
-	enum { OPT_DRY = 256, OPT_NO_MOUNT, OPT_NO_HIST };
+	enum { OPT_DRY = 256, OPT_NO_MOUNT, OPT_NO_HIST, OPT_ENTRY };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -96,6 +99,7 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 		{ "dry-run", no_argument, NULL, OPT_DRY },
 		{ "no-mount", no_argument, NULL, OPT_NO_MOUNT },
 		{ "no-histograms", no_argument, NULL, OPT_NO_HIST },
+		{ "probe-at-entry", no_argument, NULL, OPT_ENTRY },
 		{ NULL, 0, NULL, 0 },
 	};
 	double v;
@@ -143,6 +147,9 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 			break;
 		case OPT_NO_HIST:
 			o->no_hist = true;
+			break;
+		case OPT_ENTRY:
+			o->probe_at_entry = true;
 			break;
 		default:
 			if (optopt && strchr("pdijo", optopt))
@@ -314,6 +321,8 @@ int cmd_trace(int argc, char **argv)
 		return 1;
 	if (target__check_pid(&t, o.pid) || target__resolve_pid(&t))
 		return 1;
+	t.probe_at_entry = o.probe_at_entry;
+	target__place_probes(&t);
 	if (o.dry_run) {
 		tracer__print_probes(&t, stdout);
 		return 0;
@@ -380,6 +389,8 @@ int cmd_run(int argc, char **argv)
 		return err;
 	if (target__resolve_exec(&t, path))
 		return 1;
+	t.probe_at_entry = o.probe_at_entry;
+	target__place_probes(&t);
 	snprintf(t.comm, sizeof(t.comm), "%.15s", strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
 	if (o.dry_run) {
 		tracer__print_probes(&t, stdout);

@@ -130,6 +130,36 @@ bool elf_syms__find(struct elf_syms *es, const char *name, uint64_t *offset, uin
 	       find_in(es, SHT_SYMTAB, name, offset, size);
 }
 
+bool elf_syms__containing(struct elf_syms *es, uint64_t off, uint64_t *start, uint64_t *size)
+{
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(es->elf, scn));) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+		size_t i, count;
+
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) ||
+		    !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		count = sh.sh_size / sh.sh_entsize;
+		for (i = 0; data && i < count; i++) {
+			GElf_Sym sym;
+			uint64_t at;
+
+			if (!gelf_getsym(data, i, &sym) || sym.st_shndx == SHN_UNDEF || !sym.st_size ||
+			    GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+			    !vaddr_to_offset(es->elf, sym.st_value, &at))
+				continue;
+			if (off >= at && off < at + sym.st_size) {
+				*start = at;
+				*size = sym.st_size;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
 const char *elf_syms__interp(struct elf_syms *es)
 {
 	return es->interp;

@@ -13,6 +13,8 @@ struct elf_syms *elf_syms__open(const char *path);
 void elf_syms__close(struct elf_syms *es);
 /* File offset of the defined function NAME (dynamic table first, then .symtab). */
 bool elf_syms__find(struct elf_syms *es, const char *name, uint64_t *offset, uint64_t *size);
+/* The function symbol whose code holds file offset OFF: its start and size. */
+bool elf_syms__containing(struct elf_syms *es, uint64_t off, uint64_t *start, uint64_t *size);
 /* PT_INTERP of an executable, or NULL when statically linked. */
 const char *elf_syms__interp(struct elf_syms *es);
 bool elf_syms__has_symtab(struct elf_syms *es);

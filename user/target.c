@@ -96,7 +96,8 @@ static bool try_allocator(struct target *t, const char *path)
 	snprintf(t->allocator, sizeof(t->allocator), "%s", path);
 	for (i = 0; i < MS_FN_MAX; i++) {
 		t->fn[i].alias_of = -1;
-		t->fn[i].found = elf_syms__find(es, ms_fn_names[i], &t->fn[i].offset, NULL);
+		t->fn[i].found =
+			elf_syms__find(es, ms_fn_names[i], &t->fn[i].offset, &t->fn[i].size);
 		for (j = 0; t->fn[i].found && j < i; j++)
 			if (t->fn[j].found && t->fn[j].alias_of < 0 &&
 			    t->fn[j].offset == t->fn[i].offset)
@@ -293,4 +294,34 @@ int target__resolve_exec(struct target *t, const char *path)
 	}
 	free(objs);
 	return ret ? no_allocator(t) : 0;
+}
+
+/* Argument registers the BPF side reads at each function's entry (request_bytes(), and the
+ * pointer a per-allocation trace needs). */
+static const unsigned int fn_reads[MS_FN_MAX] = {
+	[MS_FN_MALLOC] = PROBE_READS_RDI,
+	[MS_FN_CALLOC] = PROBE_READS_RDI | PROBE_READS_RSI,
+	[MS_FN_REALLOC] = PROBE_READS_RDI | PROBE_READS_RSI,
+	[MS_FN_REALLOCARRAY] = PROBE_READS_RDI | PROBE_READS_RSI | PROBE_READS_RDX,
+	[MS_FN_FREE] = PROBE_READS_RDI,
+	[MS_FN_POSIX_MEMALIGN] = PROBE_READS_RDI | PROBE_READS_RSI | PROBE_READS_RDX,
+	[MS_FN_MEMALIGN] = PROBE_READS_RDI | PROBE_READS_RSI,
+	[MS_FN_ALIGNED_ALLOC] = PROBE_READS_RDI | PROBE_READS_RSI,
+	[MS_FN_VALLOC] = PROBE_READS_RDI,
+	[MS_FN_PVALLOC] = PROBE_READS_RDI,
+};
+
+void target__place_probes(struct target *t)
+{
+	struct elf_syms *es = elf_syms__open(t->allocator);
+
+	for (int i = 0; i < MS_FN_MAX; i++) {
+		struct target_fn *f = &t->fn[i];
+
+		if (!f->found || f->alias_of >= 0)
+			continue;
+		probe_place(es, t->allocator, f->offset, f->size, fn_reads[i], t->probe_at_entry,
+			    &f->site);
+	}
+	elf_syms__close(es);
 }

@@ -9,11 +9,14 @@
 #include <sys/types.h>
 
 #include "memstudy.h"
+#include "probe_place.h"
 
 struct target_fn {
 	bool found;
 	uint64_t offset; /* file offset in target.allocator */
 	int alias_of;	 /* another enum ms_fn at the same address, or -1 */
+	uint64_t size;
+	struct probe_site site; /* where the probes go: see probe_place.h */
 };
 
 struct target {
@@ -25,6 +28,7 @@ struct target {
 	bool has_phase; /* exe defines memstudy_phase() */
 	uint64_t phase_offset;
 	char searched[1024]; /* files looked at, for error messages */
+	bool probe_at_entry; /* --probe-at-entry: no placement past the first instruction */
 };
 
 extern const char *const ms_fn_names[MS_FN_MAX];
@@ -36,5 +40,7 @@ int target__check_pid(struct target *t, pid_t pid);
 int target__resolve_pid(struct target *t);
 /* Find the allocator the program at PATH will use once exec'd (ld.so --list). */
 int target__resolve_exec(struct target *t, const char *path);
+/* Decide each function's probe site (after resolving). */
+void target__place_probes(struct target *t);
 
 #endif

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Where to put a function's uprobe. The kernel emulates a few instructions (push, jmp/call
+ * rel, jcc, nop) for ~0.8 us a hit and single-steps the rest for ~9.5 us. When a function
+ * starts with one it must single-step (glibc 2.36 free: test %rdi,%rdi), a later
+ * instruction is just as good if every call passes through it exactly once and nothing
+ * before it changes what the probe reads: the argument registers and the stack pointer.
+ */
+#ifndef MEMSTUDY_PROBE_PLACE_H
+#define MEMSTUDY_PROBE_PLACE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Registers a probe reads, for probe_place(). */
+enum {
+	PROBE_READS_RDI = 1 << 0,
+	PROBE_READS_RSI = 1 << 1,
+	PROBE_READS_RDX = 1 << 2,
+};
+
+struct probe_site {
+	uint64_t offset;      /* file offset of the probed instruction */
+	uint64_t skip;	      /* bytes after the function's start */
+	bool emulated;	      /* the kernel emulates it: no single-step */
+	char insn[48];	      /* the instruction probed, for --dry-run */
+	char why[160];	      /* why the entry was kept, when it was */
+};
+
+/*
+ * Decide the probe site of the function at file offset FUNC_OFF (FUNC_SIZE bytes) in PATH.
+ * Always succeeds: the entry is the fallback, with SITE->why saying why. ENTRY_ONLY keeps
+ * the entry (--probe-at-entry, for comparisons).
+ */
+struct elf_syms;
+void probe_place(struct elf_syms *es, const char *path, uint64_t func_off, uint64_t func_size, unsigned int reads,
+		 bool entry_only, struct probe_site *site);
+
+#endif
