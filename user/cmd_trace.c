@@ -61,6 +61,8 @@ static const char usage_trace[] =
 	"      --no-mount       do not mount tracefs on /sys/kernel/tracing when it is missing\n"
 	"      --probe-at-entry probe each function's first instruction even where the kernel\n"
 	"                       must single-step it (~10x the cost; for comparisons)\n"
+	"      --probe-floor    attach empty programs at the same probe points and nothing\n"
+	"                       else: the cost floor bench/overhead.sh compares against\n"
 	"  -v, --verbose        libbpf and attach details on stderr\n"
 	"  -h, --help           this help\n"
 	"\n"
@@ -87,7 +89,7 @@ static void on_signal(int sig)
 
 static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o)
 {
-	enum { OPT_DRY = 256, OPT_NO_MOUNT, OPT_NO_HIST, OPT_ENTRY };
+	enum { OPT_DRY = 256, OPT_NO_MOUNT, OPT_NO_HIST, OPT_ENTRY, OPT_FLOOR };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -100,6 +102,7 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 		{ "no-mount", no_argument, NULL, OPT_NO_MOUNT },
 		{ "no-histograms", no_argument, NULL, OPT_NO_HIST },
 		{ "probe-at-entry", no_argument, NULL, OPT_ENTRY },
+		{ "probe-floor", no_argument, NULL, OPT_FLOOR },
 		{ NULL, 0, NULL, 0 },
 	};
 	double v;
@@ -151,6 +154,9 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 		case OPT_ENTRY:
 			o->probe_at_entry = true;
 			break;
+		case OPT_FLOOR:
+			o->tracer.floor = true;
+			break;
 		default:
 			if (optopt && strchr("pdijo", optopt))
 				ms_err("option -%c needs a value; see 'memstudy --help'", optopt);
@@ -187,6 +193,13 @@ static int write_reports(const struct report *r, const struct trace_opts *o)
 {
 	FILE *out = stdout;
 	int err;
+
+	if (o->tracer.floor) {
+		fprintf(stderr, "memstudy: --probe-floor: empty programs were attached for %.3f s; "
+				"nothing was counted\n",
+			r->duration_s);
+		return 0;
+	}
 
 	if (o->json) {
 		err = report__write_json(r, o->json);

@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "floor.skel.h"
 #include "memstudy.skel.h"
 #include "tracer.h"
 #include "util.h"
@@ -20,6 +21,7 @@ struct tracer {
 	const struct target *target;
 	struct tracer_opts opts;
 	struct memstudy_bpf *skel;
+	struct floor_bpf *floor;
 	struct bpf_link **links;
 	int nlinks;
 	struct ring_buffer *rb;
@@ -108,6 +110,13 @@ struct tracer *tracer__open(const struct target *t, const struct tracer_opts *op
 		goto fail;
 	}
 	tr->skel->rodata->target_tgid = t->pid;
+	if (opts->floor) {
+		tr->floor = floor_bpf__open_and_load();
+		if (!tr->floor) {
+			ms_err("cannot load the floor programs: %s", strerror(errno));
+			goto fail;
+		}
+	}
 	err = memstudy_bpf__load(tr->skel);
 	if (err) {
 		ms_err("cannot load the BPF programs (%s); run with -v for the verifier log. The "
@@ -191,6 +200,19 @@ int tracer__attach(struct tracer *tr)
 	const struct target *t = tr->target;
 	int i;
 
+	if (tr->floor) {
+		for (i = 0; i < MS_FN_MAX; i++) {
+			if (!t->fn[i].found || t->fn[i].alias_of >= 0)
+				continue;
+			if (attach_uprobe(tr, tr->floor->progs.floor_exit, true, t->allocator,
+					  t->fn[i].site.offset, i, ms_fn_names[i]) ||
+			    attach_uprobe(tr, tr->floor->progs.floor_enter, false, t->allocator,
+					  t->fn[i].site.offset, i, ms_fn_names[i]))
+				return -1;
+		}
+		tr->start_ns = now_ns();
+		return 0;
+	}
 	if (tracefs__ensure(!tr->opts.no_mount))
 		return -1;
 	/* Kernel side first, so no allocator call misses the work done inside it. */
@@ -362,6 +384,7 @@ void tracer__destroy(struct tracer *tr)
 		return;
 	tracer__detach(tr);
 	ring_buffer__free(tr->rb);
+	floor_bpf__destroy(tr->floor);
 	memstudy_bpf__destroy(tr->skel);
 	free(tr->percpu);
 	free(tr);

@@ -13,6 +13,7 @@ struct tracer;
 struct tracer_opts {
 	bool verbose;
 	bool no_mount; /* do not mount tracefs ourselves */
+	bool floor;    /* empty programs at the allocator probe points only (benchmarks) */
 };
 
 /* Open and load the BPF object for T; NULL after printing what to do. */
