@@ -368,7 +368,7 @@ static void take_snap(struct snap *s, int start)
  * byte (or EOF, or a closed stdin) is read on stdin. SIGUSR1 stays blocked
  * afterwards so a late second one cannot kill the run.
  */
-static void wait_for_go(void)
+static void wait_for_go(const char *what)
 {
 	struct pollfd pfd[2];
 	sigset_t set;
@@ -378,7 +378,7 @@ static void wait_for_go(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	n = snprintf(line, sizeof(line), "ready %d\n", (int)getpid());
+	n = snprintf(line, sizeof(line), "%s %d\n", what, (int)getpid());
 	/* A closed stdin means go; checked first, before signalfd could take fd 0. */
 	if (fcntl(0, F_GETFD) < 0) {
 		if (write(2, line, n) < 0) {
@@ -417,6 +417,21 @@ static void wait_for_go(void)
 	close(sfd);
 }
 
+/* Is NAME one of the --pause-after phases ("a,b,c")? */
+static int pause_requested(const char *name)
+{
+	const char *p = cur_opts->pause_after;
+	size_t n = strlen(name);
+
+	while (p && *p) {
+		if (!strncmp(p, name, n) && (p[n] == ',' || !p[n]))
+			return 1;
+		p = strchr(p, ',');
+		p = p ? p + 1 : NULL;
+	}
+	return 0;
+}
+
 void wl_phase_begin(const char *name)
 {
 	struct phase *ph;
@@ -424,7 +439,7 @@ void wl_phase_begin(const char *name)
 	if (in_phase)
 		wl_phase_end();
 	if (nr_phases == 0 && cur_opts->wait)
-		wait_for_go();
+		wait_for_go("ready");
 	if (nr_phases == WL_MAX_PHASES)
 		wl_die("more than %d phases", WL_MAX_PHASES);
 	ph = &phases[nr_phases++];
@@ -441,6 +456,12 @@ void wl_phase_end(void)
 		return;
 	take_snap(&phases[nr_phases - 1].after, 0);
 	in_phase = 0;
+	if (pause_requested(phases[nr_phases - 1].name)) {
+		char what[48];
+
+		snprintf(what, sizeof(what), "paused %.38s", phases[nr_phases - 1].name);
+		wait_for_go(what);
+	}
 }
 
 /* --- setup and report ----------------------------------------------------- */

@@ -38,6 +38,7 @@ struct wl_opts {
 	size_t align;
 	int json;
 	int wait;
+	const char *pause_after; /* --pause-after PHASE: wait again once it ends */
 };
 
 struct workload {

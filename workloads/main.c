@@ -138,6 +138,9 @@ static void usage(FILE *f)
 		   "  --json        one JSON object on stdout instead of text\n"
 		   "  --wait        write 'ready PID' to stderr, then wait for SIGUSR1 or a byte\n"
 		   "                (or EOF) on stdin before the first phase\n"
+		   "  --pause-after PHASE  once PHASE ends, write 'paused PHASE PID' to stderr and\n"
+		   "                (may be repeated)\n"
+		   "                wait the same way (to snapshot memory between phases)\n"
 		   "  --seed N      seed for anything random (default 1)\n");
 }
 
@@ -167,7 +170,10 @@ static void workload_help(const struct workload *w)
 	printf("  --seed N      seed for anything random (default 1)\n"
 	       "  --json        one JSON object on stdout instead of text\n"
 	       "  --wait        write 'ready PID' to stderr, then wait for SIGUSR1 or a byte\n"
-	       "                (or EOF) on stdin before the first phase\n");
+	       "                (or EOF) on stdin before the first phase\n"
+		   "  --pause-after PHASE  once PHASE ends, write 'paused PHASE PID' to stderr and\n"
+		   "                (may be repeated)\n"
+		   "                wait the same way (to snapshot memory between phases)\n");
 }
 
 /*
@@ -241,6 +247,7 @@ enum {
 	O_ALIGN,
 	O_JSON,
 	O_WAIT,
+	O_PAUSE,
 	O_HELP
 };
 
@@ -256,6 +263,7 @@ static const struct option long_opts[] = {
     {"align", required_argument, NULL, O_ALIGN},
     {"json", no_argument, NULL, O_JSON},
     {"wait", no_argument, NULL, O_WAIT},
+    {"pause-after", required_argument, NULL, O_PAUSE},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -369,6 +377,17 @@ static void parse_opts(const struct workload *w, int argc, char **argv, struct w
 			break;
 		case O_WAIT:
 			o->wait = 1;
+			break;
+		case O_PAUSE: /* may repeat: kept as "a,b,c" */
+			if (o->pause_after) {
+				char *both;
+
+				if (asprintf(&both, "%s,%s", o->pause_after, optarg) < 0)
+					wl_die("out of memory");
+				o->pause_after = both;
+			} else {
+				o->pause_after = optarg;
+			}
 			break;
 		case O_HELP:
 			workload_help(w);
