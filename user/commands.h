@@ -7,5 +7,6 @@ int cmd_trace(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 /* memstudy maps PID: pmap -x with meaning (user/cmd_maps.c). */
 int cmd_maps(int argc, char **argv);
+int cmd_study(int argc, char **argv);
 
 #endif

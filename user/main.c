@@ -14,6 +14,7 @@ struct command {
 static const struct command commands[] = {
 	{ "run", cmd_run, "start a command with every probe in place and trace it" },
 	{ "maps", cmd_maps, "pmap -x with a meaning for every mapping (no BPF needed)" },
+	{ "study", cmd_study, "run the founding notes' experiments traced and explain them" },
 	{ NULL, NULL, NULL },
 };
 

@@ -11,9 +11,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define ST_MAX_CASES	 512
-#define ST_MAX_TUNABLES	 8
-#define ST_MAX_SIZES	 8
+#define ST_MAX_CASES	512
+#define ST_MAX_TUNABLES 8
+#define ST_MAX_SIZES	8
 /* glibc 2.36 defaults (DEFAULT_MMAP_THRESHOLD, DEFAULT_TRIM_THRESHOLD) */
 #define ST_MMAP_THRESHOLD (128 * 1024)
 #define ST_TRIM_THRESHOLD (128 * 1024)
@@ -47,10 +47,10 @@ struct st_free_kernel {
 };
 
 struct st_case {
-	char name[96];	  /* churn-rev-1040-1e5, array-1040-1e5 */
-	char file[160];	  /* prefix of the raw files: name plus variant tag */
+	char name[96];	/* churn-rev-1040-1e5, array-1040-1e5 */
+	char file[160]; /* prefix of the raw files: name plus variant tag */
 	char workload[16];
-	char order[8];	  /* "" for array */
+	char order[8]; /* "" for array */
 	size_t size;
 	long count;
 	char tunables[256]; /* GLIBC_TUNABLES value; "" = glibc defaults */
@@ -86,13 +86,14 @@ struct st_opts {
 	bool order_on[3]; /* fwd, rev, random */
 	bool wl_churn, wl_array;
 	int repeat;
-	double mem_budget;   /* bytes a case may use */
-	double huge_cap;     /* bytes for blocks at or above the mmap threshold */
-	const char *one_case; /* --case */
+	double mem_budget;		       /* bytes a case may use */
+	double huge_cap;		       /* bytes for blocks at or above the mmap threshold */
+	const char *one_case;		       /* --case */
 	const char *tunables[ST_MAX_TUNABLES]; /* --tunable, as given */
 	int ntunables;
 	bool list_only;
 	bool no_plots;
+	const char *from; /* --from DIR: re-analyse a saved study */
 	char cmdline[1024];
 };
 
