@@ -167,6 +167,36 @@ static void print_phases(const struct report *r, FILE *out)
 	}
 }
 
+/*
+ * memstudy's own cost per traced call, for users to subtract from latencies: the probe traps
+ * (emulated ~0.8 us, single-stepped ~9.5 us, return ~1.2 us) plus the BPF programs
+ * (~0.35 us), as bench/overhead.py measured them on our machines (docs/performance.md).
+ */
+#define COST_ENTRY_EMULATED_NS 800
+#define COST_ENTRY_SSTEP_NS    9500
+#define COST_RETURN_NS	       1200
+#define COST_BPF_NS	       350
+
+static uint64_t fn_probe_cost_ns(const struct target_fn *f)
+{
+	return (f->site.emulated ? COST_ENTRY_EMULATED_NS : COST_ENTRY_SSTEP_NS) +
+	       COST_RETURN_NS + COST_BPF_NS;
+}
+
+/* Probe hits and the estimated time they cost the target. */
+static void overhead(const struct report *r, uint64_t *hits, uint64_t *ns)
+{
+	*hits = *ns = 0;
+	for (int i = 0; i < MS_FN_MAX; i++) {
+		const struct target_fn *f = &r->target->fn[i];
+
+		if (!f->found || f->alias_of >= 0)
+			continue;
+		*hits += 2 * r->total.fn[i].calls;
+		*ns += r->total.fn[i].calls * fn_probe_cost_ns(f);
+	}
+}
+
 void report__print_text(const struct report *r, FILE *out, bool histograms)
 {
 	const struct report_phase *t = &r->total;
@@ -187,6 +217,18 @@ void report__print_text(const struct report *r, FILE *out, bool histograms)
 		(unsigned long long)t->faults.user, (unsigned long long)t->faults.in_alloc_calls,
 		(unsigned long long)t->faults.kernel_on_user, (unsigned long long)t->faults.major,
 		(unsigned long long)t->faults.major_in_alloc_calls);
+	{
+		uint64_t hits, ns;
+		char b1[32];
+
+		overhead(r, &hits, &ns);
+		fprintf(out,
+			"memstudy's own cost: ~%s over %llu probe hits (~%.1f us per malloc, "
+			"~%.1f us per free: included in the latencies above)\n",
+			fmt_ns(b1, sizeof(b1), ns), (unsigned long long)hits,
+			fn_probe_cost_ns(&r->target->fn[MS_FN_MALLOC]) / 1e3,
+			fn_probe_cost_ns(&r->target->fn[MS_FN_FREE]) / 1e3);
+	}
 	if (r->nphases > 1)
 		print_phases(r, out);
 	if (r->phases_merged)
@@ -335,6 +377,28 @@ int report__write_json(const struct report *r, const char *path)
 	}
 	json_object_object_add(root, "phases", phases);
 	json_object_object_add(root, "phases_merged", U64(r->phases_merged));
+	{
+		json_object *ov = json_object_new_object(), *per = json_object_new_object();
+		uint64_t hits, ns;
+
+		overhead(r, &hits, &ns);
+		json_object_object_add(ov, "probe_hits", U64(hits));
+		json_object_object_add(ov, "estimated_ns", U64(ns));
+		for (int i = 0; i < MS_FN_MAX; i++) {
+			const struct target_fn *f = &r->target->fn[i];
+			json_object *fo;
+
+			if (!f->found || f->alias_of >= 0)
+				continue;
+			fo = json_object_new_object();
+			json_object_object_add(fo, "offset", U64(f->site.skip));
+			json_object_object_add(fo, "emulated", json_object_new_boolean(f->site.emulated));
+			json_object_object_add(fo, "cost_per_call_ns", U64(fn_probe_cost_ns(f)));
+			json_object_object_add(per, ms_fn_names[i], fo);
+		}
+		json_object_object_add(ov, "probes", per);
+		json_object_object_add(root, "overhead", ov);
+	}
 
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 							    JSON_C_TO_STRING_NOSLASHESCAPE);
