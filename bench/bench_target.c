@@ -60,8 +60,9 @@ int main(int argc, char **argv)
 	qsort(m, rounds, sizeof(double), cmp);
 	qsort(f, rounds, sizeof(double), cmp);
 	if (untraced && foreign_uprobes()) {
-		fprintf(stderr, "bench_target: a [uprobes] mapping exists in an untraced run: someone "
-				"else has uprobes on this program or its libc; not reporting\n");
+		fprintf(stderr,
+			"bench_target: a [uprobes] mapping exists in an untraced run: someone "
+			"else has uprobes on this program or its libc; not reporting\n");
 		return 3;
 	}
 	printf("malloc_ns %.2f free_ns %.2f\n", m[rounds / 2], f[rounds / 2]);

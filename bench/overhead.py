@@ -7,6 +7,7 @@ Runs, interleaved in one session so machine drift hits every mode alike:
   floor@entry      the same at each function's first instruction (--probe-at-entry)
   summary          memstudy's summary mode (counts, histograms, attribution)
   summary@entry    the same with every probe at the function entry
+  per-allocation   --per-allocation: a ring-buffer record per call, stacks, the collector
 and prints medians of --runs runs (each itself the median of --rounds loops of --calls
 calls) and the ratios. Needs root. Usage: sudo bench/overhead.py [--build build]
 """
@@ -23,6 +24,7 @@ MODES = [
     ("floor@entry", ["--probe-floor", "--probe-at-entry"]),
     ("summary", []),
     ("summary@entry", ["--probe-at-entry"]),
+    ("per-allocation", ["--per-allocation"]),
 ]
 
 
@@ -77,8 +79,9 @@ def main():
     for mode, _ in MODES:
         print("  %-38s %9.1f  %9.1f" % (mode, med[mode][0], med[mode][1]))
     print("ratios (same session)                       malloc       free")
-    for a, b in [("summary", "floor"), ("floor@entry", "floor"), ("summary@entry", "summary"),
-                 ("floor", "untraced"), ("summary", "untraced")]:
+    for a, b in [("summary", "floor"), ("per-allocation", "floor"),
+                 ("per-allocation", "summary"), ("floor@entry", "floor"),
+                 ("summary@entry", "summary"), ("floor", "untraced"), ("summary", "untraced")]:
         print("  %-38s %9.2f  %9.2f" % (a + " / " + b, med[a][0] / med[b][0],
                                           med[a][1] / med[b][1]))
     if args.json:

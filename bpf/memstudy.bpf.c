@@ -5,6 +5,10 @@
  *
  * Uprobes are attached for the target pid only, so they need no filter; tracepoints and
  * fault events fire for every process and filter on target_tgid first.
+ *
+ * Per-allocation mode (per_alloc, set before load) also streams one ring-buffer record per
+ * allocator call, fault and mapping change to the collector (user/peralloc.c). In summary
+ * mode the verifier prunes that code: it costs nothing there.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -16,6 +20,9 @@
 char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 target_tgid;
+const volatile bool per_alloc;
+
+__u64 stack_errors; /* per-allocation: calls whose stack could not be stored (caller only) */
 
 __u32 cur_phase;      /* bumped by memstudy_phase() in the target */
 __u64 phase_overflow; /* phase markers past MS_MAX_PHASES, merged into the last */
@@ -32,6 +39,12 @@ struct thread_state {
 	__u32 sys;
 	__u32 in_sys;
 	struct ms_kwork kw; /* kernel work inside the current allocator call */
+	/* per-allocation mode */
+	__u64 arg_ptr;	/* free, realloc: the block; posix_memalign: memptr */
+	__u64 sys_arg0; /* mmap: addr; munmap, mremap: the old address */
+	__u64 sys_arg3; /* mmap: flags */
+	__u16 seq;	/* outermost allocator calls of this thread */
+	__u16 walking;	/* in bpf_get_stackid: its reads may fault (not the target's faults) */
 };
 
 struct {
@@ -43,14 +56,14 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MS_MAX_PHASES * MS_FN_MAX);
+	__uint(max_entries, MS_MAX_PHASES *MS_FN_MAX);
 	__type(key, __u32);
 	__type(value, struct ms_fn_stats);
 } fn_stats SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MS_MAX_PHASES * MS_SYS_MAX);
+	__uint(max_entries, MS_MAX_PHASES *MS_SYS_MAX);
 	__type(key, __u32);
 	__type(value, struct ms_sys_stats);
 } sys_stats SEC(".maps");
@@ -69,10 +82,20 @@ struct {
 	__type(value, __u64);
 } lost SEC(".maps");
 
+/* Sized by the collector before load: small in summary mode (phase markers only). */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 64 * 1024);
 } events SEC(".maps");
+
+/* User stacks of allocating calls, deduplicated by the kernel. Sized before load: one entry
+ * in summary mode. */
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, MS_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
 
 static __always_inline void count_lost(__u32 why)
 {
@@ -180,7 +203,75 @@ int BPF_KPROBE(alloc_enter)
 	ts->fn = bpf_get_attach_cookie(ctx);
 	ts->bytes = request_bytes(ts->fn, ctx);
 	ts->entry_ns = bpf_ktime_get_ns();
+	if (per_alloc) {
+		ts->seq++;
+		ts->arg_ptr = PT_REGS_PARM1(ctx);
+		/* Freed blocks are reported on entry: once inside free() glibc may give the
+		 * block to another thread, whose malloc record must come after this one. */
+		if (ts->fn == MS_FN_FREE && ts->arg_ptr) {
+			struct ms_event_free *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+			if (!e) {
+				count_lost(MS_LOST_RINGBUF);
+				return 0;
+			}
+			e->type = MS_EV_FREE;
+			e->tid = (__u32)bpf_get_current_pid_tgid();
+			e->ts_ns = ts->entry_ns;
+			e->ptr = ts->arg_ptr;
+			e->seq = ts->seq;
+			bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+		}
+	}
 	return 0;
+}
+
+/*
+ * Per-allocation: the allocation record, at the return of the outermost call. Here the
+ * instruction pointer is the return address into the caller, and the frame pointer is the
+ * caller's, so a frame-pointer walk starts at the immediate caller instead of skipping it
+ * (glibc itself has no frame pointers). Frames past the caller exist as far as the
+ * program keeps frame pointers.
+ */
+static __always_inline void emit_alloc(struct pt_regs *ctx, struct thread_state *ts, __u32 fn,
+				       __u64 ret, __u64 now)
+{
+	struct ms_event_alloc *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	__u64 ptr = ret, fp;
+
+	if (!e) {
+		count_lost(MS_LOST_RINGBUF);
+		return;
+	}
+	if (fn == MS_FN_POSIX_MEMALIGN) {
+		ptr = 0;
+		if (!(int)ret)
+			bpf_probe_read_user(&ptr, sizeof(ptr), (void *)ts->arg_ptr);
+	}
+	e->type = MS_EV_ALLOC;
+	e->tid = (__u32)bpf_get_current_pid_tgid();
+	e->ts_ns = now;
+	e->ptr = ptr;
+	e->size = ts->bytes;
+	e->old_ptr = fn == MS_FN_REALLOC || fn == MS_FN_REALLOCARRAY ? ts->arg_ptr : 0;
+	e->caller = PT_REGS_IP(ctx);
+	/* Walk only when the caller's frame pointer looks like one (on the stack, above sp):
+	 * in code built without frame pointers rbp holds data, and a walk from it costs
+	 * faulting reads (~1 us) for frames that are noise. */
+	fp = PT_REGS_FP(ctx);
+	if (fp > PT_REGS_SP(ctx) && fp - PT_REGS_SP(ctx) < (8 << 20) && !(fp & 7)) {
+		ts->walking = 1;
+		e->stack_id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+		ts->walking = 0;
+		if (e->stack_id < 0)
+			__sync_fetch_and_add(&stack_errors, 1);
+	} else {
+		e->stack_id = MS_STACK_NO_FP;
+	}
+	e->fn = fn;
+	e->pad = 0;
+	e->seq = ts->seq;
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
 SEC("uretprobe")
@@ -188,17 +279,20 @@ int BPF_KRETPROBE(alloc_exit, long ret)
 {
 	struct thread_state *ts = thread_get(false);
 	struct ms_fn_stats *s;
-	__u64 lat;
+	__u64 lat, now;
 	__u32 key, fn, i;
 
 	if (!ts || !ts->depth)
 		return 0; /* entered before we attached */
 	if (--ts->depth)
 		return 0;
-	lat = bpf_ktime_get_ns() - ts->entry_ns;
+	now = bpf_ktime_get_ns();
+	lat = now - ts->entry_ns;
 	fn = ts->fn;
 	if (fn >= MS_FN_MAX)
 		return 0;
+	if (per_alloc && fn != MS_FN_FREE)
+		emit_alloc(ctx, ts, fn, ret, now);
 	key = phase_now() * MS_FN_MAX + fn;
 	s = bpf_map_lookup_elem(&fn_stats, &key);
 	if (!s)
@@ -263,6 +357,67 @@ static __always_inline int sys_index(long id)
 	return -1;
 }
 
+/* Per-allocation: a mapping change, so the collector can tell heap, arenas and stacks. */
+static __always_inline void emit_map(struct thread_state *ts, __u32 sys, long ret, __u64 now)
+{
+	struct ms_event_map *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count_lost(MS_LOST_RINGBUF);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = MS_EV_MAP;
+	e->tid = (__u32)bpf_get_current_pid_tgid();
+	e->ts_ns = now;
+	e->sys = sys;
+	e->in_alloc = ts->depth > 0;
+	if (sys == MS_SYS_BRK) {
+		struct task_struct *task = bpf_get_current_task_btf();
+
+		e->addr = ret;
+		e->old_addr = ts->sys_len;
+		e->old_len = BPF_CORE_READ(task, mm, start_brk);
+	} else if (sys == MS_SYS_MMAP) {
+		e->addr = ret;
+		e->len = ts->sys_len;
+		e->prot = ts->sys_len2;
+		e->flags = ts->sys_arg3;
+	} else if (sys == MS_SYS_MUNMAP) {
+		e->addr = ts->sys_arg0;
+		e->len = ts->sys_len;
+	} else { /* mremap(old_addr, old_len, new_len, ...) */
+		e->addr = ret;
+		e->len = ts->sys_len2;
+		e->old_addr = ts->sys_arg0;
+		e->old_len = ts->sys_len;
+	}
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
+static __always_inline void emit_fault(__u64 addr, __u64 ip, __u16 flags, struct thread_state *ts)
+{
+	struct ms_event_fault *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count_lost(MS_LOST_RINGBUF);
+		return;
+	}
+	e->type = MS_EV_FAULT;
+	e->tid = (__u32)bpf_get_current_pid_tgid();
+	e->ts_ns = bpf_ktime_get_ns();
+	e->addr = addr;
+	e->ip = ip;
+	e->seq = 0;
+	if (ts && ts->depth) {
+		flags |= MS_FAULT_IN_ALLOC;
+		e->seq = ts->seq;
+	}
+	e->flags = flags;
+	e->pad = 0;
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
 /* Attached to sys_enter_{brk,mmap,munmap,mremap,madvise,mprotect}. */
 SEC("tracepoint")
 int sys_enter(struct trace_event_raw_sys_enter *ctx)
@@ -289,6 +444,10 @@ int sys_enter(struct trace_event_raw_sys_enter *ctx)
 		 * the shortest record would make the attach to sys_enter_brk fail. */
 		bpf_probe_read_kernel(&ts->sys_len, sizeof(ts->sys_len), &ctx->args[1]);
 		bpf_probe_read_kernel(&ts->sys_len2, sizeof(ts->sys_len2), &ctx->args[2]);
+		if (per_alloc) {
+			bpf_probe_read_kernel(&ts->sys_arg0, sizeof(ts->sys_arg0), &ctx->args[0]);
+			bpf_probe_read_kernel(&ts->sys_arg3, sizeof(ts->sys_arg3), &ctx->args[3]);
+		}
 	}
 	ts->sys_ns = bpf_ktime_get_ns();
 	return 0;
@@ -342,6 +501,8 @@ int sys_exit(struct trace_event_raw_sys_exit *ctx)
 		ts->kw.syscalls[sys]++;
 		ts->kw.syscall_ns += ns;
 	}
+	if (per_alloc && !(ret < 0 && ret > -4096) && sys <= MS_SYS_MREMAP)
+		emit_map(ts, sys, ret, ts->sys_ns + ns);
 	return 0;
 }
 
@@ -364,6 +525,8 @@ int BPF_PROG(page_fault, unsigned long address, struct pt_regs *regs, unsigned l
 		s->in_alloc_calls++;
 		ts->kw.faults++;
 	}
+	if (per_alloc)
+		emit_fault(address, regs->ip, error_code & 2 ? MS_FAULT_WRITE : 0, ts);
 	return 0;
 }
 
@@ -376,18 +539,29 @@ int BPF_PROG(page_fault_kernel, unsigned long address, struct pt_regs *regs,
 	struct ms_fault_stats *s;
 	__u32 key;
 
+	struct thread_state *ts = NULL;
+
 	if (!is_target() || address >= 0x800000000000UL)
 		return 0;
+	if (per_alloc) {
+		/* the stack walk reads with faults disabled: a bad frame pointer faults here */
+		ts = thread_get(false);
+		if (ts && ts->walking)
+			return 0;
+	}
 	key = phase_now();
 	s = bpf_map_lookup_elem(&fault_stats, &key);
 	if (s)
 		s->kernel_on_user++;
+	if (per_alloc)
+		emit_fault(address, regs->ip,
+			   MS_FAULT_KERNEL | (error_code & 2 ? MS_FAULT_WRITE : 0), ts);
 	return 0;
 }
 
 /* Software event PERF_COUNT_SW_PAGE_FAULTS_MAJ, one per CPU, sample period 1. */
 SEC("perf_event")
-int major_fault(void *ctx)
+int major_fault(struct bpf_perf_event_data *ctx)
 {
 	struct ms_fault_stats *s;
 	struct thread_state *ts;
@@ -405,5 +579,7 @@ int major_fault(void *ctx)
 		s->major_in_alloc_calls++;
 		ts->kw.major_faults++;
 	}
+	if (per_alloc)
+		emit_fault(ctx->addr, PT_REGS_IP(&ctx->regs), MS_FAULT_MAJOR, ts);
 	return 0;
 }

@@ -45,7 +45,7 @@ enum ms_sys {
 #define MS_HIST_SLOTS	 (64 * MS_HIST_SUB) /* every u64; a power of two for the verifier */
 
 /* Phases: set by the target calling memstudy_phase(name); 0 is "before any marker". */
-#define MS_MAX_PHASES	16
+#define MS_MAX_PHASES	  16
 #define MS_PHASE_NAME_LEN 32
 
 /* Kernel work done by one thread; charged to the allocator call it happened inside. */
@@ -97,6 +97,11 @@ enum ms_lost {
 /* Ring buffer records, tagged by type. */
 enum ms_event_type {
 	MS_EV_PHASE = 1,
+	/* Per-allocation mode only (memstudy --per-allocation): */
+	MS_EV_ALLOC, /* an allocating call returned (realloc: also frees old_ptr) */
+	MS_EV_FREE,  /* free() was entered: before glibc can hand the block to another thread */
+	MS_EV_FAULT, /* a page fault on a user address, or a major fault */
+	MS_EV_MAP,   /* a successful mmap, munmap, mremap or brk */
 };
 
 struct ms_event_phase {
@@ -104,6 +109,69 @@ struct ms_event_phase {
 	__u32 phase;
 	__u64 ts_ns;
 	char name[MS_PHASE_NAME_LEN];
+};
+
+/*
+ * Per-allocation records. Fixed size, no pointers; the first u32 is the type. seq numbers
+ * a thread's outermost allocator calls (16 bits wrap: only the current call is compared),
+ * so a fault taken inside a call can be matched with the record of the same call.
+ */
+#define MS_STACK_DEPTH 32    /* frames kept per user stack (stack map value: 8 bytes each) */
+#define MS_STACK_NO_FP -1000 /* stack_id: the caller keeps no frame pointer; caller only */
+
+struct ms_event_alloc {
+	__u32 type; /* MS_EV_ALLOC */
+	__u32 tid;
+	__u64 ts_ns;
+	__u64 ptr;	/* returned; 0 when the call failed */
+	__u64 size;	/* requested */
+	__u64 old_ptr;	/* realloc, reallocarray: the block passed in */
+	__u64 caller;	/* return address into the caller (instruction pointer at the return) */
+	__s32 stack_id; /* in the stacks map; MS_STACK_NO_FP, or -errno when not stored */
+	__u8 fn;	/* enum ms_fn */
+	__u8 pad;
+	__u16 seq;
+};
+
+struct ms_event_free {
+	__u32 type; /* MS_EV_FREE */
+	__u32 tid;
+	__u64 ts_ns;
+	__u64 ptr;
+	__u16 seq;
+	__u16 pad[3];
+};
+
+enum ms_fault_flags {
+	MS_FAULT_MAJOR = 1,    /* from the major-fault event (follows the fault's own record) */
+	MS_FAULT_IN_ALLOC = 2, /* taken inside an allocator call of this thread */
+	MS_FAULT_KERNEL = 4,   /* taken in kernel mode on a user address (copy_to_user...) */
+	MS_FAULT_WRITE = 8,
+};
+
+struct ms_event_fault {
+	__u32 type; /* MS_EV_FAULT */
+	__u32 tid;
+	__u64 ts_ns;
+	__u64 addr;
+	__u64 ip;
+	__u16 flags; /* enum ms_fault_flags */
+	__u16 seq;   /* the thread's allocator call, when MS_FAULT_IN_ALLOC */
+	__u32 pad;
+};
+
+struct ms_event_map {
+	__u32 type; /* MS_EV_MAP */
+	__u32 tid;
+	__u64 ts_ns;
+	__u32 sys;	/* enum ms_sys: BRK, MMAP, MUNMAP or MREMAP */
+	__u32 in_alloc; /* made inside an allocator call */
+	__u64 addr;	/* mmap, mremap: the result; munmap: the address; brk: the new break */
+	__u64 len;	/* mmap, munmap: the length; mremap: the new length */
+	__u64 old_addr; /* mremap: the old address; brk: the break before the call */
+	__u64 old_len;	/* mremap: the old length; brk: mm->start_brk */
+	__u32 prot;	/* mmap */
+	__u32 flags;	/* mmap: MAP_* flags */
 };
 
 #endif /* MEMSTUDY_H */

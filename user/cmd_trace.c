@@ -12,11 +12,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "commands.h"
+#include "peralloc.h"
 #include "tracer.h"
 #include "util.h"
 
@@ -31,54 +33,60 @@ struct trace_opts {
 	bool dry_run;
 	bool no_hist;
 	bool probe_at_entry;
+	int top;
 	struct tracer_opts tracer;
 };
 
 static const char usage_trace[] =
-	"Usage: memstudy --pid PID [options]\n"
-	"       memstudy run [options] -- CMD [ARGS...]\n"
-	"       memstudy maps PID [options]          (memstudy maps --help)\n"
-	"\n"
-	"Shows where a process's memory time goes: every call to the malloc family, and the\n"
-	"kernel work done for it - brk, mmap, munmap, mremap, madvise and mprotect syscalls and\n"
-	"page faults - with the work that happened inside each allocator call charged to it.\n"
-	"\n"
-	"Modes:\n"
-	"  -p, --pid PID        attach to a running process (all its threads); stop when it\n"
-	"                       exits, on Ctrl-C, or after --duration\n"
-	"  run -- CMD [ARGS]    start CMD with every probe in place before its first\n"
-	"                       instruction; stdin, stdout and its exit status pass through\n"
-	"\n"
-	"Options:\n"
-	"  -d, --duration SEC   stop after SEC seconds (run: CMD keeps running untraced)\n"
-	"  -i, --interval SEC   print a one-line live view every SEC seconds (on stderr)\n"
-	"  -j, --json FILE      write the report as one JSON object to FILE ('-' = stdout);\n"
-	"                       keys are described in docs/json.md\n"
-	"  -o, --output FILE    write the text report to FILE instead of stdout\n"
-	"      --no-histograms  leave the latency histograms out of the text report\n"
-	"      --dry-run        show which allocator and probe points would be used; attach\n"
-	"                       nothing\n"
-	"      --no-mount       do not mount tracefs on /sys/kernel/tracing when it is missing\n"
-	"      --probe-at-entry probe each function's first instruction even where the kernel\n"
-	"                       must single-step it (~10x the cost; for comparisons)\n"
-	"      --probe-floor    attach empty programs at the same probe points and nothing\n"
-	"                       else: the cost floor bench/overhead.sh compares against\n"
-	"  -v, --verbose        libbpf and attach details on stderr\n"
-	"  -h, --help           this help\n"
-	"\n"
-	"Examples:\n"
-	"  sudo memstudy run -- ./app --input big.txt    trace a program from its start\n"
-	"  sudo memstudy -p 1234 -d 10 -i 1              ten seconds of a running process\n"
-	"  sudo memstudy run --json out.json -- memstudy-workload churn --count 1e5\n"
-	"  memstudy run --dry-run -- /bin/ls             which allocator would be probed\n"
-	"\n"
-	"Notes:\n"
-	"  Needs root (or CAP_BPF + CAP_PERFMON). Probes are attached for the target only:\n"
-	"  other processes using the same libc are not slowed. Children the target forks are\n"
-	"  not followed. The allocator is the file that defines malloc in the target: the\n"
-	"  program itself, an LD_PRELOADed library, or libc.so.6. A program that calls\n"
-	"  memstudy_phase(\"name\") (the built-in workloads do) gets its report split by phase.\n"
-	"  Latency percentiles come from a log-linear histogram: within 12.5%% of the true value.\n";
+    "Usage: memstudy --pid PID [options]\n"
+    "       memstudy run [options] -- CMD [ARGS...]\n"
+    "       memstudy maps PID [options]          (memstudy maps --help)\n"
+    "\n"
+    "Shows where a process's memory time goes: every call to the malloc family, and the\n"
+    "kernel work done for it - brk, mmap, munmap, mremap, madvise and mprotect syscalls and\n"
+    "page faults - with the work that happened inside each allocator call charged to it.\n"
+    "\n"
+    "Modes:\n"
+    "  -p, --pid PID        attach to a running process (all its threads); stop when it\n"
+    "                       exits, on Ctrl-C, or after --duration\n"
+    "  run -- CMD [ARGS]    start CMD with every probe in place before its first\n"
+    "                       instruction; stdin, stdout and its exit status pass through\n"
+    "\n"
+    "Options:\n"
+    "  -d, --duration SEC   stop after SEC seconds (run: CMD keeps running untraced)\n"
+    "  -i, --interval SEC   print a one-line live view every SEC seconds (on stderr)\n"
+    "  -j, --json FILE      write the report as one JSON object to FILE ('-' = stdout);\n"
+    "                       keys are described in docs/json.md\n"
+    "  -o, --output FILE    write the text report to FILE instead of stdout\n"
+    "      --no-histograms  leave the latency histograms out of the text report\n"
+    "      --dry-run        show which allocator and probe points would be used; attach\n"
+    "                       nothing\n"
+    "      --no-mount       do not mount tracefs on /sys/kernel/tracing when it is missing\n"
+    "      --probe-at-entry probe each function's first instruction even where the kernel\n"
+    "                       must single-step it (~10x the cost; for comparisons)\n"
+    "      --probe-floor    attach empty programs at the same probe points and nothing\n"
+    "                       else: the cost floor bench/overhead.sh compares against\n"
+    "      --per-allocation every allocation and page fault, with call stacks: faults per\n"
+    "                       call site, in allocator metadata, in freed memory; see\n"
+    "                       docs/per-allocation.md\n"
+    "      --top N          call sites listed per table in --per-allocation (default 10)\n"
+    "      --ring-buffer MB per-allocation ring buffer (default 64; a power of two)\n"
+    "  -v, --verbose        libbpf and attach details on stderr\n"
+    "  -h, --help           this help\n"
+    "\n"
+    "Examples:\n"
+    "  sudo memstudy run -- ./app --input big.txt    trace a program from its start\n"
+    "  sudo memstudy -p 1234 -d 10 -i 1              ten seconds of a running process\n"
+    "  sudo memstudy run --json out.json -- memstudy-workload churn --count 1e5\n"
+    "  memstudy run --dry-run -- /bin/ls             which allocator would be probed\n"
+    "\n"
+    "Notes:\n"
+    "  Needs root (or CAP_BPF + CAP_PERFMON). Probes are attached for the target only:\n"
+    "  other processes using the same libc are not slowed. Children the target forks are\n"
+    "  not followed. The allocator is the file that defines malloc in the target: the\n"
+    "  program itself, an LD_PRELOADed library, or libc.so.6. A program that calls\n"
+    "  memstudy_phase(\"name\") (the built-in workloads do) gets its report split by phase.\n"
+    "  Latency percentiles come from a log-linear histogram: within 12.5%% of the true value.\n";
 
 static volatile sig_atomic_t stop_requested;
 
@@ -89,21 +97,33 @@ static void on_signal(int sig)
 
 static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o)
 {
-	enum { OPT_DRY = 256, OPT_NO_MOUNT, OPT_NO_HIST, OPT_ENTRY, OPT_FLOOR };
+	enum {
+		OPT_DRY = 256,
+		OPT_NO_MOUNT,
+		OPT_NO_HIST,
+		OPT_ENTRY,
+		OPT_FLOOR,
+		OPT_PA,
+		OPT_TOP,
+		OPT_RB
+	};
 	static const struct option longopts[] = {
-		{ "pid", required_argument, NULL, 'p' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "json", required_argument, NULL, 'j' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "dry-run", no_argument, NULL, OPT_DRY },
-		{ "no-mount", no_argument, NULL, OPT_NO_MOUNT },
-		{ "no-histograms", no_argument, NULL, OPT_NO_HIST },
-		{ "probe-at-entry", no_argument, NULL, OPT_ENTRY },
-		{ "probe-floor", no_argument, NULL, OPT_FLOOR },
-		{ NULL, 0, NULL, 0 },
+	    {"pid", required_argument, NULL, 'p'},
+	    {"duration", required_argument, NULL, 'd'},
+	    {"interval", required_argument, NULL, 'i'},
+	    {"json", required_argument, NULL, 'j'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"dry-run", no_argument, NULL, OPT_DRY},
+	    {"no-mount", no_argument, NULL, OPT_NO_MOUNT},
+	    {"no-histograms", no_argument, NULL, OPT_NO_HIST},
+	    {"probe-at-entry", no_argument, NULL, OPT_ENTRY},
+	    {"probe-floor", no_argument, NULL, OPT_FLOOR},
+	    {"per-allocation", no_argument, NULL, OPT_PA},
+	    {"top", required_argument, NULL, OPT_TOP},
+	    {"ring-buffer", required_argument, NULL, OPT_RB},
+	    {NULL, 0, NULL, 0},
 	};
 	double v;
 	int c;
@@ -157,6 +177,21 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 		case OPT_FLOOR:
 			o->tracer.floor = true;
 			break;
+		case OPT_PA:
+			o->tracer.per_alloc = true;
+			break;
+		case OPT_TOP:
+		case OPT_RB:
+			if (!parse_number(optarg, &v) || v < 1 || v > 4096 || v != (int)v) {
+				ms_err("--%s takes a whole number from 1 to 4096, got '%s'",
+				       c == OPT_TOP ? "top" : "ring-buffer", optarg);
+				return 2;
+			}
+			if (c == OPT_TOP)
+				o->top = v;
+			else
+				o->tracer.ringbuf_mb = v;
+			break;
 		default:
 			if (optopt && strchr("pdijo", optopt))
 				ms_err("option -%c needs a value; see 'memstudy --help'", optopt);
@@ -165,6 +200,10 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 				       argv[optind - 1]);
 			return 2;
 		}
+	}
+	if (o->tracer.per_alloc && o->tracer.floor) {
+		ms_err("--per-allocation and --probe-floor do not go together");
+		return 2;
 	}
 	return 0;
 }
@@ -183,26 +222,43 @@ static bool target_gone(pid_t child, int pidfd, int *status)
 	if (child > 0)
 		return waitpid(child, status, WNOHANG) == child;
 	if (pidfd >= 0) {
-		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+		struct pollfd p = {.fd = pidfd, .events = POLLIN};
 		return poll(&p, 1, 0) == 1;
 	}
 	return false;
 }
 
-static int write_reports(const struct report *r, const struct trace_opts *o)
+/* The summary's JSON with "per_allocation" added: report.c writes it to a memfd first. */
+static int write_json_peralloc(const struct report *r, struct peralloc *pa, const char *path)
+{
+	char fdpath[64];
+	int fd = memfd_create("memstudy-json", MFD_CLOEXEC), err;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+	err = report__write_json(r, fdpath);
+	if (!err)
+		err = peralloc__merge_json(pa, fd, path, 0);
+	close(fd);
+	return err;
+}
+
+static int write_reports(const struct report *r, const struct trace_opts *o, struct peralloc *pa)
 {
 	FILE *out = stdout;
 	int err;
 
 	if (o->tracer.floor) {
-		fprintf(stderr, "memstudy: --probe-floor: empty programs were attached for %.3f s; "
-				"nothing was counted\n",
+		fprintf(stderr,
+			"memstudy: --probe-floor: empty programs were attached for %.3f s; "
+			"nothing was counted\n",
 			r->duration_s);
 		return 0;
 	}
 
 	if (o->json) {
-		err = report__write_json(r, o->json);
+		err = pa ? write_json_peralloc(r, pa, o->json) : report__write_json(r, o->json);
 		if (err) {
 			ms_err("cannot write %s: %s", o->json, strerror(-err));
 			return 1;
@@ -215,6 +271,8 @@ static int write_reports(const struct report *r, const struct trace_opts *o)
 		return 1;
 	}
 	report__print_text(r, out, !o->no_hist);
+	if (pa)
+		peralloc__print_text(pa, out, o->top ? o->top : 10);
 	if (out != stdout)
 		fclose(out);
 	else
@@ -255,8 +313,8 @@ static int trace_target(struct target *t, const struct trace_opts *o, pid_t chil
 			ms_err("PID %d exited before the probes were in place", t->pid);
 			goto out;
 		}
-		fprintf(stderr, "memstudy: tracing PID %d (%s)%s; Ctrl-C to stop\n", t->pid, t->comm,
-			o->duration ? "" : " until it exits");
+		fprintf(stderr, "memstudy: tracing PID %d (%s)%s; Ctrl-C to stop\n", t->pid,
+			t->comm, o->duration ? "" : " until it exits");
 	}
 	start = last_tick = now_s();
 	while (!stop_requested) {
@@ -285,7 +343,7 @@ static int trace_target(struct target *t, const struct trace_opts *o, pid_t chil
 	}
 	tracer__detach(tr); /* the target runs at full speed from here */
 	r->target_exited = exited;
-	ret = write_reports(r, o);
+	ret = write_reports(r, o, tracer__finish_peralloc(tr));
 out:
 	if (go_fd >= 0)
 		close(go_fd);
@@ -303,7 +361,7 @@ out:
 
 static void install_signals(void)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -404,7 +462,8 @@ int cmd_run(int argc, char **argv)
 		return 1;
 	t.probe_at_entry = o.probe_at_entry;
 	target__place_probes(&t);
-	snprintf(t.comm, sizeof(t.comm), "%.15s", strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
+	snprintf(t.comm, sizeof(t.comm), "%.15s",
+		 strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
 	if (o.dry_run) {
 		tracer__print_probes(&t, stdout);
 		return 0;

@@ -137,8 +137,8 @@ bool elf_syms__containing(struct elf_syms *es, uint64_t off, uint64_t *start, ui
 		Elf_Data *data;
 		size_t i, count;
 
-		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) ||
-		    !sh.sh_entsize)
+		if (!gelf_getshdr(scn, &sh) ||
+		    (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) || !sh.sh_entsize)
 			continue;
 		data = elf_getdata(scn, NULL);
 		count = sh.sh_size / sh.sh_entsize;
@@ -146,8 +146,8 @@ bool elf_syms__containing(struct elf_syms *es, uint64_t off, uint64_t *start, ui
 			GElf_Sym sym;
 			uint64_t at;
 
-			if (!gelf_getsym(data, i, &sym) || sym.st_shndx == SHN_UNDEF || !sym.st_size ||
-			    GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+			if (!gelf_getsym(data, i, &sym) || sym.st_shndx == SHN_UNDEF ||
+			    !sym.st_size || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
 			    !vaddr_to_offset(es->elf, sym.st_value, &at))
 				continue;
 			if (off >= at && off < at + sym.st_size) {

@@ -42,7 +42,7 @@ uint64_t hist_percentile(const __u64 *hist, unsigned int nslots, double pct, uin
 
 void hist_print_log2(FILE *out, const __u64 *hist, unsigned int nslots, const char *unit)
 {
-	uint64_t b[64] = { 0 }, peak = 0;
+	uint64_t b[64] = {0}, peak = 0;
 	int i, first = -1, last = -1, width = 40;
 
 	for (i = 0; i < (int)nslots; i++) {

@@ -12,10 +12,10 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "run", cmd_run, "start a command with every probe in place and trace it" },
-	{ "maps", cmd_maps, "pmap -x with a meaning for every mapping (no BPF needed)" },
-	{ "study", cmd_study, "run the founding notes' experiments traced and explain them" },
-	{ NULL, NULL, NULL },
+    {"run", cmd_run, "start a command with every probe in place and trace it"},
+    {"maps", cmd_maps, "pmap -x with a meaning for every mapping (no BPF needed)"},
+    {"study", cmd_study, "run the founding notes' experiments traced and explain them"},
+    {NULL, NULL, NULL},
 };
 
 int main(int argc, char **argv)

@@ -37,17 +37,29 @@ static bool writes_reg(csh h, const cs_insn *in, unsigned int reads)
 		return true; /* unknown: assume the worst */
 	for (int i = 0; i < nwr; i++) {
 		switch (wr[i]) {
-		case X86_REG_RSP: case X86_REG_ESP: case X86_REG_SP: case X86_REG_SPL:
+		case X86_REG_RSP:
+		case X86_REG_ESP:
+		case X86_REG_SP:
+		case X86_REG_SPL:
 			return true;
-		case X86_REG_RDI: case X86_REG_EDI: case X86_REG_DI: case X86_REG_DIL:
+		case X86_REG_RDI:
+		case X86_REG_EDI:
+		case X86_REG_DI:
+		case X86_REG_DIL:
 			if (reads & PROBE_READS_RDI)
 				return true;
 			break;
-		case X86_REG_RSI: case X86_REG_ESI: case X86_REG_SI: case X86_REG_SIL:
+		case X86_REG_RSI:
+		case X86_REG_ESI:
+		case X86_REG_SI:
+		case X86_REG_SIL:
 			if (reads & PROBE_READS_RSI)
 				return true;
 			break;
-		case X86_REG_RDX: case X86_REG_EDX: case X86_REG_DX: case X86_REG_DL:
+		case X86_REG_RDX:
+		case X86_REG_EDX:
+		case X86_REG_DX:
+		case X86_REG_DL:
 		case X86_REG_DH:
 			if (reads & PROBE_READS_RDX)
 				return true;
@@ -63,7 +75,10 @@ static bool changes_flow(const cs_insn *in)
 
 	for (int i = 0; i < d->groups_count; i++)
 		switch (d->groups[i]) {
-		case CS_GRP_JUMP: case CS_GRP_CALL: case CS_GRP_RET: case CS_GRP_INT:
+		case CS_GRP_JUMP:
+		case CS_GRP_CALL:
+		case CS_GRP_RET:
+		case CS_GRP_INT:
 		case CS_GRP_IRET:
 			return true;
 		}
@@ -116,7 +131,8 @@ static bool branch_lands_in(csh h, struct elf_syms *es, int fd, const uint8_t *s
 			int32_t rel;
 			memcpy(&rel, seg + i + 1, 4);
 			dst = seg_off + i + 5 + rel;
-		} else if (op == 0x0f && seg[i + 1] >= 0x80 && seg[i + 1] <= 0x8f && i + 6 <= seg_len) {
+		} else if (op == 0x0f && seg[i + 1] >= 0x80 && seg[i + 1] <= 0x8f &&
+			   i + 6 <= seg_len) {
 			int32_t rel;
 			memcpy(&rel, seg + i + 2, 4);
 			dst = seg_off + i + 6 + rel;
@@ -158,8 +174,8 @@ static uint8_t *read_text_segment(int fd, uint64_t off, uint64_t *seg_off, uint6
 	return buf;
 }
 
-void probe_place(struct elf_syms *es, const char *path, uint64_t func_off, uint64_t func_size, unsigned int reads,
-		 bool entry_only, struct probe_site *site)
+void probe_place(struct elf_syms *es, const char *path, uint64_t func_off, uint64_t func_size,
+		 unsigned int reads, bool entry_only, struct probe_site *site)
 {
 	uint8_t code[64];
 	cs_insn *in = NULL;
@@ -189,9 +205,10 @@ void probe_place(struct elf_syms *es, const char *path, uint64_t func_off, uint6
 			break;
 		if (i == MAX_SKIP_INSNS || changes_flow(&in[i]) || writes_reg(h, &in[i], reads)) {
 			snprintf(site->why, sizeof(site->why),
-				 "'%s %s' at +%llu %s: kept the entry", in[i].mnemonic, in[i].op_str,
-				 (unsigned long long)skip,
-				 changes_flow(&in[i]) ? "branches" : "changes a register the probe reads");
+				 "'%s %.60s' at +%llu %s: kept the entry", in[i].mnemonic,
+				 in[i].op_str, (unsigned long long)skip,
+				 changes_flow(&in[i]) ? "branches"
+						      : "changes a register the probe reads");
 			i = n;
 			break;
 		}
@@ -219,7 +236,8 @@ void probe_place(struct elf_syms *es, const char *path, uint64_t func_off, uint6
 	for (i = 0; i < n; i++) {
 		if (in[i].address == site->offset) {
 			site->emulated = kernel_emulates(&in[i]);
-			snprintf(site->insn, sizeof(site->insn), "%s %s", in[i].mnemonic, in[i].op_str);
+			snprintf(site->insn, sizeof(site->insn), "%.12s %.32s", in[i].mnemonic,
+				 in[i].op_str);
 		}
 	}
 out:

@@ -20,11 +20,11 @@ enum {
 };
 
 struct probe_site {
-	uint64_t offset;      /* file offset of the probed instruction */
-	uint64_t skip;	      /* bytes after the function's start */
-	bool emulated;	      /* the kernel emulates it: no single-step */
-	char insn[48];	      /* the instruction probed, for --dry-run */
-	char why[160];	      /* why the entry was kept, when it was */
+	uint64_t offset; /* file offset of the probed instruction */
+	uint64_t skip;	 /* bytes after the function's start */
+	bool emulated;	 /* the kernel emulates it: no single-step */
+	char insn[64];	 /* the instruction probed, for --dry-run */
+	char why[160];	 /* why the entry was kept, when it was */
 };
 
 /*
@@ -33,7 +33,7 @@ struct probe_site {
  * the entry (--probe-at-entry, for comparisons).
  */
 struct elf_syms;
-void probe_place(struct elf_syms *es, const char *path, uint64_t func_off, uint64_t func_size, unsigned int reads,
-		 bool entry_only, struct probe_site *site);
+void probe_place(struct elf_syms *es, const char *path, uint64_t func_off, uint64_t func_size,
+		 unsigned int reads, bool entry_only, struct probe_site *site);
 
 #endif

@@ -29,7 +29,8 @@ void report__sum(struct report *r)
 
 			add_u64s((uint64_t *)&t->fn[i], (const uint64_t *)&ph->fn[i],
 				 sizeof(t->fn[i]) / 8);
-			t->fn[i].lat_max_ns = max > ph->fn[i].lat_max_ns ? max : ph->fn[i].lat_max_ns;
+			t->fn[i].lat_max_ns =
+			    max > ph->fn[i].lat_max_ns ? max : ph->fn[i].lat_max_ns;
 		}
 		add_u64s((uint64_t *)t->sys, (const uint64_t *)ph->sys, sizeof(t->sys) / 8);
 		add_u64s((uint64_t *)&t->faults, (const uint64_t *)&ph->faults,
@@ -57,7 +58,7 @@ static const char *fmt_ns(char *buf, size_t size, double ns)
 
 static const char *fmt_bytes(char *buf, size_t size, double b)
 {
-	const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
 	int u = 0;
 
 	while (b >= 1024 && u < 4) {
@@ -131,11 +132,12 @@ static void print_sys_table(const struct report_phase *ph, FILE *out)
 			(unsigned long long)s->calls, (unsigned long long)s->in_alloc_calls,
 			(unsigned long long)s->failed,
 			i == MS_SYS_BRK ? "-" : fmt_bytes(b1, sizeof(b1), s->bytes),
-			i == MS_SYS_BRK || i == MS_SYS_MREMAP ? fmt_bytes(b2, sizeof(b2), s->grow_bytes)
-							      : "-",
 			i == MS_SYS_BRK || i == MS_SYS_MREMAP
-				? fmt_bytes(b3, sizeof(b3), s->shrink_bytes)
-				: "-",
+			    ? fmt_bytes(b2, sizeof(b2), s->grow_bytes)
+			    : "-",
+			i == MS_SYS_BRK || i == MS_SYS_MREMAP
+			    ? fmt_bytes(b3, sizeof(b3), s->shrink_bytes)
+			    : "-",
 			fmt_ns(b4, sizeof(b4), s->ns));
 	}
 }
@@ -146,16 +148,16 @@ static void print_phases(const struct report *r, FILE *out)
 	int p;
 
 	fprintf(out, "\nPhases (marked by the target's memstudy_phase() calls)\n");
-	fprintf(out, "%-16s %10s %10s %10s %10s %10s %8s %8s %8s %10s\n", "phase", "wall",
-		"malloc", "free", "free time", "faults", "brk", "mmap", "munmap", "sys time");
+	fprintf(out, "%-16s %10s %10s %10s %10s %10s %8s %8s %8s %10s\n", "phase", "wall", "malloc",
+		"free", "free time", "faults", "brk", "mmap", "munmap", "sys time");
 	for (p = 0; p < r->nphases; p++) {
 		const struct report_phase *ph = &r->phases[p];
 		uint64_t sys_ns = 0;
 
 		for (int i = 0; i < MS_SYS_MAX; i++)
 			sys_ns += ph->sys[i].ns;
-		fprintf(out, "%-16s %10s %10llu %10llu %10s %10llu %8llu %8llu %8llu %10s\n", ph->name,
-			fmt_ns(b1, sizeof(b1), ph->end_ns - ph->start_ns),
+		fprintf(out, "%-16s %10s %10llu %10llu %10s %10llu %8llu %8llu %8llu %10s\n",
+			ph->name, fmt_ns(b1, sizeof(b1), ph->end_ns - ph->start_ns),
 			(unsigned long long)ph->fn[MS_FN_MALLOC].calls,
 			(unsigned long long)ph->fn[MS_FN_FREE].calls,
 			fmt_ns(b2, sizeof(b2), ph->fn[MS_FN_FREE].lat_sum_ns),
@@ -179,8 +181,8 @@ static void print_phases(const struct report *r, FILE *out)
 
 static uint64_t fn_probe_cost_ns(const struct target_fn *f)
 {
-	return (f->site.emulated ? COST_ENTRY_EMULATED_NS : COST_ENTRY_SSTEP_NS) +
-	       COST_RETURN_NS + COST_BPF_NS;
+	return (f->site.emulated ? COST_ENTRY_EMULATED_NS : COST_ENTRY_SSTEP_NS) + COST_RETURN_NS +
+	       COST_BPF_NS;
 }
 
 /* Probe hits and the estimated time they cost the target. */
@@ -232,7 +234,8 @@ void report__print_text(const struct report *r, FILE *out, bool histograms)
 	if (r->nphases > 1)
 		print_phases(r, out);
 	if (r->phases_merged)
-		fprintf(out, "(%llu phase markers past the %d-phase limit were merged into the last)\n",
+		fprintf(out,
+			"(%llu phase markers past the %d-phase limit were merged into the last)\n",
 			(unsigned long long)r->phases_merged, MS_MAX_PHASES);
 	for (i = 0; histograms && i < MS_FN_MAX; i++) {
 		if (!t->fn[i].calls)
@@ -257,7 +260,8 @@ void report__print_interval(const struct report *prev, const struct report *now,
 		"munmap %5llu  madvise %5llu  lost %llu\n",
 		now->duration_s, calls / secs, frees / secs,
 		(b->faults.user + b->faults.kernel_on_user - a->faults.user -
-		 a->faults.kernel_on_user) / secs,
+		 a->faults.kernel_on_user) /
+		    secs,
 		(unsigned long long)(b->sys[MS_SYS_BRK].calls - a->sys[MS_SYS_BRK].calls),
 		(unsigned long long)(b->sys[MS_SYS_MMAP].calls - a->sys[MS_SYS_MMAP].calls),
 		(unsigned long long)(b->sys[MS_SYS_MUNMAP].calls - a->sys[MS_SYS_MUNMAP].calls),
@@ -350,7 +354,7 @@ int report__write_json(const struct report *r, const char *path)
 {
 	json_object *root = json_phase(r, &r->total), *tg = json_object_new_object();
 	json_object *lost = json_object_new_object(), *phases = json_object_new_array();
-	static const char *const lost_names[MS_LOST_MAX] = { "ring_buffer", "thread_state" };
+	static const char *const lost_names[MS_LOST_MAX] = {"ring_buffer", "thread_state"};
 	const char *text;
 	FILE *f;
 	int p, err = 0;
@@ -371,8 +375,8 @@ int report__write_json(const struct report *r, const char *path)
 
 		json_object_object_add(ph, "name", json_object_new_string(r->phases[p].name));
 		json_object_object_add(
-			ph, "duration_s",
-			json_object_new_double((r->phases[p].end_ns - r->phases[p].start_ns) / 1e9));
+		    ph, "duration_s",
+		    json_object_new_double((r->phases[p].end_ns - r->phases[p].start_ns) / 1e9));
 		json_object_array_add(phases, ph);
 	}
 	json_object_object_add(root, "phases", phases);
@@ -392,7 +396,8 @@ int report__write_json(const struct report *r, const char *path)
 				continue;
 			fo = json_object_new_object();
 			json_object_object_add(fo, "offset", U64(f->site.skip));
-			json_object_object_add(fo, "emulated", json_object_new_boolean(f->site.emulated));
+			json_object_object_add(fo, "emulated",
+					       json_object_new_boolean(f->site.emulated));
 			json_object_object_add(fo, "cost_per_call_ns", U64(fn_probe_cost_ns(f)));
 			json_object_object_add(per, ms_fn_names[i], fo);
 		}
@@ -401,7 +406,7 @@ int report__write_json(const struct report *r, const char *path)
 	}
 
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-							    JSON_C_TO_STRING_NOSLASHESCAPE);
+							JSON_C_TO_STRING_NOSLASHESCAPE);
 	f = strcmp(path, "-") ? fopen(path, "w") : stdout;
 	if (!f) {
 		err = -errno;

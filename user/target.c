@@ -18,21 +18,16 @@
 #include "util.h"
 
 const char *const ms_fn_names[MS_FN_MAX] = {
-	[MS_FN_MALLOC] = "malloc",
-	[MS_FN_CALLOC] = "calloc",
-	[MS_FN_REALLOC] = "realloc",
-	[MS_FN_REALLOCARRAY] = "reallocarray",
-	[MS_FN_FREE] = "free",
-	[MS_FN_POSIX_MEMALIGN] = "posix_memalign",
-	[MS_FN_MEMALIGN] = "memalign",
-	[MS_FN_ALIGNED_ALLOC] = "aligned_alloc",
-	[MS_FN_VALLOC] = "valloc",
-	[MS_FN_PVALLOC] = "pvalloc",
+    [MS_FN_MALLOC] = "malloc",	   [MS_FN_CALLOC] = "calloc",
+    [MS_FN_REALLOC] = "realloc",   [MS_FN_REALLOCARRAY] = "reallocarray",
+    [MS_FN_FREE] = "free",	   [MS_FN_POSIX_MEMALIGN] = "posix_memalign",
+    [MS_FN_MEMALIGN] = "memalign", [MS_FN_ALIGNED_ALLOC] = "aligned_alloc",
+    [MS_FN_VALLOC] = "valloc",	   [MS_FN_PVALLOC] = "pvalloc",
 };
 
 const char *const ms_sys_names[MS_SYS_MAX] = {
-	[MS_SYS_BRK] = "brk",	      [MS_SYS_MMAP] = "mmap",	      [MS_SYS_MUNMAP] = "munmap",
-	[MS_SYS_MREMAP] = "mremap",   [MS_SYS_MADVISE] = "madvise", [MS_SYS_MPROTECT] = "mprotect",
+    [MS_SYS_BRK] = "brk",	[MS_SYS_MMAP] = "mmap",	      [MS_SYS_MUNMAP] = "munmap",
+    [MS_SYS_MREMAP] = "mremap", [MS_SYS_MADVISE] = "madvise", [MS_SYS_MPROTECT] = "mprotect",
 };
 
 #define PF_KTHREAD 0x00200000
@@ -52,8 +47,10 @@ int target__check_pid(struct target *t, pid_t pid)
 	}
 	/* comm may hold spaces and parentheses: fields resume after the last ')'. */
 	p = strrchr(buf, ')');
-	if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %lu", &flags) == 1 && (flags & PF_KTHREAD)) {
-		ms_err("PID %d is a kernel thread: it has no user memory or allocator to trace", pid);
+	if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %lu", &flags) == 1 &&
+	    (flags & PF_KTHREAD)) {
+		ms_err("PID %d is a kernel thread: it has no user memory or allocator to trace",
+		       pid);
 		return -1;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
@@ -97,7 +94,7 @@ static bool try_allocator(struct target *t, const char *path)
 	for (i = 0; i < MS_FN_MAX; i++) {
 		t->fn[i].alias_of = -1;
 		t->fn[i].found =
-			elf_syms__find(es, ms_fn_names[i], &t->fn[i].offset, &t->fn[i].size);
+		    elf_syms__find(es, ms_fn_names[i], &t->fn[i].offset, &t->fn[i].size);
 		for (j = 0; t->fn[i].found && j < i; j++)
 			if (t->fn[j].found && t->fn[j].alias_of < 0 &&
 			    t->fn[j].offset == t->fn[i].offset)
@@ -171,7 +168,7 @@ int target__resolve_pid(struct target *t)
 static int resolve_pid_once(struct target *t)
 {
 	char path[64], line[PATH_MAX + 128], file[PATH_MAX], exe[PATH_MAX];
-	char (*libs)[PATH_MAX] = NULL;
+	char(*libs)[PATH_MAX] = NULL;
 	int nlibs = 0, i, pass;
 	FILE *f;
 
@@ -299,16 +296,16 @@ int target__resolve_exec(struct target *t, const char *path)
 /* Argument registers the BPF side reads at each function's entry (request_bytes(), and the
  * pointer a per-allocation trace needs). */
 static const unsigned int fn_reads[MS_FN_MAX] = {
-	[MS_FN_MALLOC] = PROBE_READS_RDI,
-	[MS_FN_CALLOC] = PROBE_READS_RDI | PROBE_READS_RSI,
-	[MS_FN_REALLOC] = PROBE_READS_RDI | PROBE_READS_RSI,
-	[MS_FN_REALLOCARRAY] = PROBE_READS_RDI | PROBE_READS_RSI | PROBE_READS_RDX,
-	[MS_FN_FREE] = PROBE_READS_RDI,
-	[MS_FN_POSIX_MEMALIGN] = PROBE_READS_RDI | PROBE_READS_RSI | PROBE_READS_RDX,
-	[MS_FN_MEMALIGN] = PROBE_READS_RDI | PROBE_READS_RSI,
-	[MS_FN_ALIGNED_ALLOC] = PROBE_READS_RDI | PROBE_READS_RSI,
-	[MS_FN_VALLOC] = PROBE_READS_RDI,
-	[MS_FN_PVALLOC] = PROBE_READS_RDI,
+    [MS_FN_MALLOC] = PROBE_READS_RDI,
+    [MS_FN_CALLOC] = PROBE_READS_RDI | PROBE_READS_RSI,
+    [MS_FN_REALLOC] = PROBE_READS_RDI | PROBE_READS_RSI,
+    [MS_FN_REALLOCARRAY] = PROBE_READS_RDI | PROBE_READS_RSI | PROBE_READS_RDX,
+    [MS_FN_FREE] = PROBE_READS_RDI,
+    [MS_FN_POSIX_MEMALIGN] = PROBE_READS_RDI | PROBE_READS_RSI | PROBE_READS_RDX,
+    [MS_FN_MEMALIGN] = PROBE_READS_RDI | PROBE_READS_RSI,
+    [MS_FN_ALIGNED_ALLOC] = PROBE_READS_RDI | PROBE_READS_RSI,
+    [MS_FN_VALLOC] = PROBE_READS_RDI,
+    [MS_FN_PVALLOC] = PROBE_READS_RDI,
 };
 
 void target__place_probes(struct target *t)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Load memstudy.bpf.c, attach it to one target, and sum its per-CPU maps into a report. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,7 +15,9 @@
 
 #include "floor.skel.h"
 #include "memstudy.skel.h"
+#include "peralloc.h"
 #include "tracer.h"
+#include "uprobe_multi.h"
 #include "util.h"
 
 struct tracer {
@@ -22,6 +25,9 @@ struct tracer {
 	struct tracer_opts opts;
 	struct memstudy_bpf *skel;
 	struct floor_bpf *floor;
+	bool multi;	/* uprobes as multi-uprobe links (uprobe_multi.h) */
+	int mfds[4];	/* those links */
+	int nmfds;
 	struct bpf_link **links;
 	int nlinks;
 	struct ring_buffer *rb;
@@ -32,7 +38,18 @@ struct tracer {
 	uint64_t phase_start[MS_MAX_PHASES];
 	int nphases;
 	uint64_t start_ns;
+	struct peralloc *pa; /* per-allocation mode */
 };
+
+/*
+ * Per-allocation ring buffer: records are 40-64 bytes (+8 of header), at most ~500k a
+ * second from a target under probes (~2 us a call). 64 MiB holds about a million records:
+ * seconds of the collector falling behind. Stack map: distinct allocating stacks; a full
+ * map or a hash collision leaves a call with its caller only (stack_errors), never loses it.
+ */
+#define PA_RINGBUF_MB_DEFAULT 64
+#define PA_STACKS	      16384
+#define PA_POLL_US	      2000
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -51,7 +68,7 @@ static uint64_t now_ns(void)
 
 int tracer__check_privileges(void)
 {
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct data[2] = {};
 	bool bpf, perfmon, admin;
 
@@ -65,9 +82,10 @@ int tracer__check_privileges(void)
 	perfmon = HAS(CAP_PERFMON) || admin;
 #undef HAS
 	if (!bpf || !perfmon) {
-		ms_err("tracing needs root, or the capabilities CAP_BPF and CAP_PERFMON (missing:%s%s)"
-		       "; run it with sudo",
-		       bpf ? "" : " CAP_BPF", perfmon ? "" : " CAP_PERFMON");
+		ms_err(
+		    "tracing needs root, or the capabilities CAP_BPF and CAP_PERFMON (missing:%s%s)"
+		    "; run it with sudo",
+		    bpf ? "" : " CAP_BPF", perfmon ? "" : " CAP_PERFMON");
 		return -1;
 	}
 	return 0;
@@ -78,6 +96,10 @@ static int handle_event(void *ctx, void *data, size_t size)
 	struct tracer *tr = ctx;
 	const struct ms_event_phase *e = data;
 
+	if (size >= 4 && e->type != MS_EV_PHASE && tr->pa) {
+		peralloc__event(tr->pa, data, size);
+		return 0;
+	}
 	if (size < sizeof(*e) || e->type != MS_EV_PHASE)
 		return 0;
 	if (e->phase < MS_MAX_PHASES) {
@@ -110,9 +132,43 @@ struct tracer *tracer__open(const struct target *t, const struct tracer_opts *op
 		goto fail;
 	}
 	tr->skel->rodata->target_tgid = t->pid;
+	tr->skel->rodata->per_alloc = opts->per_alloc && !opts->floor;
+	if (tr->skel->rodata->per_alloc) {
+		unsigned int mb = opts->ringbuf_mb ? opts->ringbuf_mb : PA_RINGBUF_MB_DEFAULT;
+
+		/* a power of two number of pages */
+		while (mb & (mb - 1))
+			mb &= mb - 1;
+		if (bpf_map__set_max_entries(tr->skel->maps.events, mb << 20) ||
+		    bpf_map__set_max_entries(tr->skel->maps.stacks, PA_STACKS)) {
+			ms_err("cannot size the per-allocation maps");
+			goto fail;
+		}
+		tr->pa = peralloc__new(t->pid);
+		if (!tr->pa) {
+			ms_err("cannot set up the per-allocation collector: %s", strerror(errno));
+			goto fail;
+		}
+	}
+	tr->multi = !opts->classic_uprobes && uprobe_multi__supported();
+	if (tr->multi) {
+		bpf_program__set_expected_attach_type(tr->skel->progs.alloc_enter,
+						      MS_BPF_TRACE_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(tr->skel->progs.alloc_exit,
+						      MS_BPF_TRACE_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(tr->skel->progs.phase_mark,
+						      MS_BPF_TRACE_UPROBE_MULTI);
+	}
 	if (opts->floor) {
-		tr->floor = floor_bpf__open_and_load();
-		if (!tr->floor) {
+		/* The floor uses the same kind of attachment as the real thing. */
+		tr->floor = floor_bpf__open();
+		if (tr->floor && tr->multi) {
+			bpf_program__set_expected_attach_type(tr->floor->progs.floor_enter,
+							      MS_BPF_TRACE_UPROBE_MULTI);
+			bpf_program__set_expected_attach_type(tr->floor->progs.floor_exit,
+							      MS_BPF_TRACE_UPROBE_MULTI);
+		}
+		if (!tr->floor || floor_bpf__load(tr->floor)) {
 			ms_err("cannot load the floor programs: %s", strerror(errno));
 			goto fail;
 		}
@@ -165,13 +221,52 @@ static int attach_uprobe(struct tracer *tr, struct bpf_program *prog, bool ret, 
 			what);
 }
 
+/* Entry and return probes on every traced allocator function: two multi-uprobe links, or
+ * two classic links per function on kernels without them. */
+static int attach_allocator(struct tracer *tr, struct bpf_program *enter, struct bpf_program *exit)
+{
+	const struct target *t = tr->target;
+	uint64_t offs[MS_FN_MAX], cookies[MS_FN_MAX];
+	unsigned int n = 0;
+	int i, fd;
+
+	for (i = 0; i < MS_FN_MAX; i++) {
+		if (!t->fn[i].found || t->fn[i].alias_of >= 0)
+			continue;
+		if (!tr->multi) {
+			if (attach_uprobe(tr, exit, true, t->allocator, t->fn[i].site.offset, i,
+					  ms_fn_names[i]) ||
+			    attach_uprobe(tr, enter, false, t->allocator, t->fn[i].site.offset, i,
+					  ms_fn_names[i]))
+				return -1;
+			continue;
+		}
+		offs[n] = t->fn[i].site.offset;
+		cookies[n++] = i;
+	}
+	/* Return probes first: an entry seen without its return would leave a call open. */
+	for (i = 0; tr->multi && n && i < 2; i++) {
+		struct bpf_program *prog = i ? enter : exit;
+
+		fd = uprobe_multi__attach(bpf_program__fd(prog), t->allocator, offs, cookies, n, !i,
+					  t->pid);
+		if (fd < 0) {
+			ms_err("cannot attach the %s probes in %s: %s", i ? "entry" : "return",
+			       t->allocator, strerror(-fd));
+			return -1;
+		}
+		tr->mfds[tr->nmfds++] = fd;
+	}
+	return 0;
+}
+
 static int attach_major_faults(struct tracer *tr)
 {
 	struct perf_event_attr attr = {
-		.type = PERF_TYPE_SOFTWARE,
-		.size = sizeof(attr),
-		.config = PERF_COUNT_SW_PAGE_FAULTS_MAJ,
-		.sample_period = 1,
+	    .type = PERF_TYPE_SOFTWARE,
+	    .size = sizeof(attr),
+	    .config = PERF_COUNT_SW_PAGE_FAULTS_MAJ,
+	    .sample_period = 1,
 	};
 	int cpu, fd, attached = 0;
 
@@ -201,15 +296,8 @@ int tracer__attach(struct tracer *tr)
 	int i;
 
 	if (tr->floor) {
-		for (i = 0; i < MS_FN_MAX; i++) {
-			if (!t->fn[i].found || t->fn[i].alias_of >= 0)
-				continue;
-			if (attach_uprobe(tr, tr->floor->progs.floor_exit, true, t->allocator,
-					  t->fn[i].site.offset, i, ms_fn_names[i]) ||
-			    attach_uprobe(tr, tr->floor->progs.floor_enter, false, t->allocator,
-					  t->fn[i].site.offset, i, ms_fn_names[i]))
-				return -1;
-		}
+		if (attach_allocator(tr, tr->floor->progs.floor_enter, tr->floor->progs.floor_exit))
+			return -1;
 		tr->start_ns = now_ns();
 		return 0;
 	}
@@ -220,14 +308,16 @@ int tracer__attach(struct tracer *tr)
 		char name[64];
 
 		snprintf(name, sizeof(name), "sys_enter_%s", ms_sys_names[i]);
-		if (add_link(tr, bpf_program__attach_tracepoint(tr->skel->progs.sys_enter,
-								"syscalls", name),
-			     name))
+		if (add_link(
+			tr,
+			bpf_program__attach_tracepoint(tr->skel->progs.sys_enter, "syscalls", name),
+			name))
 			return -1;
 		snprintf(name, sizeof(name), "sys_exit_%s", ms_sys_names[i]);
-		if (add_link(tr, bpf_program__attach_tracepoint(tr->skel->progs.sys_exit,
-								"syscalls", name),
-			     name))
+		if (add_link(
+			tr,
+			bpf_program__attach_tracepoint(tr->skel->progs.sys_exit, "syscalls", name),
+			name))
 			return -1;
 	}
 	if (add_link(tr, bpf_program__attach(tr->skel->progs.page_fault), "page_fault_user") ||
@@ -235,19 +325,25 @@ int tracer__attach(struct tracer *tr)
 		     "page_fault_kernel") ||
 	    attach_major_faults(tr))
 		return -1;
-	if (t->has_phase &&
-	    attach_uprobe(tr, tr->skel->progs.phase_mark, false, t->exe, t->phase_offset, 0,
-			  "memstudy_phase"))
-		return -1;
-	for (i = 0; i < MS_FN_MAX; i++) {
-		if (!t->fn[i].found || t->fn[i].alias_of >= 0)
-			continue;
-		if (attach_uprobe(tr, tr->skel->progs.alloc_exit, true, t->allocator,
-				  t->fn[i].site.offset, i, ms_fn_names[i]) ||
-		    attach_uprobe(tr, tr->skel->progs.alloc_enter, false, t->allocator,
-				  t->fn[i].site.offset, i, ms_fn_names[i]))
+	if (t->has_phase && tr->multi) {
+		uint64_t zero = 0;
+		int fd = uprobe_multi__attach(bpf_program__fd(tr->skel->progs.phase_mark), t->exe,
+					      &t->phase_offset, &zero, 1, false, t->pid);
+
+		if (fd < 0) {
+			ms_err("cannot attach the phase marker probe in %s: %s", t->exe,
+			       strerror(-fd));
 			return -1;
+		}
+		tr->mfds[tr->nmfds++] = fd;
+	} else if (t->has_phase && attach_uprobe(tr, tr->skel->progs.phase_mark, false, t->exe,
+						 t->phase_offset, 0, "memstudy_phase")) {
+		return -1;
 	}
+	if (tr->pa) /* --pid: the code already mapped; run: re-read once the command is exec'd */
+		peralloc__refresh_modules(tr->pa, true);
+	if (attach_allocator(tr, tr->skel->progs.alloc_enter, tr->skel->progs.alloc_exit))
+		return -1;
 	tr->start_ns = now_ns();
 	return 0;
 }
@@ -272,8 +368,8 @@ void tracer__print_probes(const struct target *t, FILE *out)
 
 			snprintf(at, sizeof(at), "%s+%llu", ms_fn_names[i],
 				 (unsigned long long)f->site.skip);
-			fprintf(out, "  %-15s %-18s %-28s %s%s%s\n", ms_fn_names[i], at, f->site.insn,
-				f->site.emulated ? "emulated" : "SINGLE-STEPPED",
+			fprintf(out, "  %-15s %-18s %-28s %s%s%s\n", ms_fn_names[i], at,
+				f->site.insn, f->site.emulated ? "emulated" : "SINGLE-STEPPED",
 				f->site.why[0] ? ": " : "", f->site.why);
 		}
 	}
@@ -288,9 +384,40 @@ void tracer__print_probes(const struct target *t, FILE *out)
 
 int tracer__poll(struct tracer *tr, int timeout_ms)
 {
-	int n = ring_buffer__poll(tr->rb, timeout_ms);
+	uint64_t end = now_ns() + timeout_ms * 1000000ULL;
+	int n, total = 0;
 
-	return n == -EINTR ? 0 : n;
+	if (!tr->pa) {
+		n = ring_buffer__poll(tr->rb, timeout_ms);
+		return n == -EINTR ? 0 : n;
+	}
+	/* Per-allocation records do not wake us (a wakeup per record would cost the target
+	 * more than the record): drain on a short timer instead. */
+	for (;;) {
+		n = ring_buffer__consume(tr->rb);
+		if (n < 0 && n != -EINTR)
+			return n;
+		if (n > 0)
+			total += n;
+		peralloc__refresh_modules(tr->pa, false);
+		if (n > 0 && total < 1000000)
+			continue; /* more may be waiting */
+		if (now_ns() >= end)
+			break;
+		usleep(PA_POLL_US);
+	}
+	return total;
+}
+
+struct peralloc *tracer__finish_peralloc(struct tracer *tr)
+{
+	if (!tr->pa)
+		return NULL;
+	while (ring_buffer__consume(tr->rb) > 0)
+		;
+	peralloc__refresh_modules(tr->pa, false);
+	peralloc__finish(tr->pa, bpf_map__fd(tr->skel->maps.stacks), tr->skel->bss->stack_errors);
+	return tr->pa;
 }
 
 /* Sum one per-CPU value of WORDS u64 fields into OUT. */
@@ -342,8 +469,8 @@ int tracer__collect(struct tracer *tr, struct report *r)
 			/* lat_max is a maximum, not a sum: take the largest CPU's. */
 			f->lat_max_ns = 0;
 			for (int cpu = 0; cpu < tr->ncpus; cpu++) {
-				struct ms_fn_stats *c = (struct ms_fn_stats *)((char *)tr->percpu +
-									   cpu * sizeof(*c));
+				struct ms_fn_stats *c =
+				    (struct ms_fn_stats *)((char *)tr->percpu + cpu * sizeof(*c));
 				if (c->lat_max_ns > f->lat_max_ns)
 					f->lat_max_ns = c->lat_max_ns;
 			}
@@ -363,16 +490,41 @@ int tracer__collect(struct tracer *tr, struct report *r)
 			return -1;
 		r->lost_total += r->lost[i];
 	}
+	if (tr->pa) /* what the collector could not keep */
+		r->lost_total += peralloc__lost(tr->pa);
 	report__sum(r);
 	return 0;
 }
 
+static void *destroy_link(void *link)
+{
+	bpf_link__destroy(link);
+	return NULL;
+}
+
+/*
+ * Each detach waits for an RCU grace period in the kernel (~0.1 s here): one after the
+ * other, thirty links took three seconds. Detached in parallel they share grace periods.
+ */
 void tracer__detach(struct tracer *tr)
 {
+	pthread_t *th = calloc(tr->nlinks ? tr->nlinks : 1, sizeof(*th));
 	int i;
 
+	for (i = 0; i < tr->nmfds; i++)
+		close(tr->mfds[i]);
+	tr->nmfds = 0;
+
 	for (i = 0; i < tr->nlinks; i++)
-		bpf_link__destroy(tr->links[i]);
+		if (!th || pthread_create(&th[i], NULL, destroy_link, tr->links[i])) {
+			bpf_link__destroy(tr->links[i]);
+			if (th)
+				th[i] = 0;
+		}
+	for (i = 0; th && i < tr->nlinks; i++)
+		if (th[i])
+			pthread_join(th[i], NULL);
+	free(th);
 	free(tr->links);
 	tr->links = NULL;
 	tr->nlinks = 0;
@@ -385,6 +537,7 @@ void tracer__destroy(struct tracer *tr)
 	tracer__detach(tr);
 	ring_buffer__free(tr->rb);
 	floor_bpf__destroy(tr->floor);
+	peralloc__free(tr->pa);
 	memstudy_bpf__destroy(tr->skel);
 	free(tr->percpu);
 	free(tr);

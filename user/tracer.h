@@ -12,9 +12,14 @@ struct tracer;
 
 struct tracer_opts {
 	bool verbose;
-	bool no_mount; /* do not mount tracefs ourselves */
-	bool floor;    /* empty programs at the allocator probe points only (benchmarks) */
+	bool no_mount;	/* do not mount tracefs ourselves */
+	bool floor;	/* empty programs at the allocator probe points only (benchmarks) */
+	bool per_alloc; /* --per-allocation: stream every call and fault to the collector */
+	unsigned int ringbuf_mb; /* per-allocation ring buffer size; 0 = default */
+	bool classic_uprobes; /* one perf-event uprobe per probe point, not multi-uprobe links */
 };
+
+struct peralloc;
 
 /* Open and load the BPF object for T; NULL after printing what to do. */
 struct tracer *tracer__open(const struct target *t, const struct tracer_opts *opts);
@@ -24,6 +29,9 @@ int tracer__attach(struct tracer *tr);
 int tracer__poll(struct tracer *tr, int timeout_ms);
 /* Read the maps into R (can be called while tracing, for --interval). */
 int tracer__collect(struct tracer *tr, struct report *r);
+/* Per-allocation mode: after tracer__detach, drain the ring buffer, read the stacks and
+ * symbolize; NULL in summary mode. */
+struct peralloc *tracer__finish_peralloc(struct tracer *tr);
 /* Detach everything: the target runs at full speed again. */
 void tracer__detach(struct tracer *tr);
 void tracer__destroy(struct tracer *tr);

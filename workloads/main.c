@@ -134,14 +134,15 @@ static void usage(FILE *f)
 	    prog, prog, prog);
 	for (w = workloads; w->name; w++)
 		fprintf(f, "  %-11s %s\n", w->name, w->description);
-	fprintf(f, "\ncommon options:\n"
-		   "  --json        one JSON object on stdout instead of text\n"
-		   "  --wait        write 'ready PID' to stderr, then wait for SIGUSR1 or a byte\n"
-		   "                (or EOF) on stdin before the first phase\n"
-		   "  --pause-after PHASE  once PHASE ends, write 'paused PHASE PID' to stderr and\n"
-		   "                (may be repeated)\n"
-		   "                wait the same way (to snapshot memory between phases)\n"
-		   "  --seed N      seed for anything random (default 1)\n");
+	fprintf(f,
+		"\ncommon options:\n"
+		"  --json        one JSON object on stdout instead of text\n"
+		"  --wait        write 'ready PID' to stderr, then wait for SIGUSR1 or a byte\n"
+		"                (or EOF) on stdin before the first phase\n"
+		"  --pause-after PHASE  once PHASE ends, write 'paused PHASE PID' to stderr and\n"
+		"                (may be repeated)\n"
+		"                wait the same way (to snapshot memory between phases)\n"
+		"  --seed N      seed for anything random (default 1)\n");
 }
 
 static void workload_help(const struct workload *w)
@@ -171,9 +172,9 @@ static void workload_help(const struct workload *w)
 	       "  --json        one JSON object on stdout instead of text\n"
 	       "  --wait        write 'ready PID' to stderr, then wait for SIGUSR1 or a byte\n"
 	       "                (or EOF) on stdin before the first phase\n"
-		   "  --pause-after PHASE  once PHASE ends, write 'paused PHASE PID' to stderr and\n"
-		   "                (may be repeated)\n"
-		   "                wait the same way (to snapshot memory between phases)\n");
+	       "  --pause-after PHASE  once PHASE ends, write 'paused PHASE PID' to stderr and\n"
+	       "                (may be repeated)\n"
+	       "                wait the same way (to snapshot memory between phases)\n");
 }
 
 /*

@@ -13,8 +13,8 @@ static void *bump_alloc(size_t n)
 	n = (n + 15) & ~(size_t)15;
 	if (!bump_next || bump_next + n + 16 > bump_end) {
 		size_t len = n + 16 > (64 << 20) ? n + 16 : (64 << 20);
-		bump_next = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-				 0);
+		bump_next =
+		    mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (bump_next == MAP_FAILED)
 			return NULL;
 		bump_end = bump_next + len;

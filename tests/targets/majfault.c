@@ -11,7 +11,7 @@
 int main(int argc, char **argv)
 {
 	long pages = argc > 1 ? atol(argv[1]) : 256, sum = 0;
-	char path[] = "/tmp/memstudy-majfault-XXXXXX", buf[4096] = { 1 };
+	char path[] = "/tmp/memstudy-majfault-XXXXXX", buf[4096] = {1};
 	struct rusage a, b;
 	int fd = mkstemp(path);
 	char *p;
@@ -32,7 +32,7 @@ int main(int argc, char **argv)
 	for (long i = 0; i < pages; i++)
 		sum += p[i * 4096];
 	getrusage(RUSAGE_SELF, &b);
-	printf("minflt %ld majflt %ld sum %ld\n", b.ru_minflt - a.ru_minflt, b.ru_majflt - a.ru_majflt,
-	       sum);
+	printf("minflt %ld majflt %ld sum %ld\n", b.ru_minflt - a.ru_minflt,
+	       b.ru_majflt - a.ru_majflt, sum);
 	return 0;
 }

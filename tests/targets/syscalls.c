@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 /* Makes K rounds of every traced memory syscall: mmap, mprotect, madvise, mremap, munmap,
  * and sbrk up and down (argv[1], default 100). No stdio before the loop. */
 #include <stdlib.h>
@@ -10,8 +9,8 @@ int main(int argc, char **argv)
 	long k = argc > 1 ? atol(argv[1]) : 100;
 
 	for (long i = 0; i < k; i++) {
-		char *p = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			       -1, 0);
+		char *p =
+		    mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED)
 			return 1;
 		p[0] = 1;

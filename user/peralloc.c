@@ -1,0 +1,1083 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The per-allocation collector. Records arrive in ring-buffer order: a thread's records are
+ * in program order, and an allocation is always reported before another thread can see its
+ * pointer (the record is written at the return of malloc), a free before glibc can hand the
+ * block to someone else (at the entry of free). So looking an address up at the moment its
+ * fault record arrives finds the allocation that held it then.
+ *
+ * The live-allocation index, for 10 million allocations and more at ~40 bytes each:
+ *   entries  a pool of 32-byte records (ptr, size, site, faults, two links), in 1M blocks
+ *            so growing never copies;
+ *   by_ptr   open addressing, linear probing, u32 slots naming an entry: free() lookups;
+ *   by_page  the same, keyed by the page of ptr, naming the head of a doubly linked list of
+ *            the small allocations (< 1 page) starting in that page. A small allocation holding
+ *            address A starts in page(A) or the page before: two short lists to walk;
+ *   large    allocations of a page or more, in a treap by ptr (the links double as the
+ *            children): the one holding A is the greatest ptr <= A.
+ * The 16 bytes before ptr are glibc's chunk header (prev_size, size).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <bpf/bpf.h>
+
+#include "peralloc_int.h"
+#include "util.h"
+
+#define PAGE_SHIFT    12
+#define PAGE_SZ	      (1ULL << PAGE_SHIFT)
+#define NIL	      0xffffffffu
+#define BLOCK_SHIFT   20
+#define BLOCK_ENTRIES (1u << BLOCK_SHIFT)
+#define CHUNK_HDR     16 /* glibc: prev_size and size before the user pointer */
+#define NEXT_HDR_END  24 /* the next chunk's size field ends at most this far past ptr+size */
+#define PENDING_MAX   8
+
+const char *const pa_kind_names[PA_KIND_MAX] = {"in_allocations",  "in_allocator_metadata",
+						"in_freed_memory", "thread_stacks",
+						"other_anonymous", "other"};
+
+struct pa_entry {
+	uint64_t ptr;
+	uint64_t size;
+	uint32_t site;
+	uint32_t faults;
+	uint32_t next, prev; /* page list; treap children (left, right) for large ones */
+};
+
+struct pa_ihash {
+	uint32_t *slot; /* entry index + 1; 0 = empty */
+	uint64_t cap, n;
+	int shift; /* key = ptr >> shift */
+};
+
+enum region_type { R_ALLOC = 1, R_STACK, R_ANON, R_FILE };
+
+struct pa_region {
+	uint64_t start, end;
+	int type;
+};
+
+struct pa_freed {
+	uint64_t key;	  /* (addr >> 21) + 1; 0 = empty */
+	uint64_t bits[8]; /* one per 4 KiB page of the 2 MiB */
+};
+
+struct pa_pending {
+	uint64_t addr;
+	uint16_t seq, flags;
+	bool major;
+};
+
+struct pa_thread {
+	uint32_t tid; /* 0 = empty slot */
+	uint16_t free_seq;
+	bool in_free;
+	int npend;
+	struct pa_pending pend[PENDING_MAX];
+	/* the last fault, so its major-fault record can find it */
+	uint64_t last_page;
+	int64_t last_target; /* >= 0 site index; < 0: -(kind + 1) */
+	bool last_in_alloc;
+};
+
+struct peralloc {
+	pid_t pid;
+	struct pa_stats st;
+	/* index */
+	struct pa_entry **blocks;
+	uint32_t nblocks, used, free_list;
+	struct pa_ihash by_ptr, by_page;
+	uint32_t large_root;
+	/* sites */
+	struct pa_site *sites;
+	uint32_t nsites, sites_cap;
+	uint32_t *site_slot; /* index + 1, by key */
+	uint64_t site_slot_cap;
+	/* regions */
+	struct pa_region *regions;
+	int nregions, regions_cap;
+	uint64_t heap_start, heap_end, stack_lo, stack_hi;
+	struct pa_freed *freed;
+	uint64_t freed_cap, freed_n;
+	/* threads */
+	struct pa_thread *threads;
+	uint64_t threads_cap, threads_n;
+	/* symbols */
+	struct symbolizer *sym;
+	bool modules_dirty, modules_read;
+};
+
+static inline uint64_t hash64(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	return k;
+}
+
+static inline struct pa_entry *E(struct peralloc *pa, uint32_t i)
+{
+	return &pa->blocks[i >> BLOCK_SHIFT][i & (BLOCK_ENTRIES - 1)];
+}
+
+static uint64_t index_bytes(struct peralloc *pa)
+{
+	/* pool blocks are mmapped: only the entries ever used are memory */
+	return (uint64_t)pa->used * sizeof(struct pa_entry) +
+	       (pa->by_ptr.cap + pa->by_page.cap) * sizeof(uint32_t) +
+	       pa->freed_cap * sizeof(struct pa_freed);
+}
+
+static uint32_t entry_new(struct peralloc *pa)
+{
+	uint32_t i;
+
+	if (pa->free_list != NIL) {
+		i = pa->free_list;
+		pa->free_list = E(pa, i)->next;
+		return i;
+	}
+	if (pa->used == pa->nblocks * BLOCK_ENTRIES) {
+		struct pa_entry **b = realloc(pa->blocks, (pa->nblocks + 1) * sizeof(*b));
+
+		if (!b)
+			return NIL;
+		pa->blocks = b;
+		/* mmap: untouched entries cost no memory, and freeing gives it back */
+		b[pa->nblocks] = mmap(NULL, BLOCK_ENTRIES * sizeof(struct pa_entry),
+				      PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (b[pa->nblocks] == MAP_FAILED)
+			return NIL;
+		pa->nblocks++;
+	}
+	return pa->used++;
+}
+
+static void entry_put(struct peralloc *pa, uint32_t i)
+{
+	E(pa, i)->next = pa->free_list;
+	pa->free_list = i;
+}
+
+/* Index hashes ----------------------------------------------------------------------- */
+
+static inline uint64_t ih_home(const struct pa_ihash *h, uint64_t key)
+{
+	return hash64(key) & (h->cap - 1);
+}
+
+/* Slot position holding KEY, or -1. */
+static int64_t ih_find(struct peralloc *pa, struct pa_ihash *h, uint64_t key)
+{
+	uint64_t i;
+
+	if (!h->cap)
+		return -1;
+	for (i = ih_home(h, key); h->slot[i]; i = (i + 1) & (h->cap - 1))
+		if (E(pa, h->slot[i] - 1)->ptr >> h->shift == key)
+			return i;
+	return -1;
+}
+
+static int ih_grow(struct peralloc *pa, struct pa_ihash *h)
+{
+	uint64_t cap = h->cap ? h->cap * 2 : 1 << 16, oldcap = h->cap, i, j;
+	uint32_t *old = h->slot, *s = calloc(cap, sizeof(*s));
+
+	if (!s)
+		return -1;
+	h->slot = s;
+	h->cap = cap;
+	for (i = 0; i < oldcap; i++) {
+		if (!old[i])
+			continue;
+		for (j = ih_home(h, E(pa, old[i] - 1)->ptr >> h->shift); s[j];
+		     j = (j + 1) & (cap - 1))
+			;
+		s[j] = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+/* KEY must not be present. */
+static int ih_insert(struct peralloc *pa, struct pa_ihash *h, uint32_t entry)
+{
+	uint64_t i;
+
+	/* at most 3/4 full: ~1.5 probes a lookup, 5.3 bytes a live allocation */
+	if ((h->n + 1) * 4 > h->cap * 3 && ih_grow(pa, h))
+		return -1;
+	for (i = ih_home(h, E(pa, entry)->ptr >> h->shift); h->slot[i]; i = (i + 1) & (h->cap - 1))
+		;
+	h->slot[i] = entry + 1;
+	h->n++;
+	return 0;
+}
+
+/* Backward-shift deletion: no tombstones, so probe lengths stay short under churn. */
+static void ih_delete_at(struct peralloc *pa, struct pa_ihash *h, uint64_t i)
+{
+	uint64_t j = i, k, m = h->cap - 1;
+
+	for (;;) {
+		j = (j + 1) & m;
+		if (!h->slot[j])
+			break;
+		k = ih_home(h, E(pa, h->slot[j] - 1)->ptr >> h->shift);
+		/* move slot j to the hole at i when its home is not in (i, j] (cyclically) */
+		if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
+			h->slot[i] = h->slot[j];
+			i = j;
+		}
+	}
+	h->slot[i] = 0;
+	h->n--;
+}
+
+/* Treap of large allocations ------------------------------------------------------------ */
+
+static inline uint64_t prio(struct peralloc *pa, uint32_t t)
+{
+	return hash64(E(pa, t)->ptr ^ 0x5bd1e995);
+}
+
+static uint32_t treap_merge(struct peralloc *pa, uint32_t a, uint32_t b)
+{
+	if (a == NIL)
+		return b;
+	if (b == NIL)
+		return a;
+	if (prio(pa, a) > prio(pa, b)) {
+		E(pa, a)->prev = treap_merge(pa, E(pa, a)->prev, b);
+		return a;
+	}
+	E(pa, b)->next = treap_merge(pa, a, E(pa, b)->next);
+	return b;
+}
+
+/* next = left child, prev = right child. L gets ptr < KEY. */
+static void treap_split(struct peralloc *pa, uint32_t t, uint64_t key, uint32_t *l, uint32_t *r)
+{
+	if (t == NIL) {
+		*l = *r = NIL;
+	} else if (E(pa, t)->ptr < key) {
+		treap_split(pa, E(pa, t)->prev, key, &E(pa, t)->prev, r);
+		*l = t;
+	} else {
+		treap_split(pa, E(pa, t)->next, key, l, &E(pa, t)->next);
+		*r = t;
+	}
+}
+
+static void treap_insert(struct peralloc *pa, uint32_t e)
+{
+	uint32_t l, r;
+
+	E(pa, e)->next = E(pa, e)->prev = NIL;
+	treap_split(pa, pa->large_root, E(pa, e)->ptr, &l, &r);
+	pa->large_root = treap_merge(pa, treap_merge(pa, l, e), r);
+}
+
+static void treap_erase(struct peralloc *pa, uint64_t ptr)
+{
+	uint32_t l, m, r;
+
+	treap_split(pa, pa->large_root, ptr, &l, &r);
+	treap_split(pa, r, ptr + 1, &m, &r);
+	pa->large_root = treap_merge(pa, l, r);
+}
+
+/* The large allocation with the greatest ptr <= A, or NIL. */
+static uint32_t treap_floor(struct peralloc *pa, uint64_t a)
+{
+	uint32_t t = pa->large_root, best = NIL;
+
+	while (t != NIL) {
+		if (E(pa, t)->ptr <= a) {
+			best = t;
+			t = E(pa, t)->prev;
+		} else {
+			t = E(pa, t)->next;
+		}
+	}
+	return best;
+}
+
+/* Live allocations ------------------------------------------------------------------------ */
+
+static inline bool is_large(uint64_t size)
+{
+	return size >= PAGE_SZ;
+}
+
+static int live_insert(struct peralloc *pa, uint64_t ptr, uint64_t size, uint32_t site,
+		       uint32_t *out)
+{
+	uint32_t e = entry_new(pa);
+	struct pa_entry *x;
+	int64_t at;
+
+	if (e == NIL)
+		return -1;
+	x = E(pa, e);
+	*x = (struct pa_entry){.ptr = ptr, .size = size, .site = site, .next = NIL, .prev = NIL};
+	if (ih_insert(pa, &pa->by_ptr, e)) {
+		entry_put(pa, e);
+		return -1;
+	}
+	if (is_large(size)) {
+		treap_insert(pa, e);
+	} else if ((at = ih_find(pa, &pa->by_page, ptr >> PAGE_SHIFT)) >= 0) {
+		uint32_t head = pa->by_page.slot[at] - 1;
+
+		x->next = head;
+		E(pa, head)->prev = e;
+		pa->by_page.slot[at] = e + 1; /* new head: same page, same hash position */
+	} else if (ih_insert(pa, &pa->by_page, e)) {
+		ih_delete_at(pa, &pa->by_ptr, ih_find(pa, &pa->by_ptr, ptr));
+		entry_put(pa, e);
+		return -1;
+	}
+	*out = e;
+	if (++pa->st.live > pa->st.live_max) {
+		pa->st.live_max = pa->st.live;
+		pa->st.index_bytes_at_max = index_bytes(pa);
+	}
+	return 0;
+}
+
+static void live_remove(struct peralloc *pa, uint32_t e)
+{
+	struct pa_entry *x = E(pa, e);
+	int64_t at = ih_find(pa, &pa->by_ptr, x->ptr);
+
+	if (at >= 0)
+		ih_delete_at(pa, &pa->by_ptr, at);
+	if (is_large(x->size)) {
+		treap_erase(pa, x->ptr);
+	} else {
+		if (x->prev != NIL)
+			E(pa, x->prev)->next = x->next;
+		if (x->next != NIL)
+			E(pa, x->next)->prev = x->prev;
+		if (x->prev == NIL) { /* the head: the page slot names it */
+			at = ih_find(pa, &pa->by_page, x->ptr >> PAGE_SHIFT);
+			if (at >= 0) {
+				if (x->next != NIL)
+					pa->by_page.slot[at] = x->next + 1;
+				else
+					ih_delete_at(pa, &pa->by_page, at);
+			}
+		}
+	}
+	pa->st.live--;
+	entry_put(pa, e);
+}
+
+static uint32_t live_find(struct peralloc *pa, uint64_t ptr)
+{
+	int64_t at = ih_find(pa, &pa->by_ptr, ptr);
+
+	return at < 0 ? NIL : pa->by_ptr.slot[at] - 1;
+}
+
+/*
+ * The live allocation holding A, or NIL; *HEADER is set when A is instead in the chunk
+ * header just before one.
+ */
+static uint32_t live_lookup(struct peralloc *pa, uint64_t a, bool *header)
+{
+	uint64_t pages[3] = {a >> PAGE_SHIFT, (a >> PAGE_SHIFT) - 1, (a + CHUNK_HDR) >> PAGE_SHIFT};
+	uint32_t t;
+
+	*header = false;
+	for (int p = 0; p < 3; p++) {
+		int64_t at;
+
+		if (p == 2 && pages[2] == pages[0])
+			break;
+		at = ih_find(pa, &pa->by_page, pages[p]);
+		for (t = at < 0 ? NIL : pa->by_page.slot[at] - 1; t != NIL; t = E(pa, t)->next) {
+			struct pa_entry *x = E(pa, t);
+
+			if (a >= x->ptr && a < x->ptr + x->size)
+				return t;
+			if (a < x->ptr && a + CHUNK_HDR >= x->ptr)
+				*header = true;
+		}
+	}
+	t = treap_floor(pa, a);
+	if (t != NIL && a < E(pa, t)->ptr + E(pa, t)->size)
+		return t;
+	t = treap_floor(pa, a + CHUNK_HDR);
+	if (t != NIL && E(pa, t)->ptr > a)
+		*header = true;
+	return NIL;
+}
+
+/* Sites -------------------------------------------------------------------------------------- */
+
+static uint32_t site_get(struct peralloc *pa, int32_t stack_id, uint64_t caller, int fn)
+{
+	uint64_t key = stack_id >= 0 ? (uint64_t)stack_id : (1ULL << 63 | caller), i;
+	struct pa_site *s;
+
+	if (pa->nsites * 2 >= pa->site_slot_cap) {
+		uint64_t cap = pa->site_slot_cap ? pa->site_slot_cap * 2 : 1024;
+		uint32_t *n = calloc(cap, sizeof(*n));
+
+		if (!n)
+			return NIL;
+		free(pa->site_slot);
+		pa->site_slot = n;
+		pa->site_slot_cap = cap;
+		for (uint32_t k = 0; k < pa->nsites; k++) {
+			for (i = hash64(pa->sites[k].key) & (cap - 1); n[i];
+			     i = (i + 1) & (cap - 1))
+				;
+			n[i] = k + 1;
+		}
+	}
+	for (i = hash64(key) & (pa->site_slot_cap - 1); pa->site_slot[i];
+	     i = (i + 1) & (pa->site_slot_cap - 1)) {
+		s = &pa->sites[pa->site_slot[i] - 1];
+		if (s->key == key) {
+			s->fn_mask |= 1u << fn;
+			return pa->site_slot[i] - 1;
+		}
+	}
+	if (pa->nsites == pa->sites_cap) {
+		uint32_t cap = pa->sites_cap ? pa->sites_cap * 2 : 256;
+		struct pa_site *n = realloc(pa->sites, cap * sizeof(*n));
+
+		if (!n)
+			return NIL;
+		pa->sites = n;
+		pa->sites_cap = cap;
+	}
+	s = &pa->sites[pa->nsites];
+	memset(s, 0, sizeof(*s));
+	s->key = key;
+	s->stack_id = stack_id;
+	s->caller = caller;
+	s->fn_mask = 1u << fn;
+	pa->site_slot[i] = ++pa->nsites;
+	return pa->nsites - 1;
+}
+
+static int hist_bucket(uint64_t faults)
+{
+	int b = faults ? 64 - __builtin_clzll(faults) : 0; /* 0, 1, 2-3 -> 2, 4-7 -> 3 */
+
+	return b < PA_HIST ? b : PA_HIST - 1;
+}
+
+static void site_account_end(struct peralloc *pa, struct pa_entry *x)
+{
+	struct pa_site *s = &pa->sites[x->site];
+	int b = hist_bucket(x->faults);
+
+	s->hist[b]++;
+	pa->st.hist[b]++;
+	if (x->faults > s->max_faults)
+		s->max_faults = x->faults;
+}
+
+/* Regions -------------------------------------------------------------------------------- */
+
+static int region_find(struct peralloc *pa, uint64_t a)
+{
+	int lo = 0, hi = pa->nregions - 1;
+
+	while (lo <= hi) {
+		int mid = (lo + hi) / 2;
+
+		if (a < pa->regions[mid].start)
+			hi = mid - 1;
+		else if (a >= pa->regions[mid].end)
+			lo = mid + 1;
+		else
+			return mid;
+	}
+	return -1;
+}
+
+static int region_reserve(struct peralloc *pa, int more)
+{
+	if (pa->nregions + more > pa->regions_cap) {
+		int cap = (pa->regions_cap + more) * 2;
+		struct pa_region *n = realloc(pa->regions, cap * sizeof(*n));
+
+		if (!n)
+			return -1;
+		pa->regions = n;
+		pa->regions_cap = cap;
+	}
+	return 0;
+}
+
+/* Forget [start, end), keeping the parts of regions that stick out on either side. */
+static void region_remove(struct peralloc *pa, uint64_t start, uint64_t end)
+{
+	struct pa_region keep[2];
+	int i, j, n = 0;
+
+	for (i = 0; i < pa->nregions && pa->regions[i].end <= start; i++)
+		;
+	for (j = i; j < pa->nregions && pa->regions[j].start < end; j++)
+		;
+	if (i == j)
+		return;
+	if (pa->regions[i].start < start)
+		keep[n++] = (struct pa_region){pa->regions[i].start, start, pa->regions[i].type};
+	if (pa->regions[j - 1].end > end)
+		keep[n++] =
+		    (struct pa_region){end, pa->regions[j - 1].end, pa->regions[j - 1].type};
+	if (region_reserve(pa, 2)) {
+		pa->st.lost_nomem++;
+		return;
+	}
+	memmove(&pa->regions[i + n], &pa->regions[j], (pa->nregions - j) * sizeof(keep[0]));
+	memcpy(&pa->regions[i], keep, n * sizeof(keep[0]));
+	pa->nregions += n - (j - i);
+}
+
+static void region_set(struct peralloc *pa, uint64_t start, uint64_t end, int type)
+{
+	int i;
+
+	region_remove(pa, start, end);
+	if (region_reserve(pa, 1)) {
+		pa->st.lost_nomem++;
+		return;
+	}
+	for (i = 0; i < pa->nregions && pa->regions[i].start < start; i++)
+		;
+	memmove(&pa->regions[i + 1], &pa->regions[i], (pa->nregions - i) * sizeof(pa->regions[0]));
+	pa->regions[i] = (struct pa_region){start, end, type};
+	pa->nregions++;
+}
+
+/* Freed-page bits ------------------------------------------------------------------------ */
+
+static struct pa_freed *freed_slot(struct peralloc *pa, uint64_t addr, bool create)
+{
+	uint64_t key = (addr >> 21) + 1, i;
+
+	if (create && (pa->freed_n + 1) * 2 > pa->freed_cap) {
+		uint64_t cap = pa->freed_cap ? pa->freed_cap * 2 : 256;
+		struct pa_freed *n = calloc(cap, sizeof(*n)), *old = pa->freed;
+
+		if (!n)
+			return NULL;
+		for (uint64_t k = 0; k < pa->freed_cap; k++) {
+			if (!old[k].key)
+				continue;
+			for (i = hash64(old[k].key) & (cap - 1); n[i].key; i = (i + 1) & (cap - 1))
+				;
+			n[i] = old[k];
+		}
+		free(old);
+		pa->freed = n;
+		pa->freed_cap = cap;
+	}
+	if (!pa->freed_cap)
+		return NULL;
+	for (i = hash64(key) & (pa->freed_cap - 1); pa->freed[i].key;
+	     i = (i + 1) & (pa->freed_cap - 1))
+		if (pa->freed[i].key == key)
+			return &pa->freed[i];
+	if (!create)
+		return NULL;
+	pa->freed[i].key = key;
+	pa->freed_n++;
+	return &pa->freed[i];
+}
+
+/* Mark (SET) or clear the pages of [start, end). Clearing never drops slots: a slot of zero
+ * bits is as good as none. */
+static void freed_mark(struct peralloc *pa, uint64_t start, uint64_t end, bool set)
+{
+	uint64_t p;
+
+	if (end <= start)
+		return;
+	for (p = start >> PAGE_SHIFT; p <= (end - 1) >> PAGE_SHIFT;) {
+		struct pa_freed *f = freed_slot(pa, p << PAGE_SHIFT, set);
+		uint64_t reg_end = ((p >> 9) + 1) << 9;
+
+		for (; p <= (end - 1) >> PAGE_SHIFT && p < reg_end; p++) {
+			if (!f)
+				continue;
+			if (set)
+				f->bits[(p >> 6) & 7] |= 1ULL << (p & 63);
+			else
+				f->bits[(p >> 6) & 7] &= ~(1ULL << (p & 63));
+		}
+	}
+}
+
+static bool freed_test(struct peralloc *pa, uint64_t a)
+{
+	struct pa_freed *f = freed_slot(pa, a, false);
+	uint64_t p = a >> PAGE_SHIFT;
+
+	return f && (f->bits[(p >> 6) & 7] >> (p & 63) & 1);
+}
+
+/* Threads ------------------------------------------------------------------------------- */
+
+static struct pa_thread *thread_get(struct peralloc *pa, uint32_t tid)
+{
+	uint64_t i;
+
+	if ((pa->threads_n + 1) * 2 > pa->threads_cap) {
+		uint64_t cap = pa->threads_cap ? pa->threads_cap * 2 : 64;
+		struct pa_thread *n = calloc(cap, sizeof(*n)), *old = pa->threads;
+
+		if (!n)
+			return NULL;
+		for (uint64_t k = 0; k < pa->threads_cap; k++) {
+			if (!old[k].tid)
+				continue;
+			for (i = hash64(old[k].tid) & (cap - 1); n[i].tid; i = (i + 1) & (cap - 1))
+				;
+			n[i] = old[k];
+		}
+		free(old);
+		pa->threads = n;
+		pa->threads_cap = cap;
+	}
+	for (i = hash64(tid) & (pa->threads_cap - 1); pa->threads[i].tid;
+	     i = (i + 1) & (pa->threads_cap - 1))
+		if (pa->threads[i].tid == tid)
+			return &pa->threads[i];
+	pa->threads[i].tid = tid;
+	pa->threads_n++;
+	return &pa->threads[i];
+}
+
+/* Classification ------------------------------------------------------------------------- */
+
+static enum pa_kind region_kind(struct peralloc *pa, uint64_t a, bool header)
+{
+	int r = region_find(pa, a);
+	int type = r >= 0 ? pa->regions[r].type : 0;
+
+	if (header)
+		return PA_META;
+	if ((a >= pa->heap_start && a < pa->heap_end) || type == R_ALLOC)
+		return freed_test(pa, a) ? PA_FREED : PA_META;
+	if (type == R_STACK || (a >= pa->stack_lo && a < pa->stack_hi))
+		return PA_STACK;
+	if (type == R_ANON)
+		return PA_ANON;
+	return PA_OTHER;
+}
+
+static void count(struct pa_counts *c, uint16_t flags, bool fault, bool major)
+{
+	if (fault) {
+		c->faults++;
+		c->in_alloc_code += !!(flags & MS_FAULT_IN_ALLOC);
+		c->kernel += !!(flags & MS_FAULT_KERNEL);
+	}
+	c->major += major;
+}
+
+/* Charge a fault (FAULT) and/or a major fault (MAJOR) at A to what holds it now, or to
+ * entry E when given. Returns the target for a later major-fault record. */
+static int64_t charge(struct peralloc *pa, uint64_t a, uint16_t flags, bool fault, bool major,
+		      uint32_t e)
+{
+	bool header = false;
+	enum pa_kind k;
+
+	if (e == NIL)
+		e = live_lookup(pa, a, &header);
+	if (e != NIL) {
+		struct pa_entry *x = E(pa, e);
+
+		x->faults += fault && x->faults != UINT32_MAX;
+		count(&pa->sites[x->site].f, flags, fault, major);
+		count(&pa->st.kind[PA_IN_ALLOC], flags, fault, major);
+		return x->site;
+	}
+	k = region_kind(pa, a, header);
+	count(&pa->st.kind[k], flags, fault, major);
+	return -(int64_t)k - 1;
+}
+
+static void charge_target(struct peralloc *pa, int64_t target, uint16_t flags)
+{
+	if (target >= 0) {
+		count(&pa->sites[target].f, flags, false, true);
+		count(&pa->st.kind[PA_IN_ALLOC], flags, false, true);
+	} else {
+		count(&pa->st.kind[-target - 1], flags, false, true);
+	}
+}
+
+static void pending_flush(struct peralloc *pa, struct pa_thread *th, int n)
+{
+	for (int i = 0; i < n && i < th->npend; i++) {
+		struct pa_pending *p = &th->pend[i];
+
+		charge(pa, p->addr, p->flags, true, p->major, NIL);
+	}
+	if (n >= th->npend) {
+		th->npend = 0;
+	} else {
+		memmove(th->pend, th->pend + n, (th->npend - n) * sizeof(th->pend[0]));
+		th->npend -= n;
+	}
+}
+
+/* Event handlers ------------------------------------------------------------------------- */
+
+static void free_ptr(struct peralloc *pa, uint64_t ptr)
+{
+	uint32_t e = live_find(pa, ptr);
+	struct pa_entry *x;
+
+	if (e == NIL) {
+		pa->st.unknown_frees++;
+		return;
+	}
+	x = E(pa, e);
+	pa->sites[x->site].frees++;
+	site_account_end(pa, x);
+	freed_mark(pa, x->ptr, x->ptr + x->size, true);
+	live_remove(pa, e);
+}
+
+static void on_alloc(struct peralloc *pa, const struct ms_event_alloc *ev)
+{
+	struct pa_thread *th = thread_get(pa, ev->tid);
+	uint32_t site, e = NIL;
+	int i, o;
+
+	if (!th) {
+		pa->st.lost_nomem++;
+		return;
+	}
+	th->in_free = false;
+	if (ev->old_ptr && (ev->ptr || !ev->size))
+		free_ptr(pa, ev->old_ptr); /* realloc moved, or freed (size 0) */
+	site = site_get(pa, ev->stack_id, ev->caller, ev->fn);
+	if (site == NIL) {
+		pa->st.lost_nomem++;
+		return;
+	}
+	pa->sites[site].allocs++;
+	pa->sites[site].bytes += ev->size;
+	pa->st.allocs++;
+	if (!ev->ptr) {
+		pa->sites[site].failed += ev->size != 0;
+		pa->st.failed += ev->size != 0;
+	} else {
+		uint32_t old = live_find(pa, ev->ptr);
+
+		if (old != NIL) { /* its free record is still on its way (realloc race) */
+			pa->st.reuse_conflicts++;
+			site_account_end(pa, E(pa, old));
+			live_remove(pa, old);
+		}
+		if (live_insert(pa, ev->ptr, ev->size, site, &e))
+			pa->st.lost_nomem++;
+	}
+	/* Faults this call took outside any live block: the new block's header and bytes, and
+	 * the next chunk's header glibc writes right after it, belong to this allocation. */
+	for (i = o = 0; i < th->npend; i++) {
+		struct pa_pending *p = &th->pend[i];
+
+		if (p->seq != ev->seq) {
+			th->pend[o++] = *p;
+			continue;
+		}
+		if (e != NIL && p->addr + CHUNK_HDR >= ev->ptr &&
+		    p->addr < ev->ptr + ev->size + NEXT_HDR_END)
+			charge(pa, p->addr, p->flags, true, p->major, e);
+		else
+			charge(pa, p->addr, p->flags, true, p->major, NIL);
+	}
+	th->npend = o;
+	if (o)
+		pending_flush(pa, th, o); /* from calls whose record never came */
+}
+
+static void on_free(struct peralloc *pa, const struct ms_event_free *ev)
+{
+	struct pa_thread *th = thread_get(pa, ev->tid);
+
+	if (th) {
+		pending_flush(pa, th, th->npend);
+		th->in_free = true;
+		th->free_seq = ev->seq;
+	}
+	pa->st.frees++;
+	free_ptr(pa, ev->ptr);
+}
+
+static void on_fault(struct peralloc *pa, const struct ms_event_fault *ev)
+{
+	struct pa_thread *th = thread_get(pa, ev->tid);
+	uint64_t page = ev->addr >> PAGE_SHIFT;
+	bool header;
+
+	if (!th) {
+		pa->st.lost_nomem++;
+		return;
+	}
+	if (ev->flags & MS_FAULT_MAJOR) {
+		/* The fault's own record came first, from this thread: mark it major. */
+		if (th->npend && th->pend[th->npend - 1].addr >> PAGE_SHIFT == page)
+			th->pend[th->npend - 1].major = true;
+		else if (th->last_page == page + 1)
+			charge_target(pa, th->last_target,
+				      th->last_in_alloc ? MS_FAULT_IN_ALLOC : 0);
+		else
+			charge(pa, ev->addr, ev->flags, false, true, NIL);
+		th->last_page = 0;
+		return;
+	}
+	th->last_page = page + 1;
+	th->last_in_alloc = ev->flags & MS_FAULT_IN_ALLOC;
+	if ((ev->flags & MS_FAULT_IN_ALLOC) && !(th->in_free && th->free_seq == ev->seq) &&
+	    live_lookup(pa, ev->addr, &header) == NIL) {
+		/* inside malloc & co., not in a live block: wait for the call's own record */
+		if (th->npend == PENDING_MAX) {
+			pa->st.pending_overflow++;
+			pending_flush(pa, th, 1);
+		}
+		th->pend[th->npend++] = (struct pa_pending){ev->addr, ev->seq, ev->flags, false};
+		th->last_page = 0; /* a major record finds it among the pending */
+		return;
+	}
+	th->last_target = charge(pa, ev->addr, ev->flags, true, false, NIL);
+}
+
+static void on_map(struct peralloc *pa, const struct ms_event_map *ev)
+{
+	uint64_t len = (ev->len + PAGE_SZ - 1) & ~(PAGE_SZ - 1);
+	int type, r;
+
+	switch (ev->sys) {
+	case MS_SYS_BRK:
+		pa->heap_start = ev->old_len;
+		if (ev->addr < ev->old_addr)
+			freed_mark(pa, ev->addr, ev->old_addr, false);
+		pa->heap_end = ev->addr;
+		break;
+	case MS_SYS_MMAP:
+		if (!(ev->flags & MAP_ANONYMOUS)) {
+			type = R_FILE;
+			if (ev->prot & PROT_EXEC)
+				pa->modules_dirty = true;
+		} else {
+			type = ev->in_alloc ? R_ALLOC : (ev->flags & MAP_STACK) ? R_STACK : R_ANON;
+		}
+		freed_mark(pa, ev->addr, ev->addr + len, false);
+		region_set(pa, ev->addr, ev->addr + len, type);
+		break;
+	case MS_SYS_MUNMAP:
+		freed_mark(pa, ev->addr, ev->addr + len, false);
+		region_remove(pa, ev->addr, ev->addr + len);
+		break;
+	case MS_SYS_MREMAP:
+		r = region_find(pa, ev->old_addr);
+		type = r >= 0 ? pa->regions[r].type : R_ANON;
+		freed_mark(pa, ev->old_addr,
+			   ev->old_addr + ((ev->old_len + PAGE_SZ - 1) & ~(PAGE_SZ - 1)), false);
+		region_remove(pa, ev->old_addr,
+			      ev->old_addr + ((ev->old_len + PAGE_SZ - 1) & ~(PAGE_SZ - 1)));
+		freed_mark(pa, ev->addr, ev->addr + len, false);
+		region_set(pa, ev->addr, ev->addr + len, type);
+		break;
+	}
+}
+
+void peralloc__event(struct peralloc *pa, const void *data, size_t size)
+{
+	uint32_t type = *(const uint32_t *)data;
+
+	pa->st.events++;
+	switch (type) {
+	case MS_EV_ALLOC:
+		if (size >= sizeof(struct ms_event_alloc))
+			on_alloc(pa, data);
+		break;
+	case MS_EV_FREE:
+		if (size >= sizeof(struct ms_event_free))
+			on_free(pa, data);
+		break;
+	case MS_EV_FAULT:
+		if (size >= sizeof(struct ms_event_fault))
+			on_fault(pa, data);
+		return; /* faults do not trigger the first module read (pre-exec faults) */
+	case MS_EV_MAP:
+		if (size >= sizeof(struct ms_event_map))
+			on_map(pa, data);
+		break;
+	}
+	if (!pa->modules_read)
+		pa->modules_dirty = true;
+}
+
+/* Modules and the initial layout, from /proc/PID/maps ------------------------------------ */
+
+void peralloc__refresh_modules(struct peralloc *pa, bool force)
+{
+	char path[64], line[4096 + 256];
+	FILE *f;
+
+	if (!force && !pa->modules_dirty)
+		return;
+	pa->modules_dirty = false;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pa->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return; /* exited: what we kept is what we have */
+	pa->modules_read = true;
+	pa->st.module_refreshes++;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, end, off, inode;
+		char perms[8], file[4096] = "";
+
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %llu %4095[^\n]", &start, &end, perms,
+			   &off, &inode, file) < 5)
+			continue;
+		if (perms[2] == 'x' && file[0] == '/')
+			symbolize__add_mapping(pa->sym, start, end, off, file);
+		else if (!strcmp(file, "[heap]") && !pa->heap_end) {
+			pa->heap_start = start;
+			pa->heap_end = end;
+		} else if (!strcmp(file, "[stack]")) {
+			/* the main stack grows down into what the rlimit allows (8 MiB default;
+			 * 64 MiB is well below the mmap base) */
+			pa->stack_hi = end;
+			pa->stack_lo = end > (64ULL << 20) ? end - (64ULL << 20) : 0;
+		}
+	}
+	fclose(f);
+}
+
+struct peralloc *peralloc__new(pid_t pid)
+{
+	struct peralloc *pa = calloc(1, sizeof(*pa));
+
+	if (!pa)
+		return NULL;
+	pa->pid = pid;
+	pa->free_list = NIL;
+	pa->large_root = NIL;
+	pa->by_ptr.shift = 0;
+	pa->by_page.shift = PAGE_SHIFT;
+	pa->sym = symbolize__new();
+	if (!pa->sym) {
+		free(pa);
+		return NULL;
+	}
+	return pa;
+}
+
+void peralloc__free(struct peralloc *pa)
+{
+	if (!pa)
+		return;
+	for (uint32_t i = 0; i < pa->nblocks; i++)
+		munmap(pa->blocks[i], BLOCK_ENTRIES * sizeof(struct pa_entry));
+	free(pa->blocks);
+	free(pa->by_ptr.slot);
+	free(pa->by_page.slot);
+	free(pa->sites);
+	free(pa->site_slot);
+	free(pa->regions);
+	free(pa->freed);
+	free(pa->threads);
+	symbolize__free(pa->sym);
+	free(pa);
+}
+
+static uint64_t peak_rss_kb(void)
+{
+	char buf[4096], *p;
+
+	if (read_file("/proc/self/status", buf, sizeof(buf)) <= 0)
+		return 0;
+	p = strstr(buf, "VmHWM:");
+	return p ? strtoull(p + 6, NULL, 10) : 0;
+}
+
+void peralloc__finish(struct peralloc *pa, int stack_fd, uint64_t stack_errors)
+{
+	uint64_t i;
+
+	for (i = 0; i < pa->threads_cap; i++)
+		if (pa->threads[i].tid)
+			pending_flush(pa, &pa->threads[i], pa->threads[i].npend);
+	/* allocations still live: their fault counts go into the distributions too */
+	pa->st.live_at_end = pa->st.live;
+	pa->st.index_bytes_peak = index_bytes(pa);
+	for (i = 0; i < pa->by_ptr.cap; i++)
+		if (pa->by_ptr.slot[i])
+			site_account_end(pa, E(pa, pa->by_ptr.slot[i] - 1));
+	pa->st.stack_errors = stack_errors;
+	pa->st.peak_rss_kb = peak_rss_kb();
+	for (uint32_t s = 0; s < pa->nsites; s++) {
+		struct pa_site *site = &pa->sites[s];
+		uint64_t ips[MS_STACK_DEPTH] = {};
+		int n = 0;
+
+		if (site->stack_id >= 0 && stack_fd >= 0 &&
+		    !bpf_map_lookup_elem(stack_fd, &site->stack_id, ips)) {
+			while (n < MS_STACK_DEPTH && ips[n])
+				n++;
+		}
+		if (!n) { /* no stack stored: the caller alone */
+			ips[0] = site->caller;
+			n = 1;
+		}
+		site->nframes = n;
+		for (int f = 0; f < n; f++) {
+			site->frames[f] = ips[f];
+			symbolize__addr(pa->sym, ips[f], true, &site->sym[f]);
+			/* past the caller, a frame in no code mapping means the walk followed
+			 * a register that was not a frame pointer: the rest is noise */
+			if (f && !site->sym[f].module) {
+				site->nframes = f;
+				break;
+			}
+		}
+	}
+}
+
+uint64_t peralloc__lost(const struct peralloc *pa)
+{
+	return pa->st.lost_nomem;
+}
+
+uint64_t peralloc__events(const struct peralloc *pa)
+{
+	return pa->st.events;
+}
+
+uint32_t peralloc__nsites(struct peralloc *pa)
+{
+	return pa->nsites;
+}
+
+struct pa_site *peralloc__site(struct peralloc *pa, uint32_t i)
+{
+	return &pa->sites[i];
+}
+
+const struct pa_stats *peralloc__stats(struct peralloc *pa)
+{
+	return &pa->st;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Per-allocation mode's collector: consumes the allocation, free, fault and mapping records
+ * of bpf/memstudy.h in stream order, keeps an index of the live allocations and of the
+ * target's mappings, and charges every fault to the allocation (or region) that held the
+ * faulting address at that moment. Reports per call site (docs/per-allocation.md).
+ */
+#ifndef MEMSTUDY_PERALLOC_H
+#define MEMSTUDY_PERALLOC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <json-c/json.h>
+
+struct peralloc;
+
+struct peralloc *peralloc__new(pid_t pid);
+void peralloc__free(struct peralloc *pa);
+/* One ring-buffer record (any type but MS_EV_PHASE). */
+void peralloc__event(struct peralloc *pa, const void *data, size_t size);
+/* Re-read /proc/PID/maps for code mappings when a record said new code was mapped (or
+ * FORCE). Cheap when nothing changed. */
+void peralloc__refresh_modules(struct peralloc *pa, bool force);
+/* After the last record: classify faults still pending, read the stacks from the BPF stack
+ * map STACK_FD and symbolize them. STACK_ERRORS: calls whose stack the kernel did not store. */
+void peralloc__finish(struct peralloc *pa, int stack_fd, uint64_t stack_errors);
+/* Events the collector had to drop (counted into lost_events). */
+uint64_t peralloc__lost(const struct peralloc *pa);
+uint64_t peralloc__events(const struct peralloc *pa);
+
+/* peralloc_report.c */
+void peralloc__print_text(struct peralloc *pa, FILE *out, int top);
+json_object *peralloc__json(struct peralloc *pa);
+/* Add "per_allocation" to the JSON object in file PATH ('-': written to stdout by us). */
+int peralloc__merge_json(struct peralloc *pa, int in_fd, const char *path, uint64_t extra_lost);
+
+#endif

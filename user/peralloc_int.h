@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Internals shared by the per-allocation collector (peralloc.c) and its report. */
+#ifndef MEMSTUDY_PERALLOC_INT_H
+#define MEMSTUDY_PERALLOC_INT_H
+
+#include "memstudy.h"
+#include "peralloc.h"
+#include "symbolize.h"
+
+#define PA_HIST 24 /* faults per allocation: 0, 1, 2-3, 4-7, ... */
+
+/* Where a fault landed when it was not inside a live allocation. */
+enum pa_kind {
+	PA_IN_ALLOC, /* inside [ptr, ptr+size) of a live allocation */
+	PA_META,     /* allocator memory: chunk headers, top chunk, arena and tcache headers */
+	PA_FREED,    /* allocator memory that held a freed allocation */
+	PA_STACK,    /* thread stacks: [stack], MAP_STACK mappings */
+	PA_ANON,     /* other anonymous mappings */
+	PA_OTHER,    /* file mappings (data, relocations), vdso, unknown */
+	PA_KIND_MAX,
+};
+
+struct pa_counts {
+	uint64_t faults;
+	uint64_t in_alloc_code; /* taken inside an allocator call */
+	uint64_t kernel;	/* taken in kernel mode on the target's behalf */
+	uint64_t major;
+};
+
+struct pa_site {
+	uint64_t key;
+	int32_t stack_id;
+	uint32_t fn_mask; /* 1 << enum ms_fn */
+	uint64_t caller;
+	uint64_t allocs, bytes, frees, failed;
+	struct pa_counts f;
+	uint64_t hist[PA_HIST]; /* faults per allocation, for freed and (at the end) live ones */
+	uint64_t max_faults;	/* most faults in one allocation */
+	/* filled by peralloc__finish */
+	int nframes;
+	uint64_t frames[MS_STACK_DEPTH];
+	struct sym_info sym[MS_STACK_DEPTH];
+};
+
+struct pa_stats {
+	uint64_t events, allocs, frees, failed, unknown_frees, reuse_conflicts;
+	uint64_t live, live_max, live_at_end;
+	uint64_t index_bytes_at_max, index_bytes_peak;
+	uint64_t lost_nomem;	   /* records dropped for lack of collector memory */
+	uint64_t pending_overflow; /* faults in allocator calls classified without waiting */
+	uint64_t stack_errors;
+	uint64_t peak_rss_kb;
+	struct pa_counts kind[PA_KIND_MAX];
+	uint64_t hist[PA_HIST];
+	uint64_t module_refreshes;
+};
+
+uint32_t peralloc__nsites(struct peralloc *pa);
+struct pa_site *peralloc__site(struct peralloc *pa, uint32_t i);
+const struct pa_stats *peralloc__stats(struct peralloc *pa);
+extern const char *const pa_kind_names[PA_KIND_MAX];
+
+#endif

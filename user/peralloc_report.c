@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The per-allocation report: text tables, and the "per_allocation" JSON object. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "peralloc_int.h"
+#include "target.h"
+
+static const char frame_note[] =
+    "frame 1 is the immediate caller, from the return address at malloc's return; further "
+    "frames come from a frame-pointer walk and exist only where the calling code keeps "
+    "frame pointers (Debian's glibc and most -O2 builds do not)";
+
+/* "name", "[module+0xoff]" or "0xaddr": one frame, for tables and "frames". */
+static void frame_name(const struct pa_site *s, int f, char *buf, size_t size)
+{
+	const struct sym_info *si = &s->sym[f];
+
+	if (si->function)
+		snprintf(buf, size, "%s", si->function);
+	else if (si->module)
+		snprintf(buf, size, "[%s+0x%llx]", si->module, (unsigned long long)s->frames[f]);
+	else
+		snprintf(buf, size, "0x%llx", (unsigned long long)s->frames[f]);
+}
+
+static const char *hist_label(int b, char *buf, size_t size)
+{
+	if (b <= 1)
+		snprintf(buf, size, "%d", b);
+	else
+		snprintf(buf, size, "%llu-%llu", 1ULL << (b - 1), (1ULL << b) - 1);
+	return buf;
+}
+
+static int by_faults(const void *a, const void *b, void *ctx)
+{
+	const struct pa_site *x = *(struct pa_site *const *)a, *y = *(struct pa_site *const *)b;
+
+	if (x->f.faults != y->f.faults)
+		return x->f.faults < y->f.faults ? 1 : -1;
+	return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : 0;
+}
+
+static int by_bytes(const void *a, const void *b, void *ctx)
+{
+	const struct pa_site *x = *(struct pa_site *const *)a, *y = *(struct pa_site *const *)b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	return x->f.faults < y->f.faults ? 1 : x->f.faults > y->f.faults ? -1 : 0;
+}
+
+static struct pa_site **sorted_sites(struct peralloc *pa, bool faults)
+{
+	uint32_t n = peralloc__nsites(pa);
+	struct pa_site **v = calloc(n + 1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	for (uint32_t i = 0; i < n; i++)
+		v[i] = peralloc__site(pa, i);
+	qsort_r(v, n, sizeof(*v), faults ? by_faults : by_bytes, NULL);
+	return v;
+}
+
+static void fn_list(const struct pa_site *s, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < MS_FN_MAX && o < size; i++)
+		if (s->fn_mask & 1u << i)
+			o += snprintf(buf + o, size - o, "%s%s", o ? "," : "", ms_fn_names[i]);
+}
+
+static void print_site_table(struct peralloc *pa, FILE *out, bool faults, int top)
+{
+	struct pa_site **v = sorted_sites(pa, faults);
+	uint32_t n = peralloc__nsites(pa);
+
+	if (!v)
+		return;
+	fprintf(out, "\nTop %d call sites by %s\n", top,
+		faults ? "page faults" : "bytes requested");
+	fprintf(out, "%8s %8s %8s %6s %10s %12s %7s  %s\n", "faults", "in-alloc", "user", "major",
+		"allocs", "bytes", "max/blk", "function: stack (innermost first)");
+	for (uint32_t i = 0; i < n && (int)i < top; i++) {
+		const struct pa_site *s = v[i];
+		char fns[128], fr[256];
+
+		if (faults ? !s->f.faults : !s->bytes)
+			break;
+		fn_list(s, fns, sizeof(fns));
+		fprintf(out, "%8llu %8llu %8llu %6llu %10llu %12llu %7llu  %s:",
+			(unsigned long long)s->f.faults, (unsigned long long)s->f.in_alloc_code,
+			(unsigned long long)(s->f.faults - s->f.in_alloc_code),
+			(unsigned long long)s->f.major, (unsigned long long)s->allocs,
+			(unsigned long long)s->bytes, (unsigned long long)s->max_faults, fns);
+		for (int f = 0; f < s->nframes && f < 6; f++) {
+			frame_name(s, f, fr, sizeof(fr));
+			fprintf(out, " %s%s", f ? "<- " : "", fr);
+		}
+		if (s->nframes && s->sym[0].file)
+			fprintf(out, " (%s:%d)", s->sym[0].file, s->sym[0].line);
+		fputc('\n', out);
+	}
+	free(v);
+}
+
+void peralloc__print_text(struct peralloc *pa, FILE *out, int top)
+{
+	const struct pa_stats *st = peralloc__stats(pa);
+	uint64_t total = 0, ia = 0, maj = 0;
+	char lb[32];
+	int k;
+
+	for (k = 0; k < PA_KIND_MAX; k++) {
+		total += st->kind[k].faults;
+		ia += st->kind[k].in_alloc_code;
+		maj += st->kind[k].major;
+	}
+	fprintf(out,
+		"\nPer allocation: %llu allocations from %u call sites, %llu frees "
+		"(%llu of blocks allocated before tracing), most live at once %llu, live at "
+		"the end %llu\n",
+		(unsigned long long)st->allocs, peralloc__nsites(pa), (unsigned long long)st->frees,
+		(unsigned long long)st->unknown_frees, (unsigned long long)st->live_max,
+		(unsigned long long)st->live_at_end);
+	fprintf(out, "Page faults: %llu (%llu inside allocator calls, %llu major)\n",
+		(unsigned long long)total, (unsigned long long)ia, (unsigned long long)maj);
+	fprintf(out, "  %-24s %10s %10s %8s\n", "where", "faults", "in-alloc", "major");
+	for (k = 0; k < PA_KIND_MAX; k++)
+		fprintf(out, "  %-24s %10llu %10llu %8llu\n", pa_kind_names[k],
+			(unsigned long long)st->kind[k].faults,
+			(unsigned long long)st->kind[k].in_alloc_code,
+			(unsigned long long)st->kind[k].major);
+	fprintf(out, "Faults per allocation:");
+	for (k = 0; k < PA_HIST; k++)
+		if (st->hist[k])
+			fprintf(out, "  %s: %llu", hist_label(k, lb, sizeof(lb)),
+				(unsigned long long)st->hist[k]);
+	fputc('\n', out);
+	print_site_table(pa, out, true, top);
+	print_site_table(pa, out, false, top);
+	fprintf(out, "\nStacks: %s.", frame_note);
+	if (st->stack_errors)
+		fprintf(out, " %llu calls had no stack stored (caller only).",
+			(unsigned long long)st->stack_errors);
+	fprintf(out,
+		"\nCollector: %.1f MiB of index at the peak of %llu live allocations "
+		"(%.1f bytes each); peak RSS %.1f MiB; %llu records\n",
+		st->index_bytes_at_max / 1048576.0, (unsigned long long)st->live_max,
+		st->live_max ? (double)st->index_bytes_at_max / st->live_max : 0.0,
+		st->peak_rss_kb / 1024.0, (unsigned long long)st->events);
+}
+
+#define U64(v) json_object_new_uint64(v)
+
+static json_object *json_counts(const struct pa_counts *c)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "faults", U64(c->faults));
+	json_object_object_add(o, "in_allocator_code", U64(c->in_alloc_code));
+	json_object_object_add(o, "in_user_code", U64(c->faults - c->in_alloc_code));
+	json_object_object_add(o, "kernel_mode", U64(c->kernel));
+	json_object_object_add(o, "major", U64(c->major));
+	return o;
+}
+
+static json_object *json_hist(const uint64_t *h)
+{
+	json_object *a = json_object_new_array();
+	char lb[32];
+
+	for (int k = 0; k < PA_HIST; k++) {
+		json_object *b;
+
+		if (!h[k])
+			continue;
+		b = json_object_new_object();
+		json_object_object_add(b, "faults",
+				       json_object_new_string(hist_label(k, lb, sizeof(lb))));
+		json_object_object_add(b, "min", U64(k ? 1ULL << (k - 1) : 0));
+		json_object_object_add(b, "allocations", U64(h[k]));
+		json_object_array_add(a, b);
+	}
+	return a;
+}
+
+static json_object *json_site(const struct pa_site *s)
+{
+	json_object *o = json_object_new_object(), *frames = json_object_new_array();
+	json_object *locs = json_object_new_array(), *fns = json_object_new_array();
+	char fr[256];
+
+	for (int f = 0; f < s->nframes; f++) {
+		const struct sym_info *si = &s->sym[f];
+		json_object *l = json_object_new_object();
+
+		frame_name(s, f, fr, sizeof(fr));
+		json_object_array_add(frames, json_object_new_string(fr));
+		snprintf(fr, sizeof(fr), "0x%llx", (unsigned long long)s->frames[f]);
+		json_object_object_add(l, "address", json_object_new_string(fr));
+		if (si->function) {
+			json_object_object_add(l, "function", json_object_new_string(si->function));
+			json_object_object_add(l, "offset", U64(si->offset));
+		}
+		if (si->module)
+			json_object_object_add(l, "module", json_object_new_string(si->module));
+		if (si->file) {
+			json_object_object_add(l, "file", json_object_new_string(si->file));
+			json_object_object_add(l, "line", json_object_new_int(si->line));
+		}
+		json_object_array_add(locs, l);
+	}
+	for (int i = 0; i < MS_FN_MAX; i++)
+		if (s->fn_mask & 1u << i)
+			json_object_array_add(fns, json_object_new_string(ms_fn_names[i]));
+	json_object_object_add(o, "frames", frames);
+	json_object_object_add(o, "locations", locs);
+	json_object_object_add(o, "functions", fns);
+	json_object_object_add(o, "allocations", U64(s->allocs));
+	json_object_object_add(o, "bytes", U64(s->bytes));
+	json_object_object_add(o, "failed", U64(s->failed));
+	json_object_object_add(o, "frees", U64(s->frees));
+	json_object_object_add(o, "page_faults", U64(s->f.faults));
+	json_object_object_add(o, "major_faults", U64(s->f.major));
+	json_object_object_add(o, "faults_in_allocator_code", U64(s->f.in_alloc_code));
+	json_object_object_add(o, "faults_in_user_code", U64(s->f.faults - s->f.in_alloc_code));
+	json_object_object_add(o, "faults_kernel_mode", U64(s->f.kernel));
+	json_object_object_add(o, "max_faults_per_allocation", U64(s->max_faults));
+	json_object_object_add(o, "faults_per_allocation", json_hist(s->hist));
+	json_object_object_add(o, "stack_stored", json_object_new_boolean(s->stack_id >= 0));
+	return o;
+}
+
+json_object *peralloc__json(struct peralloc *pa)
+{
+	const struct pa_stats *st = peralloc__stats(pa);
+	json_object *o = json_object_new_object(), *sites = json_object_new_array();
+	json_object *faults = json_object_new_object(), *detail = json_object_new_object();
+	json_object *col = json_object_new_object(), *lost = json_object_new_object();
+	json_object *top_f = json_object_new_array(), *top_b = json_object_new_array();
+	struct pa_site **v = sorted_sites(pa, true), **vb = sorted_sites(pa, false);
+	uint32_t n = peralloc__nsites(pa), i;
+	uint64_t total = 0, ia = 0, maj = 0;
+	int k;
+
+	/* sites[] in order of faults, then bytes; top_* are indexes into it */
+	for (i = 0; v && i < n; i++)
+		json_object_array_add(sites, json_site(v[i]));
+	for (i = 0; v && i < n && i < 20; i++)
+		json_object_array_add(top_f, json_object_new_int(i));
+	for (i = 0; v && vb && i < n && i < 20; i++)
+		for (uint32_t j = 0; j < n; j++)
+			if (v[j] == vb[i]) {
+				json_object_array_add(top_b, json_object_new_int(j));
+				break;
+			}
+	for (k = 0; k < PA_KIND_MAX; k++) {
+		total += st->kind[k].faults;
+		ia += st->kind[k].in_alloc_code;
+		maj += st->kind[k].major;
+	}
+	json_object_object_add(faults, "total", U64(total));
+	json_object_object_add(faults, "in_allocator_code", U64(ia));
+	json_object_object_add(faults, "in_user_code", U64(total - ia));
+	json_object_object_add(faults, "major", U64(maj));
+	for (k = 0; k < PA_KIND_MAX; k++)
+		json_object_object_add(faults, pa_kind_names[k], U64(st->kind[k].faults));
+	json_object_object_add(
+	    faults, "elsewhere",
+	    U64(st->kind[PA_STACK].faults + st->kind[PA_ANON].faults + st->kind[PA_OTHER].faults));
+	for (k = 0; k < PA_KIND_MAX; k++)
+		json_object_object_add(detail, pa_kind_names[k], json_counts(&st->kind[k]));
+	json_object_object_add(faults, "by_region", detail);
+
+	json_object_object_add(o, "sites", sites);
+	json_object_object_add(o, "top_by_faults", top_f);
+	json_object_object_add(o, "top_by_bytes", top_b);
+	json_object_object_add(o, "faults", faults);
+	json_object_object_add(o, "faults_per_allocation", json_hist(st->hist));
+	json_object_object_add(o, "allocations", U64(st->allocs));
+	json_object_object_add(o, "failed", U64(st->failed));
+	json_object_object_add(o, "frees", U64(st->frees));
+	json_object_object_add(o, "unknown_frees", U64(st->unknown_frees));
+	json_object_object_add(o, "reuse_conflicts", U64(st->reuse_conflicts));
+	json_object_object_add(o, "live_max", U64(st->live_max));
+	json_object_object_add(o, "live_at_end", U64(st->live_at_end));
+	json_object_object_add(o, "stack_errors", U64(st->stack_errors));
+	json_object_object_add(o, "stack_note", json_object_new_string(frame_note));
+	json_object_object_add(col, "records", U64(st->events));
+	json_object_object_add(col, "index_bytes_at_live_max", U64(st->index_bytes_at_max));
+	json_object_object_add(
+	    col, "bytes_per_live_allocation",
+	    json_object_new_double(st->live_max ? (double)st->index_bytes_at_max / st->live_max
+						: 0));
+	json_object_object_add(col, "peak_rss_kb", U64(st->peak_rss_kb));
+	json_object_object_add(col, "module_refreshes", U64(st->module_refreshes));
+	json_object_object_add(col, "pending_overflow", U64(st->pending_overflow));
+	json_object_object_add(o, "collector", col);
+	json_object_object_add(lost, "collector_memory", U64(st->lost_nomem));
+	json_object_object_add(o, "lost", lost);
+	free(v);
+	free(vb);
+	return o;
+}
+
+int peralloc__merge_json(struct peralloc *pa, int in_fd, const char *path, uint64_t extra_lost)
+{
+	json_object *root;
+	const char *text;
+	FILE *f;
+	int err = 0;
+
+	lseek(in_fd, 0, SEEK_SET);
+	root = json_object_from_fd(in_fd);
+	if (!root)
+		return -EINVAL;
+	json_object_object_add(root, "per_allocation", peralloc__json(pa));
+	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+							JSON_C_TO_STRING_NOSLASHESCAPE);
+	f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+	if (!f) {
+		err = -errno;
+	} else {
+		fprintf(f, "%s\n", text);
+		if (f != stdout && fclose(f))
+			err = -errno;
+		else if (f == stdout)
+			fflush(f);
+	}
+	json_object_put(root);
+	return err;
+}

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Offline symbolization with libdwfl. Each code mapping the collector saw is reported to
+ * libdwfl as its file at its load bias (dwfl_report_elf), the first time an address in it is
+ * looked up; the files are read after the fact, so a target that has exited, or unloaded a
+ * library, still gets names. Debug info is found the standard way (build-id under
+ * /usr/lib/debug, .gnu_debuglink); without it libdwfl falls back to the symbol tables.
+ */
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <elfutils/libdwfl.h>
+
+#include "symbolize.h"
+
+struct sym_mapping {
+	uint64_t start, end, off;
+	char *path;
+	Dwfl_Module *mod;
+	bool tried;
+};
+
+struct sym_cache {
+	uint64_t key; /* address << 1 | return_addr; 0 = empty */
+	struct sym_info info;
+};
+
+struct symbolizer {
+	Dwfl *dwfl;
+	struct sym_mapping *maps;
+	int nmaps, cap;
+	struct sym_cache *cache;
+	size_t ncache, cache_cap; /* power of two */
+};
+
+static char *debuginfo_path;
+static const Dwfl_Callbacks dwfl_callbacks = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .section_address = dwfl_offline_section_address,
+    .debuginfo_path = &debuginfo_path,
+};
+
+struct symbolizer *symbolize__new(void)
+{
+	struct symbolizer *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->dwfl = dwfl_begin(&dwfl_callbacks);
+	s->cache_cap = 1024;
+	s->cache = calloc(s->cache_cap, sizeof(*s->cache));
+	if (!s->dwfl || !s->cache) {
+		symbolize__free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void symbolize__free(struct symbolizer *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->cache_cap; i++) {
+		if (!s->cache[i].key)
+			continue;
+		free((char *)s->cache[i].info.function);
+		free((char *)s->cache[i].info.file);
+	}
+	for (int i = 0; i < s->nmaps; i++)
+		free(s->maps[i].path);
+	free(s->cache);
+	free(s->maps);
+	if (s->dwfl)
+		dwfl_end(s->dwfl);
+	free(s);
+}
+
+bool symbolize__add_mapping(struct symbolizer *s, uint64_t start, uint64_t end, uint64_t off,
+			    const char *path)
+{
+	struct sym_mapping *m;
+
+	for (int i = 0; i < s->nmaps; i++)
+		if (s->maps[i].start == start && s->maps[i].end == end && s->maps[i].off == off &&
+		    !strcmp(s->maps[i].path, path))
+			return false;
+	if (s->nmaps == s->cap) {
+		int cap = s->cap ? 2 * s->cap : 32;
+		struct sym_mapping *n = realloc(s->maps, cap * sizeof(*n));
+
+		if (!n)
+			return false;
+		s->maps = n;
+		s->cap = cap;
+	}
+	m = &s->maps[s->nmaps++];
+	*m = (struct sym_mapping){.start = start, .end = end, .off = off, .path = strdup(path)};
+	return true;
+}
+
+/* Load bias of PATH mapped at START from file offset OFF: start - off + p_offset - p_vaddr
+ * of the PT_LOAD segment holding OFF (0 for a non-PIE executable). */
+static bool elf_bias(const char *path, uint64_t start, uint64_t off, uint64_t *bias)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool found = false;
+	size_t n;
+	Elf *e;
+
+	if (fd < 0)
+		return false;
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	if (e && !elf_getphdrnum(e, &n)) {
+		for (size_t i = 0; i < n && !found; i++) {
+			GElf_Phdr ph;
+
+			if (!gelf_getphdr(e, i, &ph) || ph.p_type != PT_LOAD)
+				continue;
+			if ((ph.p_offset & ~4095ULL) <= off && off < ph.p_offset + ph.p_filesz) {
+				*bias = start - off + ph.p_offset - ph.p_vaddr;
+				found = true;
+			}
+		}
+	}
+	if (e)
+		elf_end(e);
+	close(fd);
+	return found;
+}
+
+static Dwfl_Module *module_of(struct symbolizer *s, uint64_t addr, struct sym_mapping **mp)
+{
+	/* Newest first: a later mapping at the same place replaced the earlier one. */
+	for (int i = s->nmaps - 1; i >= 0; i--) {
+		struct sym_mapping *m = &s->maps[i];
+		const char *base;
+		uint64_t bias;
+
+		if (addr < m->start || addr >= m->end)
+			continue;
+		*mp = m;
+		if (m->tried)
+			return m->mod;
+		m->tried = true;
+		/* Other mappings of the same file at the same bias share one module. */
+		for (int j = 0; j < s->nmaps; j++)
+			if (j != i && s->maps[j].mod && !strcmp(s->maps[j].path, m->path) &&
+			    s->maps[j].start - s->maps[j].off == m->start - m->off)
+				return m->mod = s->maps[j].mod;
+		if (!elf_bias(m->path, m->start, m->off, &bias))
+			return NULL;
+		base = strrchr(m->path, '/') ? strrchr(m->path, '/') + 1 : m->path;
+		dwfl_report_begin_add(s->dwfl);
+		m->mod = dwfl_report_elf(s->dwfl, base, m->path, -1, bias, true);
+		dwfl_report_end(s->dwfl, NULL, NULL);
+		return m->mod;
+	}
+	*mp = NULL;
+	return NULL;
+}
+
+static void lookup(struct symbolizer *s, uint64_t addr, bool ret, struct sym_info *out)
+{
+	uint64_t a = ret ? addr - 1 : addr, off = 0;
+	struct sym_mapping *m;
+	Dwfl_Module *mod = module_of(s, a, &m);
+	const char *name, *file;
+	GElf_Sym sym;
+	Dwfl_Line *l;
+	int line = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (m)
+		out->module = strrchr(m->path, '/') ? strrchr(m->path, '/') + 1 : m->path;
+	if (!mod)
+		return;
+	name = dwfl_module_addrinfo(mod, a, &off, &sym, NULL, NULL, NULL);
+	if (name) {
+		out->function = strdup(name);
+		out->offset = off + (a != addr);
+	}
+	l = dwfl_module_getsrc(mod, a);
+	if (l && (file = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL))) {
+		out->file = strdup(file);
+		out->line = line;
+	}
+}
+
+void symbolize__addr(struct symbolizer *s, uint64_t addr, bool return_addr, struct sym_info *out)
+{
+	uint64_t key = addr << 1 | return_addr | 1ULL << 63;
+	size_t i;
+
+	if (s->ncache * 2 >= s->cache_cap) {
+		struct sym_cache *old = s->cache;
+		size_t oldcap = s->cache_cap;
+
+		s->cache = calloc(oldcap * 2, sizeof(*s->cache));
+		if (!s->cache) { /* keep the old one */
+			s->cache = old;
+			lookup(s, addr, return_addr, out);
+			return;
+		}
+		s->cache_cap = oldcap * 2;
+		for (i = 0; i < oldcap; i++) {
+			size_t j;
+
+			if (!old[i].key)
+				continue;
+			for (j = (old[i].key * 0x9e3779b97f4a7c15ULL) >> 20 & (s->cache_cap - 1);
+			     s->cache[j].key; j = (j + 1) & (s->cache_cap - 1))
+				;
+			s->cache[j] = old[i];
+		}
+		free(old);
+	}
+	for (i = (key * 0x9e3779b97f4a7c15ULL) >> 20 & (s->cache_cap - 1); s->cache[i].key;
+	     i = (i + 1) & (s->cache_cap - 1)) {
+		if (s->cache[i].key == key) {
+			*out = s->cache[i].info;
+			return;
+		}
+	}
+	lookup(s, addr, return_addr, &s->cache[i].info);
+	s->cache[i].key = key;
+	s->ncache++;
+	*out = s->cache[i].info;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Addresses of a traced process to function names and file:line, offline from the ELF
+ * files (elfutils libdwfl): works after the process has exited and for code it dlopen()ed,
+ * from the list of code mappings the collector kept (symbolize__add_mapping).
+ */
+#ifndef MEMSTUDY_SYMBOLIZE_H
+#define MEMSTUDY_SYMBOLIZE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct symbolizer;
+
+struct sym_info {
+	const char *function; /* NULL when unknown */
+	uint64_t offset;      /* into function */
+	const char *module;   /* basename of the file; NULL when no mapping held the address */
+	const char *file;     /* source file, or NULL */
+	int line;
+};
+
+struct symbolizer *symbolize__new(void);
+void symbolize__free(struct symbolizer *s);
+/* A file mapping with execute permission, as in /proc/PID/maps. false if already known. */
+bool symbolize__add_mapping(struct symbolizer *s, uint64_t start, uint64_t end, uint64_t off,
+			    const char *path);
+/* ADDR is a return address (looked up at ADDR - 1). Strings live as long as S. */
+void symbolize__addr(struct symbolizer *s, uint64_t addr, bool return_addr, struct sym_info *out);
+
+#endif
