@@ -41,6 +41,7 @@ static const char usage_trace[] =
     "Usage: memstudy --pid PID [options]\n"
     "       memstudy run [options] -- CMD [ARGS...]\n"
     "       memstudy maps PID [options]          (memstudy maps --help)\n"
+    "       memstudy study [options]             (memstudy study --help)\n"
     "\n"
     "Shows where a process's memory time goes: every call to the malloc family, and the\n"
     "kernel work done for it - brk, mmap, munmap, mremap, madvise and mprotect syscalls and\n"
@@ -65,7 +66,7 @@ static const char usage_trace[] =
     "      --probe-at-entry probe each function's first instruction even where the kernel\n"
     "                       must single-step it (~10x the cost; for comparisons)\n"
     "      --probe-floor    attach empty programs at the same probe points and nothing\n"
-    "                       else: the cost floor bench/overhead.sh compares against\n"
+    "                       else: the cost floor bench/overhead.py compares against\n"
     "      --per-allocation every allocation and page fault, with call stacks: faults per\n"
     "                       call site, in allocator metadata, in freed memory; see\n"
     "                       docs/per-allocation.md\n"
@@ -78,7 +79,9 @@ static const char usage_trace[] =
     "  sudo memstudy run -- ./app --input big.txt    trace a program from its start\n"
     "  sudo memstudy -p 1234 -d 10 -i 1              ten seconds of a running process\n"
     "  sudo memstudy run --json out.json -- memstudy-workload churn --count 1e5\n"
+    "  sudo memstudy run --per-allocation -- ./app    faults per call site, with stacks\n"
     "  memstudy run --dry-run -- /bin/ls             which allocator would be probed\n"
+    "  sudo memstudy study                           the founding notes' experiments\n"
     "\n"
     "Notes:\n"
     "  Needs root (or CAP_BPF + CAP_PERFMON). Probes are attached for the target only:\n"
@@ -86,7 +89,7 @@ static const char usage_trace[] =
     "  not followed. The allocator is the file that defines malloc in the target: the\n"
     "  program itself, an LD_PRELOADed library, or libc.so.6. A program that calls\n"
     "  memstudy_phase(\"name\") (the built-in workloads do) gets its report split by phase.\n"
-    "  Latency percentiles come from a log-linear histogram: within 12.5%% of the true value.\n";
+    "  Latency percentiles come from a log-linear histogram: within 12.5% of the true value.\n";
 
 static volatile sig_atomic_t stop_requested;
 
