@@ -270,19 +270,6 @@ static void meminfo(struct study *s)
 		s->swap_total = strtod(p + 10, NULL) * 1024;
 }
 
-static void appendf(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void appendf(char *buf, size_t len, const char *fmt, ...)
-{
-	size_t used = strlen(buf);
-	va_list ap;
-
-	if (used + 1 >= len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf + used, len - used, fmt, ap);
-	va_end(ap);
-}
 
 static struct st_case *add_case(struct study *s, const char *wl, const char *order, size_t size,
 				long count, bool reduced)

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "peralloc_int.h"
+#include "report.h"
 #include "target.h"
 
 static const char frame_note[] =
@@ -313,27 +314,14 @@ json_object *peralloc__json(struct peralloc *pa)
 int peralloc__merge_json(struct peralloc *pa, int in_fd, const char *path, uint64_t extra_lost)
 {
 	json_object *root;
-	const char *text;
-	FILE *f;
-	int err = 0;
+	int err;
 
 	lseek(in_fd, 0, SEEK_SET);
 	root = json_object_from_fd(in_fd);
 	if (!root)
 		return -EINVAL;
 	json_object_object_add(root, "per_allocation", peralloc__json(pa));
-	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-							JSON_C_TO_STRING_NOSLASHESCAPE);
-	f = strcmp(path, "-") ? fopen(path, "w") : stdout;
-	if (!f) {
-		err = -errno;
-	} else {
-		fprintf(f, "%s\n", text);
-		if (f != stdout && fclose(f))
-			err = -errno;
-		else if (f == stdout)
-			fflush(f);
-	}
+	err = json_write_file(root, path);
 	json_object_put(root);
 	return err;
 }

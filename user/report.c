@@ -355,9 +355,7 @@ int report__write_json(const struct report *r, const char *path)
 	json_object *root = json_phase(r, &r->total), *tg = json_object_new_object();
 	json_object *lost = json_object_new_object(), *phases = json_object_new_array();
 	static const char *const lost_names[MS_LOST_MAX] = {"ring_buffer", "thread_state"};
-	const char *text;
-	FILE *f;
-	int p, err = 0;
+	int p, err;
 
 	json_object_object_add(tg, "pid", json_object_new_int(r->target->pid));
 	json_object_object_add(tg, "comm", json_object_new_string(r->target->comm));
@@ -405,18 +403,24 @@ int report__write_json(const struct report *r, const char *path)
 		json_object_object_add(root, "overhead", ov);
 	}
 
-	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-							JSON_C_TO_STRING_NOSLASHESCAPE);
-	f = strcmp(path, "-") ? fopen(path, "w") : stdout;
-	if (!f) {
-		err = -errno;
-	} else {
-		fprintf(f, "%s\n", text);
-		if (f != stdout && fclose(f))
-			err = -errno;
-		else if (f == stdout)
-			fflush(f);
-	}
+	err = json_write_file(root, path);
 	json_object_put(root);
+	return err;
+}
+
+int json_write_file(json_object *root, const char *path)
+{
+	const char *text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+								    JSON_C_TO_STRING_NOSLASHESCAPE);
+	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+	int err = 0;
+
+	if (!f)
+		return -errno;
+	fprintf(f, "%s\n", text);
+	if (f != stdout && fclose(f))
+		err = -errno;
+	else if (f == stdout)
+		fflush(f);
 	return err;
 }

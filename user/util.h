@@ -16,6 +16,8 @@ extern bool ms_verbose;
 
 /* Read a whole small file (procfs) into buf; returns bytes read or -errno. */
 long read_file(const char *path, char *buf, size_t size);
+/* Append printf-style to the NUL-terminated string in BUF of LEN bytes; truncates. */
+void appendf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Parse "12", "1.5", "1e6"; false if not a non-negative number. */
 bool parse_number(const char *s, double *out);
 
