@@ -492,7 +492,7 @@ static void analyse_case(struct st_case *c)
 		appendf(v, vl, "the tracer saw no free() call in the free phase");
 	} else if (k->munmap >= 0.9 * F) {
 		c->mechanism = "one munmap per free";
-		appendf(v, vl, "every free was a munmap: %s for %s, %.1f MiB unmapped at once; ",
+		appendf(v, vl, "every free was a munmap: %s for %s, %.1f MiB unmapped in all; ",
 			pl(k->munmap, "munmap", a, sizeof(a)), pl(F, "free", b, sizeof(b)),
 			k->munmap_bytes / MiB);
 		if (F == 1)
@@ -1015,8 +1015,9 @@ static void md_method(FILE *f)
 		"these are the **times** in this report. **Traced** under `memstudy run`, the "
 		"same workload showed the **mechanism**: per-call latency of malloc and free and "
 		"the kernel work charged to free (brk shrinks and the bytes they released, "
-		"munmaps, madvise, page faults). A uprobe costs about 1-10 us per call (free's "
-		"probe single-steps), so traced times are inflated; the column *free traced* (the "
+		"munmaps, madvise, page faults). Tracing costs about 2 us per call (entry and "
+		"return probe traps; see docs/performance.md), so traced times are inflated; the "
+		"column *free traced* (the "
 		"sum of free's latencies) shows by how much.\n\n"
 		"The **scaling exponent** is the least-squares slope of log(free time) against "
 		"log(N): 1 means free time grows like N (constant cost per free), 2 like N². "
