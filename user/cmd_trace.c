@@ -323,7 +323,8 @@ static int trace_target(struct target *t, const struct trace_opts *o, pid_t chil
 	while (!stop_requested) {
 		double now;
 
-		if (tracer__poll(tr, 100) < 0 && errno != EINTR)
+		/* 20 ms: the end of the target shows up within that, at ~50 wakeups a second */
+		if (tracer__poll(tr, 20) < 0 && errno != EINTR)
 			break;
 		if (target_gone(child, pidfd, child_status)) {
 			exited = true;
