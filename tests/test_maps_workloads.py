@@ -2,6 +2,7 @@
 and against the tracer's own record of which call mapped what."""
 import json
 import os
+import signal
 import subprocess
 import tempfile
 import unittest
@@ -114,6 +115,33 @@ class MapsOnWorkloads(unittest.TestCase):
                   if 0 <= m["kbytes"] * 1024 - length < 256 * 1024]
         self.assertEqual(len(chunks), 1, (labelled(snap, "mmap-chunk"),
                                           alloc["syscalls"]["mmap"]["bytes"]))
+
+    def test_per_allocation_names_the_call_site_of_each_chunk(self):
+        need_bpf(self)
+        w = Paused([WORKLOAD, "array", "--count", "3000", "--wait", "--pause-after", "touch"])
+        pid = w.wait_for("ready")
+        m = subprocess.Popen([MEMSTUDY, "--pid", str(pid), "--per-allocation", "--maps",
+                              "--no-histograms"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        self.assertIn("tracing PID", m.stderr.readline())
+        w.go()
+        w.wait_for("paused touch")
+        m.send_signal(signal.SIGINT)
+        out, err = m.communicate(timeout=60)
+        w.go()
+        self.assertEqual(w.finish()[0], 0)
+        self.assertEqual(m.returncode, 0, err)
+        table = out[out.index("Memory map at the end"):]
+        chunk = [l for l in table.splitlines() if " mmap-chunk " in l]
+        self.assertEqual(len(chunk), 1, table)
+        # the chunk is named by the allocation it holds: malloc of 3000 x 1040 bytes in
+        # the workload's wl_array()
+        self.assertIn("malloc 3120000 B: wl_array", chunk[0])
+
+    def test_maps_option_needs_per_allocation(self):
+        p = memstudy(["--pid", "1", "--maps"])
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("needs --per-allocation", p.stderr)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 
 #include "commands.h"
+#include "maps.h"
 #include "peralloc.h"
 #include "tracer.h"
 #include "util.h"
@@ -33,6 +34,7 @@ struct trace_opts {
 	bool dry_run;
 	bool no_hist;
 	bool probe_at_entry;
+	bool maps; /* --maps: annotated memory map at the end (per-allocation, live target) */
 	int top;
 	struct tracer_opts tracer;
 };
@@ -72,6 +74,8 @@ static const char usage_trace[] =
     "                       docs/per-allocation.md\n"
     "      --top N          call sites listed per table in --per-allocation (default 10)\n"
     "      --ring-buffer MB per-allocation ring buffer (default 64; a power of two)\n"
+    "      --maps           with --per-allocation, on a target still running at the end:\n"
+    "                       its memory map, each mmapped chunk named by its call site\n"
     "  -v, --verbose        libbpf and attach details on stderr\n"
     "  -h, --help           this help\n"
     "\n"
@@ -108,7 +112,8 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 		OPT_FLOOR,
 		OPT_PA,
 		OPT_TOP,
-		OPT_RB
+		OPT_RB,
+		OPT_MAPS,
 	};
 	static const struct option longopts[] = {
 	    {"pid", required_argument, NULL, 'p'},
@@ -126,6 +131,7 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 	    {"per-allocation", no_argument, NULL, OPT_PA},
 	    {"top", required_argument, NULL, OPT_TOP},
 	    {"ring-buffer", required_argument, NULL, OPT_RB},
+	    {"maps", no_argument, NULL, OPT_MAPS},
 	    {NULL, 0, NULL, 0},
 	};
 	double v;
@@ -176,6 +182,9 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 			break;
 		case OPT_ENTRY:
 			o->probe_at_entry = true;
+			break;
+		case OPT_MAPS:
+			o->maps = true;
 			break;
 		case OPT_FLOOR:
 			o->tracer.floor = true;
@@ -247,6 +256,35 @@ static int write_json_peralloc(const struct report *r, struct peralloc *pa, cons
 	return err;
 }
 
+/*
+ * --maps: memstudy maps of the live target, with each mmapped malloc chunk named by the
+ * call site of the live allocation it holds (docs/maps.md).
+ */
+static void print_annotated_maps(pid_t pid, struct peralloc *pa, FILE *out)
+{
+	struct maps_options mo = {0};
+	struct maps_snapshot *s = maps_snapshot__read(pid);
+	char site[512];
+
+	if (!s) {
+		fprintf(out, "\n(--maps: PID %d has exited; its memory map is gone)\n", pid);
+		return;
+	}
+	maps_snapshot__label(s, &mo);
+	for (size_t i = 0; i < s->nr_maps; i++) {
+		const struct maps_mapping *m = &s->maps[i];
+
+		/* glibc's mmapped chunk: 16 bytes of header, then the block */
+		if (m->label == MAPS_L_MMAP_CHUNK &&
+		    peralloc__describe_addr(pa, m->start + 16, site, sizeof(site)))
+			maps_snapshot__annotate(s, m->start, site);
+	}
+	fprintf(out, "\nMemory map at the end of the trace (mmapped chunks named by the call "
+		     "that made them):\n");
+	maps_snapshot__print(s, out);
+	maps_snapshot__free(s);
+}
+
 static int write_reports(const struct report *r, const struct trace_opts *o, struct peralloc *pa)
 {
 	FILE *out = stdout;
@@ -276,6 +314,8 @@ static int write_reports(const struct report *r, const struct trace_opts *o, str
 	report__print_text(r, out, !o->no_hist);
 	if (pa)
 		peralloc__print_text(pa, out, o->top ? o->top : 10);
+	if (pa && o->maps)
+		print_annotated_maps(r->target->pid, pa, out);
 	if (out != stdout)
 		fclose(out);
 	else
@@ -382,6 +422,10 @@ int cmd_trace(int argc, char **argv)
 	err = parse_opts(argc, argv, false, &o);
 	if (err)
 		return err;
+	if (o.maps && !o.tracer.per_alloc) {
+		ms_err("--maps names chunks by call site: it needs --per-allocation");
+		return 2;
+	}
 	if (optind < argc) {
 		ms_err("unexpected argument '%s'; to start a command use 'memstudy run -- CMD'",
 		       argv[optind]);
@@ -455,6 +499,10 @@ int cmd_run(int argc, char **argv)
 	err = parse_opts(argc, argv, true, &o);
 	if (err)
 		return err;
+	if (o.maps && !o.tracer.per_alloc) {
+		ms_err("--maps names chunks by call site: it needs --per-allocation");
+		return 2;
+	}
 	if (optind >= argc) {
 		ms_err("run needs a command: memstudy run [options] -- CMD [ARGS...]");
 		return 2;

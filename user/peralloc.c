@@ -1057,6 +1057,16 @@ void peralloc__finish(struct peralloc *pa, int stack_fd, uint64_t stack_errors)
 	}
 }
 
+bool peralloc__describe_addr(struct peralloc *pa, uint64_t addr, char *buf, size_t size)
+{
+	bool header;
+	uint32_t e = live_lookup(pa, addr, &header);
+
+	if (e == NIL || E(pa, e)->site >= pa->nsites)
+		return false;
+	return peralloc__describe_site(pa, E(pa, e)->site, E(pa, e)->size, buf, size);
+}
+
 uint64_t peralloc__lost(const struct peralloc *pa)
 {
 	return pa->st.lost_nomem;

@@ -31,6 +31,10 @@ void peralloc__finish(struct peralloc *pa, int stack_fd, uint64_t stack_errors);
 uint64_t peralloc__lost(const struct peralloc *pa);
 uint64_t peralloc__events(const struct peralloc *pa);
 
+/* The live allocation holding ADDR, described as "malloc 4.0 MiB: f <- g (file:line)" in
+ * BUF (after peralloc__finish). False when no live allocation holds it. */
+bool peralloc__describe_addr(struct peralloc *pa, uint64_t addr, char *buf, size_t size);
+
 /* peralloc_report.c */
 void peralloc__print_text(struct peralloc *pa, FILE *out, int top);
 json_object *peralloc__json(struct peralloc *pa);

@@ -8,6 +8,7 @@
 #include "peralloc_int.h"
 #include "report.h"
 #include "target.h"
+#include "util.h"
 
 static const char frame_note[] =
     "frame 1 is the immediate caller, from the return address at malloc's return; further "
@@ -75,6 +76,25 @@ static void fn_list(const struct pa_site *s, char *buf, size_t size)
 	for (int i = 0; i < MS_FN_MAX && o < size; i++)
 		if (s->fn_mask & 1u << i)
 			o += snprintf(buf + o, size - o, "%s%s", o ? "," : "", ms_fn_names[i]);
+}
+
+bool peralloc__describe_site(struct peralloc *pa, uint32_t i, uint64_t size, char *buf,
+			     size_t len)
+{
+	const struct pa_site *s = peralloc__site(pa, i);
+	char fns[128], fr[160];
+
+	if (!s)
+		return false;
+	fn_list(s, fns, sizeof(fns));
+	snprintf(buf, len, "%s %llu B:", fns, (unsigned long long)size);
+	for (int f = 0; f < s->nframes && f < 4; f++) {
+		frame_name(s, f, fr, sizeof(fr));
+		appendf(buf, len, " %s%s", f ? "<- " : "", fr);
+	}
+	if (s->nframes && s->sym[0].file)
+		appendf(buf, len, " (%s:%d)", s->sym[0].file, s->sym[0].line);
+	return true;
 }
 
 static void print_site_table(struct peralloc *pa, FILE *out, bool faults, int top)

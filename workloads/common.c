@@ -403,8 +403,15 @@ static void wait_for_go(const char *what)
 				continue;
 			wl_die("poll: %s", strerror(errno));
 		}
-		if (pfd[0].revents & POLLIN)
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			/* consume it: a pending SIGUSR1 would release the next wait at once */
+			if (read(sfd, &si, sizeof(si)) < 0) {
+				/* still go: the signal was seen */
+			}
 			break;
+		}
 		/* closed stdin (POLLNVAL), hang-up, EOF or a byte: all mean go */
 		if (pfd[1].revents & (POLLNVAL | POLLHUP | POLLERR))
 			break;
