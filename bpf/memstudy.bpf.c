@@ -461,6 +461,7 @@ int sys_exit(struct trace_event_raw_sys_exit *ctx)
 	__u64 ns;
 	__u32 key, sys;
 	long ret = ctx->ret;
+	bool failed = ret < 0 && ret > -4096; /* -errno */
 
 	if (!is_target())
 		return 0;
@@ -478,7 +479,7 @@ int sys_exit(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	s->calls++;
 	s->ns += ns;
-	if (ret < 0 && ret > -4096) {
+	if (failed) {
 		s->failed++;
 	} else if (sys == MS_SYS_BRK) {
 		__u64 old = ts->sys_len, new = ret;
@@ -501,7 +502,7 @@ int sys_exit(struct trace_event_raw_sys_exit *ctx)
 		ts->kw.syscalls[sys]++;
 		ts->kw.syscall_ns += ns;
 	}
-	if (per_alloc && !(ret < 0 && ret > -4096) && sys <= MS_SYS_MREMAP)
+	if (per_alloc && !failed && sys <= MS_SYS_MREMAP)
 		emit_map(ts, sys, ret, ts->sys_ns + ns);
 	return 0;
 }

@@ -12,6 +12,7 @@
 
 #include "commands.h"
 #include "maps.h"
+#include "report.h"
 
 static const char usage[] =
     "usage: memstudy maps [options] PID\n"
@@ -117,24 +118,11 @@ static struct maps_snapshot *load(const char *file)
 
 static int write_json(struct json_object *j, const char *file)
 {
-	int flags = JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE;
-	FILE *f;
+	int err = json_write_file(j, file);
 
-	if (!strcmp(file, "-")) {
-		printf("%s\n", json_object_to_json_string_ext(j, flags));
-		return fflush(stdout) ? 1 : 0;
-	}
-	f = fopen(file, "w");
-	if (!f) {
-		fprintf(stderr, "memstudy maps: cannot write %s: %s\n", file, strerror(errno));
-		return 1;
-	}
-	fprintf(f, "%s\n", json_object_to_json_string_ext(j, flags));
-	if (fclose(f)) {
-		fprintf(stderr, "memstudy maps: writing %s: %s\n", file, strerror(errno));
-		return 1;
-	}
-	return 0;
+	if (err)
+		fprintf(stderr, "memstudy maps: cannot write %s: %s\n", file, strerror(-err));
+	return err ? 1 : 0;
 }
 
 static void print_evidence(const struct maps_snapshot *s)
