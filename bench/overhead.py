@@ -8,8 +8,11 @@ Runs, interleaved in one session so machine drift hits every mode alike:
   summary          memstudy's summary mode (counts, histograms, attribution)
   summary@entry    the same with every probe at the function entry
   per-allocation   --per-allocation: a ring-buffer record per call, stacks, the collector
-and prints medians of --runs runs (each itself the median of --rounds loops of --calls
-calls) and the ratios. Needs root. Usage: sudo bench/overhead.py [--build build]
+and prints medians of --runs runs and the ratios, twice: from each run's median round, and
+from each run's lower-quartile round (of --rounds loops of --calls calls). This VM has busy
+spells lasting seconds that slow every mode by ~15 %; a run that falls in one moves the
+medians, while the lower quartile measures each mode in the quiet state. The target runs on
+the last CPU, memstudy on the first. Needs root. Usage: sudo bench/overhead.py [--build build]
 """
 import argparse
 import json
@@ -38,19 +41,22 @@ def foreign_probes(libc):
 
 
 def run_once(args, mode_args, build):
-    target = [os.path.join(build, "bench", "bench_target"), str(args.calls), str(args.rounds)]
+    ncpu = os.cpu_count() or 1
+    target = [os.path.join(build, "bench", "bench_target"), str(args.calls), str(args.rounds),
+              "--cpu=%d" % (ncpu - 1)]
     if mode_args is None:
         cmd = target + ["--expect-untraced"]
     else:
-        cmd = [os.path.join(build, "memstudy"), "run", "-o", "/dev/null"] + mode_args + \
-            ["--"] + target
+        cmd = ["taskset", "-c", "0", os.path.join(build, "memstudy"), "run", "-o",
+               "/dev/null"] + mode_args + ["--"] + target
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode == 3:
         sys.exit("overhead: " + p.stderr.strip())
     if p.returncode:
         sys.exit("overhead: %s failed: %s" % (" ".join(cmd), p.stderr.strip()))
     f = p.stdout.split()
-    return float(f[f.index("malloc_ns") + 1]), float(f[f.index("free_ns") + 1])
+    return tuple(float(f[f.index(k) + 1])
+                 for k in ("malloc_ns", "free_ns", "malloc_q1_ns", "free_q1_ns"))
 
 
 def main():
@@ -58,8 +64,8 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(os.path.dirname(__file__), "..", "build"))
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--calls", type=int, default=100000)
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--calls", type=int, default=50000)
+    ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
     if os.geteuid():
@@ -67,26 +73,29 @@ def main():
     libc = os.path.realpath(os.path.join(args.build, "bench", "lib", "libc.so.6"))
     if foreign_probes(libc):
         sys.exit("overhead: someone else has uprobes on %s; not reporting" % libc)
-    res = {m: ([], []) for m, _ in MODES}
+    res = {m: ([], [], [], []) for m, _ in MODES}
     for r in range(args.runs):
         for mode, mode_args in MODES:
-            m, f = run_once(args, mode_args, args.build)
-            res[mode][0].append(m)
-            res[mode][1].append(f)
+            for i, v in enumerate(run_once(args, mode_args, args.build)):
+                res[mode][i].append(v)
         print("run %d/%d done" % (r + 1, args.runs), file=sys.stderr, flush=True)
-    med = {m: (statistics.median(v[0]), statistics.median(v[1])) for m, v in res.items()}
-    print("per-call cost, median of %d runs (ns)      malloc       free" % args.runs)
-    for mode, _ in MODES:
-        print("  %-38s %9.1f  %9.1f" % (mode, med[mode][0], med[mode][1]))
-    print("ratios (same session)                       malloc       free")
-    for a, b in [("summary", "floor"), ("per-allocation", "floor"),
-                 ("per-allocation", "summary"), ("floor@entry", "floor"),
-                 ("summary@entry", "summary"), ("floor", "untraced"), ("summary", "untraced")]:
-        print("  %-38s %9.2f  %9.2f" % (a + " / " + b, med[a][0] / med[b][0],
-                                          med[a][1] / med[b][1]))
+    med = {m: [statistics.median(x) for x in v] for m, v in res.items()}
+    for title, col in (("each run's median round", 0), ("each run's lower-quartile round", 2)):
+        print("\nper-call cost (ns), median over %d runs of %s" % (args.runs, title))
+        print("  %-38s %9s  %9s" % ("", "malloc", "free"))
+        for mode, _ in MODES:
+            print("  %-38s %9.1f  %9.1f" % (mode, med[mode][col], med[mode][col + 1]))
+        print("  ratios (same session)")
+        for a, b in [("summary", "floor"), ("per-allocation", "floor"),
+                     ("per-allocation", "summary"), ("floor@entry", "floor"),
+                     ("summary@entry", "summary"), ("floor", "untraced"),
+                     ("summary", "untraced")]:
+            print("  %-38s %9.2f  %9.2f" % (a + " / " + b, med[a][col] / med[b][col],
+                                              med[a][col + 1] / med[b][col + 1]))
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"medians_ns": med, "runs": res, "args": vars(args)}, fh, indent=1)
+            json.dump({"columns": ["malloc", "free", "malloc_q1", "free_q1"],
+                       "medians_ns": med, "runs": res, "args": vars(args)}, fh, indent=1)
 
 
 if __name__ == "__main__":

@@ -27,25 +27,48 @@ __u64 stack_errors; /* per-allocation: calls whose stack could not be stored (ca
 __u32 cur_phase;      /* bumped by memstudy_phase() in the target */
 __u64 phase_overflow; /* phase markers past MS_MAX_PHASES, merged into the last */
 
-/* Per thread: the allocator call in progress and the syscall in progress. */
+/*
+ * Per thread: the allocator call in progress and the syscall in progress. The fields the
+ * allocator probes touch come first, in one cache line; a slot is two lines, so threads on
+ * two CPUs never share one.
+ */
 struct thread_state {
+	__u32 tid; /* owner of this slot; 0 when free */
+	__u32 depth; /* >1 while glibc calls itself (realloc(NULL,n), reallocarray) */
 	__u64 entry_ns;
 	__u64 bytes;
 	__u32 fn;
-	__u32 depth; /* >1 while glibc calls itself (realloc(NULL,n), reallocarray) */
+	__u32 in_sys;
+	__u32 sys;
+	__u16 seq;     /* per-allocation: outermost allocator calls of this thread */
+	__u16 walking; /* in bpf_get_stackid: its reads may fault (not the target's faults) */
 	__u64 sys_ns;
 	__u64 sys_len;
 	__u64 sys_len2;
-	__u32 sys;
-	__u32 in_sys;
-	struct ms_kwork kw; /* kernel work inside the current allocator call */
 	/* per-allocation mode */
 	__u64 arg_ptr;	/* free, realloc: the block; posix_memalign: memptr */
 	__u64 sys_arg0; /* mmap: addr; munmap, mremap: the old address */
 	__u64 sys_arg3; /* mmap: flags */
-	__u16 seq;	/* outermost allocator calls of this thread */
-	__u16 walking;	/* in bpf_get_stackid: its reads may fault (not the target's faults) */
-};
+} __attribute__((aligned(64)));
+
+/*
+ * Thread state lives in an array indexed by tid & slot_mask: the lookup is inlined, where
+ * task storage costs a helper call, a lock and a cache walk on every probe hit. A thread
+ * claims its slot with a compare-and-swap on first use and gives it back when it exits.
+ * Sized from pid_max, tids never collide; when pid_max is larger than the array, a thread
+ * whose slot is taken keeps its state in task storage instead (slot_spills counts them).
+ * Mmapable only for the alignment: slot 0 starts on a page boundary.
+ */
+const volatile __u32 slot_mask = MS_THREAD_SLOTS_MIN - 1;
+__u64 slot_spills;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, MS_THREAD_SLOTS_MIN); /* set before load */
+	__type(key, __u32);
+	__type(value, struct thread_state);
+} thread_slots SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -112,10 +135,25 @@ static __always_inline bool is_target(void)
 
 static __always_inline struct thread_state *thread_get(bool create)
 {
-	struct thread_state *ts;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 key = tid & slot_mask;
+	struct thread_state *ts = bpf_map_lookup_elem(&thread_slots, &key);
 
+	if (!ts)
+		return NULL;
+	if (ts->tid == tid)
+		return ts;
+	if (create && !ts->tid && !__sync_val_compare_and_swap(&ts->tid, 0, tid))
+		return ts;
+	if (!create && !slot_spills)
+		return NULL;
+	/* The slot belongs to another thread: this one keeps its state in task storage. */
 	ts = bpf_task_storage_get(&threads, bpf_get_current_task_btf(), NULL,
 				  create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	if (ts && create && ts->tid != tid) {
+		ts->tid = tid;
+		__sync_fetch_and_add(&slot_spills, 1);
+	}
 	if (!ts && create)
 		count_lost(MS_LOST_THREAD_STATE);
 	return ts;
@@ -126,6 +164,13 @@ static __always_inline __u32 phase_now(void)
 	__u32 p = cur_phase;
 
 	return p < MS_MAX_PHASES ? p : MS_MAX_PHASES - 1;
+}
+
+static __always_inline struct ms_fn_stats *fn_stats_now(__u32 fn)
+{
+	__u32 key = phase_now() * MS_FN_MAX + fn;
+
+	return fn < MS_FN_MAX ? bpf_map_lookup_elem(&fn_stats, &key) : NULL;
 }
 
 static __always_inline __u32 log2_u64(__u64 v)
@@ -193,6 +238,8 @@ static __always_inline __u64 request_bytes(__u32 fn, struct pt_regs *ctx)
 SEC("uprobe")
 int BPF_KPROBE(alloc_enter)
 {
+	/* The clock first: read before the state lookup it costs less (measured). */
+	__u64 now = bpf_ktime_get_ns();
 	struct thread_state *ts = thread_get(true);
 
 	if (!ts)
@@ -202,7 +249,7 @@ int BPF_KPROBE(alloc_enter)
 		return 0;
 	ts->fn = bpf_get_attach_cookie(ctx);
 	ts->bytes = request_bytes(ts->fn, ctx);
-	ts->entry_ns = bpf_ktime_get_ns();
+	ts->entry_ns = now;
 	if (per_alloc) {
 		ts->seq++;
 		ts->arg_ptr = PT_REGS_PARM1(ctx);
@@ -217,7 +264,7 @@ int BPF_KPROBE(alloc_enter)
 			}
 			e->type = MS_EV_FREE;
 			e->tid = (__u32)bpf_get_current_pid_tgid();
-			e->ts_ns = ts->entry_ns;
+			e->ts_ns = now;
 			e->ptr = ts->arg_ptr;
 			e->seq = ts->seq;
 			bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
@@ -277,24 +324,22 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, struct thread_state 
 SEC("uretprobe")
 int BPF_KRETPROBE(alloc_exit, long ret)
 {
+	__u64 now = bpf_ktime_get_ns();
 	struct thread_state *ts = thread_get(false);
 	struct ms_fn_stats *s;
-	__u64 lat, now;
-	__u32 key, fn, i;
+	__u64 lat;
+	__u32 fn;
 
 	if (!ts || !ts->depth)
 		return 0; /* entered before we attached */
 	if (--ts->depth)
 		return 0;
-	now = bpf_ktime_get_ns();
 	lat = now - ts->entry_ns;
 	fn = ts->fn;
-	if (fn >= MS_FN_MAX)
-		return 0;
 	if (per_alloc && fn != MS_FN_FREE)
 		emit_alloc(ctx, ts, fn, ret, now);
-	key = phase_now() * MS_FN_MAX + fn;
-	s = bpf_map_lookup_elem(&fn_stats, &key);
+	/* Kernel work inside the call was charged as it happened (sys_exit, page_fault). */
+	s = fn_stats_now(fn);
 	if (!s)
 		return 0;
 	s->calls++;
@@ -305,13 +350,21 @@ int BPF_KRETPROBE(alloc_exit, long ret)
 	if (lat > s->lat_max_ns)
 		s->lat_max_ns = lat;
 	s->hist[hist_slot(lat) & (MS_HIST_SLOTS - 1)]++;
-	if (ts->kw.faults | ts->kw.major_faults | ts->kw.syscall_ns) {
-		s->kernel.faults += ts->kw.faults;
-		s->kernel.major_faults += ts->kw.major_faults;
-		s->kernel.syscall_ns += ts->kw.syscall_ns;
-		for (i = 0; i < MS_SYS_MAX; i++)
-			s->kernel.syscalls[i] += ts->kw.syscalls[i];
-		__builtin_memset(&ts->kw, 0, sizeof(ts->kw));
+	return 0;
+}
+
+/* A thread's exit gives its slot back (any process: a forked child may have taken one). */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(thread_exit)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 key = tid & slot_mask;
+	struct thread_state *ts = bpf_map_lookup_elem(&thread_slots, &key);
+
+	if (ts && ts->tid == tid) {
+		__builtin_memset((char *)ts + 8, 0, sizeof(*ts) - 8);
+		ts->depth = 0;
+		__sync_val_compare_and_swap(&ts->tid, tid, 0);
 	}
 	return 0;
 }
@@ -498,9 +551,13 @@ int sys_exit(struct trace_event_raw_sys_exit *ctx)
 		s->bytes += ts->sys_len;
 	}
 	if (ts->depth) {
+		struct ms_fn_stats *f = fn_stats_now(ts->fn);
+
 		s->in_alloc_calls++;
-		ts->kw.syscalls[sys]++;
-		ts->kw.syscall_ns += ns;
+		if (f) {
+			f->kernel.syscalls[sys]++;
+			f->kernel.syscall_ns += ns;
+		}
 	}
 	if (per_alloc && !failed && sys <= MS_SYS_MREMAP)
 		emit_map(ts, sys, ret, ts->sys_ns + ns);
@@ -523,8 +580,11 @@ int BPF_PROG(page_fault, unsigned long address, struct pt_regs *regs, unsigned l
 	s->user++;
 	ts = thread_get(false);
 	if (ts && ts->depth) {
+		struct ms_fn_stats *f = fn_stats_now(ts->fn);
+
 		s->in_alloc_calls++;
-		ts->kw.faults++;
+		if (f)
+			f->kernel.faults++;
 	}
 	if (per_alloc)
 		emit_fault(address, regs->ip, error_code & 2 ? MS_FAULT_WRITE : 0, ts);
@@ -577,8 +637,11 @@ int major_fault(struct bpf_perf_event_data *ctx)
 	s->major++;
 	ts = thread_get(false);
 	if (ts && ts->depth) {
+		struct ms_fn_stats *f = fn_stats_now(ts->fn);
+
 		s->major_in_alloc_calls++;
-		ts->kw.major_faults++;
+		if (f)
+			f->kernel.major_faults++;
 	}
 	if (per_alloc)
 		emit_fault(ctx->addr, PT_REGS_IP(&ctx->regs), MS_FAULT_MAJOR, ts);

@@ -44,6 +44,11 @@ enum ms_sys {
 #define MS_HIST_SUB	 (1 << MS_HIST_SUB_BITS)
 #define MS_HIST_SLOTS	 (64 * MS_HIST_SUB) /* every u64; a power of two for the verifier */
 
+/* Per-thread state slots, indexed by tid: a power of two between these, >= pid_max when it
+ * fits (then tids never collide). 128 bytes each: 64Ki slots are 8 MiB. */
+#define MS_THREAD_SLOTS_MIN 1024
+#define MS_THREAD_SLOTS_MAX 65536
+
 /* Phases: set by the target calling memstudy_phase(name); 0 is "before any marker". */
 #define MS_MAX_PHASES	  16
 #define MS_PHASE_NAME_LEN 32

@@ -52,6 +52,35 @@ class WorkloadsTraced(unittest.TestCase):
                     # malloc may add one brk of its own (heap set-up) inside a phase
                     self.assertTrue(n <= mine <= n + 1, (sysname, mine, n))
 
+    def test_threads_whose_state_slot_is_taken(self):
+        """With one state slot, every thread but the first keeps its state in task storage
+        (what happens when pid_max is larger than the slot array and tids collide): the
+        counts and the kernel work charged to malloc must not change."""
+        reps = {}
+        for slots in ("65536", "1"):
+            rep, p = memstudy_json(["run", "--thread-slots", slots, "--", WORKLOAD,
+                                    "threads", "--json"])
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(rep["lost_events"], 0)
+            reps[slots] = (rep, json.loads(p.stdout))
+        self.assertEqual(reps["65536"][0]["overhead"]["threads_in_task_storage"], 0)
+        rep, wl = reps["1"]
+        self.assertEqual(rep["overhead"]["thread_slots"], 1)
+        self.assertGreaterEqual(rep["overhead"]["threads_in_task_storage"],
+                                wl["params"]["threads"])
+        self.assertEqual(in_phases(rep, lambda ph: ph["functions"]["malloc"]["calls"]),
+                         wl["calls"]["malloc"]["calls"])
+        extra = in_phases(rep, lambda ph: ph["functions"]["free"]["calls"]) - \
+            wl["calls"]["free"]["calls"]
+        self.assertTrue(0 <= extra <= 4 * wl["params"]["threads"], extra)  # thread exits
+        mine = {ph["name"]: ph for ph in rep["phases"]}["alloc"]
+        ref = {ph["name"]: ph for ph in reps["65536"][0]["phases"]}["alloc"]
+        k, kref = mine["functions"]["malloc"]["kernel"], ref["functions"]["malloc"]["kernel"]
+        self.assertGreater(k["syscalls"]["mprotect"], 0)  # arenas grow inside malloc
+        self.assertEqual(k["syscalls"]["mprotect"], kref["syscalls"]["mprotect"])
+        self.assertEqual(k["page_faults"], mine["page_faults"]["in_alloc_calls"])
+        self.assertLessEqual(abs(k["page_faults"] - kref["page_faults"]), 8)
+
     def test_churn_phase_faults_match_getrusage(self):
         for n in (1000, 10000, 100000):
             with self.subTest(count=n):

@@ -74,6 +74,9 @@ static const char usage_trace[] =
     "                       docs/per-allocation.md\n"
     "      --top N          call sites listed per table in --per-allocation (default 10)\n"
     "      --ring-buffer MB per-allocation ring buffer (default 64; a power of two)\n"
+    "      --thread-slots N per-thread state slots in the kernel, a power of two (default:\n"
+    "                       pid_max, at most 65536; 128 bytes each). Threads whose slot\n"
+    "                       is taken use task storage: correct, a little slower\n"
     "      --maps           with --per-allocation, on a target still running at the end:\n"
     "                       its memory map, each mmapped chunk named by its call site\n"
     "  -v, --verbose        libbpf and attach details on stderr\n"
@@ -114,6 +117,7 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 		OPT_TOP,
 		OPT_RB,
 		OPT_MAPS,
+		OPT_SLOTS,
 	};
 	static const struct option longopts[] = {
 	    {"pid", required_argument, NULL, 'p'},
@@ -132,6 +136,7 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 	    {"top", required_argument, NULL, OPT_TOP},
 	    {"ring-buffer", required_argument, NULL, OPT_RB},
 	    {"maps", no_argument, NULL, OPT_MAPS},
+	    {"thread-slots", required_argument, NULL, OPT_SLOTS},
 	    {NULL, 0, NULL, 0},
 	};
 	double v;
@@ -203,6 +208,15 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 				o->top = v;
 			else
 				o->tracer.ringbuf_mb = v;
+			break;
+		case OPT_SLOTS:
+			if (!parse_number(optarg, &v) || v < 1 || v > MS_THREAD_SLOTS_MAX ||
+			    v != (unsigned int)v || ((unsigned int)v & ((unsigned int)v - 1))) {
+				ms_err("--thread-slots takes a power of two from 1 to %d, got '%s'",
+				       MS_THREAD_SLOTS_MAX, optarg);
+				return 2;
+			}
+			o->tracer.thread_slots = v;
 			break;
 		default:
 			if (optopt && strchr("pdijo", optopt))

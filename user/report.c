@@ -170,14 +170,16 @@ static void print_phases(const struct report *r, FILE *out)
 }
 
 /*
- * memstudy's own cost per traced call, for users to subtract from latencies: the probe traps
- * (emulated ~0.8 us, single-stepped ~9.5 us, return ~1.2 us) plus the BPF programs
- * (~0.35 us), as bench/overhead.py measured them on our machines (docs/performance.md).
+ * memstudy's own cost per traced call, for users to subtract from latencies: the entry trap
+ * (emulated or single-stepped), the return trap, and memstudy's programs, as measured on our
+ * machines on 2026-11-26 (docs/performance.md): floor entry + return ~1.65 us, of which the
+ * entry ~0.9 us (bench/prog_cost); free's floor at its single-stepped first instruction
+ * ~14.2 us; summary mode ~0.3 us above the floor (bench/overhead.py).
  */
-#define COST_ENTRY_EMULATED_NS 800
-#define COST_ENTRY_SSTEP_NS    9500
-#define COST_RETURN_NS	       1200
-#define COST_BPF_NS	       350
+#define COST_ENTRY_EMULATED_NS 900
+#define COST_ENTRY_SSTEP_NS    13400
+#define COST_RETURN_NS	       750
+#define COST_BPF_NS	       300
 
 static uint64_t fn_probe_cost_ns(const struct target_fn *f)
 {
@@ -400,6 +402,9 @@ int report__write_json(const struct report *r, const char *path)
 			json_object_object_add(per, ms_fn_names[i], fo);
 		}
 		json_object_object_add(ov, "probes", per);
+		json_object_object_add(ov, "thread_slots", U64(r->thread_slots));
+		json_object_object_add(ov, "threads_in_task_storage",
+				       U64(r->threads_in_task_storage));
 		json_object_object_add(root, "overhead", ov);
 	}
 

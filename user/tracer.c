@@ -38,6 +38,7 @@ struct tracer {
 	uint64_t phase_start[MS_MAX_PHASES];
 	int nphases;
 	uint64_t start_ns;
+	unsigned int nslots; /* per-thread state slots (memstudy.bpf.c) */
 	struct peralloc *pa; /* per-allocation mode */
 };
 
@@ -111,6 +112,20 @@ static int handle_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* Enough per-thread slots that tids never collide, when pid_max allows (docs/design.md). */
+static unsigned int thread_slots_for_pid_max(void)
+{
+	char buf[32];
+	unsigned long pid_max = MS_THREAD_SLOTS_MAX;
+	unsigned int n = MS_THREAD_SLOTS_MIN;
+
+	if (read_file("/proc/sys/kernel/pid_max", buf, sizeof(buf)) > 0)
+		pid_max = strtoul(buf, NULL, 10);
+	while (n < pid_max && n < MS_THREAD_SLOTS_MAX)
+		n <<= 1;
+	return n;
+}
+
 struct tracer *tracer__open(const struct target *t, const struct tracer_opts *opts)
 {
 	struct tracer *tr;
@@ -132,6 +147,12 @@ struct tracer *tracer__open(const struct target *t, const struct tracer_opts *op
 		goto fail;
 	}
 	tr->skel->rodata->target_tgid = t->pid;
+	tr->nslots = opts->thread_slots ? opts->thread_slots : thread_slots_for_pid_max();
+	tr->skel->rodata->slot_mask = tr->nslots - 1;
+	if (bpf_map__set_max_entries(tr->skel->maps.thread_slots, tr->nslots)) {
+		ms_err("cannot size the thread slots");
+		goto fail;
+	}
 	tr->skel->rodata->per_alloc = opts->per_alloc && !opts->floor;
 	if (tr->skel->rodata->per_alloc) {
 		unsigned int mb = opts->ringbuf_mb ? opts->ringbuf_mb : PA_RINGBUF_MB_DEFAULT;
@@ -320,7 +341,8 @@ int tracer__attach(struct tracer *tr)
 			name))
 			return -1;
 	}
-	if (add_link(tr, bpf_program__attach(tr->skel->progs.page_fault), "page_fault_user") ||
+	if (add_link(tr, bpf_program__attach(tr->skel->progs.thread_exit), "sched_process_exit") ||
+	    add_link(tr, bpf_program__attach(tr->skel->progs.page_fault), "page_fault_user") ||
 	    add_link(tr, bpf_program__attach(tr->skel->progs.page_fault_kernel),
 		     "page_fault_kernel") ||
 	    attach_major_faults(tr))
@@ -453,6 +475,8 @@ int tracer__collect(struct tracer *tr, struct report *r)
 	np = s->bss->cur_phase + 1;
 	r->nphases = np < MS_MAX_PHASES ? np : MS_MAX_PHASES;
 	r->phases_merged = s->bss->phase_overflow;
+	r->thread_slots = tr->nslots;
+	r->threads_in_task_storage = s->bss->slot_spills;
 	for (p = 0; p < r->nphases; p++) {
 		struct report_phase *ph = &r->phases[p];
 

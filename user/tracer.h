@@ -15,6 +15,7 @@ struct tracer_opts {
 	bool no_mount;	/* do not mount tracefs ourselves */
 	bool floor;	/* empty programs at the allocator probe points only (benchmarks) */
 	bool per_alloc; /* --per-allocation: stream every call and fault to the collector */
+	unsigned int thread_slots; /* per-thread state slots; 0 = from pid_max */
 	unsigned int ringbuf_mb; /* per-allocation ring buffer size; 0 = default */
 	bool classic_uprobes; /* one perf-event uprobe per probe point, not multi-uprobe links */
 };
