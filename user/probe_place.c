@@ -28,33 +28,34 @@ static bool kernel_emulates(const cs_insn *in)
 	return in->size == 6 && b[0] == 0x0f && b[1] >= 0x80 && b[1] <= 0x8f; /* jcc rel32 */
 }
 
-static bool writes_reg(csh h, const cs_insn *in, unsigned int reads)
+/* Why an instruction may not be stepped over, or NULL when it may. */
+static const char *writes_reg(csh h, const cs_insn *in, unsigned int reads)
 {
 	cs_regs rd, wr;
 	uint8_t nrd, nwr;
 
 	if (cs_regs_access(h, in, rd, &nrd, wr, &nwr))
-		return true; /* unknown: assume the worst */
+		return "has register effects capstone cannot tell"; /* assume the worst */
 	for (int i = 0; i < nwr; i++) {
 		switch (wr[i]) {
 		case X86_REG_RSP:
 		case X86_REG_ESP:
 		case X86_REG_SP:
 		case X86_REG_SPL:
-			return true;
+			return "moves the stack pointer the return probe needs";
 		case X86_REG_RDI:
 		case X86_REG_EDI:
 		case X86_REG_DI:
 		case X86_REG_DIL:
 			if (reads & PROBE_READS_RDI)
-				return true;
+				return "changes rdi, an argument the probe reads";
 			break;
 		case X86_REG_RSI:
 		case X86_REG_ESI:
 		case X86_REG_SI:
 		case X86_REG_SIL:
 			if (reads & PROBE_READS_RSI)
-				return true;
+				return "changes rsi, an argument the probe reads";
 			break;
 		case X86_REG_RDX:
 		case X86_REG_EDX:
@@ -62,11 +63,11 @@ static bool writes_reg(csh h, const cs_insn *in, unsigned int reads)
 		case X86_REG_DL:
 		case X86_REG_DH:
 			if (reads & PROBE_READS_RDX)
-				return true;
+				return "changes rdx, an argument the probe reads";
 			break;
 		}
 	}
-	return false;
+	return NULL;
 }
 
 static bool changes_flow(const cs_insn *in)
@@ -181,6 +182,7 @@ void probe_place(struct elf_syms *es, const char *path, uint64_t func_off, uint6
 	cs_insn *in = NULL;
 	size_t n = 0, i;
 	uint64_t skip = 0;
+	const char *why;
 	csh h = 0;
 	int fd;
 
@@ -203,12 +205,17 @@ void probe_place(struct elf_syms *es, const char *path, uint64_t func_off, uint6
 	for (i = entry_only ? n : 0; i < n; i++) {
 		if (kernel_emulates(&in[i]))
 			break;
-		if (i == MAX_SKIP_INSNS || changes_flow(&in[i]) || writes_reg(h, &in[i], reads)) {
+		if (i == MAX_SKIP_INSNS) {
 			snprintf(site->why, sizeof(site->why),
-				 "'%s %.60s' at +%llu %s: kept the entry", in[i].mnemonic,
-				 in[i].op_str, (unsigned long long)skip,
-				 changes_flow(&in[i]) ? "branches"
-						      : "changes a register the probe reads");
+				 "no emulated instruction in the first %d: kept the entry",
+				 MAX_SKIP_INSNS);
+			i = n;
+			break;
+		}
+		why = changes_flow(&in[i]) ? "branches" : writes_reg(h, &in[i], reads);
+		if (why) {
+			snprintf(site->why, sizeof(site->why), "'%.16s %.40s' at +%llu %.50s: kept the entry",
+				 in[i].mnemonic, in[i].op_str, (unsigned long long)skip, why);
 			i = n;
 			break;
 		}

@@ -376,7 +376,7 @@ void tracer__print_probes(const struct target *t, FILE *out)
 
 	fprintf(out, "allocator: %s\n", t->allocator);
 	fprintf(out, "probes (entry and return at the same place; an emulated instruction costs "
-		     "~0.8 us a hit, a single-stepped one ~9.5 us):\n");
+		     "~0.9 us a hit, a single-stepped one ~13 us):\n");
 	for (i = 0; i < MS_FN_MAX; i++) {
 		const struct target_fn *f = &t->fn[i];
 

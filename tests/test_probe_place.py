@@ -1,0 +1,98 @@
+"""Probe placement (user/probe_place.c): where memstudy puts each probe, why, and that a
+moved probe still sees every call with the right arguments.
+
+libprologues.so (tests/preload/prologues.c) is an LD_PRELOAD allocator whose entry points
+start with the instruction shapes placement must decide on; glibc 2.36's own are checked
+too. The decisions are read from --dry-run (no BPF), the counts from a real trace."""
+import os
+import re
+import unittest
+
+from memtest import TARGETS, memstudy, memstudy_json, need_bpf, target, main
+
+LIB = os.path.join(TARGETS, "libprologues.so")
+
+# function: (offset, emulated, words the reason must contain when the entry was kept)
+EXPECTED = {
+    "malloc": (0, True, None),
+    "free": (3, True, None),             # past 'test rdi, rdi', on the je
+    "calloc": (3, True, None),           # 'mov rax, rdi' writes nothing the probe reads
+    "realloc": (0, False, "changes rsi"),
+    "reallocarray": (0, True, None),     # a jmp: emulated where it is
+    "posix_memalign": (7, True, None),   # past the rip-relative cmpb
+    "memalign": (0, False, "stack pointer"),
+    "aligned_alloc": (0, False, "no emulated instruction in the first 4"),
+    "valloc": (0, False, "a branch lands inside"),
+    "pvalloc": (3, True, None),          # on the nop
+}
+
+LINE = re.compile(r"^  (\w+)\s+(\w+)\+(\d+)\s+(.*?)\s+(emulated|SINGLE-STEPPED)(?:: (.*))?$")
+
+
+def placements(args, env=None):
+    p = memstudy(["run", "--dry-run", "--"] + args, env=env)
+    assert p.returncode == 0, p.stderr
+    got = {}
+    for line in p.stdout.splitlines():
+        m = LINE.match(line)
+        if m:
+            got[m.group(1)] = (int(m.group(3)), m.group(5) == "emulated", m.group(6) or "")
+    return got, p.stdout
+
+
+class ProbePlacement(unittest.TestCase):
+    def test_each_prologue_shape(self):
+        got, out = placements([target("allocs"), "1"], env=dict(os.environ, LD_PRELOAD=LIB))
+        self.assertIn("allocator: " + LIB, out)
+        for fn, (off, emulated, why) in EXPECTED.items():
+            with self.subTest(fn=fn):
+                self.assertIn(fn, got, out)
+                self.assertEqual(got[fn][:2], (off, emulated), got[fn])
+                if why:
+                    self.assertIn(why, got[fn][2])
+                    self.assertIn("kept the entry", got[fn][2])
+                else:
+                    self.assertEqual(got[fn][2], "")
+
+    def test_glibc(self):
+        """glibc 2.36 on Debian 12: nothing is single-stepped but reallocarray, whose first
+        instructions compute the size the probe reads (the documented exception)."""
+        if os.confstr("CS_GNU_LIBC_VERSION") != "glibc 2.36":
+            self.skipTest("these are glibc 2.36's prologues")
+        got, out = placements(["/bin/true"])
+        self.assertEqual(got["free"][:2], (3, True))
+        for fn in ("posix_memalign", "memalign", "valloc", "pvalloc"):
+            self.assertEqual(got[fn][:2], (7, True), fn)
+        for fn in ("malloc", "calloc", "realloc"):
+            self.assertEqual(got[fn][:2], (0, True), fn)
+        self.assertFalse(got["reallocarray"][1])
+        self.assertIn("changes rdx", got["reallocarray"][2])
+        self.assertIn("aligned_alloc   same address as memalign", out)
+
+    def test_moved_probes_count_every_call_and_its_arguments(self):
+        need_bpf(self)
+        n = 500
+        env = dict(os.environ, LD_PRELOAD=LIB)
+        full, p = memstudy_json(["run", "--", target("allocs"), str(n)], self, env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        base, _ = memstudy_json(["run", "--", target("allocs"), "0"], self, env=env)
+        self.assertEqual(full["target"]["allocator"], LIB)
+        diff = {f: full["functions"][f]["calls"] - base["functions"][f]["calls"]
+                for f in EXPECTED}
+        self.assertEqual(diff, dict({f: n for f in EXPECTED}, free=7 * n))
+        by = {f: full["functions"][f]["bytes"] - base["functions"][f]["bytes"]
+              for f in EXPECTED}
+        # sizes come from the argument registers: wrong if a moved probe read them late
+        self.assertEqual(by, dict(malloc=100 * n, calloc=100 * n, realloc=200 * n,
+                                  reallocarray=300 * n, free=0, posix_memalign=100 * n,
+                                  memalign=100 * n, aligned_alloc=128 * n, valloc=100 * n,
+                                  pvalloc=100 * n))
+        for f in EXPECTED:
+            self.assertEqual(full["functions"][f]["failed"], 0, f)
+            probe = full["overhead"]["probes"][f]
+            self.assertEqual((probe["offset"], probe["emulated"]), EXPECTED[f][:2], f)
+        self.assertEqual(full["lost_events"], 0)
+
+
+if __name__ == "__main__":
+    main()
