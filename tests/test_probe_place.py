@@ -94,5 +94,38 @@ class ProbePlacement(unittest.TestCase):
         self.assertEqual(full["lost_events"], 0)
 
 
+class ProbeCosts(unittest.TestCase):
+    def setUp(self):
+        need_bpf(self)
+
+    def test_costs_measured_at_the_end_and_used_in_the_estimate(self):
+        rep, p = memstudy_json(["run", "--", target("allocs"), "200"], self)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        ov = rep["overhead"]
+        c = ov["per_hit"]
+        self.assertTrue(c["measured"])
+        # an emulated entry trap is well under a single-stepped one (docs/performance.md)
+        self.assertTrue(100 < c["entry_emulated_ns"] < 20000, c)
+        self.assertTrue(100 < c["return_ns"] < 20000, c)
+        self.assertGreater(c["entry_single_step_ns"], 2 * c["entry_emulated_ns"], c)
+        est = 0
+        for f, probe in ov["probes"].items():
+            entry = c["entry_emulated_ns"] if probe["emulated"] else c["entry_single_step_ns"]
+            self.assertAlmostEqual(probe["cost_per_call_ns"],
+                                   entry + c["return_ns"] + c["programs_ns"], delta=2)
+            est += rep["functions"][f]["calls"] * probe["cost_per_call_ns"]
+        self.assertEqual(ov["estimated_ns"], est)
+        self.assertEqual(ov["probe_hits"],
+                         2 * sum(rep["functions"][f]["calls"] for f in ov["probes"]))
+
+    def test_no_calibrate_uses_the_documented_figures(self):
+        rep, p = memstudy_json(["run", "--no-calibrate", "--", target("allocs"), "10"], self)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        c = rep["overhead"]["per_hit"]
+        self.assertFalse(c["measured"])
+        self.assertEqual((c["entry_emulated_ns"], c["entry_single_step_ns"], c["return_ns"]),
+                         (900, 13400, 750))
+
+
 if __name__ == "__main__":
     main()

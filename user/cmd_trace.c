@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "calibrate.h"
 #include "commands.h"
 #include "maps.h"
 #include "peralloc.h"
@@ -33,6 +34,7 @@ struct trace_opts {
 	const char *output;
 	bool dry_run;
 	bool no_hist;
+	bool no_calibrate;
 	bool probe_at_entry;
 	bool maps; /* --maps: annotated memory map at the end (per-allocation, live target) */
 	int top;
@@ -74,6 +76,8 @@ static const char usage_trace[] =
     "                       docs/per-allocation.md\n"
     "      --top N          call sites listed per table in --per-allocation (default 10)\n"
     "      --ring-buffer MB per-allocation ring buffer (default 64; a power of two)\n"
+    "      --no-calibrate   do not time empty probes on memstudy itself at the end (~0.1 s);\n"
+    "                       the own-cost line then uses our machines' figures\n"
     "      --thread-slots N per-thread state slots in the kernel, a power of two (default:\n"
     "                       pid_max, at most 65536; 128 bytes each). Threads whose slot\n"
     "                       is taken use task storage: correct, a little slower\n"
@@ -118,6 +122,7 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 		OPT_RB,
 		OPT_MAPS,
 		OPT_SLOTS,
+		OPT_NO_CAL,
 	};
 	static const struct option longopts[] = {
 	    {"pid", required_argument, NULL, 'p'},
@@ -137,6 +142,7 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 	    {"ring-buffer", required_argument, NULL, OPT_RB},
 	    {"maps", no_argument, NULL, OPT_MAPS},
 	    {"thread-slots", required_argument, NULL, OPT_SLOTS},
+	    {"no-calibrate", no_argument, NULL, OPT_NO_CAL},
 	    {NULL, 0, NULL, 0},
 	};
 	double v;
@@ -190,6 +196,9 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 			break;
 		case OPT_MAPS:
 			o->maps = true;
+			break;
+		case OPT_NO_CAL:
+			o->no_calibrate = true;
 			break;
 		case OPT_FLOOR:
 			o->tracer.floor = true;
@@ -401,6 +410,10 @@ static int trace_target(struct target *t, const struct trace_opts *o, pid_t chil
 	}
 	tracer__detach(tr); /* the target runs at full speed from here */
 	r->target_exited = exited;
+	if (o->no_calibrate || o->tracer.floor)
+		probe_costs__defaults(&r->costs);
+	else
+		probe_costs__measure(&r->costs); /* after detach: the target is not slowed */
 	ret = write_reports(r, o, tracer__finish_peralloc(tr));
 out:
 	if (go_fd >= 0)

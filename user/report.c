@@ -171,20 +171,15 @@ static void print_phases(const struct report *r, FILE *out)
 
 /*
  * memstudy's own cost per traced call, for users to subtract from latencies: the entry trap
- * (emulated or single-stepped), the return trap, and memstudy's programs, as measured on our
- * machines on 2026-11-26 (docs/performance.md): floor entry + return ~1.65 us, of which the
- * entry ~0.9 us (bench/prog_cost); free's floor at its single-stepped first instruction
- * ~14.2 us; summary mode ~0.3 us above the floor (bench/overhead.py).
+ * (emulated or single-stepped) and the return trap as measured on this machine when the
+ * trace ended (calibrate.c), plus memstudy's programs as bench/overhead.py measured them.
  */
-#define COST_ENTRY_EMULATED_NS 900
-#define COST_ENTRY_SSTEP_NS    13400
-#define COST_RETURN_NS	       750
-#define COST_BPF_NS	       300
-
-static uint64_t fn_probe_cost_ns(const struct target_fn *f)
+static uint64_t fn_probe_cost_ns(const struct report *r, const struct target_fn *f)
 {
-	return (f->site.emulated ? COST_ENTRY_EMULATED_NS : COST_ENTRY_SSTEP_NS) + COST_RETURN_NS +
-	       COST_BPF_NS;
+	const struct probe_costs *c = &r->costs;
+
+	return (f->site.emulated ? c->entry_emulated_ns : c->entry_sstep_ns) + c->return_ns +
+	       c->programs_ns;
 }
 
 /* Probe hits and the estimated time they cost the target. */
@@ -197,7 +192,7 @@ static void overhead(const struct report *r, uint64_t *hits, uint64_t *ns)
 		if (!f->found || f->alias_of >= 0)
 			continue;
 		*hits += 2 * r->total.fn[i].calls;
-		*ns += r->total.fn[i].calls * fn_probe_cost_ns(f);
+		*ns += r->total.fn[i].calls * fn_probe_cost_ns(r, f);
 	}
 }
 
@@ -228,10 +223,15 @@ void report__print_text(const struct report *r, FILE *out, bool histograms)
 		overhead(r, &hits, &ns);
 		fprintf(out,
 			"memstudy's own cost: ~%s over %llu probe hits (~%.1f us per malloc, "
-			"~%.1f us per free: included in the latencies above)\n",
+			"~%.1f us per free: included in the latencies above;\n"
+			"  %s: entry %.2f us, single-stepped entry %.1f us, return %.2f us, "
+			"programs %.2f us)\n",
 			fmt_ns(b1, sizeof(b1), ns), (unsigned long long)hits,
-			fn_probe_cost_ns(&r->target->fn[MS_FN_MALLOC]) / 1e3,
-			fn_probe_cost_ns(&r->target->fn[MS_FN_FREE]) / 1e3);
+			fn_probe_cost_ns(r, &r->target->fn[MS_FN_MALLOC]) / 1e3,
+			fn_probe_cost_ns(r, &r->target->fn[MS_FN_FREE]) / 1e3,
+			r->costs.measured ? "probe costs measured here" : "probe costs assumed",
+			r->costs.entry_emulated_ns / 1e3, r->costs.entry_sstep_ns / 1e3,
+			r->costs.return_ns / 1e3, r->costs.programs_ns / 1e3);
 	}
 	if (r->nphases > 1)
 		print_phases(r, out);
@@ -398,10 +398,24 @@ int report__write_json(const struct report *r, const char *path)
 			json_object_object_add(fo, "offset", U64(f->site.skip));
 			json_object_object_add(fo, "emulated",
 					       json_object_new_boolean(f->site.emulated));
-			json_object_object_add(fo, "cost_per_call_ns", U64(fn_probe_cost_ns(f)));
+			json_object_object_add(fo, "cost_per_call_ns",
+					       U64(fn_probe_cost_ns(r, f)));
 			json_object_object_add(per, ms_fn_names[i], fo);
 		}
 		json_object_object_add(ov, "probes", per);
+		{
+			json_object *cal = json_object_new_object();
+
+			json_object_object_add(cal, "measured",
+					       json_object_new_boolean(r->costs.measured));
+			json_object_object_add(cal, "entry_emulated_ns",
+					       U64(r->costs.entry_emulated_ns));
+			json_object_object_add(cal, "entry_single_step_ns",
+					       U64(r->costs.entry_sstep_ns));
+			json_object_object_add(cal, "return_ns", U64(r->costs.return_ns));
+			json_object_object_add(cal, "programs_ns", U64(r->costs.programs_ns));
+			json_object_object_add(ov, "per_hit", cal);
+		}
 		json_object_object_add(ov, "thread_slots", U64(r->thread_slots));
 		json_object_object_add(ov, "threads_in_task_storage",
 				       U64(r->threads_in_task_storage));
