@@ -143,8 +143,19 @@ static __always_inline struct thread_state *thread_get(bool create)
 		return NULL;
 	if (ts->tid == tid)
 		return ts;
-	if (create && !ts->tid && !__sync_val_compare_and_swap(&ts->tid, 0, tid))
-		return ts;
+	if (create && !ts->tid) {
+		/* A thread that once found its slot taken stays in task storage: it may be
+		 * inside a call whose state is there. */
+		if (slot_spills) {
+			struct thread_state *spilled = bpf_task_storage_get(
+			    &threads, bpf_get_current_task_btf(), NULL, 0);
+
+			if (spilled)
+				return spilled;
+		}
+		if (!__sync_val_compare_and_swap(&ts->tid, 0, tid))
+			return ts;
+	}
 	if (!create && !slot_spills)
 		return NULL;
 	/* The slot belongs to another thread: this one keeps its state in task storage. */
