@@ -28,6 +28,7 @@
 #include "prog_cost.h"
 #include "prog_cost.skel.h"
 #include "uprobe_multi.h"
+#include "util.h"
 
 #define LOOPS  15
 #define ROUNDS 5
@@ -36,14 +37,6 @@ int pc_target(int x);
 /* push %rbp first: an instruction the kernel emulates, as at malloc's entry */
 asm(".globl pc_target\n.type pc_target,@function\npc_target:\n push %rbp\n mov %rsp,%rbp\n"
     " lea 1(%rdi),%eax\n pop %rbp\n ret\n.size pc_target,.-pc_target\n");
-
-static double now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e9 + t.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -60,13 +53,13 @@ static double time_calls(long n)
 	double v[LOOPS];
 
 	for (int r = 0; r < LOOPS; r++) {
-		double t = now_ns();
+		uint64_t t = mono_ns();
 		int s = 0;
 
 		for (long i = 0; i < n; i++)
 			s += pc_target(i);
 		sink = s;
-		v[r] = (now_ns() - t) / n;
+		v[r] = (double)(mono_ns() - t) / n;
 	}
 	qsort(v, LOOPS, sizeof(double), cmp_double);
 	return v[1];
@@ -76,23 +69,6 @@ static double median(double *v, int n)
 {
 	qsort(v, n, sizeof(double), cmp_double);
 	return v[n / 2];
-}
-
-static uint64_t target_file_offset(void)
-{
-	FILE *f = fopen("/proc/self/maps", "r");
-	uintptr_t a = (uintptr_t)pc_target;
-	unsigned long s, e, off;
-	char line[512];
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%lx-%lx %*s %lx", &s, &e, &off) == 3 && a >= s && a < e) {
-			fclose(f);
-			return a - s + off;
-		}
-	if (f)
-		fclose(f);
-	return 0;
 }
 
 static int helpers(long n)
@@ -178,7 +154,7 @@ static int in_place(long n, const char *dir)
 	     .enter = "alloc_enter",
 	     .exit = "alloc_exit"},
 	};
-	uint64_t off = target_file_offset(), cookie = 0; /* cookie 0: malloc */
+	uint64_t off = self_file_offset(pc_target), cookie = 0; /* cookie 0: malloc */
 	double t[2][ROUNDS];
 
 	if (!uprobe_multi__supported()) {

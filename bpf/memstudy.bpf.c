@@ -33,7 +33,7 @@ __u64 phase_overflow; /* phase markers past MS_MAX_PHASES, merged into the last 
  * two CPUs never share one.
  */
 struct thread_state {
-	__u32 tid; /* owner of this slot; 0 when free */
+	__u32 tid;   /* owner of this slot; 0 when free */
 	__u32 depth; /* >1 while glibc calls itself (realloc(NULL,n), reallocarray) */
 	__u64 entry_ns;
 	__u64 bytes;
@@ -147,8 +147,8 @@ static __always_inline struct thread_state *thread_get(bool create)
 		/* A thread that once found its slot taken stays in task storage: it may be
 		 * inside a call whose state is there. */
 		if (slot_spills) {
-			struct thread_state *spilled = bpf_task_storage_get(
-			    &threads, bpf_get_current_task_btf(), NULL, 0);
+			struct thread_state *spilled =
+			    bpf_task_storage_get(&threads, bpf_get_current_task_btf(), NULL, 0);
 
 			if (spilled)
 				return spilled;
@@ -177,9 +177,9 @@ static __always_inline __u32 phase_now(void)
 	return p < MS_MAX_PHASES ? p : MS_MAX_PHASES - 1;
 }
 
-static __always_inline struct ms_fn_stats *fn_stats_now(__u32 fn)
+static __always_inline struct ms_fn_stats *fn_stats_of(__u32 phase, __u32 fn)
 {
-	__u32 key = phase_now() * MS_FN_MAX + fn;
+	__u32 key = phase * MS_FN_MAX + fn;
 
 	return fn < MS_FN_MAX ? bpf_map_lookup_elem(&fn_stats, &key) : NULL;
 }
@@ -350,7 +350,7 @@ int BPF_KRETPROBE(alloc_exit, long ret)
 	if (per_alloc && fn != MS_FN_FREE)
 		emit_alloc(ctx, ts, fn, ret, now);
 	/* Kernel work inside the call was charged as it happened (sys_exit, page_fault). */
-	s = fn_stats_now(fn);
+	s = fn_stats_of(phase_now(), fn);
 	if (!s)
 		return 0;
 	s->calls++;
@@ -373,8 +373,8 @@ int BPF_PROG(thread_exit)
 	struct thread_state *ts = bpf_map_lookup_elem(&thread_slots, &key);
 
 	if (ts && ts->tid == tid) {
-		__builtin_memset((char *)ts + 8, 0, sizeof(*ts) - 8);
-		ts->depth = 0;
+		/* clean for the next owner; tid last, so nobody claims it half-cleared */
+		__builtin_memset(&ts->depth, 0, sizeof(*ts) - offsetof(struct thread_state, depth));
 		__sync_val_compare_and_swap(&ts->tid, tid, 0);
 	}
 	return 0;
@@ -523,7 +523,7 @@ int sys_exit(struct trace_event_raw_sys_exit *ctx)
 	struct thread_state *ts;
 	struct ms_sys_stats *s;
 	__u64 ns;
-	__u32 key, sys;
+	__u32 key, sys, phase;
 	long ret = ctx->ret;
 	bool failed = ret < 0 && ret > -4096; /* -errno */
 
@@ -537,7 +537,8 @@ int sys_exit(struct trace_event_raw_sys_exit *ctx)
 	sys = ts->sys;
 	if (sys >= MS_SYS_MAX)
 		return 0;
-	key = phase_now() * MS_SYS_MAX + sys;
+	phase = phase_now();
+	key = phase * MS_SYS_MAX + sys;
 	s = bpf_map_lookup_elem(&sys_stats, &key);
 	if (!s)
 		return 0;
@@ -562,7 +563,7 @@ int sys_exit(struct trace_event_raw_sys_exit *ctx)
 		s->bytes += ts->sys_len;
 	}
 	if (ts->depth) {
-		struct ms_fn_stats *f = fn_stats_now(ts->fn);
+		struct ms_fn_stats *f = fn_stats_of(phase, ts->fn);
 
 		s->in_alloc_calls++;
 		if (f) {
@@ -591,7 +592,7 @@ int BPF_PROG(page_fault, unsigned long address, struct pt_regs *regs, unsigned l
 	s->user++;
 	ts = thread_get(false);
 	if (ts && ts->depth) {
-		struct ms_fn_stats *f = fn_stats_now(ts->fn);
+		struct ms_fn_stats *f = fn_stats_of(key, ts->fn);
 
 		s->in_alloc_calls++;
 		if (f)
@@ -648,7 +649,7 @@ int major_fault(struct bpf_perf_event_data *ctx)
 	s->major++;
 	ts = thread_get(false);
 	if (ts && ts->depth) {
-		struct ms_fn_stats *f = fn_stats_now(ts->fn);
+		struct ms_fn_stats *f = fn_stats_of(key, ts->fn);
 
 		s->major_in_alloc_calls++;
 		if (f)

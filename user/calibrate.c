@@ -6,11 +6,9 @@
  * single-step. The differences from an unprobed call are the per-hit costs.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
@@ -49,14 +47,6 @@ void probe_costs__defaults(struct probe_costs *c)
 	c->programs_ns = PROGRAMS_NS;
 }
 
-static double now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e9 + t.tv_nsec;
-}
-
 static volatile int sink;
 
 /* ns per call of FN: the fastest of 5 loops of N calls */
@@ -65,52 +55,28 @@ static double time_calls(int (*fn)(int), int n)
 	double best = 1e18;
 
 	for (int r = 0; r < 5; r++) {
-		double t = now_ns();
+		uint64_t t0 = mono_ns();
+		double t;
 		int s = 0;
 
 		for (int i = 0; i < n; i++)
 			s += fn(i);
 		sink = s;
-		t = (now_ns() - t) / n;
+		t = (double)(mono_ns() - t0) / n;
 		if (t < best)
 			best = t;
 	}
 	return best;
 }
 
-static uint64_t file_offset(void *fn)
-{
-	FILE *f = fopen("/proc/self/maps", "r");
-	uintptr_t a = (uintptr_t)fn;
-	unsigned long s, e, off;
-	char line[512];
-	uint64_t ret = 0;
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%lx-%lx %*s %lx", &s, &e, &off) == 3 && a >= s && a < e) {
-			ret = a - s + off;
-			break;
-		}
-	if (f)
-		fclose(f);
-	return ret;
-}
-
-static void *close_fd(void *arg)
-{
-	close((int)(intptr_t)arg);
-	return NULL;
-}
-
 void probe_costs__measure(struct probe_costs *c)
 {
-	uint64_t offs[3] = {file_offset(ms_cal_entry), file_offset(ms_cal_return),
-			    file_offset(ms_cal_sstep)};
+	uint64_t offs[3] = {self_file_offset(ms_cal_entry), self_file_offset(ms_cal_return),
+			    self_file_offset(ms_cal_sstep)};
 	uint64_t cookies[3] = {0, 0, 0};
 	struct floor_bpf *skel = NULL;
 	int fd_in = -1, fd_ret = -1;
 	double plain, entry, ret, sstep;
-	pthread_t th;
 
 	probe_costs__defaults(c);
 	if (!offs[0] || !offs[1] || !offs[2] || !uprobe_multi__supported())
@@ -144,17 +110,8 @@ void probe_costs__measure(struct probe_costs *c)
 			"(single-stepped), return %.0f ns\n",
 			entry, sstep, ret);
 out:
-	/* each detach waits for a grace period: both at once */
-	if (fd_ret >= 0 && pthread_create(&th, NULL, close_fd, (void *)(intptr_t)fd_ret) == 0) {
-		fd_ret = -1;
-		if (fd_in >= 0)
-			close(fd_in);
-		pthread_join(th, NULL);
-		fd_in = -1;
-	}
-	if (fd_in >= 0)
-		close(fd_in);
-	if (fd_ret >= 0)
-		close(fd_ret);
+	run_parallel((struct par_job[]){{close_fd_job, (void *)(intptr_t)fd_in},
+					{close_fd_job, (void *)(intptr_t)fd_ret}},
+		     2); /* closing -1 is harmless */
 	floor_bpf__destroy(skel);
 }

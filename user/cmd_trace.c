@@ -245,10 +245,7 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 
 static double now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+	return mono_ns() / 1e9;
 }
 
 /* Has the target ended? For run, reap it and keep its status. */

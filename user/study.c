@@ -41,10 +41,7 @@ static void on_sigint(int sig)
 
 static double now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+	return mono_ns() / 1e9;
 }
 
 /* "1.34 s", "12.3 ms", "45.0 us": times span six decades in one table. */

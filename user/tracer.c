@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Load memstudy.bpf.c, attach it to one target, and sum its per-CPU maps into a report. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,8 +24,8 @@ struct tracer {
 	struct tracer_opts opts;
 	struct memstudy_bpf *skel;
 	struct floor_bpf *floor;
-	bool multi;	/* uprobes as multi-uprobe links (uprobe_multi.h) */
-	int mfds[4];	/* those links */
+	bool multi;  /* uprobes as multi-uprobe links (uprobe_multi.h) */
+	int mfds[4]; /* those links */
 	int nmfds;
 	struct bpf_link **links;
 	int nlinks;
@@ -38,7 +37,6 @@ struct tracer {
 	uint64_t phase_start[MS_MAX_PHASES];
 	int nphases;
 	uint64_t start_ns;
-	unsigned int nslots; /* per-thread state slots (memstudy.bpf.c) */
 	struct peralloc *pa; /* per-allocation mode */
 };
 
@@ -57,14 +55,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	if (level == LIBBPF_DEBUG && !ms_verbose)
 		return 0;
 	return ms_verbose ? vfprintf(stderr, fmt, ap) : 0;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 int tracer__check_privileges(void)
@@ -128,6 +118,7 @@ static unsigned int thread_slots_for_pid_max(void)
 
 struct tracer *tracer__open(const struct target *t, const struct tracer_opts *opts)
 {
+	unsigned int nslots;
 	struct tracer *tr;
 	int err;
 
@@ -147,9 +138,9 @@ struct tracer *tracer__open(const struct target *t, const struct tracer_opts *op
 		goto fail;
 	}
 	tr->skel->rodata->target_tgid = t->pid;
-	tr->nslots = opts->thread_slots ? opts->thread_slots : thread_slots_for_pid_max();
-	tr->skel->rodata->slot_mask = tr->nslots - 1;
-	if (bpf_map__set_max_entries(tr->skel->maps.thread_slots, tr->nslots)) {
+	nslots = opts->thread_slots ? opts->thread_slots : thread_slots_for_pid_max();
+	tr->skel->rodata->slot_mask = nslots - 1;
+	if (bpf_map__set_max_entries(tr->skel->maps.thread_slots, nslots)) {
 		ms_err("cannot size the thread slots");
 		goto fail;
 	}
@@ -319,7 +310,7 @@ int tracer__attach(struct tracer *tr)
 	if (tr->floor) {
 		if (attach_allocator(tr, tr->floor->progs.floor_enter, tr->floor->progs.floor_exit))
 			return -1;
-		tr->start_ns = now_ns();
+		tr->start_ns = mono_ns();
 		return 0;
 	}
 	if (tracefs__ensure(!tr->opts.no_mount))
@@ -366,7 +357,7 @@ int tracer__attach(struct tracer *tr)
 		peralloc__refresh_modules(tr->pa, true);
 	if (attach_allocator(tr, tr->skel->progs.alloc_enter, tr->skel->progs.alloc_exit))
 		return -1;
-	tr->start_ns = now_ns();
+	tr->start_ns = mono_ns();
 	return 0;
 }
 
@@ -406,7 +397,7 @@ void tracer__print_probes(const struct target *t, FILE *out)
 
 int tracer__poll(struct tracer *tr, int timeout_ms)
 {
-	uint64_t end = now_ns() + timeout_ms * 1000000ULL;
+	uint64_t end = mono_ns() + timeout_ms * 1000000ULL;
 	int n, total = 0;
 
 	if (!tr->pa) {
@@ -424,7 +415,7 @@ int tracer__poll(struct tracer *tr, int timeout_ms)
 		peralloc__refresh_modules(tr->pa, false);
 		if (n > 0 && total < 1000000)
 			continue; /* more may be waiting */
-		if (now_ns() >= end)
+		if (mono_ns() >= end)
 			break;
 		usleep(PA_POLL_US);
 	}
@@ -466,7 +457,7 @@ int tracer__collect(struct tracer *tr, struct report *r)
 {
 	struct memstudy_bpf *s = tr->skel;
 	int p, i, np;
-	uint64_t end = now_ns();
+	uint64_t end = mono_ns();
 
 	tracer__poll(tr, 0); /* phase names still in flight */
 	memset(r, 0, sizeof(*r));
@@ -475,7 +466,7 @@ int tracer__collect(struct tracer *tr, struct report *r)
 	np = s->bss->cur_phase + 1;
 	r->nphases = np < MS_MAX_PHASES ? np : MS_MAX_PHASES;
 	r->phases_merged = s->bss->phase_overflow;
-	r->thread_slots = tr->nslots;
+	r->thread_slots = bpf_map__max_entries(s->maps.thread_slots);
 	r->threads_in_task_storage = s->bss->slot_spills;
 	for (p = 0; p < r->nphases; p++) {
 		struct report_phase *ph = &r->phases[p];
@@ -532,23 +523,22 @@ static void *destroy_link(void *link)
  */
 void tracer__detach(struct tracer *tr)
 {
-	pthread_t *th = calloc(tr->nlinks ? tr->nlinks : 1, sizeof(*th));
-	int i;
+	struct par_job *jobs = calloc(tr->nmfds + tr->nlinks + 1, sizeof(*jobs));
+	int i, n = 0;
 
 	for (i = 0; i < tr->nmfds; i++)
-		close(tr->mfds[i]);
-	tr->nmfds = 0;
-
+		if (jobs)
+			jobs[n++] = (struct par_job){close_fd_job, (void *)(intptr_t)tr->mfds[i]};
+		else
+			close(tr->mfds[i]);
 	for (i = 0; i < tr->nlinks; i++)
-		if (!th || pthread_create(&th[i], NULL, destroy_link, tr->links[i])) {
+		if (jobs)
+			jobs[n++] = (struct par_job){destroy_link, tr->links[i]};
+		else
 			bpf_link__destroy(tr->links[i]);
-			if (th)
-				th[i] = 0;
-		}
-	for (i = 0; th && i < tr->nlinks; i++)
-		if (th[i])
-			pthread_join(th[i], NULL);
-	free(th);
+	run_parallel(jobs, n);
+	free(jobs);
+	tr->nmfds = 0;
 	free(tr->links);
 	tr->links = NULL;
 	tr->nlinks = 0;

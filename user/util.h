@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -20,5 +21,19 @@ long read_file(const char *path, char *buf, size_t size);
 void appendf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Parse "12", "1.5", "1e6"; false if not a non-negative number. */
 bool parse_number(const char *s, double *out);
+/* CLOCK_MONOTONIC in nanoseconds: the clock bpf_ktime_get_ns() reads. */
+uint64_t mono_ns(void);
+/* File offset of FN, a function of this process, for a uprobe on /proc/self/exe; 0 if
+ * unknown. */
+uint64_t self_file_offset(const void *fn);
+/* Run N jobs at once, each on a thread of its own (inline when one cannot start), and wait
+ * for them all: detaching uprobes waits for a grace period each, which then overlap. */
+struct par_job {
+	void *(*fn)(void *);
+	void *arg;
+};
+void run_parallel(const struct par_job *jobs, int n);
+/* A par_job that closes the fd it is given (as (void *)(intptr_t)fd). */
+void *close_fd_job(void *fd);
 
 #endif
