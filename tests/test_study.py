@@ -91,8 +91,9 @@ class StudyQuick(unittest.TestCase):
     def quick(self):
         need_bpf(self)
         if StudyQuick.proc is None:
-            StudyQuick.proc = run([MEMSTUDY, "study", "--quick", "--output", self.out],
-                                  timeout=300)
+            # a relative output directory, as the README's default one is
+            StudyQuick.proc = run([MEMSTUDY, "study", "--quick", "--output", "out"],
+                                  cwd=self.dir, timeout=300)
         p = StudyQuick.proc
         self.assertEqual(p.returncode, 0, p.stderr)
         return p

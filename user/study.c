@@ -923,7 +923,7 @@ static bool run_gnuplot(struct study *s, char *why, size_t len)
 	}
 	snprintf(script, sizeof(script), "plots.gp");
 	snprintf(out, sizeof(out), "/dev/null");
-	snprintf(log, sizeof(log), "%s/raw/gnuplot.log", s->dir);
+	snprintf(log, sizeof(log), "raw/gnuplot.log"); /* opened in DIR */
 	if (!getcwd(cwd, sizeof(cwd)) || chdir(s->dir)) {
 		snprintf(why, len, "cannot enter %.300s", s->dir);
 		return false;
