@@ -3,7 +3,10 @@
 
 Runs, interleaved in one session so machine drift hits every mode alike:
   untraced         bench_target alone
-  floor            empty BPF programs at memstudy's probe points (memstudy --probe-floor)
+  floor            empty BPF programs at every probe point memstudy uses: allocator uprobes,
+                   syscall and fault tracepoints, major-fault events (memstudy --probe-floor)
+  floor(uprobes)   empty programs at the allocator's uprobes only (--probe-floor=uprobes):
+                   floor / floor(uprobes) is what the kernel-side probe points cost a call
   floor@entry      the same at each function's first instruction (--probe-at-entry)
   summary          memstudy's summary mode (counts, histograms, attribution)
   summary@entry    the same with every probe at the function entry
@@ -21,23 +24,17 @@ import statistics
 import subprocess
 import sys
 
+from foreign_probes import foreign_probes
+
 MODES = [
     ("untraced", None),
     ("floor", ["--probe-floor"]),
+    ("floor(uprobes)", ["--probe-floor=uprobes"]),
     ("floor@entry", ["--probe-floor", "--probe-at-entry"]),
     ("summary", []),
     ("summary@entry", ["--probe-at-entry"]),
     ("per-allocation", ["--per-allocation"]),
 ]
-
-
-def foreign_probes(libc):
-    """BPF programs on uprobes in LIBC that are not ours (bpftool perf lists them)."""
-    out = subprocess.run(["bpftool", "-j", "perf"], capture_output=True, text=True).stdout
-    try:
-        return [e for e in json.loads(out or "[]") if e.get("filename") == libc]
-    except json.JSONDecodeError:
-        return []
 
 
 def run_once(args, mode_args, build):
@@ -71,8 +68,10 @@ def main():
     if os.geteuid():
         sys.exit("overhead: needs root (sudo) to load BPF")
     libc = os.path.realpath(os.path.join(args.build, "bench", "lib", "libc.so.6"))
-    if foreign_probes(libc):
-        sys.exit("overhead: someone else has uprobes on %s; not reporting" % libc)
+    others = foreign_probes(libc)
+    if others:
+        sys.exit("overhead: someone else has uprobes on %s (%s); not reporting" %
+                 (libc, ", ".join(others)))
     res = {m: ([], [], [], []) for m, _ in MODES}
     for r in range(args.runs):
         for mode, mode_args in MODES:
@@ -87,7 +86,9 @@ def main():
             print("  %-38s %9.1f  %9.1f" % (mode, med[mode][col], med[mode][col + 1]))
         print("  ratios (same session)")
         for a, b in [("summary", "floor"), ("per-allocation", "floor"),
-                     ("per-allocation", "summary"), ("floor@entry", "floor"),
+                     ("per-allocation", "summary"), ("floor", "floor(uprobes)"),
+                     ("summary", "floor(uprobes)"), ("per-allocation", "floor(uprobes)"),
+                     ("floor@entry", "floor"),
                      ("summary@entry", "summary"), ("floor", "untraced"),
                      ("summary", "untraced")]:
             print("  %-38s %9.2f  %9.2f" % (a + " / " + b, med[a][col] / med[b][col],

@@ -5,7 +5,10 @@ Runs bench/rate_target (T threads calling malloc(64)/free as fast as they can fo
 under `memstudy run --json`, --runs times, and for each run prints the rate the target
 reached (calls per second, traced) and whether memstudy's counts equal the target's own:
 malloc = calls/2 + 1 (stdio's buffer), free = calls/2 + a few (libc frees each exiting
-thread's cache). Needs root. Usage: sudo bench/rate.py [--threads 2] [--seconds 3] [--runs 5]
+thread's cache). --floors also runs it, interleaved, under the empty-program floors
+(memstudy --probe-floor, --probe-floor=uprobes) and untraced: the rate the probes alone
+allow on this machine. Needs root.
+Usage: sudo bench/rate.py [--threads 2] [--seconds 3] [--runs 5] [--floors]
 """
 import argparse
 import json
@@ -15,6 +18,8 @@ import subprocess
 import sys
 import tempfile
 
+from foreign_probes import foreign_probes
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
@@ -23,33 +28,54 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=3)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--floors", action="store_true",
+                    help="also run, interleaved, the empty-program floors and untraced")
     args = ap.parse_args()
     if os.geteuid():
         sys.exit("rate: needs root (sudo) to load BPF")
     target = os.path.join(args.build, "bench", "rate_target")
-    rates, exact = [], True
+    others = foreign_probes(os.path.join(args.build, "bench", "lib", "libc.so.6"))
+    if others:
+        sys.exit("rate: someone else has uprobes on the benchmark's libc (%s); not reporting" %
+                 ", ".join(others))
+    modes = [("summary", [])]
+    if args.floors:
+        modes += [("floor", ["--probe-floor"]), ("floor(uprobes)", ["--probe-floor=uprobes"]),
+                  ("untraced", None)]
+    rates, exact = {m: [] for m, _ in modes}, True
     for r in range(args.runs):
-        with tempfile.NamedTemporaryFile(suffix=".json") as f:
-            p = subprocess.run([os.path.join(args.build, "memstudy"), "run", "-o", "/dev/null",
-                                "--json", f.name, "--", target, str(args.threads),
-                                str(args.seconds)], capture_output=True, text=True)
-            if p.returncode:
-                sys.exit("rate: memstudy failed: " + p.stderr.strip())
-            rep = json.load(open(f.name))
-        words = p.stdout.split()
-        calls, rate = int(words[words.index("calls") + 1]), float(words[words.index("rate") + 1])
-        fn = {k: v["calls"] for k, v in rep["functions"].items()}
-        extra_free = fn["free"] - calls // 2
-        ok = (rep["lost_events"] == 0 and fn["malloc"] == calls // 2 + 1 and
-              0 <= extra_free <= 4 * args.threads + 4)
-        exact &= ok
-        rates.append(rate)
-        print("run %d: %d calls, %.0f calls/s traced; memstudy: malloc %d, free %d, "
-              "lost_events %d: %s" % (r + 1, calls, rate, fn["malloc"], fn["free"],
-                                      rep["lost_events"], "exact" if ok else "MISMATCH"),
-              flush=True)
-    print("median rate %.0f calls/s over %d runs (%d threads); every count exact: %s" %
-          (statistics.median(rates), args.runs, args.threads, "yes" if exact else "NO"))
+        for mode, margs in modes:
+            tcmd = [target, str(args.threads), str(args.seconds)]
+            if margs is None:
+                p = subprocess.run(tcmd, capture_output=True, text=True)
+                rep = None
+            else:
+                with tempfile.NamedTemporaryFile(suffix=".json") as f:
+                    p = subprocess.run([os.path.join(args.build, "memstudy"), "run", "-o",
+                                        "/dev/null", "--json", f.name] + margs + ["--"] + tcmd,
+                                       capture_output=True, text=True)
+                    if p.returncode:
+                        sys.exit("rate: memstudy failed: " + p.stderr.strip())
+                    rep = json.load(open(f.name)) if mode == "summary" else None
+            words = p.stdout.split()
+            calls, rate = int(words[words.index("calls") + 1]), float(words[words.index("rate") + 1])
+            rates[mode].append(rate)
+            if rep is None:
+                print("run %d: %-15s %10.0f calls/s" % (r + 1, mode, rate), flush=True)
+                continue
+            fn = {k: v["calls"] for k, v in rep["functions"].items()}
+            extra_free = fn["free"] - calls // 2
+            ok = (rep["lost_events"] == 0 and fn["malloc"] == calls // 2 + 1 and
+                  0 <= extra_free <= 4 * args.threads + 4)
+            exact &= ok
+            print("run %d: %-15s %10.0f calls/s; %d calls; memstudy: malloc %d, free %d, "
+                  "lost_events %d: %s" % (r + 1, mode, rate, calls, fn["malloc"], fn["free"],
+                                          rep["lost_events"], "exact" if ok else "MISMATCH"),
+                  flush=True)
+    for mode, _ in modes:
+        print("median rate %-15s %10.0f calls/s over %d runs (%d threads)" %
+              (mode, statistics.median(rates[mode]), args.runs, args.threads))
+    print("every summary count exact: %s" % ("yes" if exact else "NO"))
     return 0 if exact else 1
 
 

@@ -69,8 +69,12 @@ static const char usage_trace[] =
     "      --no-mount       do not mount tracefs on /sys/kernel/tracing when it is missing\n"
     "      --probe-at-entry probe each function's first instruction even where the kernel\n"
     "                       must single-step it (~10x the cost; for comparisons)\n"
-    "      --probe-floor    attach empty programs at the same probe points and nothing\n"
-    "                       else: the cost floor bench/overhead.py compares against\n"
+    "      --probe-floor[=uprobes]\n"
+    "                       attach empty programs at the same probe points and nothing\n"
+    "                       else: the cost floor bench/overhead.py compares against.\n"
+    "                       All of them by default (syscall tracepoints slow every\n"
+    "                       syscall down, so they belong in it); =uprobes: the\n"
+    "                       allocator's uprobes only\n"
     "      --per-allocation every allocation and page fault, with call stacks: faults per\n"
     "                       call site, in allocator metadata, in freed memory; see\n"
     "                       docs/per-allocation.md\n"
@@ -136,7 +140,7 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 	    {"no-mount", no_argument, NULL, OPT_NO_MOUNT},
 	    {"no-histograms", no_argument, NULL, OPT_NO_HIST},
 	    {"probe-at-entry", no_argument, NULL, OPT_ENTRY},
-	    {"probe-floor", no_argument, NULL, OPT_FLOOR},
+	    {"probe-floor", optional_argument, NULL, OPT_FLOOR},
 	    {"per-allocation", no_argument, NULL, OPT_PA},
 	    {"top", required_argument, NULL, OPT_TOP},
 	    {"ring-buffer", required_argument, NULL, OPT_RB},
@@ -201,7 +205,16 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 			o->no_calibrate = true;
 			break;
 		case OPT_FLOOR:
-			o->tracer.floor = true;
+			if (!optarg || !strcmp(optarg, "all")) {
+				o->tracer.floor = TRACER_FLOOR_ALL;
+			} else if (!strcmp(optarg, "uprobes")) {
+				o->tracer.floor = TRACER_FLOOR_UPROBES;
+			} else {
+				ms_err("--probe-floor takes 'all' (the default) or 'uprobes', got "
+				       "'%s'",
+				       optarg);
+				return 2;
+			}
 			break;
 		case OPT_PA:
 			o->tracer.per_alloc = true;

@@ -272,7 +272,7 @@ static int attach_allocator(struct tracer *tr, struct bpf_program *enter, struct
 	return 0;
 }
 
-static int attach_major_faults(struct tracer *tr)
+static int attach_major_faults(struct tracer *tr, struct bpf_program *prog)
 {
 	struct perf_event_attr attr = {
 	    .type = PERF_TYPE_SOFTWARE,
@@ -292,7 +292,7 @@ static int attach_major_faults(struct tracer *tr)
 			       strerror(errno));
 			return -1;
 		}
-		if (add_link(tr, bpf_program__attach_perf_event(tr->skel->progs.major_fault, fd),
+		if (add_link(tr, bpf_program__attach_perf_event(prog, fd),
 			     "the major-fault counter")) {
 			close(fd);
 			return -1;
@@ -302,60 +302,99 @@ static int attach_major_faults(struct tracer *tr)
 	return attached ? 0 : -1;
 }
 
-int tracer__attach(struct tracer *tr)
+/* The programs one attach uses: memstudy's own, or the empty floor ones in their place. */
+struct probe_progs {
+	struct bpf_program *alloc_enter, *alloc_exit, *sys_enter, *sys_exit, *thread_exit,
+	    *page_fault, *page_fault_kernel, *major_fault, *phase_mark;
+};
+
+static int attach_kernel_side(struct tracer *tr, const struct probe_progs *p)
 {
-	const struct target *t = tr->target;
 	int i;
 
-	if (tr->floor) {
-		if (attach_allocator(tr, tr->floor->progs.floor_enter, tr->floor->progs.floor_exit))
-			return -1;
-		tr->start_ns = mono_ns();
-		return 0;
-	}
 	if (tracefs__ensure(!tr->opts.no_mount))
 		return -1;
-	/* Kernel side first, so no allocator call misses the work done inside it. */
 	for (i = 0; i < MS_SYS_MAX; i++) {
 		char name[64];
 
 		snprintf(name, sizeof(name), "sys_enter_%s", ms_sys_names[i]);
-		if (add_link(
-			tr,
-			bpf_program__attach_tracepoint(tr->skel->progs.sys_enter, "syscalls", name),
-			name))
+		if (add_link(tr, bpf_program__attach_tracepoint(p->sys_enter, "syscalls", name),
+			     name))
 			return -1;
 		snprintf(name, sizeof(name), "sys_exit_%s", ms_sys_names[i]);
-		if (add_link(
-			tr,
-			bpf_program__attach_tracepoint(tr->skel->progs.sys_exit, "syscalls", name),
-			name))
+		if (add_link(tr, bpf_program__attach_tracepoint(p->sys_exit, "syscalls", name),
+			     name))
 			return -1;
 	}
-	if (add_link(tr, bpf_program__attach(tr->skel->progs.thread_exit), "sched_process_exit") ||
-	    add_link(tr, bpf_program__attach(tr->skel->progs.page_fault), "page_fault_user") ||
-	    add_link(tr, bpf_program__attach(tr->skel->progs.page_fault_kernel),
-		     "page_fault_kernel") ||
-	    attach_major_faults(tr))
+	if (add_link(tr, bpf_program__attach(p->thread_exit), "sched_process_exit") ||
+	    add_link(tr, bpf_program__attach(p->page_fault), "page_fault_user") ||
+	    add_link(tr, bpf_program__attach(p->page_fault_kernel), "page_fault_kernel") ||
+	    attach_major_faults(tr, p->major_fault))
 		return -1;
-	if (t->has_phase && tr->multi) {
-		uint64_t zero = 0;
-		int fd = uprobe_multi__attach(bpf_program__fd(tr->skel->progs.phase_mark), t->exe,
-					      &t->phase_offset, &zero, 1, false, t->pid);
+	return 0;
+}
 
-		if (fd < 0) {
-			ms_err("cannot attach the phase marker probe in %s: %s", t->exe,
-			       strerror(-fd));
-			return -1;
-		}
-		tr->mfds[tr->nmfds++] = fd;
-	} else if (t->has_phase && attach_uprobe(tr, tr->skel->progs.phase_mark, false, t->exe,
-						 t->phase_offset, 0, "memstudy_phase")) {
+static int attach_phase_marker(struct tracer *tr, struct bpf_program *prog)
+{
+	const struct target *t = tr->target;
+	uint64_t zero = 0;
+	int fd;
+
+	if (!tr->multi)
+		return attach_uprobe(tr, prog, false, t->exe, t->phase_offset, 0, "memstudy_phase");
+	fd = uprobe_multi__attach(bpf_program__fd(prog), t->exe, &t->phase_offset, &zero, 1, false,
+				  t->pid);
+	if (fd < 0) {
+		ms_err("cannot attach the phase marker probe in %s: %s", t->exe, strerror(-fd));
 		return -1;
 	}
+	tr->mfds[tr->nmfds++] = fd;
+	return 0;
+}
+
+int tracer__attach(struct tracer *tr)
+{
+	const struct target *t = tr->target;
+	struct probe_progs p;
+
+	if (tr->floor) {
+		struct floor_bpf *f = tr->floor;
+
+		p = (struct probe_progs){
+		    .alloc_enter = f->progs.floor_enter,
+		    .alloc_exit = f->progs.floor_exit,
+		    .sys_enter = f->progs.floor_syscall,
+		    .sys_exit = f->progs.floor_syscall,
+		    .thread_exit = f->progs.floor_thread_exit,
+		    .page_fault = f->progs.floor_page_fault,
+		    .page_fault_kernel = f->progs.floor_page_fault_kernel,
+		    .major_fault = f->progs.floor_major_fault,
+		    .phase_mark = f->progs.floor_enter,
+		};
+	} else {
+		struct memstudy_bpf *m = tr->skel;
+
+		p = (struct probe_progs){
+		    .alloc_enter = m->progs.alloc_enter,
+		    .alloc_exit = m->progs.alloc_exit,
+		    .sys_enter = m->progs.sys_enter,
+		    .sys_exit = m->progs.sys_exit,
+		    .thread_exit = m->progs.thread_exit,
+		    .page_fault = m->progs.page_fault,
+		    .page_fault_kernel = m->progs.page_fault_kernel,
+		    .major_fault = m->progs.major_fault,
+		    .phase_mark = m->progs.phase_mark,
+		};
+	}
+	/* Kernel side first, so no allocator call misses the work done inside it. */
+	if (tr->opts.floor != TRACER_FLOOR_UPROBES && attach_kernel_side(tr, &p))
+		return -1;
+	if (t->has_phase && tr->opts.floor != TRACER_FLOOR_UPROBES &&
+	    attach_phase_marker(tr, p.phase_mark))
+		return -1;
 	if (tr->pa) /* --pid: the code already mapped; run: re-read once the command is exec'd */
 		peralloc__refresh_modules(tr->pa, true);
-	if (attach_allocator(tr, tr->skel->progs.alloc_enter, tr->skel->progs.alloc_exit))
+	if (attach_allocator(tr, p.alloc_enter, p.alloc_exit))
 		return -1;
 	tr->start_ns = mono_ns();
 	return 0;

@@ -10,13 +10,20 @@
 
 struct tracer;
 
+/* --probe-floor: the cost floor bench/overhead.py measures memstudy against. */
+enum tracer_floor {
+	TRACER_FLOOR_NONE,
+	TRACER_FLOOR_ALL,     /* at every probe point memstudy uses, kernel side included */
+	TRACER_FLOOR_UPROBES, /* at the allocator's uprobes only */
+};
+
 struct tracer_opts {
 	bool verbose;
 	bool no_mount;	/* do not mount tracefs ourselves */
-	bool floor;	/* empty programs at the allocator probe points only (benchmarks) */
+	int floor;	/* enum tracer_floor: empty programs in place of memstudy's */
 	bool per_alloc; /* --per-allocation: stream every call and fault to the collector */
 	unsigned int thread_slots; /* per-thread state slots; 0 = from pid_max */
-	unsigned int ringbuf_mb; /* per-allocation ring buffer size; 0 = default */
+	unsigned int ringbuf_mb;   /* per-allocation ring buffer size; 0 = default */
 	bool classic_uprobes; /* one perf-event uprobe per probe point, not multi-uprobe links */
 };
 

@@ -1,0 +1,46 @@
+"""Uprobes someone else placed on a file: they would add their cost to every call we time.
+
+Uprobes belong to a file, so a benchmark that times calls into LIBC must refuse to report
+while anyone else has probes on it. Two ways in: perf-event uprobes (bpftool perf lists
+them with their file) and multi-uprobe links (bpftool 7.1 cannot decode them; the kernel
+shows their file in the owning process's /proc/PID/fdinfo since 6.9).
+"""
+import json
+import os
+import re
+import subprocess
+
+
+def _perf_uprobes(path):
+    out = subprocess.run(["bpftool", "-j", "perf"], capture_output=True, text=True).stdout
+    try:
+        return ["pid %s (bpftool perf)" % e.get("pid") for e in json.loads(out or "[]")
+                if e.get("filename") == path]
+    except json.JSONDecodeError:
+        return []
+
+
+def _multi_uprobes(path):
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        fdinfo = "/proc/%s/fdinfo" % pid
+        try:
+            fds = os.listdir(fdinfo)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                with open(os.path.join(fdinfo, fd)) as f:
+                    text = f.read()
+            except OSError:
+                continue
+            if re.search(r"^link_type:\tu(ret)?probe_multi$", text, re.M) and \
+                    ("path:\t%s\n" % path) in text:
+                found.append("pid %s fd %s (multi-uprobe link)" % (pid, fd))
+    return found
+
+
+def foreign_probes(path):
+    """Who has uprobes on PATH right now (call it while no memstudy of ours runs)."""
+    path = os.path.realpath(path)
+    return _perf_uprobes(path) + _multi_uprobes(path)
