@@ -225,9 +225,9 @@ static __always_inline __u32 hist_slot(__u64 ns)
 }
 
 /* Requested bytes, from the arguments, for the function the probe's cookie names. */
-static __always_inline __u64 request_bytes(__u32 fn, struct pt_regs *ctx)
+static __always_inline __u64 request_bytes(__u32 cookie, struct pt_regs *ctx)
 {
-	switch (fn) {
+	switch (cookie) {
 	case MS_FN_MALLOC:
 	case MS_FN_VALLOC:
 	case MS_FN_PVALLOC:
@@ -240,6 +240,8 @@ static __always_inline __u64 request_bytes(__u32 fn, struct pt_regs *ctx)
 		return PT_REGS_PARM2(ctx);
 	case MS_FN_REALLOCARRAY:
 		return PT_REGS_PARM2(ctx) * PT_REGS_PARM3(ctx);
+	case MS_FN_REALLOCARRAY | MS_COOKIE_PRODUCT_IN_RSI:
+		return PT_REGS_PARM2(ctx);
 	case MS_FN_POSIX_MEMALIGN:
 		return PT_REGS_PARM3(ctx);
 	}
@@ -252,14 +254,16 @@ int BPF_KPROBE(alloc_enter)
 	/* The clock first: read before the state lookup it costs less (measured). */
 	__u64 now = bpf_ktime_get_ns();
 	struct thread_state *ts = thread_get(true);
+	__u32 cookie;
 
 	if (!ts)
 		return 0;
 	/* glibc calling its own entry points (realloc(NULL, n) -> malloc) is one user call. */
 	if (ts->depth++)
 		return 0;
-	ts->fn = bpf_get_attach_cookie(ctx);
-	ts->bytes = request_bytes(ts->fn, ctx);
+	cookie = bpf_get_attach_cookie(ctx);
+	ts->fn = cookie & MS_COOKIE_FN_MASK;
+	ts->bytes = request_bytes(cookie, ctx);
 	ts->entry_ns = now;
 	if (per_alloc) {
 		ts->seq++;

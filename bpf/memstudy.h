@@ -25,6 +25,11 @@ enum ms_fn {
 	MS_FN_MAX,
 };
 
+/* An allocator probe's BPF cookie: the enum ms_fn, and where the probe finds the size when
+ * probe placement moved it past a prologue that computed it (user/probe_place.c). */
+#define MS_COOKIE_FN_MASK	 0xff
+#define MS_COOKIE_PRODUCT_IN_RSI 0x100 /* reallocarray: n * size already in rsi */
+
 /* Traced syscalls, in report order. */
 enum ms_sys {
 	MS_SYS_BRK,

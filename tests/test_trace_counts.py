@@ -17,8 +17,10 @@ class TraceCounts(unittest.TestCase):
         # libc's own calls (stdio's buffer, ...) are the same with N=0: the difference is
         # exactly what the program made.
         n = 2000
-        full, _ = memstudy_json(["run", "--", target("allocs"), str(n)], self)
+        full, p = memstudy_json(["run", "--", target("allocs"), str(n)], self)
         base, _ = memstudy_json(["run", "--", target("allocs"), "0"], self)
+        # glibc 2.36 has an emulated point for every function (test_probe_place.py)
+        self.assertNotIn("single-step", p.stderr)
         diff = {f: full["functions"][f]["calls"] - base["functions"][f]["calls"] for f in FNS}
         want = dict(malloc=n, calloc=n, realloc=n, reallocarray=n, free=7 * n,
                     posix_memalign=n, valloc=n, pvalloc=n,

@@ -371,6 +371,7 @@ static int trace_target(struct target *t, const struct trace_opts *o, pid_t chil
 
 	if (!r)
 		return 1;
+	tracer__warn_single_stepped(t);
 	tr = tracer__open(t, &o->tracer);
 	if (!tr || tracer__attach(tr))
 		goto out;

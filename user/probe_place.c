@@ -70,6 +70,28 @@ static const char *writes_reg(csh h, const cs_insn *in, unsigned int reads)
 	return NULL;
 }
 
+static bool is_reg(const cs_insn *in, int op, x86_reg reg)
+{
+	const cs_x86 *x = &in->detail->x86;
+
+	return op < x->op_count && x->operands[op].type == X86_OP_REG && x->operands[op].reg == reg;
+}
+
+/*
+ * glibc computes reallocarray's n * size first: mov rax,rsi; mul rdx; mov rsi,rax. After
+ * those three rsi holds the low 64 bits of rsi * rdx, exactly what the probe computes from
+ * the arguments at the entry, and rdi is untouched. Only this exact sequence is accepted.
+ */
+static bool puts_product_in_rsi(const cs_insn *in, size_t n)
+{
+	return n >= 3 && in[0].id == X86_INS_MOV && in[0].detail->x86.op_count == 2 &&
+	       is_reg(&in[0], 0, X86_REG_RAX) && is_reg(&in[0], 1, X86_REG_RSI) &&
+	       in[1].id == X86_INS_MUL && in[1].detail->x86.op_count == 1 &&
+	       is_reg(&in[1], 0, X86_REG_RDX) && in[2].id == X86_INS_MOV &&
+	       in[2].detail->x86.op_count == 2 && is_reg(&in[2], 0, X86_REG_RSI) &&
+	       is_reg(&in[2], 1, X86_REG_RAX);
+}
+
 static bool changes_flow(const cs_insn *in)
 {
 	const cs_detail *d = in->detail;
@@ -202,7 +224,18 @@ void probe_place(struct elf_syms *es, const char *path, uint64_t func_off, uint6
 		      func_off, MAX_SKIP_INSNS + 1, &in);
 	if (entry_only)
 		snprintf(site->why, sizeof(site->why), "--probe-at-entry");
-	for (i = entry_only ? n : 0; i < n; i++) {
+	i = 0;
+	if (reads & PROBE_READS_RSI_TIMES_RDX) {
+		if (!entry_only && puts_product_in_rsi(in, n)) {
+			for (; i < 3; i++)
+				skip += in[i].size;
+			site->product_in_rsi = true;
+			reads |= PROBE_READS_RSI; /* from here on rsi is the product */
+		} else {
+			reads |= PROBE_READS_RSI | PROBE_READS_RDX;
+		}
+	}
+	for (i = entry_only ? n : i; i < n; i++) {
 		if (kernel_emulates(&in[i]))
 			break;
 		if (i == MAX_SKIP_INSNS) {
@@ -214,8 +247,9 @@ void probe_place(struct elf_syms *es, const char *path, uint64_t func_off, uint6
 		}
 		why = changes_flow(&in[i]) ? "branches" : writes_reg(h, &in[i], reads);
 		if (why) {
-			snprintf(site->why, sizeof(site->why), "'%.16s %.40s' at +%llu %.50s: kept the entry",
-				 in[i].mnemonic, in[i].op_str, (unsigned long long)skip, why);
+			snprintf(site->why, sizeof(site->why),
+				 "'%.16s %.40s' at +%llu %.50s: kept the entry", in[i].mnemonic,
+				 in[i].op_str, (unsigned long long)skip, why);
 			i = n;
 			break;
 		}
@@ -238,6 +272,11 @@ void probe_place(struct elf_syms *es, const char *path, uint64_t func_off, uint6
 		}
 		free(seg);
 	}
+	if (!skip)
+		site->product_in_rsi = false;
+	else if (site->product_in_rsi)
+		snprintf(site->why, sizeof(site->why),
+			 "reads n*size from rsi, where the skipped 'mul rdx' put it");
 	site->skip = skip;
 	site->offset = func_off + skip;
 	for (i = 0; i < n; i++) {

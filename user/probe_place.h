@@ -17,6 +17,8 @@ enum {
 	PROBE_READS_RDI = 1 << 0,
 	PROBE_READS_RSI = 1 << 1,
 	PROBE_READS_RDX = 1 << 2,
+	/* only the low 64 bits of rsi * rdx (reallocarray's n * size), not rsi and rdx */
+	PROBE_READS_RSI_TIMES_RDX = 1 << 3,
 };
 
 struct probe_site {
@@ -24,7 +26,9 @@ struct probe_site {
 	uint64_t skip;	 /* bytes after the function's start */
 	bool emulated;	 /* the kernel emulates it: no single-step */
 	char insn[64];	 /* the instruction probed, for --dry-run */
-	char why[160];	 /* why the entry was kept, when it was */
+	char why[160];	 /* why the entry was kept, when it was; or what a moved probe reads */
+	/* Past a prologue that put rsi * rdx in rsi: the probe reads the product from rsi. */
+	bool product_in_rsi;
 };
 
 /*

@@ -243,18 +243,20 @@ static int attach_allocator(struct tracer *tr, struct bpf_program *enter, struct
 	int i, fd;
 
 	for (i = 0; i < MS_FN_MAX; i++) {
+		uint64_t cookie = i | (t->fn[i].site.product_in_rsi ? MS_COOKIE_PRODUCT_IN_RSI : 0);
+
 		if (!t->fn[i].found || t->fn[i].alias_of >= 0)
 			continue;
 		if (!tr->multi) {
-			if (attach_uprobe(tr, exit, true, t->allocator, t->fn[i].site.offset, i,
-					  ms_fn_names[i]) ||
-			    attach_uprobe(tr, enter, false, t->allocator, t->fn[i].site.offset, i,
-					  ms_fn_names[i]))
+			if (attach_uprobe(tr, exit, true, t->allocator, t->fn[i].site.offset,
+					  cookie, ms_fn_names[i]) ||
+			    attach_uprobe(tr, enter, false, t->allocator, t->fn[i].site.offset,
+					  cookie, ms_fn_names[i]))
 				return -1;
 			continue;
 		}
 		offs[n] = t->fn[i].site.offset;
-		cookies[n++] = i;
+		cookies[n++] = cookie;
 	}
 	/* Return probes first: an entry seen without its return would leave a call open. */
 	for (i = 0; tr->multi && n && i < 2; i++) {
@@ -398,6 +400,21 @@ int tracer__attach(struct tracer *tr)
 		return -1;
 	tr->start_ns = mono_ns();
 	return 0;
+}
+
+void tracer__warn_single_stepped(const struct target *t)
+{
+	for (int i = 0; i < MS_FN_MAX && !t->probe_at_entry; i++) {
+		const struct target_fn *f = &t->fn[i];
+
+		if (f->found && f->alias_of < 0 && !f->site.emulated)
+			fprintf(
+			    stderr,
+			    "memstudy: warning: %s's probe is on an instruction the kernel must "
+			    "single-step (~13 us a call, not ~1): %s. --dry-run lists every "
+			    "probe\n",
+			    ms_fn_names[i], f->site.why);
+	}
 }
 
 void tracer__print_probes(const struct target *t, FILE *out)

@@ -43,6 +43,8 @@ struct peralloc *tracer__finish_peralloc(struct tracer *tr);
 /* Detach everything: the target runs at full speed again. */
 void tracer__detach(struct tracer *tr);
 void tracer__destroy(struct tracer *tr);
+/* A warning on stderr for each function whose probe could not avoid a single-step. */
+void tracer__warn_single_stepped(const struct target *t);
 /* Probe placement, one line per function, for --dry-run and -v. */
 void tracer__print_probes(const struct target *t, FILE *out);
 

@@ -9,7 +9,8 @@
  *   free            test; je       moved to +3 (the je), as on glibc 2.36
  *   calloc          mov rax, rdi   moved to +3: writes no register the probe reads
  *   realloc         lea rsi, [rsi] kept at +0: writes rsi, the size the probe reads
- *   reallocarray    jmp            emulated at +0
+ *   reallocarray    n*size into rsi moved to +9 (the jo), as on glibc 2.36: the probe reads
+ *                   the product from rsi there
  *   posix_memalign  cmpb rip-rel   moved to +7, as on glibc 2.36
  *   memalign        sub rsp        kept at +0: moves the stack pointer (return probe)
  *   aligned_alloc   5 x mov        kept at +0: no emulated instruction in reach
@@ -77,15 +78,10 @@ HIDDEN void *pp_realloc(void *p, size_t n)
 	return q;
 }
 
-HIDDEN void *pp_reallocarray(void *p, size_t a, size_t b)
+HIDDEN void *pp_overflow(void)
 {
-	size_t n;
-
-	if (__builtin_mul_overflow(a, b, &n)) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	return pp_realloc(p, n);
+	errno = ENOMEM;
+	return NULL;
 }
 
 HIDDEN int pp_posix_memalign(void **out, size_t align, size_t n)
@@ -121,7 +117,8 @@ asm(".text\n"
     ENTRY(free) "test %rdi,%rdi\n je 1f\n jmp pp_free\n1: ret\n" END(free)
     ENTRY(calloc) "mov %rdi,%rax\n push %rbx\n pop %rbx\n jmp pp_calloc\n" END(calloc)
     ENTRY(realloc) "lea 0(%rsi),%rsi\n push %rbx\n pop %rbx\n jmp pp_realloc\n" END(realloc)
-    ENTRY(reallocarray) "jmp pp_reallocarray\n" END(reallocarray)
+    ENTRY(reallocarray) "mov %rsi,%rax\n mul %rdx\n mov %rax,%rsi\n jo 1f\n jmp pp_realloc\n"
+			"1: jmp pp_overflow\n" END(reallocarray)
     ENTRY(posix_memalign) "cmpb $0,pp_flag(%rip)\n push %rbx\n pop %rbx\n"
 			  " jmp pp_posix_memalign\n" END(posix_memalign)
     ENTRY(memalign) "sub $8,%rsp\n add $8,%rsp\n push %rbx\n pop %rbx\n jmp pp_memalign\n"
