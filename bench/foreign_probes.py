@@ -9,6 +9,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 
 
 def _perf_uprobes(path):
@@ -44,3 +45,14 @@ def foreign_probes(path):
     """Who has uprobes on PATH right now (call it while no memstudy of ours runs)."""
     path = os.path.realpath(path)
     return _perf_uprobes(path) + _multi_uprobes(path)
+
+
+def refuse_unless_alone(build, who):
+    """Exit unless we are root and nobody else probes the benchmarks' private libc."""
+    if os.geteuid():
+        sys.exit("%s: needs root (sudo) to load BPF" % who)
+    libc = os.path.join(build, "bench", "lib", "libc.so.6")
+    others = foreign_probes(libc)
+    if others:
+        sys.exit("%s: someone else has uprobes on %s (%s); not reporting" %
+                 (who, os.path.realpath(libc), ", ".join(others)))

@@ -24,7 +24,7 @@ import statistics
 import subprocess
 import sys
 
-from foreign_probes import foreign_probes
+from foreign_probes import refuse_unless_alone
 
 MODES = [
     ("untraced", None),
@@ -65,13 +65,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
-    if os.geteuid():
-        sys.exit("overhead: needs root (sudo) to load BPF")
-    libc = os.path.realpath(os.path.join(args.build, "bench", "lib", "libc.so.6"))
-    others = foreign_probes(libc)
-    if others:
-        sys.exit("overhead: someone else has uprobes on %s (%s); not reporting" %
-                 (libc, ", ".join(others)))
+    refuse_unless_alone(args.build, "overhead")
     res = {m: ([], [], [], []) for m, _ in MODES}
     for r in range(args.runs):
         for mode, mode_args in MODES:

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 
-from foreign_probes import foreign_probes
+from foreign_probes import refuse_unless_alone
 
 
 def main():
@@ -31,13 +31,8 @@ def main():
     ap.add_argument("--floors", action="store_true",
                     help="also run, interleaved, the empty-program floors and untraced")
     args = ap.parse_args()
-    if os.geteuid():
-        sys.exit("rate: needs root (sudo) to load BPF")
+    refuse_unless_alone(args.build, "rate")
     target = os.path.join(args.build, "bench", "rate_target")
-    others = foreign_probes(os.path.join(args.build, "bench", "lib", "libc.so.6"))
-    if others:
-        sys.exit("rate: someone else has uprobes on the benchmark's libc (%s); not reporting" %
-                 ", ".join(others))
     modes = [("summary", [])]
     if args.floors:
         modes += [("floor", ["--probe-floor"]), ("floor(uprobes)", ["--probe-floor=uprobes"]),

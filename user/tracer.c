@@ -404,7 +404,9 @@ int tracer__attach(struct tracer *tr)
 
 void tracer__warn_single_stepped(const struct target *t)
 {
-	for (int i = 0; i < MS_FN_MAX && !t->probe_at_entry; i++) {
+	if (t->probe_at_entry)
+		return; /* asked for */
+	for (int i = 0; i < MS_FN_MAX; i++) {
 		const struct target_fn *f = &t->fn[i];
 
 		if (f->found && f->alias_of < 0 && !f->site.emulated)
