@@ -27,8 +27,8 @@
 
 #include "prog_cost.h"
 #include "prog_cost.skel.h"
-#include "uprobe_multi.h"
-#include "util.h"
+#include "attach/uprobe_multi.h"
+#include "lib/util.h"
 
 #define LOOPS  15
 #define ROUNDS 5

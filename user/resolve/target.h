@@ -9,7 +9,7 @@
 #include <sys/types.h>
 
 #include "memstudy.h"
-#include "probe_place.h"
+#include "resolve/probe_place.h"
 
 struct target_fn {
 	bool found;

@@ -15,9 +15,9 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "commands.h"
-#include "study.h"
-#include "util.h"
+#include "cli/commands.h"
+#include "study/study.h"
+#include "lib/util.h"
 
 static const char usage_study[] =
     "Usage: sudo memstudy study [options]\n"

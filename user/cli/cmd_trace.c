@@ -17,12 +17,12 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "calibrate.h"
-#include "commands.h"
-#include "maps.h"
-#include "peralloc.h"
-#include "tracer.h"
-#include "util.h"
+#include "attach/calibrate.h"
+#include "cli/commands.h"
+#include "maps/maps.h"
+#include "analyse/peralloc.h"
+#include "attach/tracer.h"
+#include "lib/util.h"
 
 extern char **environ;
 

@@ -14,7 +14,7 @@
 
 #include <elfutils/libdwfl.h>
 
-#include "symbolize.h"
+#include "analyse/symbolize.h"
 
 struct sym_mapping {
 	uint64_t start, end, off;

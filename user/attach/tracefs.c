@@ -5,8 +5,8 @@
 #include <unistd.h>
 #include <sys/mount.h>
 
-#include "tracer.h"
-#include "util.h"
+#include "attach/tracer.h"
+#include "lib/util.h"
 
 #define TRACEFS "/sys/kernel/tracing"
 

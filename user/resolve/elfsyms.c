@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "elfsyms.h"
+#include "resolve/elfsyms.h"
 
 struct elf_syms {
 	int fd;

@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "elfsyms.h"
-#include "target.h"
-#include "util.h"
+#include "resolve/elfsyms.h"
+#include "resolve/target.h"
+#include "lib/util.h"
 
 const char *const ms_fn_names[MS_FN_MAX] = {
     [MS_FN_MALLOC] = "malloc",	   [MS_FN_CALLOC] = "calloc",

@@ -25,7 +25,7 @@
 
 #include <json-c/json.h>
 
-#include "maps.h"
+#include "maps/maps.h"
 
 #define KiB 1024UL
 #define MiB (1024UL * KiB)

@@ -4,8 +4,8 @@
 #define MEMSTUDY_PERALLOC_INT_H
 
 #include "memstudy.h"
-#include "peralloc.h"
-#include "symbolize.h"
+#include "analyse/peralloc.h"
+#include "analyse/symbolize.h"
 
 #define PA_HIST 24 /* faults per allocation: 0, 1, 2-3, 4-7, ... */
 

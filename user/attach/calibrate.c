@@ -13,10 +13,10 @@
 
 #include <bpf/libbpf.h>
 
-#include "calibrate.h"
+#include "attach/calibrate.h"
 #include "floor.skel.h"
-#include "uprobe_multi.h"
-#include "util.h"
+#include "attach/uprobe_multi.h"
+#include "lib/util.h"
 
 #define DEFAULT_ENTRY_EMULATED_NS 900
 #define DEFAULT_ENTRY_SSTEP_NS	  13400

@@ -24,8 +24,8 @@
 
 #include <bpf/bpf.h>
 
-#include "peralloc_int.h"
-#include "util.h"
+#include "analyse/peralloc_int.h"
+#include "lib/util.h"
 
 #define PAGE_SHIFT    12
 #define PAGE_SZ	      (1ULL << PAGE_SHIFT)

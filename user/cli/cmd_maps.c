@@ -10,9 +10,9 @@
 
 #include <json-c/json.h>
 
-#include "commands.h"
-#include "maps.h"
-#include "report.h"
+#include "cli/commands.h"
+#include "maps/maps.h"
+#include "output/report.h"
 
 static const char usage[] =
     "usage: memstudy maps [options] PID\n"

@@ -7,7 +7,7 @@
 
 #include <bpf/bpf.h>
 
-#include "uprobe_multi.h"
+#include "attach/uprobe_multi.h"
 
 #define MS_BPF_F_UPROBE_MULTI_RETURN 1
 

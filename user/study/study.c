@@ -23,8 +23,8 @@
 #include <sys/wait.h>
 #include <json-c/json.h>
 
-#include "study.h"
-#include "util.h"
+#include "study/study.h"
+#include "lib/util.h"
 
 #define PAGE 4096.0
 #define MiB  (1024.0 * 1024.0)

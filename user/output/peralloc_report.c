@@ -5,10 +5,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "peralloc_int.h"
-#include "report.h"
-#include "target.h"
-#include "util.h"
+#include "analyse/peralloc_int.h"
+#include "output/report.h"
+#include "resolve/target.h"
+#include "lib/util.h"
 
 static const char frame_note[] =
     "frame 1 is the immediate caller, from the return address at malloc's return; further "

@@ -14,10 +14,10 @@
 
 #include "floor.skel.h"
 #include "memstudy.skel.h"
-#include "peralloc.h"
-#include "tracer.h"
-#include "uprobe_multi.h"
-#include "util.h"
+#include "analyse/peralloc.h"
+#include "attach/tracer.h"
+#include "attach/uprobe_multi.h"
+#include "lib/util.h"
 
 struct tracer {
 	const struct target *target;

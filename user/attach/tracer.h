@@ -5,8 +5,8 @@
 
 #include <stdbool.h>
 
-#include "report.h"
-#include "target.h"
+#include "output/report.h"
+#include "resolve/target.h"
 
 struct tracer;
 

@@ -9,8 +9,8 @@
 
 #include <capstone/capstone.h>
 
-#include "elfsyms.h"
-#include "probe_place.h"
+#include "resolve/elfsyms.h"
+#include "resolve/probe_place.h"
 
 #define MAX_SKIP_INSNS 4 /* look no further than this into a prologue */
 

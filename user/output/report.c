@@ -5,8 +5,8 @@
 
 #include <json-c/json.h>
 
-#include "hist.h"
-#include "report.h"
+#include "analyse/hist.h"
+#include "output/report.h"
 
 static void add_u64s(uint64_t *dst, const uint64_t *src, size_t words)
 {

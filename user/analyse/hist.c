@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include <linux/types.h>
-#include "hist.h"
+#include "analyse/hist.h"
 #include "memstudy.h"
 
 uint64_t hist_slot_low(unsigned int slot)

@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <linux/types.h>
 
-#include "calibrate.h"
+#include "attach/calibrate.h"
 #include "memstudy.h"
-#include "target.h"
+#include "resolve/target.h"
 
 struct report_phase {
 	char name[MS_PHASE_NAME_LEN];
