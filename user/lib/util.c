@@ -127,3 +127,44 @@ void run_parallel(const struct par_job *jobs, int n)
 			pthread_join(th[i], NULL);
 	free(th);
 }
+
+char *xstrdup(const char *s)
+{
+	char *r = strdup(s ? s : "");
+
+	if (!r) {
+		perror("memstudy");
+		exit(1);
+	}
+	return r;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *r;
+
+	va_start(ap, fmt);
+	if (vasprintf(&r, fmt, ap) < 0) {
+		perror("memstudy");
+		exit(1);
+	}
+	va_end(ap);
+	return r;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p) {
+		perror("memstudy");
+		exit(1);
+	}
+	return p;
+}
+
+void set_str(char **dst, char *s)
+{
+	free(*dst);
+	*dst = s;
+}

@@ -36,4 +36,11 @@ void run_parallel(const struct par_job *jobs, int n);
 /* A par_job that closes the fd it is given (as (void *)(intptr_t)fd). */
 void *close_fd_job(void *fd);
 
+/* Allocation that cannot fail: on out-of-memory memstudy says so and exits 1. */
+char *xstrdup(const char *s); /* NULL copies as "" */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void *xrealloc(void *p, size_t n);
+/* Free *DST and put S there. */
+void set_str(char **dst, char *s);
+
 #endif

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Internals shared by the parts of memstudy maps (user/maps/). */
+#ifndef MEMSTUDY_MAPS_INT_H
+#define MEMSTUDY_MAPS_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "maps/maps.h"
+
+#define KiB 1024UL
+#define MiB (1024UL * KiB)
+
+/* glibc 2.36, 64-bit: HEAP_MAX_SIZE = 2 * DEFAULT_MMAP_THRESHOLD_MAX = 64 MiB. */
+#define ARENA_HEAP_MAX	   (64 * MiB)
+#define GLIBC_TRIM_DEFAULT (128 * KiB)
+#define GLIBC_TOP_PAD	   (128 * KiB)
+/* Chunk header: prev_size, size|flags. */
+#define CHUNK_HDR  16UL
+#define MINSIZE	   32UL
+#define PREV_INUSE 0x1UL
+#define IS_MMAPPED 0x2UL
+#define NON_MAIN   0x4UL
+#define SIZE_FLAGS 0x7UL
+/* sizeof(heap_info) and offsets in struct malloc_state (glibc 2.36, x86-64). */
+#define HEAP_INFO_SIZE	  0x30UL
+#define MSTATE_SIZE	  0x898UL
+#define MSTATE_TOP	  0x60UL
+#define MSTATE_NEXT	  0x870UL
+#define MSTATE_SYSTEM_MEM 0x888UL
+#define MSTATE_MAX_SYSMEM 0x890UL
+/* A walk never takes more steps than this (each step is >= MINSIZE bytes anyway). */
+#define WALK_MAX_CHUNKS 50000000UL
+
+static inline bool is_anon(const struct maps_mapping *m)
+{
+	/* [anon:NAME] comes from prctl(PR_SET_VMA_ANON_NAME); still anonymous memory. */
+	return m->inode == 0 && (!m->name[0] || !strncmp(m->name, "[anon:", 6));
+}
+
+static inline bool is_prot_none(const struct maps_mapping *m)
+{
+	return !strncmp(m->perms, "---", 3);
+}
+
+static inline bool is_rw_private(const struct maps_mapping *m)
+{
+	return m->perms[0] == 'r' && m->perms[1] == 'w' && m->perms[3] == 'p';
+}
+
+static inline unsigned long align_up(unsigned long v, unsigned long a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+/*
+ * Reads go through /proc/PID/mem (or process_vm_readv when mem cannot be
+ * opened), one page at a time with a one-page cache: a heap walk only touches
+ * chunk headers, which never cross a page because they are 16-byte aligned.
+ */
+struct memrd {
+	int pid, fd;
+	bool vm; /* use process_vm_readv */
+	long page_size;
+	unsigned long page;
+	bool have;
+	unsigned char *buf;
+};
+
+/* remote_mem.c */
+bool memrd_open(struct memrd *r, struct maps_snapshot *s);
+void memrd_close(struct memrd *r);
+bool memrd_raw(struct memrd *r, unsigned long addr, void *dst, size_t len);
+bool memrd_read(struct memrd *r, unsigned long addr, void *dst, size_t len);
+bool memrd_word(struct memrd *r, unsigned long addr, unsigned long *v);
+uint64_t *read_pagemap(int pid, unsigned long start, unsigned long end, long page_size);
+long count_resident(const uint64_t *pm, unsigned long base, unsigned long a, unsigned long b,
+		    long page_size);
+
+/* snapshot.c */
+void maps_snapshot__add_note(struct maps_snapshot *s, char *note);
+/* labels.c */
+struct maps_mapping *maps_snapshot__find(struct maps_snapshot *s, unsigned long addr);
+/* heap_info at the start of an arena heap: ar_ptr, prev, size, mprotect_size, pagesize */
+bool read_heap_info(struct memrd *r, const struct maps_mapping *m, unsigned long hi[5]);
+/* glibc_heap.c: walk every heap and say why its memory stays (R: NULL when memory is not
+ * readable) */
+void maps_heaps__analyze(struct maps_snapshot *s, struct memrd *r);
+/* explain.c */
+unsigned long maps_trim_threshold(const struct maps_snapshot *s);
+unsigned long maps_top_pad(const struct maps_snapshot *s);
+void maps_heap__explain(const struct maps_snapshot *s, struct maps_heap *h);
+
+/* text.c */
+struct label_total {
+	unsigned long count, kbytes, rss_kb, dirty_kb, swap_kb;
+};
+const char *pmap_name(const struct maps_mapping *m);
+void pmap_mode(const struct maps_mapping *m, char mode[6]);
+void totals(const struct maps_snapshot *s, struct label_total t[MAPS_L__COUNT + 1]);
+const char *mapping_label(const struct maps_mapping *m);
+/* json.c */
+struct json_object *jhex(unsigned long v);
+struct json_object *jtotal(const struct label_total *t);
+
+#endif
