@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 
+#include "lib/json.h"
 #include "cli/commands.h"
 #include "maps/maps.h"
 #include "output/report.h"

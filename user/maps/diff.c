@@ -145,8 +145,8 @@ static void diff_one(const struct maps_mapping *a, const struct maps_mapping *b,
 	if (d->arr) {
 		struct json_object *j = json_object_new_object();
 
-		json_object_object_add(j, "start", jhex(m->start));
-		json_object_object_add(j, "end", jhex(m->end));
+		json_object_object_add(j, "start", json_hex(m->start));
+		json_object_object_add(j, "end", json_hex(m->end));
 		json_object_object_add(j, "change", json_object_new_string(change_kind(a, b)));
 		json_object_object_add(j, "label", json_object_new_string(mapping_label(m)));
 		if (a && b && strcmp(mapping_label(a), mapping_label(b)))
@@ -234,8 +234,8 @@ struct json_object *maps_diff__to_json(const struct maps_snapshot *a, const stru
 	for (int i = 0; i < d.nt; i++) {
 		struct json_object *t = json_object_new_object();
 
-		json_object_object_add(t, "before", jtotal(&d.t[i].a));
-		json_object_object_add(t, "after", jtotal(&d.t[i].b));
+		json_object_object_add(t, "before", json_label_total(&d.t[i].a));
+		json_object_object_add(t, "after", json_label_total(&d.t[i].b));
 		json_object_object_add(
 		    t, "kbytes_delta",
 		    json_object_new_int64((long)(d.t[i].b.kbytes - d.t[i].a.kbytes)));

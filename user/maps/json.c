@@ -20,7 +20,7 @@
 #include "lib/util.h"
 #include "maps/maps_int.h"
 
-struct json_object *jhex(unsigned long v)
+struct json_object *json_hex(unsigned long v)
 {
 	char b[32];
 
@@ -28,12 +28,12 @@ struct json_object *jhex(unsigned long v)
 	return json_object_new_string(b);
 }
 
-static struct json_object *jstr(const char *v)
+static struct json_object *json_str_or_null(const char *v)
 {
 	return v ? json_object_new_string(v) : NULL;
 }
 
-struct json_object *jtotal(const struct label_total *t)
+struct json_object *json_label_total(const struct label_total *t)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -56,21 +56,21 @@ struct json_object *maps_snapshot__to_json(const struct maps_snapshot *s)
 	struct label_total t[MAPS_L__COUNT + 1], all = {0};
 
 	json_object_object_add(o, "pid", json_object_new_int(s->pid));
-	json_object_object_add(o, "comm", jstr(s->comm));
-	json_object_object_add(o, "exe", jstr(s->exe));
+	json_object_object_add(o, "comm", json_str_or_null(s->comm));
+	json_object_object_add(o, "exe", json_str_or_null(s->exe));
 	json_object_object_add(o, "time_ms", json_object_new_int64(s->time_ms));
 	json_object_object_add(o, "page_size", json_object_new_int64(s->page_size));
 	json_object_object_add(o, "memory_read", json_object_new_boolean(s->mem_read));
 	if (s->mem_error)
-		json_object_object_add(o, "memory_error", jstr(s->mem_error));
+		json_object_object_add(o, "memory_error", json_str_or_null(s->mem_error));
 	for (size_t i = 0; i < s->nr_maps; i++) {
 		const struct maps_mapping *m = &s->maps[i];
 		struct json_object *j = json_object_new_object();
 		char mode[6];
 
 		pmap_mode(m, mode);
-		json_object_object_add(j, "start", jhex(m->start));
-		json_object_object_add(j, "end", jhex(m->end));
+		json_object_object_add(j, "start", json_hex(m->start));
+		json_object_object_add(j, "end", json_hex(m->end));
 		json_object_object_add(j, "kbytes", json_object_new_int64(m->size_kb));
 		json_object_object_add(j, "rss_kb", json_object_new_int64(m->rss_kb));
 		json_object_object_add(j, "dirty_kb", json_object_new_int64(m->dirty_kb));
@@ -79,14 +79,14 @@ struct json_object *maps_snapshot__to_json(const struct maps_snapshot *s)
 		json_object_object_add(j, "perms", json_object_new_string(m->perms));
 		json_object_object_add(j, "mapping", json_object_new_string(pmap_name(m)));
 		json_object_object_add(j, "path", json_object_new_string(m->name));
-		json_object_object_add(j, "offset", jhex(m->offset));
+		json_object_object_add(j, "offset", json_hex(m->offset));
 		json_object_object_add(j, "inode", json_object_new_int64(m->inode));
 		json_object_object_add(j, "label", json_object_new_string(mapping_label(m)));
-		json_object_object_add(j, "evidence", jstr(m->evidence));
+		json_object_object_add(j, "evidence", json_str_or_null(m->evidence));
 		if (m->tid)
 			json_object_object_add(j, "tid", json_object_new_int(m->tid));
 		/* Tracer hook: the call that created the mapping, null until traced. */
-		json_object_object_add(j, "annotation", jstr(m->annotation));
+		json_object_object_add(j, "annotation", json_str_or_null(m->annotation));
 		json_object_array_add(arr, j);
 		all.count++;
 		all.kbytes += m->size_kb;
@@ -100,17 +100,17 @@ struct json_object *maps_snapshot__to_json(const struct maps_snapshot *s)
 	tot = json_object_new_object();
 	for (int l = 0; l < MAPS_L__COUNT; l++)
 		if (t[l].count)
-			json_object_object_add(tot, maps_label__name(l), jtotal(&t[l]));
+			json_object_object_add(tot, maps_label__name(l), json_label_total(&t[l]));
 	json_object_object_add(o, "totals", tot);
-	json_object_object_add(o, "total", jtotal(&all));
+	json_object_object_add(o, "total", json_label_total(&all));
 
 	arr = json_object_new_array();
 	for (size_t i = 0; i < s->nr_threads; i++) {
 		struct json_object *j = json_object_new_object();
 
 		json_object_object_add(j, "tid", json_object_new_int(s->threads[i].tid));
-		json_object_object_add(j, "sp", s->threads[i].sp ? jhex(s->threads[i].sp) : NULL);
-		json_object_object_add(j, "sp_source", jstr(s->threads[i].sp_source));
+		json_object_object_add(j, "sp", s->threads[i].sp ? json_hex(s->threads[i].sp) : NULL);
+		json_object_object_add(j, "sp_source", json_str_or_null(s->threads[i].sp_source));
 		json_object_array_add(arr, j);
 	}
 	json_object_object_add(o, "threads", arr);
@@ -122,20 +122,20 @@ struct json_object *maps_snapshot__to_json(const struct maps_snapshot *s)
 
 		json_object_object_add(
 		    j, "label", json_object_new_string(h->main ? "main-heap" : "arena-heap"));
-		json_object_object_add(j, "start", jhex(h->start));
-		json_object_object_add(j, "end", jhex(h->end));
-		json_object_object_add(j, "reserve_end", jhex(h->reserve_end));
+		json_object_object_add(j, "start", json_hex(h->start));
+		json_object_object_add(j, "end", json_hex(h->end));
+		json_object_object_add(j, "reserve_end", json_hex(h->reserve_end));
 		json_object_object_add(j, "kbytes", json_object_new_int64(h->kbytes));
 		json_object_object_add(j, "rss_kb", json_object_new_int64(h->rss_kb));
 		json_object_object_add(j, "dirty_kb", json_object_new_int64(h->dirty_kb));
 		json_object_object_add(j, "swap_kb", json_object_new_int64(h->swap_kb));
 		json_object_object_add(j, "resident_pages", jint_or_null(h->resident_pages));
-		json_object_object_add(j, "arena", h->arena ? jhex(h->arena) : NULL);
+		json_object_object_add(j, "arena", h->arena ? json_hex(h->arena) : NULL);
 		w = json_object_new_object();
 		json_object_object_add(w, "complete", json_object_new_boolean(h->walked));
 		if (h->walk_error) {
-			json_object_object_add(w, "stopped_at", jhex(h->walk_stop));
-			json_object_object_add(w, "error", jstr(h->walk_error));
+			json_object_object_add(w, "stopped_at", json_hex(h->walk_stop));
+			json_object_object_add(w, "error", json_str_or_null(h->walk_error));
 		}
 		json_object_object_add(w, "chunks", json_object_new_int64(h->chunks));
 		json_object_object_add(w, "inuse_chunks", json_object_new_int64(h->inuse_chunks));
@@ -146,23 +146,23 @@ struct json_object *maps_snapshot__to_json(const struct maps_snapshot *s)
 		json_object_object_add(w, "free_resident_pages",
 				       jint_or_null(h->free_resident_pages));
 		json_object_object_add(j, "walk", w);
-		json_object_object_add(j, "top", h->top_size ? jhex(h->top) : NULL);
+		json_object_object_add(j, "top", h->top_size ? json_hex(h->top) : NULL);
 		json_object_object_add(j, "top_size",
 				       h->top_size ? json_object_new_int64(h->top_size) : NULL);
-		json_object_object_add(j, "top_source", jstr(h->top_source));
+		json_object_object_add(j, "top_source", json_str_or_null(h->top_source));
 		json_object_object_add(j, "top_resident_pages",
 				       jint_or_null(h->top_resident_pages));
 		json_object_object_add(j, "trim_threshold",
 				       json_object_new_int64(maps_trim_threshold(s)));
 		json_object_object_add(j, "top_pad", json_object_new_int64(maps_top_pad(s)));
-		json_object_object_add(j, "why", jstr(h->why));
+		json_object_object_add(j, "why", json_str_or_null(h->why));
 		json_object_array_add(arr, j);
 	}
 	json_object_object_add(o, "heaps", arr);
 
 	arr = json_object_new_array();
 	for (size_t i = 0; i < s->nr_notes; i++)
-		json_object_array_add(arr, jstr(s->notes[i]));
+		json_object_array_add(arr, json_str_or_null(s->notes[i]));
 	json_object_object_add(o, "notes", arr);
 	return o;
 }

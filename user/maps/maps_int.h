@@ -101,7 +101,7 @@ void pmap_mode(const struct maps_mapping *m, char mode[6]);
 void totals(const struct maps_snapshot *s, struct label_total t[MAPS_L__COUNT + 1]);
 const char *mapping_label(const struct maps_mapping *m);
 /* json.c */
-struct json_object *jhex(unsigned long v);
-struct json_object *jtotal(const struct label_total *t);
+struct json_object *json_hex(unsigned long v);
+struct json_object *json_label_total(const struct label_total *t);
 
 #endif

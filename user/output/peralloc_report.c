@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/json.h"
 #include "analyse/peralloc_int.h"
 #include "output/report.h"
 #include "resolve/target.h"

@@ -5,6 +5,7 @@
 
 #include <json-c/json.h>
 
+#include "lib/json.h"
 #include "analyse/hist.h"
 #include "output/report.h"
 
@@ -427,19 +428,3 @@ int report__write_json(const struct report *r, const char *path)
 	return err;
 }
 
-int json_write_file(json_object *root, const char *path)
-{
-	const char *text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-								    JSON_C_TO_STRING_NOSLASHESCAPE);
-	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
-	int err = 0;
-
-	if (!f)
-		return -errno;
-	fprintf(f, "%s\n", text);
-	if (f != stdout && fclose(f))
-		err = -errno;
-	else if (f == stdout)
-		fflush(f);
-	return err;
-}

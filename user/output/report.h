@@ -43,9 +43,6 @@ void report__sum(struct report *r);
 void report__print_text(const struct report *r, FILE *out, bool histograms);
 /* The JSON contract is documented in docs/json.md. Returns 0 or -errno. */
 int report__write_json(const struct report *r, const char *path);
-/* Write ROOT pretty-printed to PATH ('-' = stdout); 0 or -errno. */
-struct json_object;
-int json_write_file(struct json_object *root, const char *path);
 /* One compact line of rates between two snapshots, for --interval. */
 void report__print_interval(const struct report *prev, const struct report *now, double secs,
 			    FILE *out);

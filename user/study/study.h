@@ -9,7 +9,11 @@
 #define MEMSTUDY_STUDY_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
+
+#include "lib/json.h"
 
 #define ST_MAX_CASES	512
 #define ST_MAX_TUNABLES 8
@@ -118,7 +122,57 @@ bool st_tunable(const char *spec, char *out, size_t len);
 /* Bytes one case needs (heap or mappings plus the workload's pointer arrays). */
 double st_case_bytes(const struct st_case *c);
 
-/* Run every planned case, analyse, write DIR; returns the exit status. */
+/* Run every planned case, analyse, write DIR; returns the exit status (runner.c). */
 int st_run(struct study *s);
+
+/* The groups a study fits exponents on: one workload, order and size over N (rules.c). */
+struct group {
+	char key[64];	/* churn-rev-1040, array-1040 */
+	char label[64]; /* churn rev 1040 B */
+	size_t size;
+	struct st_case *c[24]; /* by N, done only */
+	int n;
+	double exp_free, exp_traced, exp_alloc, exp_brk;
+	bool has_exp;
+};
+
+extern volatile sig_atomic_t st_interrupted; /* Ctrl-C: report what is done */
+
+/* format.c */
+const char *fmt_s(double s, char *buf, size_t len);
+const char *fmt_ns(double ns, char *buf, size_t len);
+const char *pl(long n, const char *word, char *buf, size_t len);
+const char *fmt_pct(double f, char *buf, size_t len);
+/* runner.c */
+bool executable(const char *path);
+bool in_path(const char *name, char *out, size_t len);
+int spawn(char *const argv[], const char *out, const char *err, const char *tunables);
+void log_tail(const char *path, char *out, size_t len);
+/* results.c */
+bool parse_workload(const char *path, struct st_wl_phase ph[PH_N], char *why, size_t len);
+bool parse_traced(const char *path, struct st_case *c, char *why, size_t len);
+/* rules.c */
+void analyse_case(struct st_case *c);
+bool loglog_slope(const double *x, const double *y, int n, double *slope);
+const char *growth_word(double e);
+int build_groups(struct study *s, struct group *g, int max);
+struct st_case *group_largest(struct group *g); /* the case at the largest N, or NULL */
+/* plots.c */
+FILE *open_out(struct study *s, const char *name);
+void write_csv(struct study *s);
+void write_plots(struct study *s, struct group *g, int ng, char *made, size_t mlen);
+void write_tunable_plot(struct study *s, char *made, size_t mlen);
+bool run_gnuplot(struct study *s, char *why, size_t len);
+/* markdown.c */
+void write_report(struct study *s, struct group *g, int ng, const char *plots,
+		  const char *plot_err, double elapsed, int failed);
+/* plan.c */
+extern const char *const st_order_names[3]; /* fwd, rev, random */
+bool st_parse_size(const char *s, double *out); /* bytes, K/M/G suffixes */
+bool st_parse_count(const char *s, long *out);	/* 1000, 1e5: whole, >= 1 */
+void st_meminfo(struct study *s);
+int st_plan(struct study *s);
+void write_plan(struct study *s, double elapsed);
+bool read_plan(struct study *s, double *elapsed);
 
 #endif

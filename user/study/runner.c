@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * memstudy study: run the planned cases (untraced for time, traced for mechanism) and drive
+ * the analysis and the output files.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <gnu/libc-version.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <json-c/json.h>
+
+#include "lib/util.h"
+#include "study/study.h"
+
+volatile sig_atomic_t st_interrupted;
+
+static void on_sigint(int sig)
+{
+	st_interrupted = 1;
+}
+
+static double now_s(void)
+{
+	return mono_ns() / 1e9;
+}
+
+/* ---- running ---------------------------------------------------------------------- */
+
+bool executable(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISREG(st.st_mode) && !access(path, X_OK);
+}
+
+bool in_path(const char *name, char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+	char buf[4096], *save = NULL, *d;
+
+	if (!path)
+		return false;
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (d = strtok_r(buf, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		snprintf(out, len, "%s/%s", d, name);
+		if (executable(out))
+			return true;
+	}
+	return false;
+}
+
+/* Run argv with stdout to OUT and stderr appended to ERR; returns its exit status. */
+int spawn(char *const argv[], const char *out, const char *err, const char *tunables)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int in = open("/dev/null", O_RDONLY);
+		int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int fe = open(err, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		if (in < 0 || fo < 0 || fe < 0)
+			_exit(126);
+		dup2(in, 0);
+		dup2(fo, 1);
+		dup2(fe, 2);
+		/* "default" means glibc's defaults, whatever the caller's environment says */
+		if (tunables && *tunables)
+			setenv("GLIBC_TUNABLES", tunables, 1);
+		else
+			unsetenv("GLIBC_TUNABLES");
+		execv(argv[0], argv);
+		dprintf(2, "memstudy study: cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+/* Last line of a log, to say why a run failed. */
+void log_tail(const char *path, char *out, size_t len)
+{
+	char buf[8192], *p, *e;
+
+	out[0] = '\0';
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return;
+	e = buf + strlen(buf);
+	while (e > buf && (e[-1] == '\n' || e[-1] == ' '))
+		*--e = '\0';
+	p = strrchr(buf, '\n');
+	snprintf(out, len, "%s", p ? p + 1 : buf);
+}
+
+static void wl_argv(struct study *s, struct st_case *c, char **argv, int *n, char bufs[3][32])
+{
+	snprintf(bufs[0], 32, "%ld", c->count);
+	snprintf(bufs[1], 32, "%zu", c->size);
+	argv[(*n)++] = s->workload;
+	argv[(*n)++] = c->workload;
+	argv[(*n)++] = "--count";
+	argv[(*n)++] = bufs[0];
+	argv[(*n)++] = "--size";
+	argv[(*n)++] = bufs[1];
+	if (c->order[0]) {
+		argv[(*n)++] = "--order";
+		argv[(*n)++] = c->order;
+	}
+	argv[(*n)++] = "--json";
+	argv[*n] = NULL;
+}
+
+/* ---- progress ---------------------------------------------------------------------- */
+
+struct progress {
+	bool tty;
+	int done, total;
+	double t0;
+};
+
+static void progress_draw(struct progress *p, const char *what)
+{
+	int width = 30, fill = p->total ? p->done * width / p->total : 0, i;
+	double el = now_s() - p->t0;
+	char bar[64];
+
+	if (!p->tty)
+		return;
+	for (i = 0; i < width; i++)
+		bar[i] = i < fill ? '#' : '.';
+	bar[width] = '\0';
+	fprintf(stderr, "\r\033[K[%s] %3d%% %2d:%02d  %s", bar,
+		p->total ? 100 * p->done / p->total : 100, (int)el / 60, (int)el % 60, what);
+	fflush(stderr);
+}
+
+/* ---- one case ---------------------------------------------------------------------- */
+
+/* Parse what a case left in raw/: untraced runs 1..R (median kept) and the traced run. */
+static int load_case(struct study *s, struct st_case *c)
+{
+	struct st_wl_phase runs[16][PH_N];
+	char path[PATH_MAX + 256];
+	double frees[16];
+	int ok = 0, i, best = 0;
+
+	for (ok = 0; ok < 16; ok++) {
+		snprintf(path, sizeof(path), "%s/raw/%s.untraced-%d.json", s->dir, c->file, ok + 1);
+		if (access(path, R_OK))
+			break;
+		if (!parse_workload(path, runs[ok], c->failed, sizeof(c->failed)))
+			return -1;
+		frees[ok] = runs[ok][PH_FREE].wall;
+	}
+	if (!ok) {
+		snprintf(c->failed, sizeof(c->failed), "no untraced run in raw/");
+		return -1;
+	}
+	/* keep the run whose free time is the median, whole, so its phases agree */
+	c->un_free_min = c->un_free_max = frees[0];
+	for (i = 0; i < ok; i++) {
+		int below = 0, j;
+
+		for (j = 0; j < ok; j++)
+			below += frees[j] < frees[i] || (frees[j] == frees[i] && j < i);
+		if (below == ok / 2)
+			best = i;
+		if (frees[i] < c->un_free_min)
+			c->un_free_min = frees[i];
+		if (frees[i] > c->un_free_max)
+			c->un_free_max = frees[i];
+	}
+	memcpy(c->un, runs[best], sizeof(c->un));
+	c->repeats = ok;
+	snprintf(path, sizeof(path), "%s/raw/%s.traced-workload.json", s->dir, c->file);
+	if (!parse_workload(path, c->tw, c->failed, sizeof(c->failed)))
+		return -1;
+	snprintf(path, sizeof(path), "%s/raw/%s.memstudy.json", s->dir, c->file);
+	if (!parse_traced(path, c, c->failed, sizeof(c->failed)))
+		return -1;
+	c->failed[0] = '\0';
+	c->done = true;
+	return 0;
+}
+
+static int run_case(struct study *s, struct st_case *c, struct progress *pg)
+{
+	char *argv[24], nb[3][32], out[PATH_MAX + 256], log[PATH_MAX + 256], json[PATH_MAX + 256],
+	    what[256];
+	int n, r, rc, reps = s->o->repeat > 16 ? 16 : s->o->repeat;
+
+	snprintf(log, sizeof(log), "%s/raw/%s.log", s->dir, c->file);
+	unlink(log);
+	for (r = 0; r < 16; r++) {
+		snprintf(out, sizeof(out), "%s/raw/%s.untraced-%d.json", s->dir, c->file, r + 1);
+		unlink(out);
+	}
+	for (r = 0; r < reps && !st_interrupted; r++) {
+		snprintf(what, sizeof(what), "%s  untraced %d/%d", c->name, r + 1, reps);
+		progress_draw(pg, what);
+		n = 0;
+		wl_argv(s, c, argv, &n, nb);
+		snprintf(out, sizeof(out), "%s/raw/%s.untraced-%d.json", s->dir, c->file, r + 1);
+		rc = spawn(argv, out, log, c->tunables);
+		pg->done++;
+		if (rc) {
+			log_tail(log, what, sizeof(what));
+			snprintf(c->failed, sizeof(c->failed), "untraced run exited %d: %.200s", rc,
+				 what);
+			return -1;
+		}
+	}
+	if (st_interrupted)
+		return -1;
+
+	snprintf(what, sizeof(what), "%s  traced", c->name);
+	progress_draw(pg, what);
+	snprintf(json, sizeof(json), "%s/raw/%s.memstudy.json", s->dir, c->file);
+	snprintf(out, sizeof(out), "%s/raw/%s.traced-workload.json", s->dir, c->file);
+	n = 0;
+	argv[n++] = s->self;
+	argv[n++] = "run";
+	argv[n++] = "--json";
+	argv[n++] = json;
+	argv[n++] = "-o";
+	argv[n++] = "/dev/null";
+	argv[n++] = "--";
+	wl_argv(s, c, argv, &n, nb);
+	rc = spawn(argv, out, log, c->tunables);
+	pg->done++;
+	if (rc) {
+		log_tail(log, what, sizeof(what));
+		snprintf(c->failed, sizeof(c->failed), "traced run exited %d: %.200s", rc, what);
+		return -1;
+	}
+	return load_case(s, c);
+}
+
+/* ---- driver ------------------------------------------------------------------------ */
+
+static bool mkdir_p(const char *dir)
+{
+	char buf[PATH_MAX], *p;
+
+	snprintf(buf, sizeof(buf), "%s", dir);
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return false;
+		*p = '/';
+	}
+	return !mkdir(buf, 0755) || errno == EEXIST;
+}
+
+static bool find_binaries(struct study *s)
+{
+	char dir[sizeof(s->self) - 32], *slash;
+	ssize_t n = readlink("/proc/self/exe", s->self, sizeof(dir) - 1);
+
+	if (n <= 0) {
+		ms_err("cannot read /proc/self/exe: %s", strerror(errno));
+		return false;
+	}
+	s->self[n] = '\0';
+	snprintf(dir, sizeof(dir), "%.4000s", s->self);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(s->workload, sizeof(s->workload), "%s/memstudy-workload", dir);
+	if (executable(s->workload) ||
+	    in_path("memstudy-workload", s->workload, sizeof(s->workload)))
+		return true;
+	ms_err("cannot find memstudy-workload next to %s or in PATH: build it (cmake --build "
+	       "build) or add its directory to PATH",
+	       s->self);
+	return false;
+}
+
+int st_run(struct study *s)
+{
+	static struct group g[64];
+	struct progress pg = {.tty = isatty(2), .t0 = now_s()};
+	char plots[256] = "", plot_err[512] = "", sub[PATH_MAX + 64], nb[32];
+	struct sigaction sa = {.sa_handler = on_sigint};
+	int i, ng, failed = 0, done = 0;
+	double elapsed = 0;
+
+	if (s->o->from) {
+		if (!read_plan(s, &elapsed))
+			return 1;
+		for (i = 0; i < s->ncases; i++) {
+			struct st_case *c = &s->cases[i];
+
+			if (c->failed[0] || load_case(s, c)) {
+				failed++;
+				continue;
+			}
+			done++;
+			analyse_case(c);
+		}
+		goto write;
+	}
+	if (!find_binaries(s))
+		return 1;
+	snprintf(sub, sizeof(sub), "%s/raw", s->dir);
+	if (!mkdir_p(sub) || (snprintf(sub, sizeof(sub), "%s/plots", s->dir), !mkdir_p(sub))) {
+		ms_err("cannot create %s: %s (pick another --output DIR)", sub, strerror(errno));
+		return 1;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	pg.total = s->ncases * (s->o->repeat + 1);
+	fprintf(stderr,
+		"memstudy study: %d cases into %s/ (Ctrl-C stops and reports what is "
+		"done)\n",
+		s->ncases, s->dir);
+	for (i = 0; i < s->ncases && !st_interrupted; i++) {
+		struct st_case *c = &s->cases[i];
+		char a[32], b[32];
+
+		if (run_case(s, c, &pg)) {
+			if (st_interrupted)
+				break;
+			failed++;
+			if (pg.tty)
+				fprintf(stderr, "\r\033[K");
+			ms_warn("%s failed: %s", c->name, c->failed);
+			/* a tracer that cannot attach fails every case the same way */
+			if (!done && failed >= 2 && strstr(c->failed, "traced")) {
+				ms_err(
+				    "stopping: the first cases all failed under the tracer. Check "
+				    "that 'sudo memstudy run -- /bin/true' works");
+				break;
+			}
+			pg.done = (i + 1) * (s->o->repeat + 1);
+			continue;
+		}
+		done++;
+		analyse_case(c);
+		st_format_count(c->count, nb, sizeof(nb));
+		if (!pg.tty)
+			fprintf(stderr,
+				"[%d/%d] %s%s%s: free %s untraced, %s traced; in free: %ld brk, "
+				"%ld munmap, %ld faults\n",
+				i + 1, s->ncases, c->name, c->tunables[0] ? " " : "", c->tunables,
+				fmt_s(c->un[PH_FREE].wall, a, sizeof(a)),
+				fmt_ns(c->free_fn.sum, b, sizeof(b)), c->fk.brk, c->fk.munmap,
+				c->fk.faults);
+		progress_draw(&pg, c->name);
+	}
+	if (pg.tty)
+		fprintf(stderr, "\r\033[K");
+	if (st_interrupted)
+		ms_warn("st_interrupted: writing the report for the %d case(s) done", done);
+	elapsed = now_s() - pg.t0;
+	write_plan(s, elapsed);
+
+write:
+	ng = s->o->one_case ? 0 : build_groups(s, g, ARRAY_SIZE(g));
+	write_csv(s);
+	if (s->o->one_case)
+		write_tunable_plot(s, plots, sizeof(plots));
+	else if (ng)
+		write_plots(s, g, ng, plots, sizeof(plots));
+	if (s->o->no_plots)
+		snprintf(plot_err, sizeof(plot_err), "--no-plots was given");
+	else if (done && !run_gnuplot(s, plot_err, sizeof(plot_err)))
+		ms_warn("%s", plot_err);
+	write_report(s, g, ng, plots, plot_err, elapsed, failed);
+	fprintf(stderr, "memstudy study: %d of %d cases %s in %.0f s; report: %s/report.md\n", done,
+		s->ncases, s->o->from ? "re-analysed" : "done", now_s() - pg.t0, s->dir);
+	if (!done)
+		return 1;
+	return st_interrupted ? 130 : failed ? 1 : 0;
+}
