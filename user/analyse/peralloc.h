@@ -38,7 +38,5 @@ bool peralloc__describe_addr(struct peralloc *pa, uint64_t addr, char *buf, size
 /* peralloc_report.c */
 void peralloc__print_text(struct peralloc *pa, FILE *out, int top);
 json_object *peralloc__json(struct peralloc *pa);
-/* Add "per_allocation" to the JSON object in file PATH ('-': written to stdout by us). */
-int peralloc__merge_json(struct peralloc *pa, int in_fd, const char *path, uint64_t extra_lost);
 
 #endif

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -22,7 +21,11 @@
 #include "maps/maps.h"
 #include "analyse/peralloc.h"
 #include "attach/tracer.h"
+#include "cli/options.h"
+#include "lib/json.h"
+#include "lib/outfile.h"
 #include "lib/util.h"
+#include "version.h"
 
 extern char **environ;
 
@@ -37,223 +40,276 @@ struct trace_opts {
 	bool no_calibrate;
 	bool probe_at_entry;
 	bool maps; /* --maps: annotated memory map at the end (per-allocation, live target) */
+	bool all_rows; /* --all: table rows for functions and syscalls never called */
 	int top;
 	struct tracer_opts tracer;
 };
 
-static const char usage_trace[] =
-    "Usage: memstudy --pid PID [options]\n"
-    "       memstudy run [options] -- CMD [ARGS...]\n"
-    "       memstudy maps PID [options]          (memstudy maps --help)\n"
-    "       memstudy study [options]             (memstudy study --help)\n"
-    "\n"
+enum {
+	O_PID = 1,
+	O_DURATION,
+	O_INTERVAL,
+	O_JSON,
+	O_OUTPUT,
+	O_VERBOSE,
+	O_DRY_RUN,
+	O_NO_MOUNT,
+	O_NO_HIST,
+	O_ALL,
+	O_ENTRY,
+	O_FLOOR,
+	O_PER_ALLOC,
+	O_TOP,
+	O_RINGBUF,
+	O_NO_CAL,
+	O_SLOTS,
+	O_MAPS,
+	O_VERSION,
+};
+
+static const char *const floor_choices[] = {"all", "uprobes", NULL};
+
+/* The options of memstudy --pid and memstudy run: one table, two pages. */
+static const struct opt trace_table[] = {
+    {O_PID, "pid", 'p', OPT_WHOLE, "PID",
+     "attach to a running process (all its threads); stop when it\n"
+     "exits, on Ctrl-C, or after --duration",
+     1, 2147483647, .what = "a process ID"},
+    {O_DURATION, "duration", 'd', OPT_REAL, "SEC",
+     "stop after SEC seconds (run: CMD keeps running untraced)", 0.001, 31536000,
+     "seconds"},
+    {O_INTERVAL, "interval", 'i', OPT_REAL, "SEC",
+     "print a one-line live view every SEC seconds (on stderr)", 0.01, 86400, "seconds"},
+    {O_JSON, "json", 'j', OPT_OUTPUT, "FILE",
+     "write the report as one JSON object to FILE ('-' = stdout);\n"
+     "keys are described in docs/json.md"},
+    {O_OUTPUT, "output", 'o', OPT_OUTPUT, "FILE",
+     "write the text report to FILE instead of stdout"},
+    {O_NO_HIST, "no-histograms", 0, OPT_FLAG, NULL,
+     "leave the latency histograms out of the text report"},
+    {O_ALL, "all", 0, OPT_FLAG, NULL,
+     "list every function and syscall in the tables, also those\n"
+     "never called (the JSON always has them all)"},
+    {O_DRY_RUN, "dry-run", 0, OPT_FLAG, NULL,
+     "show which allocator and probe points would be used; attach\nnothing"},
+    {O_NO_MOUNT, "no-mount", 0, OPT_FLAG, NULL,
+     "do not mount tracefs on /sys/kernel/tracing when it is missing"},
+    {O_ENTRY, "probe-at-entry", 0, OPT_FLAG, NULL,
+     "probe each function's first instruction even where the kernel\n"
+     "must single-step it (~10x the cost; for comparisons)"},
+    {O_FLOOR, "probe-floor", 0, OPT_OPTIONAL, "uprobes",
+     "attach empty programs at the same probe points and nothing\n"
+     "else: the cost floor bench/overhead.py compares against.\n"
+     "All of them by default (syscall tracepoints slow every\n"
+     "syscall down, so they belong in it); =uprobes: the\n"
+     "allocator's uprobes only",
+     .choices = floor_choices},
+    {O_PER_ALLOC, "per-allocation", 0, OPT_FLAG, NULL,
+     "every allocation and page fault, with call stacks: faults per\n"
+     "call site, in allocator metadata, in freed memory; see\n"
+     "docs/per-allocation.md"},
+    {O_TOP, "top", 0, OPT_WHOLE, "N", "call sites listed per table in --per-allocation (default 10)",
+     1, 4096},
+    {O_RINGBUF, "ring-buffer", 0, OPT_POW2, "MB",
+     "per-allocation ring buffer in MiB, a power of two from 1 to\n1024 (default 64)", 1,
+     1024, "MiB"},
+    {O_NO_CAL, "no-calibrate", 0, OPT_FLAG, NULL,
+     "do not time empty probes on memstudy itself at the end (~0.1 s);\n"
+     "the own-cost line then uses our machines' figures"},
+    {O_SLOTS, "thread-slots", 0, OPT_POW2, "N",
+     "per-thread state slots in the kernel, a power of two (default:\n"
+     "pid_max, at most 65536; 128 bytes each). Threads whose slot\n"
+     "is taken use task storage: correct, a little slower",
+     1, MS_THREAD_SLOTS_MAX},
+    {O_MAPS, "maps", 0, OPT_FLAG, NULL,
+     "with --per-allocation, on a target still running at the end:\n"
+     "its memory map, each mmapped chunk named by its call site"},
+    {O_VERBOSE, "verbose", 'v', OPT_FLAG, NULL, "libbpf and attach details on stderr"},
+    {O_VERSION, "version", 0, OPT_FLAG, NULL,
+     "memstudy's version, and the libbpf and kernel it was built with"},
+    {0},
+};
+
+static const char trace_description[] =
     "Shows where a process's memory time goes: every call to the malloc family, and the\n"
     "kernel work done for it - brk, mmap, munmap, mremap, madvise and mprotect syscalls and\n"
     "page faults - with the work that happened inside each allocator call charged to it.\n"
     "\n"
-    "Modes:\n"
-    "  -p, --pid PID        attach to a running process (all its threads); stop when it\n"
-    "                       exits, on Ctrl-C, or after --duration\n"
+    "Commands:\n"
+    "  --pid PID            attach to a running process\n"
     "  run -- CMD [ARGS]    start CMD with every probe in place before its first\n"
     "                       instruction; stdin, stdout and its exit status pass through\n"
-    "\n"
-    "Options:\n"
-    "  -d, --duration SEC   stop after SEC seconds (run: CMD keeps running untraced)\n"
-    "  -i, --interval SEC   print a one-line live view every SEC seconds (on stderr)\n"
-    "  -j, --json FILE      write the report as one JSON object to FILE ('-' = stdout);\n"
-    "                       keys are described in docs/json.md\n"
-    "  -o, --output FILE    write the text report to FILE instead of stdout\n"
-    "      --no-histograms  leave the latency histograms out of the text report\n"
-    "      --dry-run        show which allocator and probe points would be used; attach\n"
-    "                       nothing\n"
-    "      --no-mount       do not mount tracefs on /sys/kernel/tracing when it is missing\n"
-    "      --probe-at-entry probe each function's first instruction even where the kernel\n"
-    "                       must single-step it (~10x the cost; for comparisons)\n"
-    "      --probe-floor[=uprobes]\n"
-    "                       attach empty programs at the same probe points and nothing\n"
-    "                       else: the cost floor bench/overhead.py compares against.\n"
-    "                       All of them by default (syscall tracepoints slow every\n"
-    "                       syscall down, so they belong in it); =uprobes: the\n"
-    "                       allocator's uprobes only\n"
-    "      --per-allocation every allocation and page fault, with call stacks: faults per\n"
-    "                       call site, in allocator metadata, in freed memory; see\n"
-    "                       docs/per-allocation.md\n"
-    "      --top N          call sites listed per table in --per-allocation (default 10)\n"
-    "      --ring-buffer MB per-allocation ring buffer (default 64; a power of two)\n"
-    "      --no-calibrate   do not time empty probes on memstudy itself at the end (~0.1 s);\n"
-    "                       the own-cost line then uses our machines' figures\n"
-    "      --thread-slots N per-thread state slots in the kernel, a power of two (default:\n"
-    "                       pid_max, at most 65536; 128 bytes each). Threads whose slot\n"
-    "                       is taken use task storage: correct, a little slower\n"
-    "      --maps           with --per-allocation, on a target still running at the end:\n"
-    "                       its memory map, each mmapped chunk named by its call site\n"
-    "  -v, --verbose        libbpf and attach details on stderr\n"
-    "  -h, --help           this help\n"
-    "\n"
-    "Examples:\n"
-    "  sudo memstudy run -- ./app --input big.txt    trace a program from its start\n"
-    "  sudo memstudy -p 1234 -d 10 -i 1              ten seconds of a running process\n"
-    "  sudo memstudy run --json out.json -- memstudy-workload churn --count 1e5\n"
-    "  sudo memstudy run --per-allocation -- ./app    faults per call site, with stacks\n"
-    "  memstudy run --dry-run -- /bin/ls             which allocator would be probed\n"
-    "  sudo memstudy study                           the founding notes' experiments\n"
-    "\n"
-    "Notes:\n"
-    "  Needs root (or CAP_BPF + CAP_PERFMON). Probes are attached for the target only:\n"
-    "  other processes using the same libc are not slowed. Children the target forks are\n"
-    "  not followed. The allocator is the file that defines malloc in the target: the\n"
-    "  program itself, an LD_PRELOADed library, or libc.so.6. A program that calls\n"
-    "  memstudy_phase(\"name\") (the built-in workloads do) gets its report split by phase.\n"
-    "  Latency percentiles come from a log-linear histogram: within 12.5% of the true value.\n";
+    "  maps PID             pmap -x with a meaning for every mapping (no BPF needed)\n"
+    "  study                run the founding notes' experiments traced and explain them";
+
+static const char trace_examples[] =
+    "sudo memstudy run -- ./app --input big.txt\ttrace a program from its start\n"
+    "sudo memstudy -p 1234 -d 10 -i 1\tten seconds of a running process\n"
+    "sudo memstudy run --json out.json -- memstudy-workload churn --count 1e5\tJSON for scripts\n"
+    "sudo memstudy run --per-allocation -- ./app\tfaults per call site, with stacks\n"
+    "memstudy run --dry-run -- /bin/ls\twhich allocator would be probed\n"
+    "sudo memstudy study\tthe founding notes' experiments";
+
+static const char trace_notes[] =
+    "Needs root (or CAP_BPF + CAP_PERFMON). Probes are attached for the target only:\n"
+    "other processes using the same libc are not slowed. Children the target forks are\n"
+    "not followed. The allocator is the file that defines malloc in the target: the\n"
+    "program itself, an LD_PRELOADed library, or libc.so.6. A program that calls\n"
+    "memstudy_phase(\"name\") (the built-in workloads do) gets its report split by phase.\n"
+    "Latency percentiles come from a log-linear histogram: within 12.5% of the true value.\n"
+    "Output files are refused when another user could redirect them (a directory or link\n"
+    "they control).";
+
+static const char trace_exit[] =
+    "0 when the trace and its reports were written (run: the command's own exit status);\n"
+    "1 when tracing or writing failed; 2 for a usage error; 130 when interrupted and the\n"
+    "command was left running.";
+
+static const struct cmd_doc trace_doc = {
+    .name = "memstudy",
+    .summary = "where a process's memory time and pages go, in the allocator and the kernel",
+    .synopsis = "memstudy --pid PID [options]\n"
+		"memstudy run [options] -- CMD [ARGS...]\n"
+		"memstudy maps PID [options]          (memstudy maps --help)\n"
+		"memstudy study [options]             (memstudy study --help)",
+    .description = trace_description,
+    .opts = trace_table,
+    .examples = trace_examples,
+    .notes = trace_notes,
+    .exit_status = trace_exit,
+    .see_also = "memstudy-run(1), memstudy-maps(1), memstudy-study(1)",
+};
+
+static const struct cmd_doc run_doc = {
+    .name = "memstudy run",
+    .summary = "start a command with every probe in place and trace it",
+    .synopsis = "memstudy run [options] -- CMD [ARGS...]",
+    .description =
+	"Starts CMD with every probe in place before its first instruction and traces it\n"
+	"until it exits: every call to the malloc family, and the kernel work done for it,\n"
+	"with the work done inside each allocator call charged to that call. stdin, stdout\n"
+	"and the command's exit status pass through. --pid is for running processes.",
+    .opts = trace_table,
+    .examples = trace_examples,
+    .notes = trace_notes,
+    .exit_status = trace_exit,
+    .see_also = "memstudy(1), memstudy-maps(1), memstudy-study(1)",
+};
 
 static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
 {
-	stop_requested = 1;
+	stop_requested++;
 }
 
-static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o)
-{
-	enum {
-		OPT_DRY = 256,
-		OPT_NO_MOUNT,
-		OPT_NO_HIST,
-		OPT_ENTRY,
-		OPT_FLOOR,
-		OPT_PA,
-		OPT_TOP,
-		OPT_RB,
-		OPT_MAPS,
-		OPT_SLOTS,
-		OPT_NO_CAL,
-	};
-	static const struct option longopts[] = {
-	    {"pid", required_argument, NULL, 'p'},
-	    {"duration", required_argument, NULL, 'd'},
-	    {"interval", required_argument, NULL, 'i'},
-	    {"json", required_argument, NULL, 'j'},
-	    {"output", required_argument, NULL, 'o'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"dry-run", no_argument, NULL, OPT_DRY},
-	    {"no-mount", no_argument, NULL, OPT_NO_MOUNT},
-	    {"no-histograms", no_argument, NULL, OPT_NO_HIST},
-	    {"probe-at-entry", no_argument, NULL, OPT_ENTRY},
-	    {"probe-floor", optional_argument, NULL, OPT_FLOOR},
-	    {"per-allocation", no_argument, NULL, OPT_PA},
-	    {"top", required_argument, NULL, OPT_TOP},
-	    {"ring-buffer", required_argument, NULL, OPT_RB},
-	    {"maps", no_argument, NULL, OPT_MAPS},
-	    {"thread-slots", required_argument, NULL, OPT_SLOTS},
-	    {"no-calibrate", no_argument, NULL, OPT_NO_CAL},
-	    {NULL, 0, NULL, 0},
-	};
-	double v;
-	int c;
+struct parse_ctx {
+	struct trace_opts *o;
+	const struct cmd_doc *doc;
+	bool run_mode;
+	bool version;
+};
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+p:d:i:j:o:vh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (run_mode || !parse_number(optarg, &v) || v != (pid_t)v || v < 1) {
-				ms_err(run_mode ? "--pid does not go with run: use one or the other"
-						: "--pid takes a process ID, got '%s'",
-				       optarg);
-				return 2;
-			}
-			o->pid = v;
-			break;
-		case 'd':
-		case 'i':
-			if (!parse_number(optarg, &v) || v <= 0) {
-				ms_err("--%s takes a number of seconds > 0, got '%s'",
-				       c == 'd' ? "duration" : "interval", optarg);
-				return 2;
-			}
-			*(c == 'd' ? &o->duration : &o->interval) = v;
-			break;
-		case 'j':
-			o->json = optarg;
-			break;
-		case 'o':
-			o->output = optarg;
-			break;
-		case 'v':
-			ms_verbose = o->tracer.verbose = true;
-			break;
-		case 'h':
-			fputs(usage_trace, stdout);
-			exit(0);
-		case OPT_DRY:
-			o->dry_run = true;
-			break;
-		case OPT_NO_MOUNT:
-			o->tracer.no_mount = true;
-			break;
-		case OPT_NO_HIST:
-			o->no_hist = true;
-			break;
-		case OPT_ENTRY:
-			o->probe_at_entry = true;
-			break;
-		case OPT_MAPS:
-			o->maps = true;
-			break;
-		case OPT_NO_CAL:
-			o->no_calibrate = true;
-			break;
-		case OPT_FLOOR:
-			if (!optarg || !strcmp(optarg, "all")) {
-				o->tracer.floor = TRACER_FLOOR_ALL;
-			} else if (!strcmp(optarg, "uprobes")) {
-				o->tracer.floor = TRACER_FLOOR_UPROBES;
-			} else {
-				ms_err("--probe-floor takes 'all' (the default) or 'uprobes', got "
-				       "'%s'",
-				       optarg);
-				return 2;
-			}
-			break;
-		case OPT_PA:
-			o->tracer.per_alloc = true;
-			break;
-		case OPT_TOP:
-		case OPT_RB:
-			if (!parse_number(optarg, &v) || v < 1 || v > 4096 || v != (int)v) {
-				ms_err("--%s takes a whole number from 1 to 4096, got '%s'",
-				       c == OPT_TOP ? "top" : "ring-buffer", optarg);
-				return 2;
-			}
-			if (c == OPT_TOP)
-				o->top = v;
-			else
-				o->tracer.ringbuf_mb = v;
-			break;
-		case OPT_SLOTS:
-			if (!parse_number(optarg, &v) || v < 1 || v > MS_THREAD_SLOTS_MAX ||
-			    v != (unsigned int)v || ((unsigned int)v & ((unsigned int)v - 1))) {
-				ms_err("--thread-slots takes a power of two from 1 to %d, got '%s'",
-				       MS_THREAD_SLOTS_MAX, optarg);
-				return 2;
-			}
-			o->tracer.thread_slots = v;
-			break;
-		default:
-			if (optopt && strchr("pdijo", optopt))
-				ms_err("option -%c needs a value; see 'memstudy --help'", optopt);
-			else
-				ms_err("unknown option '%s'; see 'memstudy --help'",
-				       argv[optind - 1]);
-			return 2;
-		}
-	}
-	if (o->tracer.per_alloc && o->tracer.floor) {
-		ms_err("--per-allocation and --probe-floor do not go together");
-		return 2;
+static int on_trace_opt(void *ctx, const struct opt *opt, const struct opt_value *v)
+{
+	struct parse_ctx *c = ctx;
+	struct trace_opts *o = c->o;
+
+	switch (opt->id) {
+	case O_PID:
+		if (c->run_mode)
+			return opt_usage_error(c->doc,
+					       "--pid does not go with run: use one or the other");
+		o->pid = (pid_t)v->num;
+		break;
+	case O_DURATION:
+		o->duration = v->num;
+		break;
+	case O_INTERVAL:
+		o->interval = v->num;
+		break;
+	case O_JSON:
+		o->json = v->text;
+		break;
+	case O_OUTPUT:
+		o->output = v->text;
+		break;
+	case O_VERBOSE:
+		ms_verbose = o->tracer.verbose = true;
+		break;
+	case O_DRY_RUN:
+		o->dry_run = true;
+		break;
+	case O_NO_MOUNT:
+		o->tracer.no_mount = true;
+		break;
+	case O_NO_HIST:
+		o->no_hist = true;
+		break;
+	case O_ALL:
+		o->all_rows = true;
+		break;
+	case O_ENTRY:
+		o->probe_at_entry = true;
+		break;
+	case O_MAPS:
+		o->maps = true;
+		break;
+	case O_NO_CAL:
+		o->no_calibrate = true;
+		break;
+	case O_FLOOR:
+		o->tracer.floor = v->choice == 1 ? TRACER_FLOOR_UPROBES : TRACER_FLOOR_ALL;
+		break;
+	case O_PER_ALLOC:
+		o->tracer.per_alloc = true;
+		break;
+	case O_TOP:
+		o->top = (int)v->num;
+		break;
+	case O_RINGBUF:
+		o->tracer.ringbuf_mb = (unsigned int)v->num;
+		break;
+	case O_SLOTS:
+		o->tracer.thread_slots = (unsigned int)v->num;
+		break;
+	case O_VERSION:
+		c->version = true;
+		break;
 	}
 	return 0;
+}
+
+static void print_version(void)
+{
+	printf("memstudy %s (%s)\nbuilt %s with libbpf %s on kernel %s\n", MEMSTUDY_VERSION,
+	       MEMSTUDY_GIT, MEMSTUDY_DATE, MEMSTUDY_LIBBPF, MEMSTUDY_BUILD_KERNEL);
+}
+
+/* Options into O; ARGS gets what follows them. 0, or the exit code (-1: --help/--version,
+ * exit 0). */
+static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o, char ***args,
+		      int *nargs)
+{
+	struct parse_ctx c = {.o = o, .doc = run_mode ? &run_doc : &trace_doc,
+			      .run_mode = run_mode};
+	int rc = opt_parse(c.doc, argc, argv, OPT_STOP_AT_ARG, on_trace_opt, &c, args, nargs);
+
+	if (rc)
+		return rc;
+	if (c.version) {
+		print_version();
+		free(*args);
+		return OPT_EXIT_HELP;
+	}
+	if (o->tracer.per_alloc && o->tracer.floor)
+		rc = opt_usage_error(c.doc, "--per-allocation and --probe-floor do not go together");
+	else if (o->maps && !o->tracer.per_alloc)
+		rc = opt_usage_error(c.doc,
+				     "--maps names chunks by call site: it needs --per-allocation");
+	if (rc)
+		free(*args);
+	return rc;
 }
 
 static double now_s(void)
@@ -271,22 +327,6 @@ static bool target_gone(pid_t child, int pidfd, int *status)
 		return poll(&p, 1, 0) == 1;
 	}
 	return false;
-}
-
-/* The summary's JSON with "per_allocation" added: report.c writes it to a memfd first. */
-static int write_json_peralloc(const struct report *r, struct peralloc *pa, const char *path)
-{
-	char fdpath[64];
-	int fd = memfd_create("memstudy-json", MFD_CLOEXEC), err;
-
-	if (fd < 0)
-		return -errno;
-	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
-	err = report__write_json(r, fdpath);
-	if (!err)
-		err = peralloc__merge_json(pa, fd, path, 0);
-	close(fd);
-	return err;
 }
 
 /*
@@ -318,10 +358,27 @@ static void print_annotated_maps(pid_t pid, struct peralloc *pa, FILE *out)
 	maps_snapshot__free(s);
 }
 
+/* The text report: the summary, then per-allocation mode's sections. */
+static void print_text(const struct report *r, const struct trace_opts *o, struct peralloc *pa,
+		       FILE *out)
+{
+	report__print_text(r, out, !o->no_hist);
+	if (pa)
+		peralloc__print_text(pa, out, o->top ? o->top : 10);
+	if (pa && o->maps)
+		print_annotated_maps(r->target->pid, pa, out);
+}
+
+/*
+ * Write the JSON and the text report where they were asked for. A destination that fails
+ * is named with the reason, and its report goes to stderr instead: a trace is not lost
+ * because a disk was full. Returns memstudy's exit code.
+ */
 static int write_reports(const struct report *r, const struct trace_opts *o, struct peralloc *pa)
 {
-	FILE *out = stdout;
-	int err;
+	const char *text_to = o->output ? o->output : "-";
+	int ret = 0;
+	FILE *out;
 
 	if (o->tracer.floor) {
 		fprintf(stderr,
@@ -330,30 +387,64 @@ static int write_reports(const struct report *r, const struct trace_opts *o, str
 			r->duration_s);
 		return 0;
 	}
-
 	if (o->json) {
-		err = pa ? write_json_peralloc(r, pa, o->json) : report__write_json(r, o->json);
-		if (err) {
-			ms_err("cannot write %s: %s", o->json, strerror(-err));
-			return 1;
+		json_object *root = report__to_json(r);
+
+		if (pa)
+			json_object_object_add(root, "per_allocation", peralloc__json(pa));
+		if (json_write_file(root, o->json)) {
+			ms_err("the JSON report follows on stderr instead");
+			json_print(root, stderr);
+			ret = 1;
 		}
+		json_object_put(root);
 	}
 	if (o->json && !strcmp(o->json, "-") && !o->output)
-		return 0; /* stdout holds the JSON alone */
-	if (o->output && !(out = fopen(o->output, "w"))) {
-		ms_err("cannot write %s: %s", o->output, strerror(errno));
-		return 1;
+		return ret; /* stdout holds the JSON alone */
+	out = out_open(text_to);
+	if (out)
+		print_text(r, o, pa, out);
+	if (!out || out_close(out, text_to)) {
+		ms_err("the report follows on stderr instead");
+		print_text(r, o, pa, stderr);
+		ret = 1;
 	}
-	report__print_text(r, out, !o->no_hist);
-	if (pa)
-		peralloc__print_text(pa, out, o->top ? o->top : 10);
-	if (pa && o->maps)
-		print_annotated_maps(r->target->pid, pa, out);
-	if (out != stdout)
-		fclose(out);
-	else
-		fflush(out);
-	return 0;
+	return ret;
+}
+
+/*
+ * run: the trace has ended (Ctrl-C, --duration) but the command goes on, and its exit
+ * status is to be memstudy's. Wait, saying so; another Ctrl-C stops waiting and leaves it
+ * running. False when it was left running.
+ */
+static bool wait_for_child(pid_t child, const char *comm, int *status)
+{
+	int seen = stop_requested;
+	bool said = false;
+
+	for (;;) {
+		pid_t got = waitpid(child, status, said ? 0 : WNOHANG);
+
+		if (got == child)
+			return true;
+		if (got < 0 && errno != EINTR)
+			return true; /* not ours to wait for any more */
+		if (got == 0 && !said) {
+			fprintf(stderr,
+				"memstudy: the trace has ended; waiting for PID %d (%s) to exit, as "
+				"its exit status is memstudy's. Ctrl-C again leaves it running "
+				"untraced\n",
+				child, comm);
+			said = true;
+			seen = stop_requested;
+			continue;
+		}
+		if (stop_requested > seen) {
+			fprintf(stderr, "memstudy: left PID %d (%s) running, untraced\n", child,
+				comm);
+			return false;
+		}
+	}
 }
 
 /*
@@ -367,7 +458,7 @@ static int trace_target(struct target *t, const struct trace_opts *o, pid_t chil
 	struct tracer *tr;
 	double start, last_tick;
 	int pidfd = -1, ret = 1;
-	bool exited = false;
+	bool exited = false, started = false;
 
 	if (!r)
 		return 1;
@@ -384,6 +475,7 @@ static int trace_target(struct target *t, const struct trace_opts *o, pid_t chil
 		}
 		close(go_fd);
 		go_fd = -1;
+		started = true;
 	} else {
 		pidfd = syscall(SYS_pidfd_open, t->pid, 0);
 		if (pidfd < 0 || target_gone(0, pidfd, NULL)) {
@@ -433,9 +525,10 @@ out:
 		close(pidfd);
 	tracer__destroy(tr);
 	if (child > 0 && !exited) {
-		if (ret)
-			kill(child, SIGKILL); /* never started: the probes failed */
-		waitpid(child, child_status, 0);
+		if (!started)
+			kill(child, SIGKILL); /* the probes failed: never run it untraced */
+		else if (!wait_for_child(child, t->comm, child_status))
+			ret = 130;
 	}
 	free(r);
 	return ret;
@@ -455,23 +548,24 @@ int cmd_trace(int argc, char **argv)
 {
 	struct trace_opts o = {};
 	struct target t;
-	int err;
+	char **args;
+	int err, nargs;
 
-	err = parse_opts(argc, argv, false, &o);
+	err = parse_opts(argc, argv, false, &o, &args, &nargs);
 	if (err)
+		return err == OPT_EXIT_HELP ? 0 : err;
+	if (nargs) {
+		err = opt_usage_error(&trace_doc,
+				      "unexpected argument '%s'; to start a command use 'memstudy "
+				      "run -- CMD'",
+				      args[0]);
+		free(args);
 		return err;
-	if (o.maps && !o.tracer.per_alloc) {
-		ms_err("--maps names chunks by call site: it needs --per-allocation");
-		return 2;
 	}
-	if (optind < argc) {
-		ms_err("unexpected argument '%s'; to start a command use 'memstudy run -- CMD'",
-		       argv[optind]);
-		return 2;
-	}
+	free(args);
 	if (!o.pid) {
-		fprintf(stderr, "memstudy: say what to trace: --pid PID or run -- CMD\n\n%s",
-			usage_trace);
+		fprintf(stderr, "memstudy: say what to trace: --pid PID or run -- CMD\n\n");
+		opt_print_help(&trace_doc, stderr);
 		return 2;
 	}
 	if (!o.dry_run && tracer__check_privileges())
@@ -529,43 +623,41 @@ static int resolve_command(const char *cmd, char *path, size_t size)
 int cmd_run(int argc, char **argv)
 {
 	struct trace_opts o = {};
-	char path[PATH_MAX];
-	int go[2], err, status = 0, ret;
+	char path[PATH_MAX], **args;
+	int go[2], err, status = 0, ret, nargs;
 	struct target t = {};
 	pid_t child;
 
-	err = parse_opts(argc, argv, true, &o);
+	err = parse_opts(argc, argv, true, &o, &args, &nargs);
 	if (err)
-		return err;
-	if (o.maps && !o.tracer.per_alloc) {
-		ms_err("--maps names chunks by call site: it needs --per-allocation");
-		return 2;
+		return err == OPT_EXIT_HELP ? 0 : err;
+	if (!nargs) {
+		free(args);
+		return opt_usage_error(&run_doc,
+				       "run needs a command: memstudy run [options] -- CMD [ARGS...]");
 	}
-	if (optind >= argc) {
-		ms_err("run needs a command: memstudy run [options] -- CMD [ARGS...]");
-		return 2;
-	}
-	err = resolve_command(argv[optind], path, sizeof(path));
-	if (err)
+	err = resolve_command(args[0], path, sizeof(path));
+	if (!err && target__resolve_exec(&t, path))
+		err = 1;
+	if (err) {
+		free(args);
 		return err;
-	if (target__resolve_exec(&t, path))
-		return 1;
+	}
 	t.probe_at_entry = o.probe_at_entry;
 	target__place_probes(&t);
 	snprintf(t.comm, sizeof(t.comm), "%.15s",
 		 strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
-	if (o.dry_run) {
-		tracer__print_probes(&t, stdout);
-		return 0;
+	if (o.dry_run || tracer__check_privileges() || pipe2(go, O_CLOEXEC)) {
+		if (o.dry_run)
+			tracer__print_probes(&t, stdout);
+		free(args);
+		return o.dry_run ? 0 : 1;
 	}
-	if (tracer__check_privileges())
-		return 1;
-	if (pipe2(go, O_CLOEXEC))
-		return 1;
 	fflush(NULL);
 	child = fork();
 	if (child < 0) {
 		ms_err("fork: %s", strerror(errno));
+		free(args);
 		return 1;
 	}
 	if (child == 0) {
@@ -575,9 +667,10 @@ int cmd_run(int argc, char **argv)
 		close(go[1]);
 		if (read(go[0], &c, 1) != 1)
 			_exit(127); /* memstudy gave up: never run the command untraced */
-		execve(path, argv + optind, environ);
+		execve(path, args, environ);
 		_exit(127);
 	}
+	free(args);
 	close(go[0]);
 	t.pid = child;
 	install_signals();

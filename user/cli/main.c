@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "lib/outfile.h"
 
 struct command {
 	const char *name;
@@ -18,7 +19,7 @@ static const struct command commands[] = {
     {NULL, NULL, NULL},
 };
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
 	const struct command *c;
 
@@ -31,4 +32,14 @@ int main(int argc, char **argv)
 	}
 	/* No subcommand: attach to a running process (--pid), or --help. */
 	return cmd_trace(argc, argv);
+}
+
+int main(int argc, char **argv)
+{
+	int rc = dispatch(argc, argv);
+
+	/* What went to stdout (tables, --dry-run, --help) reached it, or we say so. */
+	if (out_close(stdout, "-") && !rc)
+		rc = 1;
+	return rc;
 }

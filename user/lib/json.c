@@ -4,10 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include <json-c/json.h>
 
 #include "lib/json.h"
+#include "lib/outfile.h"
 
 json_object *json_path(json_object *o, const char *path)
 {
@@ -50,19 +53,94 @@ const char *json_path_str(json_object *o, const char *key)
 	return v && json_object_get_string(v) ? json_object_get_string(v) : "";
 }
 
+void json_print(json_object *root, FILE *f)
+{
+	fputs(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+						       JSON_C_TO_STRING_NOSLASHESCAPE),
+	      f);
+	fputc('\n', f);
+}
+
 int json_write_file(json_object *root, const char *path)
 {
-	const char *text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-								    JSON_C_TO_STRING_NOSLASHESCAPE);
-	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
-	int err = 0;
+	FILE *f = out_open(path);
 
 	if (!f)
-		return -errno;
-	fprintf(f, "%s\n", text);
-	if (f != stdout && fclose(f))
-		err = -errno;
-	else if (f == stdout)
-		fflush(f);
-	return err;
+		return -1;
+	json_print(root, f);
+	return out_close(f, path);
+}
+
+json_object *json_read_file(const char *path, size_t max_bytes, char *why, size_t len)
+{
+	json_tokener *tok = NULL;
+	json_object *root = NULL;
+	char *buf = NULL;
+	struct stat st;
+	size_t got = 0;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (!f || fstat(fileno(f), &st)) {
+		snprintf(why, len, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(why, len, "%s: %s", path, strerror(EISDIR));
+		goto out;
+	}
+	if (S_ISREG(st.st_mode) && (size_t)st.st_size > max_bytes) {
+		snprintf(why, len, "%s: %.1f MiB, more than the %.0f MiB memstudy reads", path,
+			 st.st_size / 1048576.0, max_bytes / 1048576.0);
+		goto out;
+	}
+	buf = malloc(max_bytes + 1);
+	if (!buf) {
+		snprintf(why, len, "%s: %s", path, strerror(ENOMEM));
+		goto out;
+	}
+	while (got <= max_bytes) {
+		size_t n = fread(buf + got, 1, max_bytes + 1 - got, f);
+
+		if (!n)
+			break;
+		got += n;
+	}
+	if (ferror(f)) {
+		snprintf(why, len, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (got > max_bytes) {
+		snprintf(why, len, "%s: more than the %.0f MiB memstudy reads", path,
+			 max_bytes / 1048576.0);
+		goto out;
+	}
+	tok = json_tokener_new();
+	if (tok)
+		root = json_tokener_parse_ex(tok, buf, (int)got);
+	if (!tok || !root || json_tokener_get_error(tok) != json_tokener_success ||
+	    tok->char_offset < (int)got) {
+		size_t at = tok ? (size_t)tok->char_offset : 0;
+
+		while (root && at < got && (buf[at] == ' ' || buf[at] == '\n' || buf[at] == '\t'))
+			at++;
+		if (!root || at < got) {
+			snprintf(why, len, "%s: not JSON: %s at byte %zu", path,
+				 !tok ? "out of memory"
+				 : !root && json_tokener_get_error(tok) == json_tokener_continue
+				     ? "it ends before the document does"
+				 : !root ? json_tokener_error_desc(json_tokener_get_error(tok))
+					 : "text after the document",
+				 at);
+			json_object_put(root);
+			root = NULL;
+		}
+	}
+out:
+	if (tok)
+		json_tokener_free(tok);
+	free(buf);
+	if (f)
+		fclose(f);
+	return root;
 }

@@ -52,21 +52,6 @@ long read_file(const char *path, char *buf, size_t size)
 	return got;
 }
 
-bool parse_number(const char *s, double *out)
-{
-	char *end;
-	double v;
-
-	if (!s || !*s)
-		return false;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || *end || v < 0)
-		return false;
-	*out = v;
-	return true;
-}
-
 void appendf(char *buf, size_t len, const char *fmt, ...)
 {
 	size_t used = strlen(buf);

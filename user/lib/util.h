@@ -19,8 +19,6 @@ extern bool ms_verbose;
 long read_file(const char *path, char *buf, size_t size);
 /* Append printf-style to the NUL-terminated string in BUF of LEN bytes; truncates. */
 void appendf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Parse "12", "1.5", "1e6"; false if not a non-negative number. */
-bool parse_number(const char *s, double *out);
 /* CLOCK_MONOTONIC in nanoseconds: the clock bpf_ktime_get_ns() reads. */
 uint64_t mono_ns(void);
 /* File offset of FN, a function of this process, for a uprobe on /proc/self/exe; 0 if

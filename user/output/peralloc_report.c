@@ -331,18 +331,3 @@ json_object *peralloc__json(struct peralloc *pa)
 	free(vb);
 	return o;
 }
-
-int peralloc__merge_json(struct peralloc *pa, int in_fd, const char *path, uint64_t extra_lost)
-{
-	json_object *root;
-	int err;
-
-	lseek(in_fd, 0, SEEK_SET);
-	root = json_object_from_fd(in_fd);
-	if (!root)
-		return -EINVAL;
-	json_object_object_add(root, "per_allocation", peralloc__json(pa));
-	err = json_write_file(root, path);
-	json_object_put(root);
-	return err;
-}

@@ -353,12 +353,12 @@ static json_object *json_phase(const struct report *r, const struct report_phase
 	return o;
 }
 
-int report__write_json(const struct report *r, const char *path)
+json_object *report__to_json(const struct report *r)
 {
 	json_object *root = json_phase(r, &r->total), *tg = json_object_new_object();
 	json_object *lost = json_object_new_object(), *phases = json_object_new_array();
 	static const char *const lost_names[MS_LOST_MAX] = {"ring_buffer", "thread_state"};
-	int p, err;
+	int p;
 
 	json_object_object_add(tg, "pid", json_object_new_int(r->target->pid));
 	json_object_object_add(tg, "comm", json_object_new_string(r->target->comm));
@@ -422,9 +422,6 @@ int report__write_json(const struct report *r, const char *path)
 				       U64(r->threads_in_task_storage));
 		json_object_object_add(root, "overhead", ov);
 	}
-
-	err = json_write_file(root, path);
-	json_object_put(root);
-	return err;
+	return root;
 }
 

@@ -41,8 +41,9 @@ struct report {
 void report__sum(struct report *r);
 /* HISTOGRAMS: also print a latency histogram per function called. */
 void report__print_text(const struct report *r, FILE *out, bool histograms);
-/* The JSON contract is documented in docs/json.md. Returns 0 or -errno. */
-int report__write_json(const struct report *r, const char *path);
+/* The report as one JSON object: the contract is documented in docs/json.md. */
+struct json_object;
+struct json_object *report__to_json(const struct report *r);
 /* One compact line of rates between two snapshots, for --interval. */
 void report__print_interval(const struct report *prev, const struct report *now, double secs,
 			    FILE *out);

@@ -361,5 +361,5 @@ void write_report(struct study *s, struct group *g, int ng, const char *plots,
 			c->workload, c->count, c->size, c->order[0] ? " --order " : "", c->order);
 	}
 	fprintf(f, "```\n");
-	fclose(f);
+	close_out(s, f, "report.md");
 }

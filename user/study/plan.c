@@ -11,50 +11,18 @@
 #include <string.h>
 #include <json-c/json.h>
 
+#include "lib/parse.h"
 #include "lib/util.h"
 #include "study/study.h"
 
 const char *const st_order_names[3] = {"fwd", "rev", "random"};
 
-bool st_parse_size(const char *s, double *out)
-{
-	char *end;
-	double v, m = 1;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || v < 0)
-		return false;
-	if (*end) {
-		switch (tolower((unsigned char)*end)) {
-		case 'k':
-			m = 1024.0;
-			break;
-		case 'm':
-			m = 1024.0 * 1024;
-			break;
-		case 'g':
-			m = 1024.0 * 1024 * 1024;
-			break;
-		default:
-			return false;
-		}
-		end++;
-		if (*end == 'b' || *end == 'B')
-			end++;
-		if (*end)
-			return false;
-	}
-	*out = v * m;
-	return true;
-}
-
-/* A count: 1000, 1e5; whole and at least 1. */
-bool st_parse_count(const char *s, long *out)
+/* A case name's count: 1000, 1e5; whole, from 1 to 1e9. */
+static bool parse_case_count(const char *s, long *out)
 {
 	double v;
 
-	if (!parse_number(s, &v) || v < 1 || v > 1e9 || v != (double)(long)v)
+	if (!parse_whole(s, &v) || v < 1 || v > 1e9)
 		return false;
 	*out = (long)v;
 	return true;
@@ -118,8 +86,8 @@ bool st_parse_case(const char *name, struct st_case *c)
 	} else {
 		return false;
 	}
-	if (!st_parse_size(f[2], &size) || size < 1 || size > (double)(1UL << 40) ||
-	    !st_parse_count(f[3], &c->count))
+	if (!parse_bytes(f[2], &size) || size < 1 || size > (double)(1UL << 40) ||
+	    !parse_case_count(f[3], &c->count))
 		return false;
 	c->size = (size_t)size;
 	case_name(c);
@@ -155,7 +123,7 @@ bool st_tunable(const char *spec, char *out, size_t len)
 			glibc = map[i].glibc;
 	if (!glibc && !strncmp(key, "glibc.malloc.", 13) && key[13])
 		glibc = key;
-	if (!glibc || !st_parse_size(eq + 1, &v) || v != (double)(unsigned long long)v)
+	if (!glibc || !parse_bytes(eq + 1, &v) || v < 0 || v > 1e18)
 		return false;
 	snprintf(out, len, "%s=%llu", glibc, (unsigned long long)v);
 	return true;
@@ -352,7 +320,7 @@ int st_plan(struct study *s)
 void write_plan(struct study *s, double elapsed)
 {
 	json_object *root = json_object_new_object(), *arr = json_object_new_array();
-	char path[PATH_MAX + 64];
+	FILE *f;
 	int i;
 
 	json_object_object_add(root, "cmdline", json_object_new_string(s->o->cmdline));
@@ -377,25 +345,27 @@ void write_plan(struct study *s, double elapsed)
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(root, "cases", arr);
-	snprintf(path, sizeof(path), "%s/plan.json", s->dir);
-	if (json_object_to_file_ext(path, root, JSON_C_TO_STRING_PRETTY))
-		ms_warn("cannot write %s", path);
+	f = open_out(s, "plan.json");
+	if (f) {
+		json_print(root, f);
+		close_out(s, f, "plan.json");
+	}
 	json_object_put(root);
 }
 
 bool read_plan(struct study *s, double *elapsed)
 {
 	static char cmdline[1024], one_case[128];
-	char path[PATH_MAX + 64];
+	char path[PATH_MAX + 64], why[PATH_MAX + 256];
 	json_object *root, *arr;
 	size_t i;
 
 	snprintf(path, sizeof(path), "%s/plan.json", s->dir);
-	root = json_object_from_file(path);
-	if (!root || !(arr = json_path(root, "cases")) || !json_object_is_type(arr, json_type_array)) {
-		ms_err("%s is missing or not a study plan: --from takes a directory written by "
-		       "'memstudy study'",
-		       path);
+	root = json_read_file(path, JSON_INPUT_MAX, why, sizeof(why));
+	if (!root || !(arr = json_path(root, "cases")) ||
+	    !json_object_is_type(arr, json_type_array) || !json_object_array_length(arr)) {
+		ms_err("%s%s: --from takes a directory written by 'memstudy study'",
+		       root ? path : why, root ? " is not a study plan (no cases)" : "");
 		if (root)
 			json_object_put(root);
 		return false;
@@ -417,8 +387,14 @@ bool read_plan(struct study *s, double *elapsed)
 		json_object *o = json_object_array_get_idx(arr, i);
 		struct st_case *c = &s->cases[s->ncases];
 
-		if (!st_parse_case(json_path_str(o, "name"), c))
-			continue;
+		if (!st_parse_case(json_path_str(o, "name"), c) ||
+		    !json_path_str(o, "file")[0] || strchr(json_path_str(o, "file"), '/')) {
+			ms_err("%s: case %zu is not a case this version of memstudy knows (name "
+			       "'%.100s'): --from takes a directory written by 'memstudy study'",
+			       path, i + 1, json_path_str(o, "name"));
+			json_object_put(root);
+			return false;
+		}
 		snprintf(c->file, sizeof(c->file), "%s", json_path_str(o, "file"));
 		snprintf(c->variant, sizeof(c->variant), "%s", json_path_str(o, "variant"));
 		snprintf(c->tunables, sizeof(c->tunables), "%s", json_path_str(o, "tunables"));

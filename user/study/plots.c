@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <json-c/json.h>
 
+#include "lib/outfile.h"
 #include "lib/util.h"
 #include "study/study.h"
 
@@ -26,14 +27,24 @@
 
 FILE *open_out(struct study *s, const char *name)
 {
-	char path[PATH_MAX + 256];
+	bool in_plots = !strncmp(name, "plots/", 6);
+	char shown[PATH_MAX + 256];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s", s->dir, name);
-	f = fopen(path, "w");
+	snprintf(shown, sizeof(shown), "%.3800s/%.250s", s->dir, name);
+	f = out_fopen_at(in_plots ? s->plotsfd : s->dirfd, in_plots ? name + 6 : name, shown);
 	if (!f)
-		ms_err("cannot write %s: %s", path, strerror(errno));
+		s->write_failed = true;
 	return f;
+}
+
+void close_out(struct study *s, FILE *f, const char *name)
+{
+	char shown[PATH_MAX + 256];
+
+	snprintf(shown, sizeof(shown), "%.3800s/%.250s", s->dir, name);
+	if (out_close(f, shown))
+		s->write_failed = true;
 }
 
 void write_csv(struct study *s)
@@ -82,7 +93,7 @@ void write_csv(struct study *s)
 			c->fk.major, c->fk.syscall_ns, c->kshare_untraced, c->kshare_traced,
 			c->dominant, c->mechanism, c->lost_events);
 	}
-	fclose(f);
+	close_out(s, f, "cases.csv");
 }
 
 static bool has_size(struct group *g, int ng, size_t size)
@@ -117,7 +128,7 @@ void write_plots(struct study *s, struct group *g, int ng, char *made, size_t ml
 				c->free_fn.sum / 1e9, c->un[PH_ALLOC].wall, c->fk.brk,
 				c->fk.munmap);
 		}
-		fclose(f);
+		close_out(s, f, path);
 		for (k = 0; k < nsz && sizes[k] != g[j].size; k++)
 			;
 		if (k == nsz && nsz < ST_MAX_SIZES)
@@ -141,7 +152,7 @@ void write_plots(struct study *s, struct group *g, int ng, char *made, size_t ml
 		fprintf(f, " %.2f %.2f\n", c->kshare_untraced < 0 ? 0 : 100 * c->kshare_untraced,
 			c->kshare_traced < 0 ? 0 : 100 * c->kshare_traced);
 	}
-	fclose(f);
+	close_out(s, f, "plots/kernel.dat");
 
 	if (!(gp = open_out(s, "plots.gp")))
 		return;
@@ -201,7 +212,7 @@ void write_plots(struct study *s, struct group *g, int ng, char *made, size_t ml
 		"plot 'plots/kernel.dat' u 6:xtic(1) t 'untraced: sys / (user+sys) of the free "
 		"phase' lc rgb '#ff7f0e', '' u 7 t 'traced: syscall time / time inside free' lc "
 		"rgb '#7f7f7f'\n");
-	fclose(gp);
+	close_out(s, gp, "plots.gp");
 	snprintf(made, mlen, "free-vs-n.png alloc-vs-free.png kernel-in-free.png kernel-share.png");
 	(void)has_size;
 }
@@ -225,7 +236,7 @@ void write_tunable_plot(struct study *s, char *made, size_t mlen)
 		fprintf(f, "\"%s\" %.6f %ld %ld %ld %.3f\n", c->variant, c->un[PH_FREE].wall * 1e3,
 			c->fk.brk, c->fk.munmap, c->fk.madvise, c->un[PH_FREE].rss_after / 1024.0);
 	}
-	fclose(f);
+	close_out(s, f, "plots/tunables.dat");
 	if (!(gp = open_out(s, "plots.gp")))
 		return;
 	fprintf(gp,
@@ -244,15 +255,15 @@ void write_tunable_plot(struct study *s, char *made, size_t mlen)
 		"plot 'plots/tunables.dat' u 6:xtic(1) notitle lc rgb '#ff7f0e'\n"
 		"unset multiplot\n",
 		s->ncases ? s->cases[0].name : "case");
-	fclose(gp);
+	close_out(s, gp, "plots.gp");
 	snprintf(made, mlen, "tunables.png");
 }
 
 bool run_gnuplot(struct study *s, char *why, size_t len)
 {
-	char gnuplot[PATH_MAX], script[PATH_MAX], out[PATH_MAX], log[PATH_MAX + 64], cwd[PATH_MAX];
+	char gnuplot[PATH_MAX], script[] = "plots.gp";
 	char *argv[] = {gnuplot, script, NULL};
-	int rc;
+	int rc, out, log;
 
 	if (!in_path("gnuplot", gnuplot, sizeof(gnuplot))) {
 		snprintf(why, len,
@@ -260,16 +271,19 @@ bool run_gnuplot(struct study *s, char *why, size_t len)
 			 "gnuplot-nox', then run 'gnuplot plots.gp' in the output directory");
 		return false;
 	}
-	snprintf(script, sizeof(script), "plots.gp");
-	snprintf(out, sizeof(out), "/dev/null");
-	snprintf(log, sizeof(log), "raw/gnuplot.log"); /* opened in DIR */
-	if (!getcwd(cwd, sizeof(cwd)) || chdir(s->dir)) {
-		snprintf(why, len, "cannot enter %.300s", s->dir);
+	out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	log = out_create_at(s->rawfd, "gnuplot.log", false);
+	if (out < 0 || log < 0) {
+		snprintf(why, len, "cannot write %.300s/raw/gnuplot.log: %s", s->dir,
+			 strerror(errno));
+		if (out >= 0)
+			close(out);
 		return false;
 	}
-	rc = spawn(argv, out, log, NULL);
-	if (chdir(cwd))
-		ms_warn("cannot return to %s", cwd);
+	/* in DIR, so the script's relative names are DIR's; as the sudo caller: no root */
+	rc = spawn(argv, out, log, NULL, s->dirfd, true);
+	close(out);
+	close(log);
 	if (rc) {
 		snprintf(why, len, "gnuplot failed (exit %d); see raw/gnuplot.log", rc);
 		return false;

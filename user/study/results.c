@@ -45,13 +45,11 @@ json_object *find_phase(json_object *root, const char *name)
 /* The workload's own --json: per-phase times, faults, RSS, heap end. */
 bool parse_workload(const char *path, struct st_wl_phase ph[PH_N], char *why, size_t len)
 {
-	json_object *root = json_object_from_file(path), *p;
+	json_object *root = json_read_file(path, JSON_INPUT_MAX, why, len), *p;
 	int i;
 
-	if (!root) {
-		snprintf(why, len, "%.200s is not the workload's JSON", path);
+	if (!root)
 		return false;
-	}
 	for (i = 0; i < PH_N; i++) {
 		memset(&ph[i], 0, sizeof(ph[i]));
 		p = find_phase(root, phase_names[i]);
@@ -93,14 +91,12 @@ void parse_fn(json_object *phase, const char *fn, struct st_fn *f)
 /* memstudy run's JSON: latency per call and the kernel work charged to free. */
 bool parse_traced(const char *path, struct st_case *c, char *why, size_t len)
 {
-	json_object *root = json_object_from_file(path), *pa, *pf, *k;
+	json_object *root = json_read_file(path, JSON_INPUT_MAX, why, len), *pa, *pf, *k;
 	struct st_free_kernel *fk = &c->fk;
 	int i;
 
-	if (!root) {
-		snprintf(why, len, "%.200s is not memstudy's JSON", path);
+	if (!root)
 		return false;
-	}
 	pa = find_phase(root, "alloc");
 	pf = find_phase(root, "free");
 	if (!pa || !pf) {

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <json-c/json.h>
 
+#include "lib/outfile.h"
 #include "lib/util.h"
 #include "study/study.h"
 
@@ -60,8 +61,13 @@ bool in_path(const char *name, char *out, size_t len)
 	return false;
 }
 
-/* Run argv with stdout to OUT and stderr appended to ERR; returns its exit status. */
-int spawn(char *const argv[], const char *out, const char *err, const char *tunables)
+/*
+ * Run ARGV with stdin from /dev/null, stdout to OUT_FD and stderr to ERR_FD (descriptors
+ * the caller opened safely in the study directory); returns its exit status. CWD_FD >= 0:
+ * it runs there. DROP: as the user who ran sudo, when there is one (gnuplot needs no root).
+ */
+int spawn(char *const argv[], int out_fd, int err_fd, const char *tunables, int cwd_fd,
+	  bool drop)
 {
 	int status;
 	pid_t pid;
@@ -71,21 +77,20 @@ int spawn(char *const argv[], const char *out, const char *err, const char *tuna
 		return -1;
 	if (pid == 0) {
 		int in = open("/dev/null", O_RDONLY);
-		int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int fe = open(err, O_WRONLY | O_CREAT | O_APPEND, 0644);
 
-		if (in < 0 || fo < 0 || fe < 0)
+		if (in < 0 || dup2(in, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
 			_exit(126);
-		dup2(in, 0);
-		dup2(fo, 1);
-		dup2(fe, 2);
+		if (cwd_fd >= 0 && fchdir(cwd_fd))
+			_exit(126);
+		if (drop && drop_to_sudo_caller())
+			_exit(126);
 		/* "default" means glibc's defaults, whatever the caller's environment says */
 		if (tunables && *tunables)
 			setenv("GLIBC_TUNABLES", tunables, 1);
 		else
 			unsetenv("GLIBC_TUNABLES");
 		execv(argv[0], argv);
-		dprintf(2, "memstudy study: cannot run %s: %s\n", argv[0], strerror(errno));
+		dprintf(2, "memstudy: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	while (waitpid(pid, &status, 0) < 0)
@@ -96,14 +101,19 @@ int spawn(char *const argv[], const char *out, const char *err, const char *tuna
 	return WEXITSTATUS(status);
 }
 
-/* Last line of a log, to say why a run failed. */
-void log_tail(const char *path, char *out, size_t len)
+/* Last line of a log (open on FD), to say why a run failed. */
+void log_tail(int fd, char *out, size_t len)
 {
 	char buf[8192], *p, *e;
+	ssize_t n;
 
 	out[0] = '\0';
-	if (read_file(path, buf, sizeof(buf)) <= 0)
+	n = pread(fd, buf, sizeof(buf) - 1, lseek(fd, 0, SEEK_END) > (off_t)sizeof(buf) - 1
+						    ? lseek(fd, 0, SEEK_END) - (sizeof(buf) - 1)
+						    : 0);
+	if (n <= 0)
 		return;
+	buf[n] = '\0';
 	e = buf + strlen(buf);
 	while (e > buf && (e[-1] == '\n' || e[-1] == ' '))
 		*--e = '\0';
@@ -202,40 +212,69 @@ static int load_case(struct study *s, struct st_case *c)
 	return 0;
 }
 
+/* Create raw/NAME afresh; -1 after saying why. */
+static int raw_file(struct study *s, const char *name, bool append)
+{
+	int fd = out_create_at(s->rawfd, name, append);
+
+	if (fd < 0)
+		ms_err("cannot write %s/raw/%s: %s", s->dir, name, strerror(errno));
+	return fd;
+}
+
+/* One run of the case: ARGV's stdout to raw/OUT_NAME, stderr to the case's log. */
+static int run_once(struct study *s, struct st_case *c, char **argv, const char *out_name,
+		    int log_fd, const char *what)
+{
+	char tail[256];
+	int fd = raw_file(s, out_name, false), rc;
+
+	if (fd < 0) {
+		snprintf(c->failed, sizeof(c->failed), "cannot write raw/%.200s", out_name);
+		return -1;
+	}
+	rc = spawn(argv, fd, log_fd, c->tunables, -1, false);
+	close(fd);
+	if (rc) {
+		log_tail(log_fd, tail, sizeof(tail));
+		snprintf(c->failed, sizeof(c->failed), "%s run exited %d: %.200s", what, rc, tail);
+		return -1;
+	}
+	return 0;
+}
+
 static int run_case(struct study *s, struct st_case *c, struct progress *pg)
 {
-	char *argv[24], nb[3][32], out[PATH_MAX + 256], log[PATH_MAX + 256], json[PATH_MAX + 256],
-	    what[256];
-	int n, r, rc, reps = s->o->repeat > 16 ? 16 : s->o->repeat;
+	char *argv[24], nb[3][32], name[PATH_MAX], json[PATH_MAX + 256], what[256];
+	int n, r, rc = 0, log_fd, reps = s->o->repeat;
 
-	snprintf(log, sizeof(log), "%s/raw/%s.log", s->dir, c->file);
-	unlink(log);
-	for (r = 0; r < 16; r++) {
-		snprintf(out, sizeof(out), "%s/raw/%s.untraced-%d.json", s->dir, c->file, r + 1);
-		unlink(out);
+	snprintf(name, sizeof(name), "%s.log", c->file);
+	log_fd = raw_file(s, name, true);
+	if (log_fd < 0) {
+		snprintf(c->failed, sizeof(c->failed), "cannot write raw/%.200s", name);
+		return -1;
 	}
-	for (r = 0; r < reps && !st_interrupted; r++) {
+	for (r = 0; r < ST_MAX_REPEAT; r++) {
+		snprintf(name, sizeof(name), "%s.untraced-%d.json", c->file, r + 1);
+		unlinkat(s->rawfd, name, 0);
+	}
+	for (r = 0; r < reps && !st_interrupted && !rc; r++) {
 		snprintf(what, sizeof(what), "%s  untraced %d/%d", c->name, r + 1, reps);
 		progress_draw(pg, what);
 		n = 0;
 		wl_argv(s, c, argv, &n, nb);
-		snprintf(out, sizeof(out), "%s/raw/%s.untraced-%d.json", s->dir, c->file, r + 1);
-		rc = spawn(argv, out, log, c->tunables);
+		snprintf(name, sizeof(name), "%s.untraced-%d.json", c->file, r + 1);
+		rc = run_once(s, c, argv, name, log_fd, "untraced");
 		pg->done++;
-		if (rc) {
-			log_tail(log, what, sizeof(what));
-			snprintf(c->failed, sizeof(c->failed), "untraced run exited %d: %.200s", rc,
-				 what);
-			return -1;
-		}
 	}
-	if (st_interrupted)
+	if (rc || st_interrupted) {
+		close(log_fd);
 		return -1;
-
+	}
 	snprintf(what, sizeof(what), "%s  traced", c->name);
 	progress_draw(pg, what);
 	snprintf(json, sizeof(json), "%s/raw/%s.memstudy.json", s->dir, c->file);
-	snprintf(out, sizeof(out), "%s/raw/%s.traced-workload.json", s->dir, c->file);
+	snprintf(name, sizeof(name), "%s.traced-workload.json", c->file);
 	n = 0;
 	argv[n++] = s->self;
 	argv[n++] = "run";
@@ -245,33 +284,13 @@ static int run_case(struct study *s, struct st_case *c, struct progress *pg)
 	argv[n++] = "/dev/null";
 	argv[n++] = "--";
 	wl_argv(s, c, argv, &n, nb);
-	rc = spawn(argv, out, log, c->tunables);
+	rc = run_once(s, c, argv, name, log_fd, "traced");
+	close(log_fd);
 	pg->done++;
-	if (rc) {
-		log_tail(log, what, sizeof(what));
-		snprintf(c->failed, sizeof(c->failed), "traced run exited %d: %.200s", rc, what);
-		return -1;
-	}
-	return load_case(s, c);
+	return rc ? -1 : load_case(s, c);
 }
 
 /* ---- driver ------------------------------------------------------------------------ */
-
-static bool mkdir_p(const char *dir)
-{
-	char buf[PATH_MAX], *p;
-
-	snprintf(buf, sizeof(buf), "%s", dir);
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return false;
-		*p = '/';
-	}
-	return !mkdir(buf, 0755) || errno == EEXIST;
-}
 
 static bool find_binaries(struct study *s)
 {
@@ -297,15 +316,32 @@ static bool find_binaries(struct study *s)
 	return false;
 }
 
+/* DIR, DIR/raw and DIR/plots, opened so that nobody else can redirect what is written. */
+static int open_dirs(struct study *s)
+{
+	char shown[PATH_MAX + 16];
+
+	s->dirfd = out_dir_open(s->dir);
+	if (s->dirfd < 0)
+		return -1;
+	snprintf(shown, sizeof(shown), "%s/raw", s->dir);
+	s->rawfd = out_subdir_open(s->dirfd, "raw", shown);
+	snprintf(shown, sizeof(shown), "%s/plots", s->dir);
+	s->plotsfd = s->rawfd < 0 ? -1 : out_subdir_open(s->dirfd, "plots", shown);
+	return s->plotsfd < 0 ? -1 : 0;
+}
+
 int st_run(struct study *s)
 {
 	static struct group g[64];
 	struct progress pg = {.tty = isatty(2), .t0 = now_s()};
-	char plots[256] = "", plot_err[512] = "", sub[PATH_MAX + 64], nb[32];
+	char plots[256] = "", plot_err[512] = "", nb[32];
 	struct sigaction sa = {.sa_handler = on_sigint};
 	int i, ng, failed = 0, done = 0;
 	double elapsed = 0;
 
+	if (open_dirs(s))
+		return 1;
 	if (s->o->from) {
 		if (!read_plan(s, &elapsed))
 			return 1;
@@ -323,11 +359,6 @@ int st_run(struct study *s)
 	}
 	if (!find_binaries(s))
 		return 1;
-	snprintf(sub, sizeof(sub), "%s/raw", s->dir);
-	if (!mkdir_p(sub) || (snprintf(sub, sizeof(sub), "%s/plots", s->dir), !mkdir_p(sub))) {
-		ms_err("cannot create %s: %s (pick another --output DIR)", sub, strerror(errno));
-		return 1;
-	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	pg.total = s->ncases * (s->o->repeat + 1);
@@ -390,7 +421,7 @@ write:
 	write_report(s, g, ng, plots, plot_err, elapsed, failed);
 	fprintf(stderr, "memstudy study: %d of %d cases %s in %.0f s; report: %s/report.md\n", done,
 		s->ncases, s->o->from ? "re-analysed" : "done", now_s() - pg.t0, s->dir);
-	if (!done)
+	if (!done || s->write_failed)
 		return 1;
 	return st_interrupted ? 130 : failed ? 1 : 0;
 }

@@ -18,6 +18,7 @@
 #define ST_MAX_CASES	512
 #define ST_MAX_TUNABLES 8
 #define ST_MAX_SIZES	8
+#define ST_MAX_REPEAT	16 /* untraced runs per case */
 /* glibc 2.36 defaults (DEFAULT_MMAP_THRESHOLD, DEFAULT_TRIM_THRESHOLD) */
 #define ST_MMAP_THRESHOLD (128 * 1024)
 #define ST_TRIM_THRESHOLD (128 * 1024)
@@ -108,6 +109,8 @@ struct study {
 	char skipped[4096]; /* what the plan left out, for the report */
 	char reduced[1024]; /* where N was lowered to bound memory */
 	char dir[4096];
+	int dirfd, rawfd, plotsfd; /* DIR, DIR/raw, DIR/plots (lib/outfile.h) */
+	bool write_failed;	   /* an output file could not be written: exit 1 */
 	char self[4096];
 	char workload[4096];
 	double mem_available; /* bytes, from /proc/meminfo */
@@ -146,8 +149,9 @@ const char *fmt_pct(double f, char *buf, size_t len);
 /* runner.c */
 bool executable(const char *path);
 bool in_path(const char *name, char *out, size_t len);
-int spawn(char *const argv[], const char *out, const char *err, const char *tunables);
-void log_tail(const char *path, char *out, size_t len);
+int spawn(char *const argv[], int out_fd, int err_fd, const char *tunables, int cwd_fd,
+	  bool drop);
+void log_tail(int fd, char *out, size_t len);
 /* results.c */
 bool parse_workload(const char *path, struct st_wl_phase ph[PH_N], char *why, size_t len);
 bool parse_traced(const char *path, struct st_case *c, char *why, size_t len);
@@ -158,7 +162,9 @@ const char *growth_word(double e);
 int build_groups(struct study *s, struct group *g, int max);
 struct st_case *group_largest(struct group *g); /* the case at the largest N, or NULL */
 /* plots.c */
+/* NAME in DIR ("plots/NAME" in DIR/plots), created afresh; close it with close_out. */
 FILE *open_out(struct study *s, const char *name);
+void close_out(struct study *s, FILE *f, const char *name);
 void write_csv(struct study *s);
 void write_plots(struct study *s, struct group *g, int ng, char *made, size_t mlen);
 void write_tunable_plot(struct study *s, char *made, size_t mlen);
@@ -168,8 +174,6 @@ void write_report(struct study *s, struct group *g, int ng, const char *plots,
 		  const char *plot_err, double elapsed, int failed);
 /* plan.c */
 extern const char *const st_order_names[3]; /* fwd, rev, random */
-bool st_parse_size(const char *s, double *out); /* bytes, K/M/G suffixes */
-bool st_parse_count(const char *s, long *out);	/* 1000, 1e5: whole, >= 1 */
 void st_meminfo(struct study *s);
 int st_plan(struct study *s);
 void write_plan(struct study *s, double elapsed);
