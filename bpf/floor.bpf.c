@@ -38,6 +38,12 @@ int BPF_PROG(floor_thread_exit)
 	return 0;
 }
 
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(floor_exec)
+{
+	return 0;
+}
+
 SEC("tp_btf/page_fault_user")
 int BPF_PROG(floor_page_fault)
 {

@@ -23,6 +23,9 @@ const volatile __u32 target_tgid;
 const volatile bool per_alloc;
 
 __u64 stack_errors; /* per-allocation: calls whose stack could not be stored (caller only) */
+/* Ring-buffer records dropped, by type: read by the collector while it runs (bss is mapped),
+ * so a free of a block it never saw can be told from one whose record was lost. */
+__u64 lost_records[MS_EV_TYPES];
 
 __u32 cur_phase;      /* bumped by memstudy_phase() in the target */
 __u64 phase_overflow; /* phase markers past MS_MAX_PHASES, merged into the last */
@@ -37,7 +40,8 @@ struct thread_state {
 	__u32 depth; /* >1 while glibc calls itself (realloc(NULL,n), reallocarray) */
 	__u64 entry_ns;
 	__u64 bytes;
-	__u32 fn;
+	__u16 fn;
+	__u16 kind; /* enum ms_fn_kind */
 	__u32 in_sys;
 	__u32 sys;
 	__u16 seq;     /* per-allocation: outermost allocator calls of this thread */
@@ -46,7 +50,7 @@ struct thread_state {
 	__u64 sys_len;
 	__u64 sys_len2;
 	/* per-allocation mode */
-	__u64 arg_ptr;	/* free, realloc: the block; posix_memalign: memptr */
+	__u64 arg_ptr;	/* the ptr argument: free's and realloc's block, posix_memalign's memptr */
 	__u64 sys_arg0; /* mmap: addr; munmap, mremap: the old address */
 	__u64 sys_arg3; /* mmap: flags */
 } __attribute__((aligned(64)));
@@ -126,6 +130,13 @@ static __always_inline void count_lost(__u32 why)
 
 	if (n)
 		(*n)++;
+}
+
+/* A record of TYPE did not fit in the ring buffer. */
+static __always_inline void record_lost(__u32 type)
+{
+	count_lost(MS_LOST_RINGBUF);
+	__sync_fetch_and_add(&lost_records[type & (MS_EV_TYPES - 1)], 1);
 }
 
 static __always_inline bool is_target(void)
@@ -224,28 +235,31 @@ static __always_inline __u32 hist_slot(__u64 ns)
 	return slot < MS_HIST_SLOTS ? slot : MS_HIST_SLOTS - 1;
 }
 
-/* Requested bytes, from the arguments, for the function the probe's cookie names. */
-static __always_inline __u64 request_bytes(__u32 cookie, struct pt_regs *ctx)
+/*
+ * Argument N (1-based) of the call being entered. Every register is loaded first and the
+ * value chosen after: left to itself the compiler turns the choice into an offset added to
+ * ctx, which the verifier refuses.
+ */
+static __always_inline __u64 arg_n(struct pt_regs *ctx, __u32 n)
 {
-	switch (cookie) {
-	case MS_FN_MALLOC:
-	case MS_FN_VALLOC:
-	case MS_FN_PVALLOC:
-		return PT_REGS_PARM1(ctx);
-	case MS_FN_CALLOC:
-		return PT_REGS_PARM1(ctx) * PT_REGS_PARM2(ctx);
-	case MS_FN_REALLOC:
-	case MS_FN_ALIGNED_ALLOC:
-	case MS_FN_MEMALIGN:
-		return PT_REGS_PARM2(ctx);
-	case MS_FN_REALLOCARRAY:
-		return PT_REGS_PARM2(ctx) * PT_REGS_PARM3(ctx);
-	case MS_FN_REALLOCARRAY | MS_COOKIE_PRODUCT_IN_RSI:
-		return PT_REGS_PARM2(ctx);
-	case MS_FN_POSIX_MEMALIGN:
-		return PT_REGS_PARM3(ctx);
-	}
-	return 0; /* free */
+	__u64 a1 = PT_REGS_PARM1(ctx), a2 = PT_REGS_PARM2(ctx), a3 = PT_REGS_PARM3(ctx);
+	__u64 a4 = PT_REGS_PARM4(ctx), a5 = PT_REGS_PARM5(ctx);
+
+	barrier_var(a1);
+	barrier_var(a2);
+	barrier_var(a3);
+	barrier_var(a4);
+	barrier_var(a5);
+	return n == 1 ? a1 : n == 2 ? a2 : n == 3 ? a3 : n == 4 ? a4 : n == 5 ? a5 : 0;
+}
+
+/* Requested bytes: the size argument, times the count argument when there is one. */
+static __always_inline __u64 request_bytes(__u64 cookie, struct pt_regs *ctx)
+{
+	__u32 count = MS_COOKIE_ARG(cookie, MS_COOKIE_COUNT_SHIFT);
+	__u64 size = arg_n(ctx, MS_COOKIE_ARG(cookie, MS_COOKIE_SIZE_SHIFT));
+
+	return count ? size * arg_n(ctx, count) : size;
 }
 
 SEC("uprobe")
@@ -254,7 +268,7 @@ int BPF_KPROBE(alloc_enter)
 	/* The clock first: read before the state lookup it costs less (measured). */
 	__u64 now = bpf_ktime_get_ns();
 	struct thread_state *ts = thread_get(true);
-	__u32 cookie;
+	__u64 cookie;
 
 	if (!ts)
 		return 0;
@@ -263,18 +277,19 @@ int BPF_KPROBE(alloc_enter)
 		return 0;
 	cookie = bpf_get_attach_cookie(ctx);
 	ts->fn = cookie & MS_COOKIE_FN_MASK;
+	ts->kind = MS_COOKIE_ARG(cookie, MS_COOKIE_KIND_SHIFT);
 	ts->bytes = request_bytes(cookie, ctx);
 	ts->entry_ns = now;
 	if (per_alloc) {
 		ts->seq++;
-		ts->arg_ptr = PT_REGS_PARM1(ctx);
+		ts->arg_ptr = arg_n(ctx, MS_COOKIE_ARG(cookie, MS_COOKIE_PTR_SHIFT));
 		/* Freed blocks are reported on entry: once inside free() glibc may give the
 		 * block to another thread, whose malloc record must come after this one. */
-		if (ts->fn == MS_FN_FREE && ts->arg_ptr) {
+		if (ts->kind == MS_KIND_FREE && ts->arg_ptr) {
 			struct ms_event_free *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
 			if (!e) {
-				count_lost(MS_LOST_RINGBUF);
+				record_lost(MS_EV_FREE);
 				return 0;
 			}
 			e->type = MS_EV_FREE;
@@ -295,17 +310,17 @@ int BPF_KPROBE(alloc_enter)
  * (glibc itself has no frame pointers). Frames past the caller exist as far as the
  * program keeps frame pointers.
  */
-static __always_inline void emit_alloc(struct pt_regs *ctx, struct thread_state *ts, __u32 fn,
-				       __u64 ret, __u64 now)
+static __always_inline void emit_alloc(struct pt_regs *ctx, struct thread_state *ts, __u64 ret,
+				       __u64 now)
 {
 	struct ms_event_alloc *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	__u64 ptr = ret, fp;
 
 	if (!e) {
-		count_lost(MS_LOST_RINGBUF);
+		record_lost(MS_EV_ALLOC);
 		return;
 	}
-	if (fn == MS_FN_POSIX_MEMALIGN) {
+	if (ts->kind == MS_KIND_ALLOC_OUT) {
 		ptr = 0;
 		if (!(int)ret)
 			bpf_probe_read_user(&ptr, sizeof(ptr), (void *)ts->arg_ptr);
@@ -315,7 +330,7 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, struct thread_state 
 	e->ts_ns = now;
 	e->ptr = ptr;
 	e->size = ts->bytes;
-	e->old_ptr = fn == MS_FN_REALLOC || fn == MS_FN_REALLOCARRAY ? ts->arg_ptr : 0;
+	e->old_ptr = ts->kind == MS_KIND_REALLOC ? ts->arg_ptr : 0;
 	e->caller = PT_REGS_IP(ctx);
 	/* Walk only when the caller's frame pointer looks like one (on the stack, above sp):
 	 * in code built without frame pointers rbp holds data, and a walk from it costs
@@ -330,7 +345,7 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, struct thread_state 
 	} else {
 		e->stack_id = MS_STACK_NO_FP;
 	}
-	e->fn = fn;
+	e->fn = ts->fn;
 	e->pad = 0;
 	e->seq = ts->seq;
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
@@ -343,23 +358,22 @@ int BPF_KRETPROBE(alloc_exit, long ret)
 	struct thread_state *ts = thread_get(false);
 	struct ms_fn_stats *s;
 	__u64 lat;
-	__u32 fn;
 
 	if (!ts || !ts->depth)
 		return 0; /* entered before we attached */
 	if (--ts->depth)
 		return 0;
 	lat = now - ts->entry_ns;
-	fn = ts->fn;
-	if (per_alloc && fn != MS_FN_FREE)
-		emit_alloc(ctx, ts, fn, ret, now);
+	if (per_alloc && ts->kind != MS_KIND_FREE)
+		emit_alloc(ctx, ts, ret, now);
 	/* Kernel work inside the call was charged as it happened (sys_exit, page_fault). */
-	s = fn_stats_of(phase_now(), fn);
+	s = fn_stats_of(phase_now(), ts->fn);
 	if (!s)
 		return 0;
 	s->calls++;
 	s->bytes += ts->bytes;
-	if (fn == MS_FN_POSIX_MEMALIGN ? (int)ret != 0 : (fn != MS_FN_FREE && !ret && ts->bytes))
+	if (ts->kind == MS_KIND_ALLOC_OUT ? (int)ret != 0
+					  : ts->kind != MS_KIND_FREE && !ret && ts->bytes)
 		s->failed++;
 	s->lat_sum_ns += lat;
 	if (lat > s->lat_max_ns)
@@ -395,7 +409,7 @@ int BPF_KPROBE(phase_mark, const char *name)
 		__sync_fetch_and_add(&phase_overflow, 1);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		count_lost(MS_LOST_RINGBUF);
+		record_lost(MS_EV_PHASE);
 		return 0;
 	}
 	e->type = MS_EV_PHASE;
@@ -431,7 +445,7 @@ static __always_inline void emit_map(struct thread_state *ts, __u32 sys, long re
 	struct ms_event_map *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
 	if (!e) {
-		count_lost(MS_LOST_RINGBUF);
+		record_lost(MS_EV_MAP);
 		return;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
@@ -468,7 +482,7 @@ static __always_inline void emit_fault(__u64 addr, __u64 ip, __u16 flags, struct
 	struct ms_event_fault *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
 	if (!e) {
-		count_lost(MS_LOST_RINGBUF);
+		record_lost(MS_EV_FAULT);
 		return;
 	}
 	e->type = MS_EV_FAULT;
@@ -580,30 +594,56 @@ int sys_exit(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
+enum fault_source {
+	FAULT_USER,	       /* exceptions:page_fault_user */
+	FAULT_KERNEL_ON_USER, /* exceptions:page_fault_kernel on a user address */
+	FAULT_MAJOR,	       /* the major-fault perf event, after the fault's own record */
+};
+
+/*
+ * Count a fault of the target in its phase, charge it to the allocator call in progress on
+ * this thread (user and major faults: kernel-mode ones, such as copy_to_user, belong to the
+ * syscall, not the allocator), and in per-allocation mode send its record.
+ */
+static __always_inline void charge_fault(enum fault_source src, __u64 addr, __u64 ip,
+					 __u16 flags)
+{
+	struct thread_state *ts = thread_get(false);
+	bool in_call = ts && ts->depth && src != FAULT_KERNEL_ON_USER;
+	__u32 phase = phase_now();
+	struct ms_fault_stats *s;
+	struct ms_fn_stats *f;
+
+	/* the stack walk reads with faults disabled: a bad frame pointer faults here */
+	if (src == FAULT_KERNEL_ON_USER && ts && ts->walking)
+		return;
+	s = bpf_map_lookup_elem(&fault_stats, &phase);
+	if (s) {
+		if (src == FAULT_USER)
+			s->user++;
+		else if (src == FAULT_KERNEL_ON_USER)
+			s->kernel_on_user++;
+		else
+			s->major++;
+		if (in_call && src == FAULT_USER)
+			s->in_alloc_calls++;
+		else if (in_call)
+			s->major_in_alloc_calls++;
+	}
+	f = in_call ? fn_stats_of(phase, ts->fn) : NULL;
+	if (f && src == FAULT_USER)
+		f->kernel.faults++;
+	else if (f)
+		f->kernel.major_faults++;
+	if (per_alloc)
+		emit_fault(addr, ip, flags, ts);
+}
+
 SEC("tp_btf/page_fault_user")
 int BPF_PROG(page_fault, unsigned long address, struct pt_regs *regs, unsigned long error_code)
 {
-	struct ms_fault_stats *s;
-	struct thread_state *ts;
-	__u32 key;
-
-	if (!is_target())
-		return 0;
-	key = phase_now();
-	s = bpf_map_lookup_elem(&fault_stats, &key);
-	if (!s)
-		return 0;
-	s->user++;
-	ts = thread_get(false);
-	if (ts && ts->depth) {
-		struct ms_fn_stats *f = fn_stats_of(key, ts->fn);
-
-		s->in_alloc_calls++;
-		if (f)
-			f->kernel.faults++;
-	}
-	if (per_alloc)
-		emit_fault(address, regs->ip, error_code & 2 ? MS_FAULT_WRITE : 0, ts);
+	if (is_target())
+		charge_fault(FAULT_USER, address, regs->ip, error_code & 2 ? MS_FAULT_WRITE : 0);
 	return 0;
 }
 
@@ -613,26 +653,9 @@ SEC("tp_btf/page_fault_kernel")
 int BPF_PROG(page_fault_kernel, unsigned long address, struct pt_regs *regs,
 	     unsigned long error_code)
 {
-	struct ms_fault_stats *s;
-	__u32 key;
-
-	struct thread_state *ts = NULL;
-
-	if (!is_target() || address >= 0x800000000000UL)
-		return 0;
-	if (per_alloc) {
-		/* the stack walk reads with faults disabled: a bad frame pointer faults here */
-		ts = thread_get(false);
-		if (ts && ts->walking)
-			return 0;
-	}
-	key = phase_now();
-	s = bpf_map_lookup_elem(&fault_stats, &key);
-	if (s)
-		s->kernel_on_user++;
-	if (per_alloc)
-		emit_fault(address, regs->ip,
-			   MS_FAULT_KERNEL | (error_code & 2 ? MS_FAULT_WRITE : 0), ts);
+	if (is_target() && address < 0x800000000000UL)
+		charge_fault(FAULT_KERNEL_ON_USER, address, regs->ip,
+			     MS_FAULT_KERNEL | (error_code & 2 ? MS_FAULT_WRITE : 0));
 	return 0;
 }
 
@@ -640,26 +663,28 @@ int BPF_PROG(page_fault_kernel, unsigned long address, struct pt_regs *regs,
 SEC("perf_event")
 int major_fault(struct bpf_perf_event_data *ctx)
 {
-	struct ms_fault_stats *s;
-	struct thread_state *ts;
-	__u32 key;
+	if (is_target())
+		charge_fault(FAULT_MAJOR, ctx->addr, PT_REGS_IP(&ctx->regs), MS_FAULT_MAJOR);
+	return 0;
+}
+
+/* The target exec'ed: tell the collector (any mode; rare). The tgid stays the same. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct ms_event_exec *e;
 
 	if (!is_target())
 		return 0;
-	key = phase_now();
-	s = bpf_map_lookup_elem(&fault_stats, &key);
-	if (!s)
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		record_lost(MS_EV_EXEC);
 		return 0;
-	s->major++;
-	ts = thread_get(false);
-	if (ts && ts->depth) {
-		struct ms_fn_stats *f = fn_stats_of(key, ts->fn);
-
-		s->major_in_alloc_calls++;
-		if (f)
-			f->kernel.major_faults++;
 	}
-	if (per_alloc)
-		emit_fault(ctx->addr, PT_REGS_IP(&ctx->regs), MS_FAULT_MAJOR, ts);
+	e->type = MS_EV_EXEC;
+	e->tid = old_pid;
+	e->ts_ns = bpf_ktime_get_ns();
+	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
+	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

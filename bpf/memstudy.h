@@ -10,25 +10,57 @@
 #include <linux/types.h>
 #endif
 
-/* Allocator functions, in report order. */
-enum ms_fn {
-	MS_FN_MALLOC,
-	MS_FN_CALLOC,
-	MS_FN_REALLOC,
-	MS_FN_REALLOCARRAY,
-	MS_FN_FREE,
-	MS_FN_POSIX_MEMALIGN,
-	MS_FN_MEMALIGN, /* before aligned_alloc: glibc 2.36 has one function for both */
-	MS_FN_ALIGNED_ALLOC,
-	MS_FN_VALLOC,
-	MS_FN_PVALLOC,
-	MS_FN_MAX,
+/*
+ * What a call does with its arguments and result; with the argument numbers below, all the
+ * BPF programs need to know about a function (they get it in the probe's cookie).
+ */
+enum ms_fn_kind {
+	MS_KIND_ALLOC = 1, /* returns a block (NULL: failed) */
+	MS_KIND_ALLOC_OUT, /* stores the block at *(ptr argument), returns 0 (posix_memalign) */
+	MS_KIND_REALLOC,   /* returns a block; the ptr argument's block is gone when it succeeds */
+	MS_KIND_FREE,	   /* the ptr argument's block is gone */
 };
 
-/* An allocator probe's BPF cookie: the enum ms_fn, and where the probe finds the size when
- * probe placement moved it past a prologue that computed it (user/probe_place.c). */
-#define MS_COOKIE_FN_MASK	 0xff
-#define MS_COOKIE_PRODUCT_IN_RSI 0x100 /* reallocarray: n * size already in rsi */
+/*
+ * glibc's allocator functions, in report order:
+ *   X(ID, symbol, size argument, count argument (size x count), ptr argument, kind)
+ * Argument numbers are 1-based, 0 for none. glibc 2.36 has one function for memalign and
+ * aligned_alloc (memalign comes first, so the probe is counted under it).
+ */
+#define MS_GLIBC_FUNCTIONS(X)                                                                      \
+	X(MALLOC, "malloc", 1, 0, 0, MS_KIND_ALLOC)                                                \
+	X(CALLOC, "calloc", 1, 2, 0, MS_KIND_ALLOC)                                                \
+	X(REALLOC, "realloc", 2, 0, 1, MS_KIND_REALLOC)                                            \
+	X(REALLOCARRAY, "reallocarray", 2, 3, 1, MS_KIND_REALLOC)                                  \
+	X(FREE, "free", 0, 0, 1, MS_KIND_FREE)                                                     \
+	X(POSIX_MEMALIGN, "posix_memalign", 3, 0, 1, MS_KIND_ALLOC_OUT)                            \
+	X(MEMALIGN, "memalign", 2, 0, 0, MS_KIND_ALLOC)                                            \
+	X(ALIGNED_ALLOC, "aligned_alloc", 2, 0, 0, MS_KIND_ALLOC)                                  \
+	X(VALLOC, "valloc", 1, 0, 0, MS_KIND_ALLOC)                                                \
+	X(PVALLOC, "pvalloc", 1, 0, 0, MS_KIND_ALLOC)
+
+enum ms_fn {
+#define MS_FN_ENUM(id, name, size, count, ptr, kind) MS_FN_##id,
+	MS_GLIBC_FUNCTIONS(MS_FN_ENUM)
+#undef MS_FN_ENUM
+	MS_FN_GLIBC_COUNT,
+	MS_FN_MAX = 16, /* function slots in the statistics maps */
+};
+
+/*
+ * An allocator probe's BPF cookie: everything the programs need about its function, so
+ * they are the same for every allocator. Built by user/resolve/target.c from the table.
+ */
+#define MS_COOKIE_FN_MASK 0xff /* the function's slot, < MS_FN_MAX */
+#define MS_COOKIE_SIZE_SHIFT  8  /* 3 bits: argument holding the size, 0 = none */
+#define MS_COOKIE_COUNT_SHIFT 11 /* 3 bits: the size is times this argument, 0 = none */
+#define MS_COOKIE_PTR_SHIFT   14 /* 3 bits: argument holding the block passed in */
+#define MS_COOKIE_KIND_SHIFT  17 /* 3 bits: enum ms_fn_kind */
+#define MS_COOKIE_ARG(c, shift) (((c) >> (shift)) & 7)
+#define MS_COOKIE(fn, size, count, ptr, kind)                                                      \
+	((__u64)(fn) | (__u64)(size) << MS_COOKIE_SIZE_SHIFT |                                     \
+	 (__u64)(count) << MS_COOKIE_COUNT_SHIFT | (__u64)(ptr) << MS_COOKIE_PTR_SHIFT |            \
+	 (__u64)(kind) << MS_COOKIE_KIND_SHIFT)
 
 /* Traced syscalls, in report order. */
 enum ms_sys {
@@ -97,7 +129,8 @@ struct ms_fault_stats {
 	__u64 major_in_alloc_calls;
 };
 
-/* Why an event or update was dropped; summed into lost_events. */
+/* Why an event or update was dropped; summed into lost_events. Ring-buffer drops are also
+ * counted by record type in the BPF object's lost_records[] (per-allocation mode's loss). */
 enum ms_lost {
 	MS_LOST_RINGBUF,      /* ring buffer full */
 	MS_LOST_THREAD_STATE, /* per-thread state could not be created */
@@ -112,6 +145,8 @@ enum ms_event_type {
 	MS_EV_FREE,  /* free() was entered: before glibc can hand the block to another thread */
 	MS_EV_FAULT, /* a page fault on a user address, or a major fault */
 	MS_EV_MAP,   /* a successful mmap, munmap, mremap or brk */
+	MS_EV_EXEC,	 /* the target exec'ed: a new image (any mode) */
+	MS_EV_TYPES = 8, /* room for every type, a power of two: lost_records[] */
 };
 
 struct ms_event_phase {
@@ -119,6 +154,15 @@ struct ms_event_phase {
 	__u32 phase;
 	__u64 ts_ns;
 	char name[MS_PHASE_NAME_LEN];
+};
+
+#define MS_PATH_LEN 256
+
+struct ms_event_exec {
+	__u32 type; /* MS_EV_EXEC */
+	__u32 tid;  /* the thread that called execve (the new image keeps the tgid) */
+	__u64 ts_ns;
+	char filename[MS_PATH_LEN]; /* as given to execve */
 };
 
 /*

@@ -97,8 +97,10 @@ class ProbeFloor(unittest.TestCase):
         tps = sorted(w[1] for w in points if w[0] == "perf" and w[1].startswith("sys_"))
         self.assertEqual(tps, sorted("sys_%s_%s" % (d, s) for s in SYSCALLS
                                      for d in ("enter", "exit")))
+        # sched_process_exec: an exec of the target is reported (issue 12)
         self.assertEqual(sorted(w[1] for w in points if w[0] == "raw_tracepoint"),
-                         ["page_fault_kernel", "page_fault_user", "sched_process_exit"])
+                         ["page_fault_kernel", "page_fault_user", "sched_process_exec",
+                          "sched_process_exit"])
         online = os.sysconf("SC_NPROCESSORS_ONLN")
         self.assertEqual(points.count(("perf", "event type 1 config 6")), online,
                          "one major-fault software event per CPU")
@@ -110,7 +112,7 @@ class ProbeFloor(unittest.TestCase):
         self.assertEqual([(w[0], w[1], len(w[2])) for w in phase],
                          [("uprobe_multi", os.path.realpath(WORKLOAD), 1)],
                          "one phase-marker probe in the workload")
-        self.assertEqual(len(points), 12 + 3 + online + 3)
+        self.assertEqual(len(points), 12 + 4 + online + 3)
         self.assertFalse([n for _, n in real if n.startswith("floor_")])
 
         # The floor: the same points, every one with an empty program.

@@ -42,15 +42,16 @@ uint64_t hist_percentile(const __u64 *hist, unsigned int nslots, double pct, uin
 
 void hist_print_log2(FILE *out, const __u64 *hist, unsigned int nslots, const char *unit)
 {
-	uint64_t b[64] = {0}, peak = 0;
+	/* bucket k holds [2^(k-1), 2^k): 0 for zero, 64 for values from 2^63 up */
+	uint64_t b[65] = {0}, peak = 0;
 	int i, first = -1, last = -1, width = 40;
 
 	for (i = 0; i < (int)nslots; i++) {
 		uint64_t low = hist_slot_low(i);
-		int k = low ? 63 - __builtin_clzll(low) + 1 : 0; /* bucket k: [2^(k-1), 2^k) */
-		b[k] += hist[i];
+
+		b[low ? 64 - __builtin_clzll(low) : 0] += hist[i];
 	}
-	for (i = 0; i < 64; i++) {
+	for (i = 0; i < 65; i++) {
 		if (!b[i])
 			continue;
 		if (first < 0)
@@ -63,7 +64,7 @@ void hist_print_log2(FILE *out, const __u64 *hist, unsigned int nslots, const ch
 		return;
 	fprintf(out, "%24s : count      distribution\n", unit);
 	for (i = first; i <= last; i++) {
-		uint64_t lo = i ? 1ULL << (i - 1) : 0, hi = i ? (1ULL << i) - 1 : 0;
+		uint64_t lo = i ? 1ULL << (i - 1) : 0, hi = i == 64 ? UINT64_MAX : i ? (1ULL << i) - 1 : 0;
 		int stars = peak ? (int)((b[i] * width + peak - 1) / peak) : 0;
 		char bar[64];
 

@@ -86,6 +86,8 @@ struct pa_thread {
 
 struct peralloc {
 	pid_t pid;
+	bool attached_late; /* --pid: blocks may have been allocated before tracing */
+	const volatile uint64_t *lost_allocs; /* the kernel's count of dropped alloc records */
 	struct pa_stats st;
 	/* index */
 	struct pa_entry **blocks;
@@ -740,13 +742,33 @@ static void pending_flush(struct peralloc *pa, struct pa_thread *th, int n)
 
 /* Event handlers ------------------------------------------------------------------------- */
 
+/*
+ * A free of a block never seen allocated. Its allocation record was dropped, if the kernel
+ * has dropped more allocation records than frees already put down to that (the drop
+ * happened before the free: the pointer had to reach the freeing thread); else, attached
+ * to a running process, it predates tracing; else glibc allocated it for itself without a
+ * call through its entry points (the tcache, ld.so's early blocks).
+ */
+static void unknown_free(struct peralloc *pa)
+{
+	struct pa_stats *st = &pa->st;
+
+	st->unknown_frees++;
+	if (pa->lost_allocs && *pa->lost_allocs > st->unknown_records_lost)
+		st->unknown_records_lost++;
+	else if (pa->attached_late)
+		st->unknown_before_tracing++;
+	else
+		st->unknown_allocator_internal++;
+}
+
 static void free_ptr(struct peralloc *pa, uint64_t ptr)
 {
 	uint32_t e = live_find(pa, ptr);
 	struct pa_entry *x;
 
 	if (e == NIL) {
-		pa->st.unknown_frees++;
+		unknown_free(pa);
 		return;
 	}
 	x = E(pa, e);
@@ -967,13 +989,14 @@ void peralloc__refresh_modules(struct peralloc *pa, bool force)
 	fclose(f);
 }
 
-struct peralloc *peralloc__new(pid_t pid)
+struct peralloc *peralloc__new(pid_t pid, bool attached_late)
 {
 	struct peralloc *pa = calloc(1, sizeof(*pa));
 
 	if (!pa)
 		return NULL;
 	pa->pid = pid;
+	pa->attached_late = attached_late;
 	pa->free_list = NIL;
 	pa->large_root = NIL;
 	pa->by_ptr.shift = 0;
@@ -1014,10 +1037,13 @@ static uint64_t peak_rss_kb(void)
 	return p ? strtoull(p + 6, NULL, 10) : 0;
 }
 
-void peralloc__finish(struct peralloc *pa, int stack_fd, uint64_t stack_errors)
+void peralloc__finish(struct peralloc *pa, int stack_fd, uint64_t stack_errors,
+		      const uint64_t lost_records[MS_EV_TYPES], uint64_t thread_state_lost)
 {
 	uint64_t i;
 
+	memcpy(pa->st.lost_records, lost_records, sizeof(pa->st.lost_records));
+	pa->st.lost_thread_state = thread_state_lost;
 	for (i = 0; i < pa->threads_cap; i++)
 		if (pa->threads[i].tid)
 			pending_flush(pa, &pa->threads[i], pa->threads[i].npend);
@@ -1065,6 +1091,39 @@ bool peralloc__describe_addr(struct peralloc *pa, uint64_t addr, char *buf, size
 	if (e == NIL || E(pa, e)->site >= pa->nsites)
 		return false;
 	return peralloc__describe_site(pa, E(pa, e)->site, E(pa, e)->size, buf, size);
+}
+
+void peralloc__watch_lost_allocs(struct peralloc *pa, const volatile uint64_t *count)
+{
+	pa->lost_allocs = count;
+}
+
+void peralloc__exec(struct peralloc *pa)
+{
+	/* the old image's memory is gone: its live blocks end here, unfreed */
+	for (uint64_t i = 0; i < pa->by_ptr.cap; i++) {
+		if (!pa->by_ptr.slot[i])
+			continue;
+		site_account_end(pa, E(pa, pa->by_ptr.slot[i] - 1));
+		pa->st.ended_by_exec++;
+	}
+	for (uint32_t b = 0; b < pa->nblocks; b++)
+		munmap(pa->blocks[b], BLOCK_ENTRIES * sizeof(struct pa_entry));
+	free(pa->blocks);
+	free(pa->by_ptr.slot);
+	free(pa->by_page.slot);
+	pa->blocks = NULL;
+	pa->nblocks = pa->used = 0;
+	pa->free_list = pa->large_root = NIL;
+	pa->by_ptr = (struct pa_ihash){.shift = 0};
+	pa->by_page = (struct pa_ihash){.shift = PAGE_SHIFT};
+	pa->st.live = 0;
+	pa->nregions = 0;
+	pa->heap_start = pa->heap_end = pa->stack_lo = pa->stack_hi = 0;
+	for (uint64_t i = 0; i < pa->freed_cap; i++)
+		pa->freed[i] = (struct pa_freed){0};
+	pa->freed_n = 0;
+	pa->modules_dirty = true; /* the new image's code */
 }
 
 uint64_t peralloc__lost(const struct peralloc *pa)

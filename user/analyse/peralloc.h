@@ -15,9 +15,17 @@
 
 #include <json-c/json.h>
 
+#include "memstudy.h"
+
 struct peralloc;
 
-struct peralloc *peralloc__new(pid_t pid);
+/* ATTACHED_LATE: --pid, so blocks may predate tracing. */
+struct peralloc *peralloc__new(pid_t pid, bool attached_late);
+/* COUNT: the kernel's running count of allocation records it dropped (read while
+ * collecting, to tell why a freed block was never seen allocated). */
+void peralloc__watch_lost_allocs(struct peralloc *pa, const volatile uint64_t *count);
+/* The target exec'ed: its old address space is gone. */
+void peralloc__exec(struct peralloc *pa);
 void peralloc__free(struct peralloc *pa);
 /* One ring-buffer record (any type but MS_EV_PHASE). */
 void peralloc__event(struct peralloc *pa, const void *data, size_t size);
@@ -26,7 +34,8 @@ void peralloc__event(struct peralloc *pa, const void *data, size_t size);
 void peralloc__refresh_modules(struct peralloc *pa, bool force);
 /* After the last record: classify faults still pending, read the stacks from the BPF stack
  * map STACK_FD and symbolize them. STACK_ERRORS: calls whose stack the kernel did not store. */
-void peralloc__finish(struct peralloc *pa, int stack_fd, uint64_t stack_errors);
+void peralloc__finish(struct peralloc *pa, int stack_fd, uint64_t stack_errors,
+		      const uint64_t lost_records[MS_EV_TYPES], uint64_t thread_state_lost);
 /* Events the collector had to drop (counted into lost_events). */
 uint64_t peralloc__lost(const struct peralloc *pa);
 uint64_t peralloc__events(const struct peralloc *pa);

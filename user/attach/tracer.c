@@ -38,6 +38,9 @@ struct tracer {
 	int nphases;
 	uint64_t start_ns;
 	struct peralloc *pa; /* per-allocation mode */
+	struct tracer_exec execs[16];
+	int nexecs;
+	uint64_t execs_dropped;
 };
 
 /*
@@ -82,11 +85,49 @@ int tracer__check_privileges(void)
 	return 0;
 }
 
+/* The target exec'ed: keep when and into what (the run command's own exec is expected). */
+static void on_exec_record(struct tracer *tr, const struct ms_event_exec *e)
+{
+	struct tracer_exec *x;
+
+	if (tr->opts.expect_exec) {
+		tr->opts.expect_exec = false;
+		return;
+	}
+	if (tr->nexecs == ARRAY_SIZE(tr->execs)) {
+		tr->execs_dropped++;
+		return;
+	}
+	x = &tr->execs[tr->nexecs++];
+	x->ts_ns = e->ts_ns;
+	snprintf(x->filename, sizeof(x->filename), "%.*s", (int)sizeof(e->filename),
+		 e->filename);
+	/* execve's path may be relative to the target's directory: the kernel's name for the
+	 * image is better, while there is no later exec to have replaced it */
+	if (x->filename[0] != '/') {
+		char link[64], exe[MS_PATH_LEN];
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/%d/exe", tr->target->pid);
+		n = readlink(link, exe, sizeof(exe) - 1);
+		if (n > 0) {
+			exe[n] = '\0';
+			snprintf(x->filename, sizeof(x->filename), "%s", exe);
+		}
+	}
+	if (tr->pa)
+		peralloc__exec(tr->pa);
+}
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct tracer *tr = ctx;
 	const struct ms_event_phase *e = data;
 
+	if (size >= sizeof(struct ms_event_exec) && e->type == MS_EV_EXEC) {
+		on_exec_record(tr, data);
+		return 0;
+	}
 	if (size >= 4 && e->type != MS_EV_PHASE && tr->pa) {
 		peralloc__event(tr->pa, data, size);
 		return 0;
@@ -156,7 +197,7 @@ struct tracer *tracer__open(const struct target *t, const struct tracer_opts *op
 			ms_err("cannot size the per-allocation maps");
 			goto fail;
 		}
-		tr->pa = peralloc__new(t->pid);
+		tr->pa = peralloc__new(t->pid, !opts->expect_exec);
 		if (!tr->pa) {
 			ms_err("cannot set up the per-allocation collector: %s", strerror(errno));
 			goto fail;
@@ -192,6 +233,9 @@ struct tracer *tracer__open(const struct target *t, const struct tracer_opts *op
 		       strerror(-err));
 		goto fail;
 	}
+	if (tr->pa)
+		peralloc__watch_lost_allocs(
+		    tr->pa, (const volatile uint64_t *)&tr->skel->bss->lost_records[MS_EV_ALLOC]);
 	tr->rb = ring_buffer__new(bpf_map__fd(tr->skel->maps.events), handle_event, tr, NULL);
 	if (!tr->rb) {
 		ms_err("cannot create the ring buffer: %s", strerror(errno));
@@ -242,8 +286,8 @@ static int attach_allocator(struct tracer *tr, struct bpf_program *enter, struct
 	unsigned int n = 0;
 	int i, fd;
 
-	for (i = 0; i < MS_FN_MAX; i++) {
-		uint64_t cookie = i | (t->fn[i].site.product_in_rsi ? MS_COOKIE_PRODUCT_IN_RSI : 0);
+	for (i = 0; i < t->nfn; i++) {
+		uint64_t cookie = target__cookie(t, i);
 
 		if (!t->fn[i].found || t->fn[i].alias_of >= 0)
 			continue;
@@ -307,7 +351,7 @@ static int attach_major_faults(struct tracer *tr, struct bpf_program *prog)
 /* The programs one attach uses: memstudy's own, or the empty floor ones in their place. */
 struct probe_progs {
 	struct bpf_program *alloc_enter, *alloc_exit, *sys_enter, *sys_exit, *thread_exit,
-	    *page_fault, *page_fault_kernel, *major_fault, *phase_mark;
+	    *page_fault, *page_fault_kernel, *major_fault, *phase_mark, *exec;
 };
 
 static int attach_kernel_side(struct tracer *tr, const struct probe_progs *p)
@@ -329,6 +373,7 @@ static int attach_kernel_side(struct tracer *tr, const struct probe_progs *p)
 			return -1;
 	}
 	if (add_link(tr, bpf_program__attach(p->thread_exit), "sched_process_exit") ||
+	    add_link(tr, bpf_program__attach(p->exec), "sched_process_exec") ||
 	    add_link(tr, bpf_program__attach(p->page_fault), "page_fault_user") ||
 	    add_link(tr, bpf_program__attach(p->page_fault_kernel), "page_fault_kernel") ||
 	    attach_major_faults(tr, p->major_fault))
@@ -368,6 +413,7 @@ int tracer__attach(struct tracer *tr)
 		    .sys_enter = f->progs.floor_syscall,
 		    .sys_exit = f->progs.floor_syscall,
 		    .thread_exit = f->progs.floor_thread_exit,
+		    .exec = f->progs.floor_exec,
 		    .page_fault = f->progs.floor_page_fault,
 		    .page_fault_kernel = f->progs.floor_page_fault_kernel,
 		    .major_fault = f->progs.floor_major_fault,
@@ -382,6 +428,7 @@ int tracer__attach(struct tracer *tr)
 		    .sys_enter = m->progs.sys_enter,
 		    .sys_exit = m->progs.sys_exit,
 		    .thread_exit = m->progs.thread_exit,
+		    .exec = m->progs.on_exec,
 		    .page_fault = m->progs.page_fault,
 		    .page_fault_kernel = m->progs.page_fault_kernel,
 		    .major_fault = m->progs.major_fault,
@@ -406,7 +453,7 @@ void tracer__warn_single_stepped(const struct target *t)
 {
 	if (t->probe_at_entry)
 		return; /* asked for */
-	for (int i = 0; i < MS_FN_MAX; i++) {
+	for (int i = 0; i < t->nfn; i++) {
 		const struct target_fn *f = &t->fn[i];
 
 		if (f->found && f->alias_of < 0 && !f->site.emulated)
@@ -426,7 +473,7 @@ void tracer__print_probes(const struct target *t, FILE *out)
 	fprintf(out, "allocator: %s\n", t->allocator);
 	fprintf(out, "probes (entry and return at the same place; an emulated instruction costs "
 		     "~0.9 us a hit, a single-stepped one ~13 us):\n");
-	for (i = 0; i < MS_FN_MAX; i++) {
+	for (i = 0; i < t->nfn; i++) {
 		const struct target_fn *f = &t->fn[i];
 
 		if (!f->found)
@@ -480,14 +527,19 @@ int tracer__poll(struct tracer *tr, int timeout_ms)
 	return total;
 }
 
-struct peralloc *tracer__finish_peralloc(struct tracer *tr)
+struct peralloc *tracer__finish_peralloc(struct tracer *tr, uint64_t thread_state_lost)
 {
+	uint64_t lost[MS_EV_TYPES];
+
 	if (!tr->pa)
 		return NULL;
 	while (ring_buffer__consume(tr->rb) > 0)
 		;
 	peralloc__refresh_modules(tr->pa, false);
-	peralloc__finish(tr->pa, bpf_map__fd(tr->skel->maps.stacks), tr->skel->bss->stack_errors);
+	for (int i = 0; i < MS_EV_TYPES; i++)
+		lost[i] = tr->skel->bss->lost_records[i];
+	peralloc__finish(tr->pa, bpf_map__fd(tr->skel->maps.stacks), tr->skel->bss->stack_errors,
+			 lost, thread_state_lost);
 	return tr->pa;
 }
 
@@ -532,7 +584,7 @@ int tracer__collect(struct tracer *tr, struct report *r)
 		snprintf(ph->name, sizeof(ph->name), "%s",
 			 tr->phase_names[p][0] ? tr->phase_names[p] : "?");
 		ph->start_ns = p ? tr->phase_start[p] : tr->start_ns;
-		for (i = 0; i < MS_FN_MAX; i++) {
+		for (i = 0; i < tr->target->nfn; i++) {
 			struct ms_fn_stats *f = &ph->fn[i];
 			uint64_t *w = (uint64_t *)f;
 			size_t words = sizeof(*f) / 8;
@@ -613,4 +665,11 @@ void tracer__destroy(struct tracer *tr)
 	memstudy_bpf__destroy(tr->skel);
 	free(tr->percpu);
 	free(tr);
+}
+
+const struct tracer_exec *tracer__execs(const struct tracer *tr, int *n, uint64_t *dropped)
+{
+	*n = tr->nexecs;
+	*dropped = tr->execs_dropped;
+	return tr->execs;
 }

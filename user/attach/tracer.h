@@ -25,6 +25,13 @@ struct tracer_opts {
 	unsigned int thread_slots; /* per-thread state slots; 0 = from pid_max */
 	unsigned int ringbuf_mb;   /* per-allocation ring buffer size; 0 = default */
 	bool classic_uprobes; /* one perf-event uprobe per probe point, not multi-uprobe links */
+	bool expect_exec;     /* run: the first exec is the command's own, not news */
+};
+
+/* An exec of the target seen while tracing. */
+struct tracer_exec {
+	uint64_t ts_ns;
+	char filename[MS_PATH_LEN];
 };
 
 struct peralloc;
@@ -37,9 +44,12 @@ int tracer__attach(struct tracer *tr);
 int tracer__poll(struct tracer *tr, int timeout_ms);
 /* Read the maps into R (can be called while tracing, for --interval). */
 int tracer__collect(struct tracer *tr, struct report *r);
+/* The execs seen so far (*N of them; *DROPPED more did not fit). */
+const struct tracer_exec *tracer__execs(const struct tracer *tr, int *n, uint64_t *dropped);
 /* Per-allocation mode: after tracer__detach, drain the ring buffer, read the stacks and
- * symbolize; NULL in summary mode. */
-struct peralloc *tracer__finish_peralloc(struct tracer *tr);
+ * symbolize; NULL in summary mode. THREAD_STATE_LOST: calls the kernel could not follow
+ * (the report's lost_by_reason.thread_state). */
+struct peralloc *tracer__finish_peralloc(struct tracer *tr, uint64_t thread_state_lost);
 /* Detach everything: the target runs at full speed again. */
 void tracer__detach(struct tracer *tr);
 void tracer__destroy(struct tracer *tr);

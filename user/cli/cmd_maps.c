@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "lib/outfile.h"
+#include "lib/procfs.h"
 #include "lib/util.h"
 #include "maps/maps.h"
 #include "output/report.h"
@@ -88,19 +89,23 @@ static const struct cmd_doc maps_doc = {
 static struct maps_snapshot *snapshot(int pid, const struct maps_options *o)
 {
 	struct maps_snapshot *s = maps_snapshot__read(pid);
-	char path[64];
+	char path[64], why[256];
 	struct stat st;
+
+	int err = errno;
 
 	if (s) {
 		maps_snapshot__label(s, o);
 		return s;
 	}
-	if (errno == ESRCH) {
+	if (err == ESRCH && proc_zombie_words(pid, why, sizeof(why))) {
+		ms_err("%s", why);
+	} else if (err == ESRCH) {
 		fprintf(stderr,
 			"memstudy: no process with PID %d (it may have exited); find PIDs "
 			"with 'pgrep NAME' or 'ps -e'\n",
 			pid);
-	} else if (errno == EACCES || errno == EPERM) {
+	} else if (err == EACCES || err == EPERM) {
 		snprintf(path, sizeof(path), "/proc/%d", pid);
 		fprintf(stderr,
 			"memstudy: permission denied reading /proc/%d/smaps: run as root "
@@ -110,8 +115,7 @@ static struct maps_snapshot *snapshot(int pid, const struct maps_options *o)
 			fprintf(stderr, " (uid %u)", (unsigned)st.st_uid);
 		fputc('\n', stderr);
 	} else {
-		fprintf(stderr, "memstudy: reading /proc/%d/smaps: %s\n", pid,
-			strerror(errno));
+		fprintf(stderr, "memstudy: reading /proc/%d/smaps: %s\n", pid, strerror(err));
 	}
 	return NULL;
 }

@@ -412,6 +412,33 @@ static int write_reports(const struct report *r, const struct trace_opts *o, str
 	return ret;
 }
 
+/* The execs the trace saw, resolved: does the new image use the probed allocator? Each one
+ * whose calls went untraced gets a warning. */
+static void note_execs(const struct tracer *tr, const struct target *t, struct report *r)
+{
+	const struct tracer_exec *x;
+	uint64_t dropped;
+	int n;
+
+	x = tracer__execs(tr, &n, &dropped);
+	r->execs_dropped = dropped + (n > REPORT_MAX_EXECS ? n - REPORT_MAX_EXECS : 0);
+	for (int i = 0; i < n && i < REPORT_MAX_EXECS; i++) {
+		struct report_exec *e = &r->execs[r->nexecs++];
+
+		e->t_s = x[i].ts_ns > r->phases[0].start_ns
+			     ? (x[i].ts_ns - r->phases[0].start_ns) / 1e9
+			     : 0;
+		snprintf(e->exe, sizeof(e->exe), "%s", x[i].filename);
+		e->probed = target__exec_traced(t, x[i].filename, e->allocator,
+						sizeof(e->allocator));
+		if (!e->probed)
+			ms_warn("PID %d exec'ed %s at %.3f s; its allocator (%s) is not the one "
+				"probed, so its calls are not in this report (memstudy does not "
+				"follow an exec into another allocator yet)",
+				t->pid, e->exe, e->t_s, e->allocator);
+	}
+}
+
 /*
  * run: the trace has ended (Ctrl-C, --duration) but the command goes on, and its exit
  * status is to be memstudy's. Wait, saying so; another Ctrl-C stops waiting and leaves it
@@ -513,11 +540,12 @@ static int trace_target(struct target *t, const struct trace_opts *o, pid_t chil
 	}
 	tracer__detach(tr); /* the target runs at full speed from here */
 	r->target_exited = exited;
+	note_execs(tr, t, r);
 	if (o->no_calibrate || o->tracer.floor)
 		probe_costs__defaults(&r->costs);
 	else
 		probe_costs__measure(&r->costs); /* after detach: the target is not slowed */
-	ret = write_reports(r, o, tracer__finish_peralloc(tr));
+	ret = write_reports(r, o, tracer__finish_peralloc(tr, r->lost[MS_LOST_THREAD_STATE]));
 out:
 	if (go_fd >= 0)
 		close(go_fd);
@@ -673,6 +701,7 @@ int cmd_run(int argc, char **argv)
 	free(args);
 	close(go[0]);
 	t.pid = child;
+	o.tracer.expect_exec = true; /* the command's own execve */
 	install_signals();
 	ret = trace_target(&t, &o, child, go[1], &status);
 	if (ret)

@@ -38,6 +38,32 @@ static const char *hist_label(int b, char *buf, size_t size)
 	return buf;
 }
 
+/* Records lost anywhere on the way: what the per-allocation figures lack. */
+static uint64_t dropped_total(const struct pa_stats *st)
+{
+	return st->lost_records[MS_EV_ALLOC] + st->lost_records[MS_EV_FREE] +
+	       st->lost_records[MS_EV_FAULT] + st->lost_records[MS_EV_MAP] +
+	       st->lost_thread_state + st->lost_nomem;
+}
+
+static void print_incomplete(const struct pa_stats *st, FILE *out)
+{
+	if (!dropped_total(st))
+		return;
+	fprintf(out,
+		"INCOMPLETE: %llu records were lost (the kernel dropped %llu allocations, %llu "
+		"frees, %llu faults and %llu mappings for a full ring buffer; %llu calls had no "
+		"per-thread state; the collector had no memory for %llu): the figures below are "
+		"low by about that much. A larger --ring-buffer, or a less loaded machine, "
+		"helps\n",
+		(unsigned long long)dropped_total(st),
+		(unsigned long long)st->lost_records[MS_EV_ALLOC],
+		(unsigned long long)st->lost_records[MS_EV_FREE],
+		(unsigned long long)st->lost_records[MS_EV_FAULT],
+		(unsigned long long)st->lost_records[MS_EV_MAP],
+		(unsigned long long)st->lost_thread_state, (unsigned long long)st->lost_nomem);
+}
+
 static int by_faults(const void *a, const void *b, void *ctx)
 {
 	const struct pa_site *x = *(struct pa_site *const *)a, *y = *(struct pa_site *const *)b;
@@ -75,7 +101,7 @@ static void fn_list(const struct pa_site *s, char *buf, size_t size)
 
 	buf[0] = '\0';
 	for (int i = 0; i < MS_FN_MAX && o < size; i++)
-		if (s->fn_mask & 1u << i)
+		if (s->fn_mask & 1u << i && ms_fn_names[i])
 			o += snprintf(buf + o, size - o, "%s%s", o ? "," : "", ms_fn_names[i]);
 }
 
@@ -145,12 +171,24 @@ void peralloc__print_text(struct peralloc *pa, FILE *out, int top)
 		maj += st->kind[k].major;
 	}
 	fprintf(out,
-		"\nPer allocation: %llu allocations from %u call sites, %llu frees "
-		"(%llu of blocks allocated before tracing), most live at once %llu, live at "
-		"the end %llu\n",
+		"\nPer allocation: %llu allocations from %u call sites, %llu frees, most live at "
+		"once %llu, live at the end %llu\n",
 		(unsigned long long)st->allocs, peralloc__nsites(pa), (unsigned long long)st->frees,
-		(unsigned long long)st->unknown_frees, (unsigned long long)st->live_max,
-		(unsigned long long)st->live_at_end);
+		(unsigned long long)st->live_max, (unsigned long long)st->live_at_end);
+	print_incomplete(st, out);
+	if (st->unknown_frees)
+		fprintf(out,
+			"Frees of blocks never seen allocated: %llu (%llu allocated before "
+			"tracing, %llu whose allocation record was lost, %llu glibc's own, "
+			"allocated inside it without a call through its entry points)\n",
+			(unsigned long long)st->unknown_frees,
+			(unsigned long long)st->unknown_before_tracing,
+			(unsigned long long)st->unknown_records_lost,
+			(unsigned long long)st->unknown_allocator_internal);
+	if (st->ended_by_exec)
+		fprintf(out, "%llu blocks were live when the target exec'ed: gone with its old "
+			     "image\n",
+			(unsigned long long)st->ended_by_exec);
 	fprintf(out, "Page faults: %llu (%llu inside allocator calls, %llu major)\n",
 		(unsigned long long)total, (unsigned long long)ia, (unsigned long long)maj);
 	fprintf(out, "  %-24s %10s %10s %8s\n", "where", "faults", "in-alloc", "major");
@@ -240,7 +278,7 @@ static json_object *json_site(const struct pa_site *s)
 		json_object_array_add(locs, l);
 	}
 	for (int i = 0; i < MS_FN_MAX; i++)
-		if (s->fn_mask & 1u << i)
+		if (s->fn_mask & 1u << i && ms_fn_names[i])
 			json_object_array_add(fns, json_object_new_string(ms_fn_names[i]));
 	json_object_object_add(o, "frames", frames);
 	json_object_object_add(o, "locations", locs);
@@ -266,6 +304,7 @@ json_object *peralloc__json(struct peralloc *pa)
 	json_object *o = json_object_new_object(), *sites = json_object_new_array();
 	json_object *faults = json_object_new_object(), *detail = json_object_new_object();
 	json_object *col = json_object_new_object(), *lost = json_object_new_object();
+	json_object *causes = json_object_new_object(), *dropped = json_object_new_object();
 	json_object *top_f = json_object_new_array(), *top_b = json_object_new_array();
 	struct pa_site **v = sorted_sites(pa, true), **vb = sorted_sites(pa, false);
 	uint32_t n = peralloc__nsites(pa), i;
@@ -310,6 +349,19 @@ json_object *peralloc__json(struct peralloc *pa)
 	json_object_object_add(o, "failed", U64(st->failed));
 	json_object_object_add(o, "frees", U64(st->frees));
 	json_object_object_add(o, "unknown_frees", U64(st->unknown_frees));
+	json_object_object_add(causes, "before_tracing", U64(st->unknown_before_tracing));
+	json_object_object_add(causes, "records_lost", U64(st->unknown_records_lost));
+	json_object_object_add(causes, "allocator_internal", U64(st->unknown_allocator_internal));
+	json_object_object_add(o, "unknown_frees_by_cause", causes);
+	json_object_object_add(o, "ended_by_exec", U64(st->ended_by_exec));
+	json_object_object_add(o, "complete", json_object_new_boolean(!dropped_total(st)));
+	json_object_object_add(dropped, "alloc_records", U64(st->lost_records[MS_EV_ALLOC]));
+	json_object_object_add(dropped, "free_records", U64(st->lost_records[MS_EV_FREE]));
+	json_object_object_add(dropped, "fault_records", U64(st->lost_records[MS_EV_FAULT]));
+	json_object_object_add(dropped, "map_records", U64(st->lost_records[MS_EV_MAP]));
+	json_object_object_add(dropped, "thread_state", U64(st->lost_thread_state));
+	json_object_object_add(dropped, "collector_memory", U64(st->lost_nomem));
+	json_object_object_add(o, "dropped", dropped);
 	json_object_object_add(o, "reuse_conflicts", U64(st->reuse_conflicts));
 	json_object_object_add(o, "live_max", U64(st->live_max));
 	json_object_object_add(o, "live_at_end", U64(st->live_at_end));

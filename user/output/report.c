@@ -25,7 +25,7 @@ void report__sum(struct report *r)
 	for (p = 0; p < r->nphases; p++) {
 		const struct report_phase *ph = &r->phases[p];
 
-		for (i = 0; i < MS_FN_MAX; i++) {
+		for (i = 0; i < r->target->nfn; i++) {
 			uint64_t max = t->fn[i].lat_max_ns;
 
 			add_u64s((uint64_t *)&t->fn[i], (const uint64_t *)&ph->fn[i],
@@ -91,7 +91,7 @@ static void print_fn_table(const struct report *r, const struct report_phase *ph
 
 	fprintf(out, "%-22s %10s %10s %6s %9s %9s %9s | %7s %6s %8s %9s\n", "function", "calls",
 		"bytes", "failed", "p50", "p99", "max", "faults", "major", "syscalls", "sys time");
-	for (i = 0; i < MS_FN_MAX; i++) {
+	for (i = 0; i < r->target->nfn; i++) {
 		const struct ms_fn_stats *f = &ph->fn[i];
 		const struct target_fn *tf = &r->target->fn[i];
 		char name[32];
@@ -104,7 +104,7 @@ static void print_fn_table(const struct report *r, const struct report_phase *ph
 		if (tf->alias_of >= 0)
 			continue; /* its calls are in the row of the function it aliases */
 		snprintf(name, sizeof(name), "%s", ms_fn_names[i]);
-		for (int j = 0; j < MS_FN_MAX; j++)
+		for (int j = 0; j < r->target->nfn; j++)
 			if (r->target->fn[j].alias_of == i)
 				snprintf(name, sizeof(name), "%s/%s", ms_fn_names[i],
 					 ms_fn_names[j]);
@@ -187,7 +187,7 @@ static uint64_t fn_probe_cost_ns(const struct report *r, const struct target_fn 
 static void overhead(const struct report *r, uint64_t *hits, uint64_t *ns)
 {
 	*hits = *ns = 0;
-	for (int i = 0; i < MS_FN_MAX; i++) {
+	for (int i = 0; i < r->target->nfn; i++) {
 		const struct target_fn *f = &r->target->fn[i];
 
 		if (!f->found || f->alias_of >= 0)
@@ -195,6 +195,29 @@ static void overhead(const struct report *r, uint64_t *hits, uint64_t *ns)
 		*hits += 2 * r->total.fn[i].calls;
 		*ns += r->total.fn[i].calls * fn_probe_cost_ns(r, f);
 	}
+}
+
+/* The execs: which images this report mixes, and which calls it lacks. */
+static void print_execs(const struct report *r, FILE *out)
+{
+	for (int i = 0; i < r->nexecs; i++) {
+		const struct report_exec *e = &r->execs[i];
+
+		if (e->probed)
+			fprintf(out,
+				"exec at %.3f s into %s: its allocator is the traced %s, so its "
+				"calls are counted in this report together with the earlier "
+				"image's\n",
+				e->t_s, e->exe, e->allocator);
+		else
+			fprintf(out,
+				"exec at %.3f s into %s: NOT TRACED after it - its allocator (%s) is "
+				"not the probed file, so the new image's calls are missing from this "
+				"report\n",
+				e->t_s, e->exe, e->allocator);
+	}
+	if (r->execs_dropped)
+		fprintf(out, "(%llu more execs not listed)\n", (unsigned long long)r->execs_dropped);
 }
 
 void report__print_text(const struct report *r, FILE *out, bool histograms)
@@ -205,6 +228,7 @@ void report__print_text(const struct report *r, FILE *out, bool histograms)
 	fprintf(out, "\nmemstudy: PID %d (%s), %.3f s traced%s; allocator %s\n", r->target->pid,
 		r->target->comm, r->duration_s, r->target_exited ? " until it exited" : "",
 		r->target->allocator);
+	print_execs(r, out);
 	fprintf(out, "lost events: %llu%s\n", (unsigned long long)r->lost_total,
 		r->lost_total ? " (some counts are low: see docs/json.md, lost_events)" : "");
 	fprintf(out, "\nAllocator calls, and the kernel work done inside them\n");
@@ -240,7 +264,7 @@ void report__print_text(const struct report *r, FILE *out, bool histograms)
 		fprintf(out,
 			"(%llu phase markers past the %d-phase limit were merged into the last)\n",
 			(unsigned long long)r->phases_merged, MS_MAX_PHASES);
-	for (i = 0; histograms && i < MS_FN_MAX; i++) {
+	for (i = 0; histograms && i < r->target->nfn; i++) {
 		if (!t->fn[i].calls)
 			continue;
 		fprintf(out, "\n%s latency:\n", ms_fn_names[i]);
@@ -252,12 +276,18 @@ void report__print_interval(const struct report *prev, const struct report *now,
 			    FILE *out)
 {
 	const struct report_phase *a = &prev->total, *b = &now->total;
-	uint64_t calls = 0, frees;
+	uint64_t calls = 0;
 
-	for (int i = 0; i < MS_FN_MAX; i++)
-		if (i != MS_FN_FREE)
-			calls += b->fn[i].calls - a->fn[i].calls;
-	frees = b->fn[MS_FN_FREE].calls - a->fn[MS_FN_FREE].calls;
+	uint64_t frees = 0;
+
+	for (int i = 0; i < now->target->nfn; i++) {
+		uint64_t n = b->fn[i].calls - a->fn[i].calls;
+
+		if (ms_fn_specs[i].kind == MS_KIND_FREE)
+			frees += n;
+		else
+			calls += n;
+	}
 	fprintf(out,
 		"%8.1fs  allocs/s %9.0f  frees/s %9.0f  faults/s %8.0f  brk %5llu  mmap %5llu  "
 		"munmap %5llu  madvise %5llu  lost %llu\n",
@@ -301,7 +331,7 @@ static json_object *json_phase(const struct report *r, const struct report_phase
 	json_object *sys = json_object_new_object(), *pf = json_object_new_object();
 	int i, j;
 
-	for (i = 0; i < MS_FN_MAX; i++) {
+	for (i = 0; i < r->target->nfn; i++) {
 		const struct ms_fn_stats *f = &ph->fn[i];
 		const struct target_fn *tf = &r->target->fn[i];
 		json_object *fo = json_object_new_object(), *lat = json_object_new_object();
@@ -365,6 +395,23 @@ json_object *report__to_json(const struct report *r)
 	json_object_object_add(tg, "exe", json_object_new_string(r->target->exe));
 	json_object_object_add(tg, "allocator", json_object_new_string(r->target->allocator));
 	json_object_object_add(tg, "exited", json_object_new_boolean(r->target_exited));
+	{
+		json_object *ex = json_object_new_array();
+
+		for (int i = 0; i < r->nexecs; i++) {
+			json_object *e = json_object_new_object();
+
+			json_object_object_add(e, "t_s", json_object_new_double(r->execs[i].t_s));
+			json_object_object_add(e, "exe", json_object_new_string(r->execs[i].exe));
+			json_object_object_add(e, "allocator",
+					       json_object_new_string(r->execs[i].allocator));
+			json_object_object_add(e, "probed",
+					       json_object_new_boolean(r->execs[i].probed));
+			json_object_array_add(ex, e);
+		}
+		json_object_object_add(tg, "execs", ex);
+		json_object_object_add(tg, "execs_not_listed", U64(r->execs_dropped));
+	}
 	json_object_object_add(root, "target", tg);
 	json_object_object_add(root, "duration_s", json_object_new_double(r->duration_s));
 	json_object_object_add(root, "lost_events", U64(r->lost_total));
@@ -389,7 +436,7 @@ json_object *report__to_json(const struct report *r)
 		overhead(r, &hits, &ns);
 		json_object_object_add(ov, "probe_hits", U64(hits));
 		json_object_object_add(ov, "estimated_ns", U64(ns));
-		for (int i = 0; i < MS_FN_MAX; i++) {
+		for (int i = 0; i < r->target->nfn; i++) {
 			const struct target_fn *f = &r->target->fn[i];
 			json_object *fo;
 

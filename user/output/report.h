@@ -21,6 +21,16 @@ struct report_phase {
 	struct ms_fault_stats faults;
 };
 
+/* An exec of the target while it was traced (issue: execs are not followed yet). */
+struct report_exec {
+	double t_s; /* since the trace started */
+	char exe[MS_PATH_LEN];
+	char allocator[MS_PATH_LEN];
+	bool probed; /* the new image's allocator is the probed file: its calls are counted */
+};
+
+#define REPORT_MAX_EXECS 16
+
 struct report {
 	const struct target *target;
 	double duration_s;
@@ -34,6 +44,9 @@ struct report {
 	struct report_phase phases[MS_MAX_PHASES];
 	struct report_phase total;
 	bool target_exited;
+	struct report_exec execs[REPORT_MAX_EXECS];
+	int nexecs;
+	uint64_t execs_dropped;
 	int exit_status; /* for run: as from waitpid */
 };
 

@@ -15,14 +15,20 @@
 
 #include "resolve/elfsyms.h"
 #include "resolve/target.h"
+#include "lib/procfs.h"
 #include "lib/util.h"
 
+/* The table of bpf/memstudy.h, as data. */
+const struct ms_fn_spec ms_fn_specs[MS_FN_GLIBC_COUNT] = {
+#define MS_FN_SPEC(id, sym, size, count, ptr, kind) {sym, size, count, ptr, kind},
+    MS_GLIBC_FUNCTIONS(MS_FN_SPEC)
+#undef MS_FN_SPEC
+};
+
 const char *const ms_fn_names[MS_FN_MAX] = {
-    [MS_FN_MALLOC] = "malloc",	   [MS_FN_CALLOC] = "calloc",
-    [MS_FN_REALLOC] = "realloc",   [MS_FN_REALLOCARRAY] = "reallocarray",
-    [MS_FN_FREE] = "free",	   [MS_FN_POSIX_MEMALIGN] = "posix_memalign",
-    [MS_FN_MEMALIGN] = "memalign", [MS_FN_ALIGNED_ALLOC] = "aligned_alloc",
-    [MS_FN_VALLOC] = "valloc",	   [MS_FN_PVALLOC] = "pvalloc",
+#define MS_FN_NAME(id, sym, size, count, ptr, kind) [MS_FN_##id] = sym,
+    MS_GLIBC_FUNCTIONS(MS_FN_NAME)
+#undef MS_FN_NAME
 };
 
 const char *const ms_sys_names[MS_SYS_MAX] = {
@@ -30,27 +36,25 @@ const char *const ms_sys_names[MS_SYS_MAX] = {
     [MS_SYS_MREMAP] = "mremap", [MS_SYS_MADVISE] = "madvise", [MS_SYS_MPROTECT] = "mprotect",
 };
 
-#define PF_KTHREAD 0x00200000
-
 int target__check_pid(struct target *t, pid_t pid)
 {
-	char path[64], buf[1024], *p;
-	unsigned long flags = 0;
+	struct proc_stat st;
+	char path[64], why[256];
 	ssize_t n;
 
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (pid <= 0 || read_file(path, buf, sizeof(buf)) < 0) {
+	if (!proc_stat_read(pid, &st)) {
 		ms_err("no process with PID %d (check the number with 'ps -p %d')", pid, pid);
 		return -1;
 	}
-	/* comm may hold spaces and parentheses: fields resume after the last ')'. */
-	p = strrchr(buf, ')');
-	if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %lu", &flags) == 1 &&
-	    (flags & PF_KTHREAD)) {
+	if (st.flags & PROC_PF_KTHREAD) {
 		ms_err("PID %d is a kernel thread: it has no user memory or allocator to trace",
 		       pid);
+		return -1;
+	}
+	if (proc_zombie_words(pid, why, sizeof(why))) {
+		ms_err("%s", why);
 		return -1;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
@@ -59,8 +63,15 @@ int target__check_pid(struct target *t, pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	n = readlink(path, t->exe, sizeof(t->exe) - 1);
 	if (n < 0) {
-		ms_err("cannot read %s: %s (is PID %d a zombie, or are you not root?)", path,
-		       strerror(errno), pid);
+		int err = errno;
+
+		if (geteuid() && (err == EACCES || err == EPERM))
+			ms_err("cannot read %s: %s: PID %d belongs to another user; run memstudy "
+			       "with sudo",
+			       path, strerror(err), pid);
+		else
+			ms_err("cannot read %s: %s (did PID %d just exit?)", path, strerror(err),
+			       pid);
 		return -1;
 	}
 	t->exe[n] = '\0';
@@ -91,7 +102,8 @@ static bool try_allocator(struct target *t, const char *path)
 		return false;
 	}
 	snprintf(t->allocator, sizeof(t->allocator), "%s", path);
-	for (i = 0; i < MS_FN_MAX; i++) {
+	t->nfn = MS_FN_GLIBC_COUNT;
+	for (i = 0; i < MS_FN_GLIBC_COUNT; i++) {
 		t->fn[i].alias_of = -1;
 		t->fn[i].found =
 		    elf_syms__find(es, ms_fn_names[i], &t->fn[i].offset, &t->fn[i].size);
@@ -131,12 +143,33 @@ static int find_phase_marker(struct target *t, const char *exe)
 	return 0;
 }
 
+/* An error about T, unless it is resolved quietly (target__exec_traced). */
+#define target_err(t, ...)                                                                         \
+	do {                                                                                       \
+		if (!(t)->quiet)                                                                   \
+			ms_err(__VA_ARGS__);                                                       \
+	} while (0)
+
+/* Say why no allocator was found in T's program, by what kind of program it is. */
 static int no_allocator(struct target *t)
 {
-	ms_err("no allocator symbols (malloc, free, ...) found; searched: %s. A statically linked "
-	       "and stripped program cannot be traced: rebuild it without -s, or link it "
-	       "dynamically",
-	       t->searched[0] ? t->searched : "(nothing)");
+	struct elf_syms *es = elf_syms__open(t->exe);
+	bool is_static = es && !elf_syms__interp(es), stripped = es && !elf_syms__has_symtab(es);
+
+	elf_syms__close(es);
+	if (is_static && stripped)
+		target_err(t, "no allocator symbols (malloc, free, ...) in %s: it is statically linked "
+		       "and stripped, so its malloc has no symbol to probe. Rebuild it without "
+		       "-s, or link it dynamically",
+		       t->exe);
+	else if (is_static)
+		target_err(t, "no allocator symbols (malloc, free, ...) in %s: it is statically linked "
+		       "and not stripped, and defines no malloc, so it does not allocate through "
+		       "the malloc family and there is nothing to trace",
+		       t->exe);
+	else
+		target_err(t, "no allocator symbols (malloc, free, ...) found; searched: %s",
+		       t->searched[0] ? t->searched : "(nothing)");
 	return -1;
 }
 
@@ -273,7 +306,7 @@ int target__resolve_exec(struct target *t, const char *path)
 			p[strcspn(p, " \t\n")] = '\0';
 			return target__resolve_exec(t, p);
 		}
-		ms_err("cannot read %s as an ELF program: %s", path, strerror(errno));
+		target_err(t, "cannot read %s as an ELF program: %s", path, strerror(errno));
 		return -1;
 	}
 	if (elf_syms__interp(es))
@@ -293,32 +326,63 @@ int target__resolve_exec(struct target *t, const char *path)
 	return ret ? no_allocator(t) : 0;
 }
 
-/* Argument registers the BPF side reads at each function's entry (request_bytes(), and the
- * pointer a per-allocation trace needs). */
-static const unsigned int fn_reads[MS_FN_MAX] = {
-    [MS_FN_MALLOC] = PROBE_READS_RDI,
-    [MS_FN_CALLOC] = PROBE_READS_RDI | PROBE_READS_RSI,
-    [MS_FN_REALLOC] = PROBE_READS_RDI | PROBE_READS_RSI,
-    [MS_FN_REALLOCARRAY] = PROBE_READS_RDI | PROBE_READS_RSI_TIMES_RDX,
-    [MS_FN_FREE] = PROBE_READS_RDI,
-    [MS_FN_POSIX_MEMALIGN] = PROBE_READS_RDI | PROBE_READS_RSI | PROBE_READS_RDX,
-    [MS_FN_MEMALIGN] = PROBE_READS_RDI | PROBE_READS_RSI,
-    [MS_FN_ALIGNED_ALLOC] = PROBE_READS_RDI | PROBE_READS_RSI,
-    [MS_FN_VALLOC] = PROBE_READS_RDI,
-    [MS_FN_PVALLOC] = PROBE_READS_RDI,
-};
+/* The argument registers the BPF side reads at a function's entry, for probe placement. */
+static unsigned int registers_read(const struct ms_fn_spec *f)
+{
+	static const unsigned int reg[] = {0, PROBE_READS_RDI, PROBE_READS_RSI, PROBE_READS_RDX};
+	unsigned int r = 0;
+
+	/* n * size, where only the product is needed: placement may find it computed */
+	if (f->size_arg == 2 && f->count_arg == 3)
+		r |= PROBE_READS_RSI_TIMES_RDX;
+	else
+		r |= (f->size_arg < 4 ? reg[f->size_arg] : 0) |
+		     (f->count_arg < 4 ? reg[f->count_arg] : 0);
+	return r | (f->ptr_arg < 4 ? reg[f->ptr_arg] : 0);
+}
+
+uint64_t target__cookie(const struct target *t, int fn)
+{
+	const struct ms_fn_spec *f = &ms_fn_specs[fn];
+
+	/* past a prologue that put n * size in rsi, the size is that one argument */
+	if (t->fn[fn].site.product_in_rsi)
+		return MS_COOKIE(fn, 2, 0, f->ptr_arg, f->kind);
+	return MS_COOKIE(fn, f->size_arg, f->count_arg, f->ptr_arg, f->kind);
+}
 
 void target__place_probes(struct target *t)
 {
 	struct elf_syms *es = elf_syms__open(t->allocator);
 
-	for (int i = 0; i < MS_FN_MAX; i++) {
+	for (int i = 0; i < MS_FN_GLIBC_COUNT; i++) {
 		struct target_fn *f = &t->fn[i];
 
 		if (!f->found || f->alias_of >= 0)
 			continue;
-		probe_place(es, t->allocator, f->offset, f->size, fn_reads[i], t->probe_at_entry,
-			    &f->site);
+		probe_place(es, t->allocator, f->offset, f->size, registers_read(&ms_fn_specs[i]),
+			    t->probe_at_entry, &f->site);
 	}
 	elf_syms__close(es);
+}
+
+bool target__exec_traced(const struct target *t, const char *exe, char *allocator, size_t len)
+{
+	struct target *n = calloc(1, sizeof(*n));
+	struct stat a, b;
+	bool same;
+
+	snprintf(allocator, len, "none found");
+	if (!n)
+		return false;
+	n->quiet = true;
+	if (target__resolve_exec(n, exe)) {
+		free(n);
+		return false;
+	}
+	snprintf(allocator, len, "%s", n->allocator);
+	same = !stat(n->allocator, &a) && !stat(t->allocator, &b) && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+	free(n);
+	return same;
 }

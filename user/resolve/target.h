@@ -25,12 +25,22 @@ struct target {
 	char exe[PATH_MAX];
 	char allocator[PATH_MAX]; /* the file the malloc family is probed in */
 	struct target_fn fn[MS_FN_MAX];
+	int nfn; /* functions in fn[] (the glibc family: MS_FN_GLIBC_COUNT) */
 	bool has_phase; /* exe defines memstudy_phase() */
 	uint64_t phase_offset;
 	char searched[1024]; /* files looked at, for error messages */
 	bool probe_at_entry; /* --probe-at-entry: no placement past the first instruction */
+	bool quiet;	     /* resolving says nothing on failure */
 };
 
+/* One allocator function: its symbol and what the BPF side reads (bpf/memstudy.h). */
+struct ms_fn_spec {
+	const char *name;
+	unsigned int size_arg, count_arg, ptr_arg; /* 1-based, 0 = none */
+	enum ms_fn_kind kind;
+};
+
+extern const struct ms_fn_spec ms_fn_specs[MS_FN_GLIBC_COUNT];
 extern const char *const ms_fn_names[MS_FN_MAX];
 extern const char *const ms_sys_names[MS_SYS_MAX];
 
@@ -42,5 +52,10 @@ int target__resolve_pid(struct target *t);
 int target__resolve_exec(struct target *t, const char *path);
 /* Decide each function's probe site (after resolving). */
 void target__place_probes(struct target *t);
+/* After T exec'ed into EXE: is the new image's allocator the file T's probes are on (then
+ * its calls keep being counted)? Its allocator's path, or "none found", into ALLOCATOR. */
+bool target__exec_traced(const struct target *t, const char *exe, char *allocator, size_t len);
+/* The BPF cookie of FN's probes: its slot, arguments and kind, as placed. */
+uint64_t target__cookie(const struct target *t, int fn);
 
 #endif
