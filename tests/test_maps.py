@@ -79,6 +79,9 @@ class MapsTest(unittest.TestCase):
     def test_threads_get_arena_heaps_and_stacks(self):
         n = 3
         t = self.start("maps_threads", n)
+        # "ready" comes before every worker is parked in the second barrier: a running
+        # thread shows no stack pointer. Wait for the state the labels need.
+        memtest.wait_threads_blocked(t.pid, exclude=(t.pid,))
         r = maps_json(self, t.pid)
         self.assertEqual(r["pid"], t.pid)
         arenas = by_label(r, "arena-heap")

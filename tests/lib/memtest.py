@@ -77,5 +77,31 @@ def strace_count(cmd, syscalls):
     return counts, out
 
 
+def wait_threads_blocked(pid, syscall_nr=202, timeout=30, exclude=()):
+    """Wait until every thread of PID but EXCLUDE is blocked in syscall SYSCALL_NR (futex,
+    202, by default), as /proc/PID/task/TID/syscall shows; the threads the caller needs
+    parked, and their stack pointers readable. Returns the tids; fails after TIMEOUT."""
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        tids, blocked = [], True
+        for tid in os.listdir("/proc/%d/task" % pid):
+            if int(tid) in exclude:
+                continue
+            tids.append(int(tid))
+            try:
+                with open("/proc/%d/task/%s/syscall" % (pid, tid)) as f:
+                    fields = f.read().split()
+            except OSError:
+                fields = []
+            if not fields or fields[0] != str(syscall_nr):
+                blocked = False
+        if blocked:
+            return tids
+        if time.monotonic() > deadline:
+            raise AssertionError("threads of %d not all in syscall %d" % (pid, syscall_nr))
+        time.sleep(0.005)  # polling a state the kernel shows: not a stand-in for it
+
+
 def main():
     unittest.main(verbosity=2)

@@ -213,7 +213,8 @@ static void chown_to_caller(int fd, int dirfd)
 
 /* Open PATH for writing after the checks; a descriptor, or -1 with WHY (and *REFUSED when it
  * is our rule, not the system, that said no). */
-static int open_checked(const char *path, int depth, bool *refused, char *why, size_t len)
+static int open_checked(const char *path, int depth, bool check_only, bool *refused, char *why,
+			size_t len)
 {
 	char dir[PATH_MAX];
 	const char *base = split_path(path, dir, sizeof(dir));
@@ -236,6 +237,10 @@ static int open_checked(const char *path, int depth, bool *refused, char *why, s
 			snprintf(why, len, "%s", strerror(errno));
 			close(dfd);
 			return -1;
+		}
+		if (check_only) {
+			close(dfd);
+			return 0;
 		}
 		fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (fd < 0)
@@ -267,6 +272,8 @@ static int open_checked(const char *path, int depth, bool *refused, char *why, s
 		target[n] = '\0';
 		/* /dev/stdout and the like: a descriptor of ours, whatever it is */
 		if (!strncmp(target, "/proc/self/fd/", 14) || !strncmp(target, "/dev/fd/", 8)) {
+			if (check_only)
+				return 0;
 			fd = open(path, O_WRONLY | O_CLOEXEC);
 			if (fd < 0)
 				snprintf(why, len, "%s", strerror(errno));
@@ -280,7 +287,7 @@ static int open_checked(const char *path, int depth, bool *refused, char *why, s
 			snprintf(next, sizeof(next), "%s", target);
 		else
 			snprintf(next, sizeof(next), "%s/%s", dir, target);
-		return open_checked(next, depth + 1, refused, why, len);
+		return open_checked(next, depth + 1, check_only, refused, why, len);
 	}
 	if (S_ISDIR(st.st_mode)) {
 		snprintf(why, len, "%s", strerror(EISDIR));
@@ -305,6 +312,10 @@ static int open_checked(const char *path, int depth, bool *refused, char *why, s
 		return -1;
 	}
 	/* an existing regular file, a device, a FIFO: open what we checked, then truncate */
+	if (check_only) {
+		close(dfd);
+		return 0;
+	}
 	fd = openat(dfd, base, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	close(dfd);
 	if (fd < 0) {
@@ -331,29 +342,13 @@ static int open_checked(const char *path, int depth, bool *refused, char *why, s
 
 bool out_path_refused(const char *path, char *why, size_t len)
 {
-	char dir[PATH_MAX];
-	const char *base;
-	bool shared;
-	struct stat st;
-	int dfd;
+	bool refused;
 
 	if (!strcmp(path, "-"))
 		return false;
-	base = split_path(path, dir, sizeof(dir));
-	dfd = check_dir_chain(dir, &shared, why, len);
-	if (dfd < 0)
-		return true;
-	if (!fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) && S_ISLNK(st.st_mode) &&
-	    (shared || !trusted(st.st_uid))) {
-		snprintf(why, len, "it is a symbolic link in %s, which other users can write to",
-			 dir);
-		close(dfd);
-		return true;
-	}
-	close(dfd);
-	return false;
+	/* only our own rules refuse; "cannot create" and the like show at the write */
+	return open_checked(path, 0, true, &refused, why, len) < 0 && refused;
 }
-
 FILE *out_open(const char *path)
 {
 	char why[PATH_MAX + 256];
@@ -363,7 +358,7 @@ FILE *out_open(const char *path)
 
 	if (!strcmp(path, "-"))
 		return stdout;
-	fd = open_checked(path, 0, &refused, why, sizeof(why));
+	fd = open_checked(path, 0, false, &refused, why, sizeof(why));
 	if (fd < 0) {
 		ms_err("%s %s: %s", refused ? "refusing to write" : "cannot write", path, why);
 		return NULL;

@@ -444,6 +444,7 @@ json_object *report__to_json(const struct report *r)
 				continue;
 			fo = json_object_new_object();
 			json_object_object_add(fo, "offset", U64(f->site.skip));
+			json_object_object_add(fo, "file_offset", U64(f->site.offset));
 			json_object_object_add(fo, "emulated",
 					       json_object_new_boolean(f->site.emulated));
 			json_object_object_add(fo, "cost_per_call_ns",
