@@ -38,7 +38,7 @@ int main(int argc, char **argv)
 {
 	int t = argc > 1 ? atoi(argv[1]) : 2;
 	pthread_t th[64];
-	long calls[64] = { 0 }, total = 0;
+	long calls[64] = {0}, total = 0;
 	double t0;
 
 	seconds = argc > 2 ? atof(argv[2]) : 3;

@@ -595,9 +595,9 @@ int sys_exit(struct trace_event_raw_sys_exit *ctx)
 }
 
 enum fault_source {
-	FAULT_USER,	       /* exceptions:page_fault_user */
+	FAULT_USER,	      /* exceptions:page_fault_user */
 	FAULT_KERNEL_ON_USER, /* exceptions:page_fault_kernel on a user address */
-	FAULT_MAJOR,	       /* the major-fault perf event, after the fault's own record */
+	FAULT_MAJOR,	      /* the major-fault perf event, after the fault's own record */
 };
 
 /*
@@ -605,8 +605,7 @@ enum fault_source {
  * this thread (user and major faults: kernel-mode ones, such as copy_to_user, belong to the
  * syscall, not the allocator), and in per-allocation mode send its record.
  */
-static __always_inline void charge_fault(enum fault_source src, __u64 addr, __u64 ip,
-					 __u16 flags)
+static __always_inline void charge_fault(enum fault_source src, __u64 addr, __u64 ip, __u16 flags)
 {
 	struct thread_state *ts = thread_get(false);
 	bool in_call = ts && ts->depth && src != FAULT_KERNEL_ON_USER;

@@ -39,6 +39,8 @@ enum ms_fn_kind {
 	X(VALLOC, "valloc", 1, 0, 0, MS_KIND_ALLOC)                                                \
 	X(PVALLOC, "pvalloc", 1, 0, 0, MS_KIND_ALLOC)
 
+/* clang-format cannot see through the X-macro: */
+/* clang-format off */
 enum ms_fn {
 #define MS_FN_ENUM(id, name, size, count, ptr, kind) MS_FN_##id,
 	MS_GLIBC_FUNCTIONS(MS_FN_ENUM)
@@ -46,20 +48,21 @@ enum ms_fn {
 	MS_FN_GLIBC_COUNT,
 	MS_FN_MAX = 16, /* function slots in the statistics maps */
 };
+/* clang-format on */
 
 /*
  * An allocator probe's BPF cookie: everything the programs need about its function, so
  * they are the same for every allocator. Built by user/resolve/target.c from the table.
  */
-#define MS_COOKIE_FN_MASK 0xff /* the function's slot, < MS_FN_MAX */
-#define MS_COOKIE_SIZE_SHIFT  8  /* 3 bits: argument holding the size, 0 = none */
-#define MS_COOKIE_COUNT_SHIFT 11 /* 3 bits: the size is times this argument, 0 = none */
-#define MS_COOKIE_PTR_SHIFT   14 /* 3 bits: argument holding the block passed in */
-#define MS_COOKIE_KIND_SHIFT  17 /* 3 bits: enum ms_fn_kind */
+#define MS_COOKIE_FN_MASK	0xff /* the function's slot, < MS_FN_MAX */
+#define MS_COOKIE_SIZE_SHIFT	8    /* 3 bits: argument holding the size, 0 = none */
+#define MS_COOKIE_COUNT_SHIFT	11   /* 3 bits: the size is times this argument, 0 = none */
+#define MS_COOKIE_PTR_SHIFT	14   /* 3 bits: argument holding the block passed in */
+#define MS_COOKIE_KIND_SHIFT	17   /* 3 bits: enum ms_fn_kind */
 #define MS_COOKIE_ARG(c, shift) (((c) >> (shift)) & 7)
 #define MS_COOKIE(fn, size, count, ptr, kind)                                                      \
 	((__u64)(fn) | (__u64)(size) << MS_COOKIE_SIZE_SHIFT |                                     \
-	 (__u64)(count) << MS_COOKIE_COUNT_SHIFT | (__u64)(ptr) << MS_COOKIE_PTR_SHIFT |            \
+	 (__u64)(count) << MS_COOKIE_COUNT_SHIFT | (__u64)(ptr) << MS_COOKIE_PTR_SHIFT |           \
 	 (__u64)(kind) << MS_COOKIE_KIND_SHIFT)
 
 /* Traced syscalls, in report order. */
@@ -141,10 +144,10 @@ enum ms_lost {
 enum ms_event_type {
 	MS_EV_PHASE = 1,
 	/* Per-allocation mode only (memstudy --per-allocation): */
-	MS_EV_ALLOC, /* an allocating call returned (realloc: also frees old_ptr) */
-	MS_EV_FREE,  /* free() was entered: before glibc can hand the block to another thread */
-	MS_EV_FAULT, /* a page fault on a user address, or a major fault */
-	MS_EV_MAP,   /* a successful mmap, munmap, mremap or brk */
+	MS_EV_ALLOC,	 /* an allocating call returned (realloc: also frees old_ptr) */
+	MS_EV_FREE,	 /* free() was entered: before glibc can hand the block to another thread */
+	MS_EV_FAULT,	 /* a page fault on a user address, or a major fault */
+	MS_EV_MAP,	 /* a successful mmap, munmap, mremap or brk */
 	MS_EV_EXEC,	 /* the target exec'ed: a new image (any mode) */
 	MS_EV_TYPES = 8, /* room for every type, a power of two: lost_records[] */
 };

@@ -112,6 +112,8 @@ HIDDEN void *pp_pvalloc(size_t n)
 #define ENTRY(name) ".globl " #name "\n.type " #name ",@function\n" #name ":\n"
 #define END(name)   ".size " #name ",.-" #name "\n"
 
+/* One prologue a line: */
+/* clang-format off */
 asm(".text\n"
     ENTRY(malloc) "push %rbx\n pop %rbx\n jmp pp_malloc\n" END(malloc)
     ENTRY(free) "test %rdi,%rdi\n je 1f\n jmp pp_free\n1: ret\n" END(free)
@@ -130,3 +132,4 @@ asm(".text\n"
 		  END(valloc)
     ENTRY(pp_jumper) "jmp .Lvalloc_push\n" END(pp_jumper)
     ENTRY(pvalloc) "mov %rdi,%rcx\n nop\n jmp pp_pvalloc\n" END(pvalloc));
+/* clang-format on */

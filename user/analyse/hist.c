@@ -64,7 +64,9 @@ void hist_print_log2(FILE *out, const __u64 *hist, unsigned int nslots, const ch
 		return;
 	fprintf(out, "%24s : count      distribution\n", unit);
 	for (i = first; i <= last; i++) {
-		uint64_t lo = i ? 1ULL << (i - 1) : 0, hi = i == 64 ? UINT64_MAX : i ? (1ULL << i) - 1 : 0;
+		uint64_t lo = i ? 1ULL << (i - 1) : 0, hi = i == 64 ? UINT64_MAX
+							    : i	    ? (1ULL << i) - 1
+								    : 0;
 		int stars = peak ? (int)((b[i] * width + peak - 1) / peak) : 0;
 		char bar[64];
 

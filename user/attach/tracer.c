@@ -100,8 +100,7 @@ static void on_exec_record(struct tracer *tr, const struct ms_event_exec *e)
 	}
 	x = &tr->execs[tr->nexecs++];
 	x->ts_ns = e->ts_ns;
-	snprintf(x->filename, sizeof(x->filename), "%.*s", (int)sizeof(e->filename),
-		 e->filename);
+	snprintf(x->filename, sizeof(x->filename), "%.*s", (int)sizeof(e->filename), e->filename);
 	/* execve's path may be relative to the target's directory: the kernel's name for the
 	 * image is better, while there is no later exec to have replaced it */
 	if (x->filename[0] != '/') {

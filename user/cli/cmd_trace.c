@@ -39,7 +39,7 @@ struct trace_opts {
 	bool no_hist;
 	bool no_calibrate;
 	bool probe_at_entry;
-	bool maps; /* --maps: annotated memory map at the end (per-allocation, live target) */
+	bool maps;     /* --maps: annotated memory map at the end (per-allocation, live target) */
 	bool all_rows; /* --all: table rows for functions and syscalls never called */
 	int top;
 	struct tracer_opts tracer;
@@ -76,8 +76,7 @@ static const struct opt trace_table[] = {
      "exits, on Ctrl-C, or after --duration",
      1, 2147483647, .what = "a process ID"},
     {O_DURATION, "duration", 'd', OPT_REAL, "SEC",
-     "stop after SEC seconds (run: CMD keeps running untraced)", 0.001, 31536000,
-     "seconds"},
+     "stop after SEC seconds (run: CMD keeps running untraced)", 0.001, 31536000, "seconds"},
     {O_INTERVAL, "interval", 'i', OPT_REAL, "SEC",
      "print a one-line live view every SEC seconds (on stderr)", 0.01, 86400, "seconds"},
     {O_JSON, "json", 'j', OPT_OUTPUT, "FILE",
@@ -108,11 +107,11 @@ static const struct opt trace_table[] = {
      "every allocation and page fault, with call stacks: faults per\n"
      "call site, in allocator metadata, in freed memory; see\n"
      "docs/per-allocation.md"},
-    {O_TOP, "top", 0, OPT_WHOLE, "N", "call sites listed per table in --per-allocation (default 10)",
-     1, 4096},
+    {O_TOP, "top", 0, OPT_WHOLE, "N",
+     "call sites listed per table in --per-allocation (default 10)", 1, 4096},
     {O_RINGBUF, "ring-buffer", 0, OPT_POW2, "MB",
-     "per-allocation ring buffer in MiB, a power of two from 1 to\n1024 (default 64)", 1,
-     1024, "MiB"},
+     "per-allocation ring buffer in MiB, a power of two from 1 to\n1024 (default 64)", 1, 1024,
+     "MiB"},
     {O_NO_CAL, "no-calibrate", 0, OPT_FLAG, NULL,
      "do not time empty probes on memstudy itself at the end (~0.1 s);\n"
      "the own-cost line then uses our machines' figures"},
@@ -291,8 +290,8 @@ static void print_version(void)
 static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o, char ***args,
 		      int *nargs)
 {
-	struct parse_ctx c = {.o = o, .doc = run_mode ? &run_doc : &trace_doc,
-			      .run_mode = run_mode};
+	struct parse_ctx c = {
+	    .o = o, .doc = run_mode ? &run_doc : &trace_doc, .run_mode = run_mode};
 	int rc = opt_parse(c.doc, argc, argv, OPT_STOP_AT_ARG, on_trace_opt, &c, args, nargs);
 
 	if (rc)
@@ -303,7 +302,8 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 		return OPT_EXIT_HELP;
 	}
 	if (o->tracer.per_alloc && o->tracer.floor)
-		rc = opt_usage_error(c.doc, "--per-allocation and --probe-floor do not go together");
+		rc =
+		    opt_usage_error(c.doc, "--per-allocation and --probe-floor do not go together");
 	else if (o->maps && !o->tracer.per_alloc)
 		rc = opt_usage_error(c.doc,
 				     "--maps names chunks by call site: it needs --per-allocation");
@@ -429,8 +429,8 @@ static void note_execs(const struct tracer *tr, const struct target *t, struct r
 			     ? (x[i].ts_ns - r->phases[0].start_ns) / 1e9
 			     : 0;
 		snprintf(e->exe, sizeof(e->exe), "%s", x[i].filename);
-		e->probed = target__exec_traced(t, x[i].filename, e->allocator,
-						sizeof(e->allocator));
+		e->probed =
+		    target__exec_traced(t, x[i].filename, e->allocator, sizeof(e->allocator));
 		if (!e->probed)
 			ms_warn("PID %d exec'ed %s at %.3f s; its allocator (%s) is not the one "
 				"probed, so its calls are not in this report (memstudy does not "
@@ -457,11 +457,12 @@ static bool wait_for_child(pid_t child, const char *comm, int *status)
 		if (got < 0 && errno != EINTR)
 			return true; /* not ours to wait for any more */
 		if (got == 0 && !said) {
-			fprintf(stderr,
-				"memstudy: the trace has ended; waiting for PID %d (%s) to exit, as "
-				"its exit status is memstudy's. Ctrl-C again leaves it running "
-				"untraced\n",
-				child, comm);
+			fprintf(
+			    stderr,
+			    "memstudy: the trace has ended; waiting for PID %d (%s) to exit, as "
+			    "its exit status is memstudy's. Ctrl-C again leaves it running "
+			    "untraced\n",
+			    child, comm);
 			said = true;
 			seen = stop_requested;
 			continue;
@@ -661,8 +662,8 @@ int cmd_run(int argc, char **argv)
 		return err == OPT_EXIT_HELP ? 0 : err;
 	if (!nargs) {
 		free(args);
-		return opt_usage_error(&run_doc,
-				       "run needs a command: memstudy run [options] -- CMD [ARGS...]");
+		return opt_usage_error(
+		    &run_doc, "run needs a command: memstudy run [options] -- CMD [ARGS...]");
 	}
 	err = resolve_command(args[0], path, sizeof(path));
 	if (!err && target__resolve_exec(&t, path))

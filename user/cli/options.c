@@ -41,8 +41,8 @@ static void range_words(const struct opt *o, char *buf, size_t len)
 			 o->max);
 		return;
 	}
-	const char *kind = o->type == OPT_REAL	  ? "a number"
-			   : o->type == OPT_POW2  ? "a power of two"
+	const char *kind = o->type == OPT_REAL	 ? "a number"
+			   : o->type == OPT_POW2 ? "a power of two"
 			   : o->type == OPT_BYTES || o->type == OPT_BYTES_LIST
 			       ? "a whole number of bytes (K, M, G suffixes)"
 			       : "a whole number";
@@ -187,8 +187,8 @@ static int handle(const struct cmd_doc *d, const struct opt *o, const char *text
 	return rc ? rc : fn(ctx, o, &v);
 }
 
-int opt_parse(const struct cmd_doc *d, int argc, char **argv, enum opt_mode mode,
-	      opt_handler fn, void *ctx, char ***args, int *nargs)
+int opt_parse(const struct cmd_doc *d, int argc, char **argv, enum opt_mode mode, opt_handler fn,
+	      void *ctx, char ***args, int *nargs)
 {
 	char **rest = calloc(argc + 1, sizeof(*rest));
 	int i, n = 0, rc = 0;

@@ -58,7 +58,7 @@ struct cmd_doc {
 struct opt_value {
 	const char *text;
 	double num;
-	int choice;		/* OPT_CHOICE, OPT_OPTIONAL: index in choices, -1 when none */
+	int choice;		  /* OPT_CHOICE, OPT_OPTIONAL: index in choices, -1 when none */
 	unsigned int choice_mask; /* OPT_CHOICE_LIST */
 	double list[16];	  /* OPT_BYTES_LIST */
 	int nlist;
@@ -79,8 +79,8 @@ enum opt_mode {
  * ARGS (*NARGS of them, pointers into ARGV), OPT_EXIT_HELP after --help / --man, 2 after
  * printing a usage error, or the handler's code.
  */
-int opt_parse(const struct cmd_doc *d, int argc, char **argv, enum opt_mode mode,
-	      opt_handler fn, void *ctx, char ***args, int *nargs);
+int opt_parse(const struct cmd_doc *d, int argc, char **argv, enum opt_mode mode, opt_handler fn,
+	      void *ctx, char ***args, int *nargs);
 
 /* "memstudy: " and a sentence, then where the help is ("see 'memstudy run --help'"): returns 2. */
 int opt_usage_error(const struct cmd_doc *d, const char *fmt, ...)

@@ -168,8 +168,8 @@ void opt_print_man(const struct cmd_doc *d, FILE *out)
 	for (i = 0; page[i] && i < sizeof(upper) - 1; i++)
 		upper[i] = page[i] >= 'a' && page[i] <= 'z' ? page[i] - 32 : page[i];
 	upper[i] = '\0';
-	fprintf(out, ".TH %s 1 \"%s\" \"memstudy %s\" \"memstudy manual\"\n", upper,
-		MEMSTUDY_DATE, MEMSTUDY_VERSION);
+	fprintf(out, ".TH %s 1 \"%s\" \"memstudy %s\" \"memstudy manual\"\n", upper, MEMSTUDY_DATE,
+		MEMSTUDY_VERSION);
 	fprintf(out, ".SH NAME\n");
 	roff_text(out, page, strlen(page), true);
 	fprintf(out, " \\- ");
@@ -193,9 +193,10 @@ void opt_print_man(const struct cmd_doc *d, FILE *out)
 			roff_text(out, o->name, strlen(o->name), true);
 		}
 		if (o->arg)
-			fprintf(out, o->type == OPT_OPTIONAL ? "[=\\fI%s\\fR]"
-				     : o->type == OPT_OPTIONAL_NEXT ? " [\\fI%s\\fR]"
-								    : " \\fI%s\\fR",
+			fprintf(out,
+				o->type == OPT_OPTIONAL	       ? "[=\\fI%s\\fR]"
+				: o->type == OPT_OPTIONAL_NEXT ? " [\\fI%s\\fR]"
+							       : " \\fI%s\\fR",
 				o->arg);
 		fputc('\n', out);
 		for (p = o->help; *p;) {

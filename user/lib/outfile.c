@@ -300,8 +300,7 @@ static int open_checked(const char *path, int depth, bool check_only, bool *refu
 
 		*refused = true;
 		if (!trusted(st.st_uid) || st.st_uid != geteuid())
-			snprintf(why, len,
-				 "the file belongs to %s%s; remove it or write elsewhere",
+			snprintf(why, len, "the file belongs to %s%s; remove it or write elsewhere",
 				 user_name(st.st_uid, who, sizeof(who)),
 				 shared ? " in a directory other users can write to" : "");
 		else

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* memstudy maps: walk glibc's heaps (chunk headers, top chunk, main_arena) to measure why memory stays. */
+/* memstudy maps: walk glibc's heaps (chunk headers, top chunk, main_arena) to measure why memory
+ * stays. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -341,17 +342,19 @@ void maps_heaps__analyze(struct maps_snapshot *s, struct memrd *r)
 		s->heaps[0] = tmp;
 	}
 	if (narenas)
-		maps_snapshot__add_note(s,
-			 xasprintf("%d arena heap(s) besides the main heap: glibc gives a thread "
-				   "its own arena when others are in use (up to 8 x CPUs arenas "
-				   "on 64-bit) so threads do not wait on one lock; each arena "
-				   "heap reserves 64 MiB of address space",
-				   narenas));
+		maps_snapshot__add_note(
+		    s, xasprintf("%d arena heap(s) besides the main heap: glibc gives a thread "
+				 "its own arena when others are in use (up to 8 x CPUs arenas "
+				 "on 64-bit) so threads do not wait on one lock; each arena "
+				 "heap reserves 64 MiB of address space",
+				 narenas));
 	if (r)
-		maps_snapshot__add_note(s, xstrdup("heap figures read from a running process: a snapshot, the "
-				    "target may change them while they are read"));
+		maps_snapshot__add_note(
+		    s, xstrdup("heap figures read from a running process: a snapshot, the "
+			       "target may change them while they are read"));
 	else if (s->mem_error)
-		maps_snapshot__add_note(s, xasprintf("target memory not read (%s): mmap-chunk labels and heap "
-				      "walks need it; run as root or as the process owner",
-				      s->mem_error));
+		maps_snapshot__add_note(
+		    s, xasprintf("target memory not read (%s): mmap-chunk labels and heap "
+				 "walks need it; run as root or as the process owner",
+				 s->mem_error));
 }

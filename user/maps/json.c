@@ -109,7 +109,8 @@ struct json_object *maps_snapshot__to_json(const struct maps_snapshot *s)
 		struct json_object *j = json_object_new_object();
 
 		json_object_object_add(j, "tid", json_object_new_int(s->threads[i].tid));
-		json_object_object_add(j, "sp", s->threads[i].sp ? json_hex(s->threads[i].sp) : NULL);
+		json_object_object_add(j, "sp",
+				       s->threads[i].sp ? json_hex(s->threads[i].sp) : NULL);
 		json_object_object_add(j, "sp_source", json_str_or_null(s->threads[i].sp_source));
 		json_object_array_add(arr, j);
 	}

@@ -162,7 +162,6 @@ static void label_stacks_by_sp(struct maps_snapshot *s)
 	}
 }
 
-
 void maps_snapshot__label(struct maps_snapshot *s, const struct maps_options *opts)
 {
 	struct memrd rd, *r = NULL;

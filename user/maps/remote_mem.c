@@ -22,7 +22,6 @@
 
 /* ---- reading target memory ---- */
 
-
 bool memrd_open(struct memrd *r, struct maps_snapshot *s)
 {
 	char path[64];
@@ -107,7 +106,7 @@ uint64_t *read_pagemap(int pid, unsigned long start, unsigned long end, long pag
 
 /* Resident pages wholly inside [a, b) of a heap whose pagemap starts at base. */
 long count_resident(const uint64_t *pm, unsigned long base, unsigned long a, unsigned long b,
-			   long page_size)
+		    long page_size)
 {
 	long n = 0;
 

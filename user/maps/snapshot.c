@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* memstudy maps: read a snapshot of /proc/PID (smaps, thread stack pointers, malloc settings from the environment). */
+/* memstudy maps: read a snapshot of /proc/PID (smaps, thread stack pointers, malloc settings from
+ * the environment). */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>

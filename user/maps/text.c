@@ -45,7 +45,6 @@ void pmap_mode(const struct maps_mapping *m, char mode[6])
 	mode[5] = 0;
 }
 
-
 void totals(const struct maps_snapshot *s, struct label_total t[MAPS_L__COUNT + 1])
 {
 	memset(t, 0, sizeof(*t) * (MAPS_L__COUNT + 1));

@@ -42,8 +42,8 @@ static const char *hist_label(int b, char *buf, size_t size)
 static uint64_t dropped_total(const struct pa_stats *st)
 {
 	return st->lost_records[MS_EV_ALLOC] + st->lost_records[MS_EV_FREE] +
-	       st->lost_records[MS_EV_FAULT] + st->lost_records[MS_EV_MAP] +
-	       st->lost_thread_state + st->lost_nomem;
+	       st->lost_records[MS_EV_FAULT] + st->lost_records[MS_EV_MAP] + st->lost_thread_state +
+	       st->lost_nomem;
 }
 
 static void print_incomplete(const struct pa_stats *st, FILE *out)
@@ -105,8 +105,7 @@ static void fn_list(const struct pa_site *s, char *buf, size_t size)
 			o += snprintf(buf + o, size - o, "%s%s", o ? "," : "", ms_fn_names[i]);
 }
 
-bool peralloc__describe_site(struct peralloc *pa, uint32_t i, uint64_t size, char *buf,
-			     size_t len)
+bool peralloc__describe_site(struct peralloc *pa, uint32_t i, uint64_t size, char *buf, size_t len)
 {
 	const struct pa_site *s = peralloc__site(pa, i);
 	char fns[128], fr[160];
@@ -186,8 +185,9 @@ void peralloc__print_text(struct peralloc *pa, FILE *out, int top)
 			(unsigned long long)st->unknown_records_lost,
 			(unsigned long long)st->unknown_allocator_internal);
 	if (st->ended_by_exec)
-		fprintf(out, "%llu blocks were live when the target exec'ed: gone with its old "
-			     "image\n",
+		fprintf(out,
+			"%llu blocks were live when the target exec'ed: gone with its old "
+			"image\n",
 			(unsigned long long)st->ended_by_exec);
 	fprintf(out, "Page faults: %llu (%llu inside allocator calls, %llu major)\n",
 		(unsigned long long)total, (unsigned long long)ia, (unsigned long long)maj);

@@ -210,14 +210,16 @@ static void print_execs(const struct report *r, FILE *out)
 				"image's\n",
 				e->t_s, e->exe, e->allocator);
 		else
-			fprintf(out,
-				"exec at %.3f s into %s: NOT TRACED after it - its allocator (%s) is "
-				"not the probed file, so the new image's calls are missing from this "
-				"report\n",
-				e->t_s, e->exe, e->allocator);
+			fprintf(
+			    out,
+			    "exec at %.3f s into %s: NOT TRACED after it - its allocator (%s) is "
+			    "not the probed file, so the new image's calls are missing from this "
+			    "report\n",
+			    e->t_s, e->exe, e->allocator);
 	}
 	if (r->execs_dropped)
-		fprintf(out, "(%llu more execs not listed)\n", (unsigned long long)r->execs_dropped);
+		fprintf(out, "(%llu more execs not listed)\n",
+			(unsigned long long)r->execs_dropped);
 }
 
 void report__print_text(const struct report *r, FILE *out, bool histograms)
@@ -447,8 +449,7 @@ json_object *report__to_json(const struct report *r)
 			json_object_object_add(fo, "file_offset", U64(f->site.offset));
 			json_object_object_add(fo, "emulated",
 					       json_object_new_boolean(f->site.emulated));
-			json_object_object_add(fo, "cost_per_call_ns",
-					       U64(fn_probe_cost_ns(r, f)));
+			json_object_object_add(fo, "cost_per_call_ns", U64(fn_probe_cost_ns(r, f)));
 			json_object_object_add(per, ms_fn_names[i], fo);
 		}
 		json_object_object_add(ov, "probes", per);
@@ -472,4 +473,3 @@ json_object *report__to_json(const struct report *r)
 	}
 	return root;
 }
-

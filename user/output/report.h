@@ -37,8 +37,8 @@ struct report {
 	uint64_t lost[MS_LOST_MAX];
 	uint64_t lost_total;
 	uint64_t phases_merged;
-	struct probe_costs costs; /* per-hit costs for the own-cost estimate */
-	unsigned int thread_slots;	/* per-thread state slots in the kernel */
+	struct probe_costs costs;	  /* per-hit costs for the own-cost estimate */
+	unsigned int thread_slots;	  /* per-thread state slots in the kernel */
 	uint64_t threads_in_task_storage; /* threads whose slot another thread held */
 	int nphases; /* phases[0] is "before any marker"; 1..nphases-1 named by the target */
 	struct report_phase phases[MS_MAX_PHASES];

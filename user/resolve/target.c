@@ -158,18 +158,22 @@ static int no_allocator(struct target *t)
 
 	elf_syms__close(es);
 	if (is_static && stripped)
-		target_err(t, "no allocator symbols (malloc, free, ...) in %s: it is statically linked "
-		       "and stripped, so its malloc has no symbol to probe. Rebuild it without "
-		       "-s, or link it dynamically",
-		       t->exe);
+		target_err(
+		    t,
+		    "no allocator symbols (malloc, free, ...) in %s: it is statically linked "
+		    "and stripped, so its malloc has no symbol to probe. Rebuild it without "
+		    "-s, or link it dynamically",
+		    t->exe);
 	else if (is_static)
-		target_err(t, "no allocator symbols (malloc, free, ...) in %s: it is statically linked "
-		       "and not stripped, and defines no malloc, so it does not allocate through "
-		       "the malloc family and there is nothing to trace",
-		       t->exe);
+		target_err(
+		    t,
+		    "no allocator symbols (malloc, free, ...) in %s: it is statically linked "
+		    "and not stripped, and defines no malloc, so it does not allocate through "
+		    "the malloc family and there is nothing to trace",
+		    t->exe);
 	else
 		target_err(t, "no allocator symbols (malloc, free, ...) found; searched: %s",
-		       t->searched[0] ? t->searched : "(nothing)");
+			   t->searched[0] ? t->searched : "(nothing)");
 	return -1;
 }
 

@@ -25,7 +25,7 @@ struct target {
 	char exe[PATH_MAX];
 	char allocator[PATH_MAX]; /* the file the malloc family is probed in */
 	struct target_fn fn[MS_FN_MAX];
-	int nfn; /* functions in fn[] (the glibc family: MS_FN_GLIBC_COUNT) */
+	int nfn;	/* functions in fn[] (the glibc family: MS_FN_GLIBC_COUNT) */
 	bool has_phase; /* exe defines memstudy_phase() */
 	uint64_t phase_offset;
 	char searched[1024]; /* files looked at, for error messages */

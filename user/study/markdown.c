@@ -297,8 +297,8 @@ static void md_tunables(FILE *f, struct study *s)
 	fprintf(f, "\nThe default run's verdict: %s\n\n", base->verdict);
 }
 
-void write_report(struct study *s, struct group *g, int ng, const char *plots,
-			 const char *plot_err, double elapsed, int failed)
+void write_report(struct study *s, struct group *g, int ng, const char *plots, const char *plot_err,
+		  double elapsed, int failed)
 {
 	FILE *f = open_out(s, "report.md");
 	struct st_case *cs[ST_MAX_CASES];

@@ -156,7 +156,6 @@ void st_meminfo(struct study *s)
 		s->swap_total = strtod(p + 10, NULL) * 1024;
 }
 
-
 static struct st_case *add_case(struct study *s, const char *wl, const char *order, size_t size,
 				long count, bool reduced)
 {
@@ -387,8 +386,8 @@ bool read_plan(struct study *s, double *elapsed)
 		json_object *o = json_object_array_get_idx(arr, i);
 		struct st_case *c = &s->cases[s->ncases];
 
-		if (!st_parse_case(json_path_str(o, "name"), c) ||
-		    !json_path_str(o, "file")[0] || strchr(json_path_str(o, "file"), '/')) {
+		if (!st_parse_case(json_path_str(o, "name"), c) || !json_path_str(o, "file")[0] ||
+		    strchr(json_path_str(o, "file"), '/')) {
 			ms_err("%s: case %zu is not a case this version of memstudy knows (name "
 			       "'%.100s'): --from takes a directory written by 'memstudy study'",
 			       path, i + 1, json_path_str(o, "name"));

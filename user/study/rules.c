@@ -152,7 +152,6 @@ void analyse_case(struct st_case *c)
 		appendf(v, vl, ".");
 }
 
-
 /* Least-squares slope of log y on log x; false with fewer than 2 usable points. */
 bool loglog_slope(const double *x, const double *y, int n, double *slope)
 {

@@ -66,8 +66,7 @@ bool in_path(const char *name, char *out, size_t len)
  * the caller opened safely in the study directory); returns its exit status. CWD_FD >= 0:
  * it runs there. DROP: as the user who ran sudo, when there is one (gnuplot needs no root).
  */
-int spawn(char *const argv[], int out_fd, int err_fd, const char *tunables, int cwd_fd,
-	  bool drop)
+int spawn(char *const argv[], int out_fd, int err_fd, const char *tunables, int cwd_fd, bool drop)
 {
 	int status;
 	pid_t pid;
@@ -108,9 +107,10 @@ void log_tail(int fd, char *out, size_t len)
 	ssize_t n;
 
 	out[0] = '\0';
-	n = pread(fd, buf, sizeof(buf) - 1, lseek(fd, 0, SEEK_END) > (off_t)sizeof(buf) - 1
-						    ? lseek(fd, 0, SEEK_END) - (sizeof(buf) - 1)
-						    : 0);
+	n = pread(fd, buf, sizeof(buf) - 1,
+		  lseek(fd, 0, SEEK_END) > (off_t)sizeof(buf) - 1
+		      ? lseek(fd, 0, SEEK_END) - (sizeof(buf) - 1)
+		      : 0);
 	if (n <= 0)
 		return;
 	buf[n] = '\0';

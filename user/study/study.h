@@ -149,8 +149,7 @@ const char *fmt_pct(double f, char *buf, size_t len);
 /* runner.c */
 bool executable(const char *path);
 bool in_path(const char *name, char *out, size_t len);
-int spawn(char *const argv[], int out_fd, int err_fd, const char *tunables, int cwd_fd,
-	  bool drop);
+int spawn(char *const argv[], int out_fd, int err_fd, const char *tunables, int cwd_fd, bool drop);
 void log_tail(int fd, char *out, size_t len);
 /* results.c */
 bool parse_workload(const char *path, struct st_wl_phase ph[PH_N], char *why, size_t len);
@@ -170,8 +169,8 @@ void write_plots(struct study *s, struct group *g, int ng, char *made, size_t ml
 void write_tunable_plot(struct study *s, char *made, size_t mlen);
 bool run_gnuplot(struct study *s, char *why, size_t len);
 /* markdown.c */
-void write_report(struct study *s, struct group *g, int ng, const char *plots,
-		  const char *plot_err, double elapsed, int failed);
+void write_report(struct study *s, struct group *g, int ng, const char *plots, const char *plot_err,
+		  double elapsed, int failed);
 /* plan.c */
 extern const char *const st_order_names[3]; /* fwd, rev, random */
 void st_meminfo(struct study *s);
