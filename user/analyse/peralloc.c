@@ -25,6 +25,7 @@
 #include <bpf/bpf.h>
 
 #include "analyse/peralloc_int.h"
+#include "lib/glibc_layout.h"
 #include "lib/util.h"
 
 #define PAGE_SHIFT    12
@@ -32,8 +33,6 @@
 #define NIL	      0xffffffffu
 #define BLOCK_SHIFT   20
 #define BLOCK_ENTRIES (1u << BLOCK_SHIFT)
-#define CHUNK_HDR     16 /* glibc: prev_size and size before the user pointer */
-#define NEXT_HDR_END  24 /* the next chunk's size field ends at most this far past ptr+size */
 #define PENDING_MAX   8
 
 const char *const pa_kind_names[PA_KIND_MAX] = {"in_allocations",  "in_allocator_metadata",
@@ -394,7 +393,7 @@ static uint32_t live_find(struct peralloc *pa, uint64_t ptr)
  */
 static uint32_t live_lookup(struct peralloc *pa, uint64_t a, bool *header)
 {
-	uint64_t pages[3] = {a >> PAGE_SHIFT, (a >> PAGE_SHIFT) - 1, (a + CHUNK_HDR) >> PAGE_SHIFT};
+	uint64_t pages[3] = {a >> PAGE_SHIFT, (a >> PAGE_SHIFT) - 1, (a + GLIBC_CHUNK_HDR) >> PAGE_SHIFT};
 	uint32_t t;
 
 	*header = false;
@@ -409,14 +408,14 @@ static uint32_t live_lookup(struct peralloc *pa, uint64_t a, bool *header)
 
 			if (a >= x->ptr && a < x->ptr + x->size)
 				return t;
-			if (a < x->ptr && a + CHUNK_HDR >= x->ptr)
+			if (a < x->ptr && a + GLIBC_CHUNK_HDR >= x->ptr)
 				*header = true;
 		}
 	}
 	t = treap_floor(pa, a);
 	if (t != NIL && a < E(pa, t)->ptr + E(pa, t)->size)
 		return t;
-	t = treap_floor(pa, a + CHUNK_HDR);
+	t = treap_floor(pa, a + GLIBC_CHUNK_HDR);
 	if (t != NIL && E(pa, t)->ptr > a)
 		*header = true;
 	return NIL;
@@ -822,8 +821,8 @@ static void on_alloc(struct peralloc *pa, const struct ms_event_alloc *ev)
 			th->pend[o++] = *p;
 			continue;
 		}
-		if (e != NIL && p->addr + CHUNK_HDR >= ev->ptr &&
-		    p->addr < ev->ptr + ev->size + NEXT_HDR_END)
+		if (e != NIL && p->addr + GLIBC_CHUNK_HDR >= ev->ptr &&
+		    p->addr < ev->ptr + ev->size + GLIBC_NEXT_HDR_END)
 			charge(pa, p->addr, p->flags, true, p->major, e);
 		else
 			charge(pa, p->addr, p->flags, true, p->major, NIL);

@@ -22,6 +22,7 @@
 #include "analyse/peralloc.h"
 #include "attach/tracer.h"
 #include "cli/options.h"
+#include "lib/glibc_layout.h"
 #include "lib/json.h"
 #include "lib/outfile.h"
 #include "lib/util.h"
@@ -349,7 +350,7 @@ static void print_annotated_maps(pid_t pid, struct peralloc *pa, FILE *out)
 
 		/* glibc's mmapped chunk: 16 bytes of header, then the block */
 		if (m->label == MAPS_L_MMAP_CHUNK &&
-		    peralloc__describe_addr(pa, m->start + 16, site, sizeof(site)))
+		    peralloc__describe_addr(pa, m->start + GLIBC_CHUNK_HDR, site, sizeof(site)))
 			maps_snapshot__annotate(s, m->start, site);
 	}
 	fprintf(out, "\nMemory map at the end of the trace (mmapped chunks named by the call "

@@ -22,7 +22,7 @@
 
 unsigned long maps_trim_threshold(const struct maps_snapshot *s)
 {
-	return s->env_trim_threshold ? s->env_trim_threshold : GLIBC_TRIM_DEFAULT;
+	return s->env_trim_threshold ? s->env_trim_threshold : GLIBC_TRIM_THRESHOLD;
 }
 
 unsigned long maps_top_pad(const struct maps_snapshot *s)
@@ -91,10 +91,10 @@ void maps_heap__explain(const struct maps_snapshot *s, struct maps_heap *h)
 				    s->env_trim_threshold ? ", from the environment" : "",
 				    h->top_size / KiB);
 			else {
-				/* systrim(): gives back whole pages beyond top_pad + MINSIZE. */
+				/* systrim(): gives back whole pages beyond top_pad + GLIBC_MINSIZE. */
 				unsigned long extra =
-				    h->top_size > pad + MINSIZE
-					? (h->top_size - pad - MINSIZE - 1) & ~(s->page_size - 1)
+				    h->top_size > pad + GLIBC_MINSIZE
+					? (h->top_size - pad - GLIBC_MINSIZE - 1) & ~(s->page_size - 1)
 					: 0;
 
 				say(&w,

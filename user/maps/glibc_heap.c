@@ -37,7 +37,7 @@ static void walk_fail(struct maps_heap *h, unsigned long at, char *why)
 	set_str(&h->walk_error, why);
 }
 
-/* A chunk is free when the next chunk's PREV_INUSE bit is clear. */
+/* A chunk is free when the next chunk's GLIBC_PREV_INUSE bit is clear. */
 static void classify(struct maps_heap *h, const struct heap_ctx *c, unsigned long p,
 		     unsigned long size, bool inuse)
 {
@@ -80,9 +80,9 @@ static void walk_heap(struct maps_heap *h, const struct heap_ctx *c, unsigned lo
 				  xasprintf("cannot read the chunk header: %s", strerror(errno)));
 			return;
 		}
-		csize = hdr[1] & ~SIZE_FLAGS;
+		csize = hdr[1] & ~GLIBC_SIZE_FLAGS;
 		if (prev) {
-			bool inuse = hdr[1] & PREV_INUSE;
+			bool inuse = hdr[1] & GLIBC_PREV_INUSE;
 
 			/* A free chunk's size is repeated in the next chunk's prev_size. */
 			if (!inuse && hdr[0] != prev_size) {
@@ -93,21 +93,21 @@ static void walk_heap(struct maps_heap *h, const struct heap_ctx *c, unsigned lo
 				return;
 			}
 			classify(h, c, prev, prev_size, inuse);
-		} else if (!(hdr[1] & PREV_INUSE)) {
+		} else if (!(hdr[1] & GLIBC_PREV_INUSE)) {
 			walk_fail(
 			    h, p,
-			    xasprintf("first chunk lacks PREV_INUSE (size field 0x%lx)", hdr[1]));
+			    xasprintf("first chunk lacks GLIBC_PREV_INUSE (size field 0x%lx)", hdr[1]));
 			return;
 		}
 		/* A full arena heap ends in two 16-byte fenceposts: its top moved on. */
-		if (!h->main && csize == CHUNK_HDR && p + 2 * CHUNK_HDR == end) {
+		if (!h->main && csize == GLIBC_CHUNK_HDR && p + 2 * GLIBC_CHUNK_HDR == end) {
 			h->walked = true;
 			set_str(&h->top_source,
 				xstrdup("none: heap is full, the arena continues in a later heap"));
 			return;
 		}
-		if (csize < MINSIZE || csize % CHUNK_HDR || csize > end - p ||
-		    (hdr[1] & IS_MMAPPED) || (h->main && (hdr[1] & NON_MAIN))) {
+		if (csize < GLIBC_MINSIZE || csize % GLIBC_CHUNK_HDR || csize > end - p ||
+		    (hdr[1] & GLIBC_IS_MMAPPED) || (h->main && (hdr[1] & GLIBC_NON_MAIN))) {
 			walk_fail(h, p, xasprintf("implausible size field 0x%lx", hdr[1]));
 			return;
 		}
@@ -134,13 +134,13 @@ static bool looks_like_main_arena(struct memrd *r, unsigned long a, unsigned lon
 {
 	unsigned long top, sys, maxsys, next, tsize;
 
-	if (!memrd_word(r, a + MSTATE_TOP, &top) || top < start || top >= end || top % CHUNK_HDR)
+	if (!memrd_word(r, a + GLIBC_MSTATE_TOP, &top) || top < start || top >= end || top % GLIBC_CHUNK_HDR)
 		return false;
-	if (!memrd_word(r, a + MSTATE_SYSTEM_MEM, &sys) || sys != end - start ||
-	    !memrd_word(r, a + MSTATE_MAX_SYSMEM, &maxsys) || maxsys < sys ||
-	    !memrd_word(r, a + MSTATE_NEXT, &next) || !next)
+	if (!memrd_word(r, a + GLIBC_MSTATE_SYSTEM_MEM, &sys) || sys != end - start ||
+	    !memrd_word(r, a + GLIBC_MSTATE_MAX_SYSMEM, &maxsys) || maxsys < sys ||
+	    !memrd_word(r, a + GLIBC_MSTATE_NEXT, &next) || !next)
 		return false;
-	return memrd_word(r, top + 8, &tsize) && top + (tsize & ~SIZE_FLAGS) == end;
+	return memrd_word(r, top + 8, &tsize) && top + (tsize & ~GLIBC_SIZE_FLAGS) == end;
 }
 
 /*
@@ -158,7 +158,7 @@ static unsigned long find_main_arena(struct maps_snapshot *s, struct memrd *r,
 		for (int step = 0; a && step < 256; step++) {
 			struct maps_mapping *m;
 
-			if (!memrd_word(r, a + MSTATE_NEXT, &a))
+			if (!memrd_word(r, a + GLIBC_MSTATE_NEXT, &a))
 				break;
 			m = maps_snapshot__find(s, a);
 			if (m && m->label == MAPS_L_FILE &&
@@ -180,9 +180,9 @@ static unsigned long find_main_arena(struct maps_snapshot *s, struct memrd *r,
 			continue;
 		buf = xrealloc(NULL, len);
 		if (memrd_raw(r, m->start, buf, len)) {
-			for (size_t off = 0; off + MSTATE_SIZE <= len; off += 8) {
-				unsigned long top = buf[(off + MSTATE_TOP) / 8];
-				unsigned long sys = buf[(off + MSTATE_SYSTEM_MEM) / 8];
+			for (size_t off = 0; off + GLIBC_MSTATE_SIZE <= len; off += 8) {
+				unsigned long top = buf[(off + GLIBC_MSTATE_TOP) / 8];
+				unsigned long sys = buf[(off + GLIBC_MSTATE_SYSTEM_MEM) / 8];
 
 				if (top < mh->start || top >= mh->end || sys != mh->end - mh->start)
 					continue;
@@ -224,7 +224,7 @@ static void heap_top_resident(const struct maps_snapshot *s, struct maps_heap *h
 			      const struct heap_ctx *c)
 {
 	if (c->pm && h->top_size)
-		h->top_resident_pages = count_resident(c->pm, c->pm_base, h->top + CHUNK_HDR,
+		h->top_resident_pages = count_resident(c->pm, c->pm_base, h->top + GLIBC_CHUNK_HDR,
 						       h->top + h->top_size, s->page_size);
 }
 
@@ -256,26 +256,26 @@ void maps_heaps__analyze(struct maps_snapshot *s, struct memrd *r)
 		if (r && read_heap_info(r, m, hi)) {
 			h->arena = hi[0];
 			end = m->start + hi[2];
-			if (!hi[1] && hi[0] != m->start + HEAP_INFO_SIZE) {
+			if (!hi[1] && hi[0] != m->start + GLIBC_HEAP_INFO_SIZE) {
 				walk_fail(h, m->start,
 					  xasprintf("heap_info.ar_ptr 0x%lx is not right "
 						    "after heap_info",
 						    hi[0]));
 			} else {
-				first = hi[1] ? m->start + HEAP_INFO_SIZE
-					      : align_up(hi[0] + MSTATE_SIZE, CHUNK_HDR);
+				first = hi[1] ? m->start + GLIBC_HEAP_INFO_SIZE
+					      : align_up(hi[0] + GLIBC_MSTATE_SIZE, GLIBC_CHUNK_HDR);
 				walk_heap(h, &c, first, end);
 			}
 			/* The arena's own top pointer, when it points into this heap. */
-			if (memrd_word(r, hi[0] + MSTATE_TOP, &top) && top >= m->start &&
+			if (memrd_word(r, hi[0] + GLIBC_MSTATE_TOP, &top) && top >= m->start &&
 			    top < end && memrd_word(r, top + 8, &tsize) &&
-			    top + (tsize & ~SIZE_FLAGS) == end) {
+			    top + (tsize & ~GLIBC_SIZE_FLAGS) == end) {
 				if (h->walked && h->top == top)
 					set_str(&h->top_source,
 						xstrdup("heap walk; agrees with malloc_state.top"));
 				else if (!h->walked) {
 					h->top = top;
-					h->top_size = tsize & ~SIZE_FLAGS;
+					h->top_size = tsize & ~GLIBC_SIZE_FLAGS;
 					set_str(&h->top_source, xstrdup("malloc_state.top"));
 				}
 			}
@@ -310,7 +310,7 @@ void maps_heaps__analyze(struct maps_snapshot *s, struct memrd *r)
 		}
 		if (ma) {
 			mh->arena = ma;
-			if (memrd_word(r, ma + MSTATE_TOP, &top) &&
+			if (memrd_word(r, ma + GLIBC_MSTATE_TOP, &top) &&
 			    memrd_word(r, top + 8, &tsize)) {
 				if (mh->walked && mh->top == top)
 					set_str(
@@ -319,7 +319,7 @@ void maps_heaps__analyze(struct maps_snapshot *s, struct memrd *r)
 						      how));
 				else if (!mh->walked) {
 					mh->top = top;
-					mh->top_size = tsize & ~SIZE_FLAGS;
+					mh->top_size = tsize & ~GLIBC_SIZE_FLAGS;
 					set_str(&mh->top_source,
 						xasprintf("main_arena.top (%s)", how));
 				}

@@ -48,7 +48,7 @@ static void set_label(struct maps_mapping *m, enum maps_label l, char *evidence)
 
 /*
  * glibc's mmapped chunks fill their whole mapping: header at start (+prev_size
- * for memalign), size field with exactly IS_MMAPPED set, prev_size + size ==
+ * for memalign), size field with exactly GLIBC_IS_MMAPPED set, prev_size + size ==
  * mapping length. Adjacent chunk mappings may be merged into one VMA by the
  * kernel, so follow chunk after chunk. Returns chunks found, 0 if none.
  */
@@ -66,16 +66,16 @@ static int check_mmap_chunks(struct memrd *r, const struct maps_mapping *m, bool
 		pre = hdr[0];
 		if (pre) {
 			/* memalign moved the chunk up by prev_size; its header repeats it. */
-			if (pre % CHUNK_HDR || pre >= m->end - p ||
+			if (pre % GLIBC_CHUNK_HDR || pre >= m->end - p ||
 			    !memrd_read(r, p + pre, hdr, sizeof(hdr)) || hdr[0] != pre)
 				break;
 		}
 		size = hdr[1];
-		if ((size & SIZE_FLAGS) != IS_MMAPPED || (size & ~SIZE_FLAGS) < MINSIZE ||
-		    (pre + (size & ~SIZE_FLAGS)) % r->page_size ||
-		    pre + (size & ~SIZE_FLAGS) > m->end - p)
+		if ((size & GLIBC_SIZE_FLAGS) != GLIBC_IS_MMAPPED || (size & ~GLIBC_SIZE_FLAGS) < GLIBC_MINSIZE ||
+		    (pre + (size & ~GLIBC_SIZE_FLAGS)) % r->page_size ||
+		    pre + (size & ~GLIBC_SIZE_FLAGS) > m->end - p)
 			break;
-		p += pre + (size & ~SIZE_FLAGS);
+		p += pre + (size & ~GLIBC_SIZE_FLAGS);
 		n++;
 	}
 	*partial = n && p != m->end;
@@ -89,7 +89,7 @@ bool read_heap_info(struct memrd *r, const struct maps_mapping *m, unsigned long
 		if (!memrd_word(r, m->start + i * 8, &hi[i]))
 			return false;
 	/* ar_ptr, prev, size, mprotect_size, pagesize */
-	return hi[0] && hi[2] && hi[2] <= ARENA_HEAP_MAX && hi[3] <= ARENA_HEAP_MAX &&
+	return hi[0] && hi[2] && hi[2] <= GLIBC_ARENA_HEAP_MAX && hi[3] <= GLIBC_ARENA_HEAP_MAX &&
 	       hi[2] <= m->end - m->start + 0UL &&
 	       (hi[4] == 0 || hi[4] == (unsigned long)r->page_size);
 }
@@ -102,12 +102,12 @@ static void label_arenas(struct maps_snapshot *s, struct memrd *r)
 		bool reserve;
 
 		if (m->label != MAPS_L__COUNT || !is_anon(m) || !is_rw_private(m) ||
-		    m->start % ARENA_HEAP_MAX || m->end - m->start > ARENA_HEAP_MAX)
+		    m->start % GLIBC_ARENA_HEAP_MAX || m->end - m->start > GLIBC_ARENA_HEAP_MAX)
 			continue;
 		/* The aligned reservation: rw part, then PROT_NONE up to start + 64 MiB. */
 		reserve = nx && is_anon(nx) && is_prot_none(nx) && nx->start == m->end &&
-			  nx->end <= m->start + ARENA_HEAP_MAX;
-		if (!reserve && m->end - m->start != ARENA_HEAP_MAX)
+			  nx->end <= m->start + GLIBC_ARENA_HEAP_MAX;
+		if (!reserve && m->end - m->start != GLIBC_ARENA_HEAP_MAX)
 			continue;
 		if (r && read_heap_info(r, m, hi))
 			set_label(
@@ -236,7 +236,7 @@ void maps_snapshot__label(struct maps_snapshot *s, const struct maps_options *op
 		if (n == 1 && !partial)
 			set_label(
 			    m, MAPS_L_MMAP_CHUNK,
-			    xstrdup("chunk header at start with IS_MMAPPED, fills the mapping"));
+			    xstrdup("chunk header at start with GLIBC_IS_MMAPPED, fills the mapping"));
 		else if (n)
 			set_label(m, MAPS_L_MMAP_CHUNK,
 				  xasprintf("%d mmapped chunk(s) in kernel-merged mapping%s", n,

@@ -7,30 +7,13 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "lib/glibc_layout.h"
 #include "maps/maps.h"
 
 #define KiB 1024UL
 #define MiB (1024UL * KiB)
 
-/* glibc 2.36, 64-bit: HEAP_MAX_SIZE = 2 * DEFAULT_MMAP_THRESHOLD_MAX = 64 MiB. */
-#define ARENA_HEAP_MAX	   (64 * MiB)
-#define GLIBC_TRIM_DEFAULT (128 * KiB)
-#define GLIBC_TOP_PAD	   (128 * KiB)
-/* Chunk header: prev_size, size|flags. */
-#define CHUNK_HDR  16UL
-#define MINSIZE	   32UL
-#define PREV_INUSE 0x1UL
-#define IS_MMAPPED 0x2UL
-#define NON_MAIN   0x4UL
-#define SIZE_FLAGS 0x7UL
-/* sizeof(heap_info) and offsets in struct malloc_state (glibc 2.36, x86-64). */
-#define HEAP_INFO_SIZE	  0x30UL
-#define MSTATE_SIZE	  0x898UL
-#define MSTATE_TOP	  0x60UL
-#define MSTATE_NEXT	  0x870UL
-#define MSTATE_SYSTEM_MEM 0x888UL
-#define MSTATE_MAX_SYSMEM 0x890UL
-/* A walk never takes more steps than this (each step is >= MINSIZE bytes anyway). */
+/* A walk never takes more steps than this (each step is >= GLIBC_MINSIZE bytes anyway). */
 #define WALK_MAX_CHUNKS 50000000UL
 
 static inline bool is_anon(const struct maps_mapping *m)

@@ -7,6 +7,7 @@
 
 #include "lib/json.h"
 #include "analyse/hist.h"
+#include "lib/fmt.h"
 #include "output/report.h"
 
 static void add_u64s(uint64_t *dst, const uint64_t *src, size_t words)
@@ -41,33 +42,6 @@ void report__sum(struct report *r)
 		t->start_ns = r->phases[0].start_ns;
 		t->end_ns = r->phases[r->nphases - 1].end_ns;
 	}
-}
-
-/* "12.3 ms" style, for tables. */
-static const char *fmt_ns(char *buf, size_t size, double ns)
-{
-	if (ns < 1e3)
-		snprintf(buf, size, "%.0f ns", ns);
-	else if (ns < 1e6)
-		snprintf(buf, size, "%.1f us", ns / 1e3);
-	else if (ns < 1e9)
-		snprintf(buf, size, "%.1f ms", ns / 1e6);
-	else
-		snprintf(buf, size, "%.2f s", ns / 1e9);
-	return buf;
-}
-
-static const char *fmt_bytes(char *buf, size_t size, double b)
-{
-	const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-	int u = 0;
-
-	while (b >= 1024 && u < 4) {
-		b /= 1024;
-		u++;
-	}
-	snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", b, unit[u]);
-	return buf;
 }
 
 static uint64_t fn_p(const struct ms_fn_stats *f, double pct)

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <json-c/json.h>
 
+#include "lib/fmt.h"
 #include "lib/util.h"
 #include "study/study.h"
 
@@ -52,18 +53,18 @@ static void md_case_table(FILE *f, struct st_case **cs, int n)
 			continue;
 		}
 		fprintf(f, "| %s | %s%s | %s | %s | %s | %s / %s | %s | %s / %s | ", c->name, nb,
-			c->reduced ? "*" : "", fmt_s(u[PH_ALLOC].wall, a, sizeof(a)),
-			fmt_s(u[PH_TOUCH].present ? u[PH_TOUCH].wall : -1, b, sizeof(b)),
-			fmt_s(u[PH_FREE].wall, c1, sizeof(c1)),
-			fmt_s(u[PH_FREE].user, d, sizeof(d)), fmt_s(u[PH_FREE].sys, e, sizeof(e)),
-			fmt_ns(c->free_fn.sum, g1, sizeof(g1)),
-			fmt_ns(c->malloc_fn.p50, h, sizeof(h)),
-			fmt_ns(c->malloc_fn.p99, i1, sizeof(i1)));
+			c->reduced ? "*" : "", fmt_secs(a, sizeof(a), u[PH_ALLOC].wall),
+			fmt_secs(b, sizeof(b), u[PH_TOUCH].present ? u[PH_TOUCH].wall : -1),
+			fmt_secs(c1, sizeof(c1), u[PH_FREE].wall),
+			fmt_secs(d, sizeof(d), u[PH_FREE].user), fmt_secs(e, sizeof(e), u[PH_FREE].sys),
+			fmt_ns(g1, sizeof(g1), c->free_fn.sum),
+			fmt_ns(h, sizeof(h), c->malloc_fn.p50),
+			fmt_ns(i1, sizeof(i1), c->malloc_fn.p99));
 		fprintf(f,
 			"%s / %s / %s | %ld (%.1f) | %ld | %ld | %ld (%ld) | %ld → %ld | %+.1f MiB "
 			"| %s |\n",
-			fmt_ns(c->free_fn.p50, a, sizeof(a)), fmt_ns(c->free_fn.p99, b, sizeof(b)),
-			fmt_ns(c->free_fn.max, c1, sizeof(c1)), c->fk.brk,
+			fmt_ns(a, sizeof(a), c->free_fn.p50), fmt_ns(b, sizeof(b), c->free_fn.p99),
+			fmt_ns(c1, sizeof(c1), c->free_fn.max), c->fk.brk,
 			c->fk.brk_shrink_bytes / MiB, c->fk.munmap, c->fk.madvise, c->fk.faults,
 			c->fk.major, u[PH_FREE].rss_before, u[PH_FREE].rss_after,
 			((double)u[PH_FREE].brk_after - (double)u[PH_FREE].brk_before) / MiB,
@@ -139,8 +140,8 @@ static void md_groups(FILE *f, struct group *g, int ng)
 				       : fprintf(f, "%.2f | ", g[j].exp_traced);
 		isnan(g[j].exp_alloc) ? fprintf(f, "- | ") : fprintf(f, "%.2f | ", g[j].exp_alloc);
 		fprintf(f, "%s | %s | %s / %s |\n", c->mechanism, c->dominant,
-			fmt_pct(c->kshare_untraced, a, sizeof(a)),
-			fmt_pct(c->kshare_traced, b, sizeof(b)));
+			fmt_pct(a, sizeof(a), c->kshare_untraced),
+			fmt_pct(b, sizeof(b), c->kshare_traced));
 	}
 	fprintf(f, "\n");
 }
@@ -171,14 +172,14 @@ static void md_group_why(FILE *f, struct group *g)
 		    "CPU time was in the kernel, while the traced median cost of one free "
 		    "rose from %s (N=%s) to %s (N=%s); the frees walk chunk headers spread over a "
 		    "larger heap, so caches and TLB miss more.",
-		    n2, fmt_pct(hi->kshare_untraced, a, sizeof(a)),
-		    fmt_ns(lo->free_fn.p50, b, sizeof(b)), n1,
-		    fmt_ns(hi->free_fn.p50, c, sizeof(c)), n2);
+		    n2, fmt_pct(a, sizeof(a), hi->kshare_untraced),
+		    fmt_ns(b, sizeof(b), lo->free_fn.p50), n1,
+		    fmt_ns(c, sizeof(c), hi->free_fn.p50), n2);
 	else
 		fprintf(f,
 			" The extra growth is in the kernel: %s of the free phase's CPU time "
 			"at N=%s.",
-			fmt_pct(hi->kshare_untraced, a, sizeof(a)), n2);
+			fmt_pct(a, sizeof(a), hi->kshare_untraced), n2);
 }
 
 static void md_verdicts(FILE *f, struct group *g, int ng)
@@ -254,10 +255,10 @@ static void md_tunables(FILE *f, struct study *s)
 		}
 		fprintf(f, "| %s | %s%s%s | %s | %s | ", c->variant, c->tunables[0] ? "`" : "",
 			c->tunables[0] ? c->tunables : "(none)", c->tunables[0] ? "`" : "",
-			fmt_s(c->un[PH_ALLOC].wall, a, sizeof(a)),
-			fmt_s(c->un[PH_FREE].wall, b, sizeof(b)));
+			fmt_secs(a, sizeof(a), c->un[PH_ALLOC].wall),
+			fmt_secs(b, sizeof(b), c->un[PH_FREE].wall));
 		fprintf(f, "%s | %ld (%.1f) | %ld | %ld | %ld | %ld | %+.1f MiB | %s |\n",
-			fmt_s(c->un[PH_FREE].sys, a, sizeof(a)), c->fk.brk,
+			fmt_secs(a, sizeof(a), c->un[PH_FREE].sys), c->fk.brk,
 			c->fk.brk_shrink_bytes / MiB, c->fk.munmap, c->fk.madvise,
 			c->un[PH_ALLOC].minflt, c->un[PH_FREE].rss_after,
 			((double)c->un[PH_FREE].brk_after - (double)c->un[PH_FREE].brk_before) /
@@ -289,8 +290,8 @@ static void md_tunables(FILE *f, struct study *s)
 				base->un[PH_FREE].rss_after, c->un[PH_FREE].rss_after);
 		r = base->un[PH_FREE].wall > 0 ? c->un[PH_FREE].wall / base->un[PH_FREE].wall : 0;
 		fprintf(f, " free time %s → %s (x%.2f%s).\n",
-			fmt_s(base->un[PH_FREE].wall, a, sizeof(a)),
-			fmt_s(c->un[PH_FREE].wall, b, sizeof(b)), r,
+			fmt_secs(a, sizeof(a), base->un[PH_FREE].wall),
+			fmt_secs(b, sizeof(b), c->un[PH_FREE].wall), r,
 			r > 0.8 && r < 1.25 ? ", within run-to-run noise" : "");
 		fprintf(f, "  Verdict: %s\n", c->verdict);
 	}

@@ -136,8 +136,8 @@ double st_case_bytes(const struct st_case *c)
 	if (!strcmp(c->workload, "array"))
 		return n * (double)c->size + 4096.0;
 	/* heap chunk: request + 8-byte header rounded to 16, at least 32; mmapped: pages */
-	if (c->size >= ST_MMAP_THRESHOLD)
-		chunk = (double)((c->size + 16 + 4095) & ~4095UL);
+	if (c->size >= GLIBC_MMAP_THRESHOLD)
+		chunk = (double)((c->size + GLIBC_CHUNK_HDR + 4095) & ~4095UL);
 	else
 		chunk = c->size + 8 < 32 ? 32 : (double)((c->size + 8 + 15) & ~15UL);
 	return n * chunk + 16.0 * n; /* plus the pointer and index arrays */
@@ -178,7 +178,7 @@ static struct st_case *add_case(struct study *s, const char *wl, const char *ord
 static void plan_size(struct study *s, const char *wl, size_t size)
 {
 	struct st_opts *o = s->o;
-	bool huge = size >= ST_MMAP_THRESHOLD;
+	bool huge = size >= GLIBC_MMAP_THRESHOLD;
 	double cap = huge && o->huge_cap < o->mem_budget ? o->huge_cap : o->mem_budget;
 	int want = o->quick ? 2 : 3, have = 0, i, j;
 	long ladder[16], lowest = 0, n;

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <json-c/json.h>
 
+#include "lib/fmt.h"
 #include "lib/util.h"
 #include "study/study.h"
 
@@ -69,7 +70,7 @@ void analyse_case(struct st_case *c)
 	} else if (k->munmap >= 0.9 * F) {
 		c->mechanism = "one munmap per free";
 		appendf(v, vl, "every free was a munmap: %s for %s, %.1f MiB unmapped in all; ",
-			pl(k->munmap, "munmap", a, sizeof(a)), pl(F, "free", b, sizeof(b)),
+			fmt_plural(a, sizeof(a), k->munmap, "munmap"), fmt_plural(b, sizeof(b), F, "free"),
 			k->munmap_bytes / MiB);
 		if (F == 1)
 			appendf(v, vl,
@@ -89,7 +90,7 @@ void analyse_case(struct st_case *c)
 		    "frees), %.1f MiB released, %.0f bytes per shrink; the blocks nearest the heap "
 		    "top went first, so each free grew the top chunk past the trim threshold and "
 		    "glibc gave the excess back at once",
-		    pl(k->brk, "brk shrink", a, sizeof(a)), pl(F, "free", b, sizeof(b)),
+		    fmt_plural(a, sizeof(a), k->brk, "brk shrink"), fmt_plural(b, sizeof(b), F, "free"),
 		    (double)F / k->brk, k->brk_shrink_bytes / MiB,
 		    (double)k->brk_shrink_bytes / k->brk);
 	} else if (k->brk >= 1) {
@@ -99,25 +100,25 @@ void analyse_case(struct st_case *c)
 		    "%s for %s released %.1f MiB (%.0f KiB per shrink): the freed blocks "
 		    "coalesced into free space below the top, and the heap was trimmed only when "
 		    "that space reached the top",
-		    pl(k->brk, "brk shrink", a, sizeof(a)), pl(F, "free", b, sizeof(b)),
+		    fmt_plural(a, sizeof(a), k->brk, "brk shrink"), fmt_plural(b, sizeof(b), F, "free"),
 		    k->brk_shrink_bytes / MiB, k->brk_shrink_bytes / 1024.0 / k->brk);
 	} else if (k->munmap >= 1) {
 		c->mechanism = "some munmaps";
-		appendf(v, vl, "%s for %s released %.1f MiB", pl(k->munmap, "munmap", a, sizeof(a)),
-			pl(F, "free", b, sizeof(b)), k->munmap_bytes / MiB);
+		appendf(v, vl, "%s for %s released %.1f MiB", fmt_plural(a, sizeof(a), k->munmap, "munmap"),
+			fmt_plural(b, sizeof(b), F, "free"), k->munmap_bytes / MiB);
 	} else {
 		c->mechanism = "nothing returned";
 		appendf(v, vl,
 			"free gave nothing back to the kernel: 0 brk shrinks and 0 munmaps for %s; "
 			"resident size %ld KiB before free, %ld KiB after, heap end %s",
-			pl(F, "free", b, sizeof(b)), uf->rss_before, uf->rss_after,
+			fmt_plural(b, sizeof(b), F, "free"), uf->rss_before, uf->rss_after,
 			uf->brk_after == uf->brk_before ? "unchanged" : "moved");
 		if (!strcmp(c->workload, "churn") && c->size + 8 <= 128)
 			appendf(v, vl,
 				"; %zu-byte blocks are fastbin-sized: free puts them in the tcache "
 				"and the fastbins, which it never merges into the top chunk",
 				c->size);
-		else if (freed < ST_TRIM_THRESHOLD && !c->tunables[0])
+		else if (freed < GLIBC_TRIM_THRESHOLD && !c->tunables[0])
 			appendf(
 			    v, vl,
 			    "; the %.0f KiB freed is less than the trim threshold (128 KiB), so "
@@ -133,21 +134,21 @@ void analyse_case(struct st_case *c)
 			k->madvise_bytes / MiB);
 	if (k->faults)
 		appendf(v, vl, "; %ld page faults inside free (%ld major)", k->faults, k->major);
-	appendf(v, vl, ". Untraced, the free phase took %s", fmt_s(uf->wall, a, sizeof(a)));
+	appendf(v, vl, ". Untraced, the free phase took %s", fmt_secs(a, sizeof(a), uf->wall));
 	if (c->kshare_untraced >= 0)
 		appendf(v, vl, ", %s of its CPU time in the kernel (user %s, sys %s%s)",
-			fmt_pct(c->kshare_untraced, b, sizeof(b)), fmt_s(uf->user, d, sizeof(d)),
-			fmt_s(uf->sys, e, sizeof(e)),
+			fmt_pct(b, sizeof(b), c->kshare_untraced), fmt_secs(d, sizeof(d), uf->user),
+			fmt_secs(e, sizeof(e), uf->sys),
 			cpu < 0.05 ? "; a coarse split below 50 ms of CPU" : "");
 	if (ua->wall > 0)
 		appendf(v, vl, "; %.1fx the alloc phase (%s)", uf->wall / ua->wall,
-			fmt_s(ua->wall, a, sizeof(a)));
+			fmt_secs(a, sizeof(a), ua->wall));
 	if (F)
 		appendf(v, vl,
 			". Traced, free took %s per call at the median and %s at p99; syscalls "
 			"were %s of the time inside free; dominant kernel event: %s.",
-			fmt_ns(c->free_fn.p50, a, sizeof(a)), fmt_ns(c->free_fn.p99, b, sizeof(b)),
-			fmt_pct(c->kshare_traced, d, sizeof(d)), c->dominant);
+			fmt_ns(a, sizeof(a), c->free_fn.p50), fmt_ns(b, sizeof(b), c->free_fn.p99),
+			fmt_pct(d, sizeof(d), c->kshare_traced), c->dominant);
 	else
 		appendf(v, vl, ".");
 }

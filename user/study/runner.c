@@ -21,6 +21,7 @@
 #include <json-c/json.h>
 
 #include "lib/outfile.h"
+#include "lib/fmt.h"
 #include "lib/util.h"
 #include "study/study.h"
 
@@ -395,8 +396,8 @@ int st_run(struct study *s)
 				"[%d/%d] %s%s%s: free %s untraced, %s traced; in free: %ld brk, "
 				"%ld munmap, %ld faults\n",
 				i + 1, s->ncases, c->name, c->tunables[0] ? " " : "", c->tunables,
-				fmt_s(c->un[PH_FREE].wall, a, sizeof(a)),
-				fmt_ns(c->free_fn.sum, b, sizeof(b)), c->fk.brk, c->fk.munmap,
+				fmt_secs(a, sizeof(a), c->un[PH_FREE].wall),
+				fmt_ns(b, sizeof(b), c->free_fn.sum), c->fk.brk, c->fk.munmap,
 				c->fk.faults);
 		progress_draw(&pg, c->name);
 	}

@@ -13,15 +13,13 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "lib/glibc_layout.h"
 #include "lib/json.h"
 
 #define ST_MAX_CASES	512
 #define ST_MAX_TUNABLES 8
 #define ST_MAX_SIZES	8
 #define ST_MAX_REPEAT	16 /* untraced runs per case */
-/* glibc 2.36 defaults (DEFAULT_MMAP_THRESHOLD, DEFAULT_TRIM_THRESHOLD) */
-#define ST_MMAP_THRESHOLD (128 * 1024)
-#define ST_TRIM_THRESHOLD (128 * 1024)
 
 enum { PH_ALLOC, PH_TOUCH, PH_FREE, PH_N };
 
@@ -141,11 +139,6 @@ struct group {
 
 extern volatile sig_atomic_t st_interrupted; /* Ctrl-C: report what is done */
 
-/* format.c */
-const char *fmt_s(double s, char *buf, size_t len);
-const char *fmt_ns(double ns, char *buf, size_t len);
-const char *pl(long n, const char *word, char *buf, size_t len);
-const char *fmt_pct(double f, char *buf, size_t len);
 /* runner.c */
 bool executable(const char *path);
 bool in_path(const char *name, char *out, size_t len);
