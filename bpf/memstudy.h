@@ -231,4 +231,23 @@ struct ms_event_map {
 	__u32 flags;	/* mmap: MAP_* flags */
 };
 
+/*
+ * The contract, checked: the collector sums statistics as arrays of u64 (no padding, no
+ * other field type), and records keep their sizes (the stream's layout; a change here is a
+ * format change for whatever reads the records).
+ */
+_Static_assert(sizeof(struct ms_kwork) % 8 == 0 && sizeof(struct ms_fn_stats) % 8 == 0 &&
+		   sizeof(struct ms_sys_stats) == 7 * 8 && sizeof(struct ms_fault_stats) == 5 * 8,
+	       "statistics are u64 fields only");
+_Static_assert(sizeof(struct ms_fn_stats) == (8 + MS_SYS_MAX + MS_HIST_SLOTS) * 8,
+	       "ms_fn_stats: every field a u64");
+_Static_assert(sizeof(struct ms_event_phase) == 48 && sizeof(struct ms_event_alloc) == 56 &&
+		   sizeof(struct ms_event_free) == 32 && sizeof(struct ms_event_fault) == 40 &&
+		   sizeof(struct ms_event_map) == 64 && sizeof(struct ms_event_exec) == 272,
+	       "record sizes are part of the stream's format");
+_Static_assert(MS_FN_GLIBC_COUNT <= MS_FN_MAX && MS_FN_MAX <= MS_COOKIE_FN_MASK + 1,
+	       "function slots");
+_Static_assert(MS_EV_TYPES > MS_EV_EXEC && !(MS_EV_TYPES & (MS_EV_TYPES - 1)),
+	       "lost_records[] is indexed by type & (MS_EV_TYPES - 1)");
+
 #endif /* MEMSTUDY_H */

@@ -6,16 +6,10 @@
  * block to someone else (at the entry of free). So looking an address up at the moment its
  * fault record arrives finds the allocation that held it then.
  *
- * The live-allocation index, for 10 million allocations and more at ~40 bytes each:
- *   entries  a pool of 32-byte records (ptr, size, site, faults, two links), in 1M blocks
- *            so growing never copies;
- *   by_ptr   open addressing, linear probing, u32 slots naming an entry: free() lookups;
- *   by_page  the same, keyed by the page of ptr, naming the head of a doubly linked list of
- *            the small allocations (< 1 page) starting in that page. A small allocation holding
- *            address A starts in page(A) or the page before: two short lists to walk;
- *   large    allocations of a page or more, in a treap by ptr (the links double as the
- *            children): the one holding A is the greatest ptr <= A.
- * The 16 bytes before ptr are glibc's chunk header (prev_size, size).
+ * The live allocations are in an address index (addr_index.c); a fault outside them is
+ * classified by the region it fell in (heap, arena, stack, other mappings) and whether the
+ * page held a freed block. The 16 bytes before ptr are glibc's chunk header (prev_size,
+ * size).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,34 +18,19 @@
 
 #include <bpf/bpf.h>
 
+#include "analyse/addr_index.h"
 #include "analyse/peralloc_int.h"
 #include "lib/glibc_layout.h"
 #include "lib/util.h"
 
-#define PAGE_SHIFT    12
-#define PAGE_SZ	      (1ULL << PAGE_SHIFT)
-#define NIL	      0xffffffffu
-#define BLOCK_SHIFT   20
-#define BLOCK_ENTRIES (1u << BLOCK_SHIFT)
-#define PENDING_MAX   8
+#define PAGE_SHIFT  12
+#define PAGE_SZ	    (1ULL << PAGE_SHIFT)
+#define NIL	    ADDR_NIL
+#define PENDING_MAX 8
 
 const char *const pa_kind_names[PA_KIND_MAX] = {"in_allocations",  "in_allocator_metadata",
 						"in_freed_memory", "thread_stacks",
 						"other_anonymous", "other"};
-
-struct pa_entry {
-	uint64_t ptr;
-	uint64_t size;
-	uint32_t site;
-	uint32_t faults;
-	uint32_t next, prev; /* page list; treap children (left, right) for large ones */
-};
-
-struct pa_ihash {
-	uint32_t *slot; /* entry index + 1; 0 = empty */
-	uint64_t cap, n;
-	int shift; /* key = ptr >> shift */
-};
 
 enum region_type { R_ALLOC = 1, R_STACK, R_ANON, R_FILE };
 
@@ -88,11 +67,7 @@ struct peralloc {
 	bool attached_late; /* --pid: blocks may have been allocated before tracing */
 	const volatile uint64_t *lost_allocs; /* the kernel's count of dropped alloc records */
 	struct pa_stats st;
-	/* index */
-	struct pa_entry **blocks;
-	uint32_t nblocks, used, free_list;
-	struct pa_ihash by_ptr, by_page;
-	uint32_t large_root;
+	struct addr_index live; /* the live allocations */
 	/* sites */
 	struct pa_site *sites;
 	uint32_t nsites, sites_cap;
@@ -112,313 +87,9 @@ struct peralloc {
 	bool modules_dirty, modules_read;
 };
 
-static inline uint64_t hash64(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	return k;
-}
-
-static inline struct pa_entry *E(struct peralloc *pa, uint32_t i)
-{
-	return &pa->blocks[i >> BLOCK_SHIFT][i & (BLOCK_ENTRIES - 1)];
-}
-
 static uint64_t index_bytes(struct peralloc *pa)
 {
-	/* pool blocks are mmapped: only the entries ever used are memory */
-	return (uint64_t)pa->used * sizeof(struct pa_entry) +
-	       (pa->by_ptr.cap + pa->by_page.cap) * sizeof(uint32_t) +
-	       pa->freed_cap * sizeof(struct pa_freed);
-}
-
-static uint32_t entry_new(struct peralloc *pa)
-{
-	uint32_t i;
-
-	if (pa->free_list != NIL) {
-		i = pa->free_list;
-		pa->free_list = E(pa, i)->next;
-		return i;
-	}
-	if (pa->used == pa->nblocks * BLOCK_ENTRIES) {
-		struct pa_entry **b = realloc(pa->blocks, (pa->nblocks + 1) * sizeof(*b));
-
-		if (!b)
-			return NIL;
-		pa->blocks = b;
-		/* mmap: untouched entries cost no memory, and freeing gives it back */
-		b[pa->nblocks] = mmap(NULL, BLOCK_ENTRIES * sizeof(struct pa_entry),
-				      PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (b[pa->nblocks] == MAP_FAILED)
-			return NIL;
-		pa->nblocks++;
-	}
-	return pa->used++;
-}
-
-static void entry_put(struct peralloc *pa, uint32_t i)
-{
-	E(pa, i)->next = pa->free_list;
-	pa->free_list = i;
-}
-
-/* Index hashes ----------------------------------------------------------------------- */
-
-static inline uint64_t ih_home(const struct pa_ihash *h, uint64_t key)
-{
-	return hash64(key) & (h->cap - 1);
-}
-
-/* Slot position holding KEY, or -1. */
-static int64_t ih_find(struct peralloc *pa, struct pa_ihash *h, uint64_t key)
-{
-	uint64_t i;
-
-	if (!h->cap)
-		return -1;
-	for (i = ih_home(h, key); h->slot[i]; i = (i + 1) & (h->cap - 1))
-		if (E(pa, h->slot[i] - 1)->ptr >> h->shift == key)
-			return i;
-	return -1;
-}
-
-static int ih_grow(struct peralloc *pa, struct pa_ihash *h)
-{
-	uint64_t cap = h->cap ? h->cap * 2 : 1 << 16, oldcap = h->cap, i, j;
-	uint32_t *old = h->slot, *s = calloc(cap, sizeof(*s));
-
-	if (!s)
-		return -1;
-	h->slot = s;
-	h->cap = cap;
-	for (i = 0; i < oldcap; i++) {
-		if (!old[i])
-			continue;
-		for (j = ih_home(h, E(pa, old[i] - 1)->ptr >> h->shift); s[j];
-		     j = (j + 1) & (cap - 1))
-			;
-		s[j] = old[i];
-	}
-	free(old);
-	return 0;
-}
-
-/* KEY must not be present. */
-static int ih_insert(struct peralloc *pa, struct pa_ihash *h, uint32_t entry)
-{
-	uint64_t i;
-
-	/* at most 3/4 full: ~1.5 probes a lookup, 5.3 bytes a live allocation */
-	if ((h->n + 1) * 4 > h->cap * 3 && ih_grow(pa, h))
-		return -1;
-	for (i = ih_home(h, E(pa, entry)->ptr >> h->shift); h->slot[i]; i = (i + 1) & (h->cap - 1))
-		;
-	h->slot[i] = entry + 1;
-	h->n++;
-	return 0;
-}
-
-/* Backward-shift deletion: no tombstones, so probe lengths stay short under churn. */
-static void ih_delete_at(struct peralloc *pa, struct pa_ihash *h, uint64_t i)
-{
-	uint64_t j = i, k, m = h->cap - 1;
-
-	for (;;) {
-		j = (j + 1) & m;
-		if (!h->slot[j])
-			break;
-		k = ih_home(h, E(pa, h->slot[j] - 1)->ptr >> h->shift);
-		/* move slot j to the hole at i when its home is not in (i, j] (cyclically) */
-		if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
-			h->slot[i] = h->slot[j];
-			i = j;
-		}
-	}
-	h->slot[i] = 0;
-	h->n--;
-}
-
-/* Treap of large allocations ------------------------------------------------------------ */
-
-static inline uint64_t prio(struct peralloc *pa, uint32_t t)
-{
-	return hash64(E(pa, t)->ptr ^ 0x5bd1e995);
-}
-
-static uint32_t treap_merge(struct peralloc *pa, uint32_t a, uint32_t b)
-{
-	if (a == NIL)
-		return b;
-	if (b == NIL)
-		return a;
-	if (prio(pa, a) > prio(pa, b)) {
-		E(pa, a)->prev = treap_merge(pa, E(pa, a)->prev, b);
-		return a;
-	}
-	E(pa, b)->next = treap_merge(pa, a, E(pa, b)->next);
-	return b;
-}
-
-/* next = left child, prev = right child. L gets ptr < KEY. */
-static void treap_split(struct peralloc *pa, uint32_t t, uint64_t key, uint32_t *l, uint32_t *r)
-{
-	if (t == NIL) {
-		*l = *r = NIL;
-	} else if (E(pa, t)->ptr < key) {
-		treap_split(pa, E(pa, t)->prev, key, &E(pa, t)->prev, r);
-		*l = t;
-	} else {
-		treap_split(pa, E(pa, t)->next, key, l, &E(pa, t)->next);
-		*r = t;
-	}
-}
-
-static void treap_insert(struct peralloc *pa, uint32_t e)
-{
-	uint32_t l, r;
-
-	E(pa, e)->next = E(pa, e)->prev = NIL;
-	treap_split(pa, pa->large_root, E(pa, e)->ptr, &l, &r);
-	pa->large_root = treap_merge(pa, treap_merge(pa, l, e), r);
-}
-
-static void treap_erase(struct peralloc *pa, uint64_t ptr)
-{
-	uint32_t l, m, r;
-
-	treap_split(pa, pa->large_root, ptr, &l, &r);
-	treap_split(pa, r, ptr + 1, &m, &r);
-	pa->large_root = treap_merge(pa, l, r);
-}
-
-/* The large allocation with the greatest ptr <= A, or NIL. */
-static uint32_t treap_floor(struct peralloc *pa, uint64_t a)
-{
-	uint32_t t = pa->large_root, best = NIL;
-
-	while (t != NIL) {
-		if (E(pa, t)->ptr <= a) {
-			best = t;
-			t = E(pa, t)->prev;
-		} else {
-			t = E(pa, t)->next;
-		}
-	}
-	return best;
-}
-
-/* Live allocations ------------------------------------------------------------------------ */
-
-static inline bool is_large(uint64_t size)
-{
-	return size >= PAGE_SZ;
-}
-
-static int live_insert(struct peralloc *pa, uint64_t ptr, uint64_t size, uint32_t site,
-		       uint32_t *out)
-{
-	uint32_t e = entry_new(pa);
-	struct pa_entry *x;
-	int64_t at;
-
-	if (e == NIL)
-		return -1;
-	x = E(pa, e);
-	*x = (struct pa_entry){.ptr = ptr, .size = size, .site = site, .next = NIL, .prev = NIL};
-	if (ih_insert(pa, &pa->by_ptr, e)) {
-		entry_put(pa, e);
-		return -1;
-	}
-	if (is_large(size)) {
-		treap_insert(pa, e);
-	} else if ((at = ih_find(pa, &pa->by_page, ptr >> PAGE_SHIFT)) >= 0) {
-		uint32_t head = pa->by_page.slot[at] - 1;
-
-		x->next = head;
-		E(pa, head)->prev = e;
-		pa->by_page.slot[at] = e + 1; /* new head: same page, same hash position */
-	} else if (ih_insert(pa, &pa->by_page, e)) {
-		ih_delete_at(pa, &pa->by_ptr, ih_find(pa, &pa->by_ptr, ptr));
-		entry_put(pa, e);
-		return -1;
-	}
-	*out = e;
-	if (++pa->st.live > pa->st.live_max) {
-		pa->st.live_max = pa->st.live;
-		pa->st.index_bytes_at_max = index_bytes(pa);
-	}
-	return 0;
-}
-
-static void live_remove(struct peralloc *pa, uint32_t e)
-{
-	struct pa_entry *x = E(pa, e);
-	int64_t at = ih_find(pa, &pa->by_ptr, x->ptr);
-
-	if (at >= 0)
-		ih_delete_at(pa, &pa->by_ptr, at);
-	if (is_large(x->size)) {
-		treap_erase(pa, x->ptr);
-	} else {
-		if (x->prev != NIL)
-			E(pa, x->prev)->next = x->next;
-		if (x->next != NIL)
-			E(pa, x->next)->prev = x->prev;
-		if (x->prev == NIL) { /* the head: the page slot names it */
-			at = ih_find(pa, &pa->by_page, x->ptr >> PAGE_SHIFT);
-			if (at >= 0) {
-				if (x->next != NIL)
-					pa->by_page.slot[at] = x->next + 1;
-				else
-					ih_delete_at(pa, &pa->by_page, at);
-			}
-		}
-	}
-	pa->st.live--;
-	entry_put(pa, e);
-}
-
-static uint32_t live_find(struct peralloc *pa, uint64_t ptr)
-{
-	int64_t at = ih_find(pa, &pa->by_ptr, ptr);
-
-	return at < 0 ? NIL : pa->by_ptr.slot[at] - 1;
-}
-
-/*
- * The live allocation holding A, or NIL; *HEADER is set when A is instead in the chunk
- * header just before one.
- */
-static uint32_t live_lookup(struct peralloc *pa, uint64_t a, bool *header)
-{
-	uint64_t pages[3] = {a >> PAGE_SHIFT, (a >> PAGE_SHIFT) - 1, (a + GLIBC_CHUNK_HDR) >> PAGE_SHIFT};
-	uint32_t t;
-
-	*header = false;
-	for (int p = 0; p < 3; p++) {
-		int64_t at;
-
-		if (p == 2 && pages[2] == pages[0])
-			break;
-		at = ih_find(pa, &pa->by_page, pages[p]);
-		for (t = at < 0 ? NIL : pa->by_page.slot[at] - 1; t != NIL; t = E(pa, t)->next) {
-			struct pa_entry *x = E(pa, t);
-
-			if (a >= x->ptr && a < x->ptr + x->size)
-				return t;
-			if (a < x->ptr && a + GLIBC_CHUNK_HDR >= x->ptr)
-				*header = true;
-		}
-	}
-	t = treap_floor(pa, a);
-	if (t != NIL && a < E(pa, t)->ptr + E(pa, t)->size)
-		return t;
-	t = treap_floor(pa, a + GLIBC_CHUNK_HDR);
-	if (t != NIL && E(pa, t)->ptr > a)
-		*header = true;
-	return NIL;
+	return addr_index__bytes(&pa->live) + pa->freed_cap * sizeof(struct pa_freed);
 }
 
 /* Sites -------------------------------------------------------------------------------------- */
@@ -700,9 +371,9 @@ static int64_t charge(struct peralloc *pa, uint64_t a, uint16_t flags, bool faul
 	enum pa_kind k;
 
 	if (e == NIL)
-		e = live_lookup(pa, a, &header);
+		e = addr_index__lookup(&pa->live, a, GLIBC_CHUNK_HDR, &header);
 	if (e != NIL) {
-		struct pa_entry *x = E(pa, e);
+		struct pa_entry *x = entry_at(&pa->live, e);
 
 		x->faults += fault && x->faults != UINT32_MAX;
 		count(&pa->sites[x->site].f, flags, fault, major);
@@ -763,18 +434,18 @@ static void unknown_free(struct peralloc *pa)
 
 static void free_ptr(struct peralloc *pa, uint64_t ptr)
 {
-	uint32_t e = live_find(pa, ptr);
+	uint32_t e = addr_index__find(&pa->live, ptr);
 	struct pa_entry *x;
 
 	if (e == NIL) {
 		unknown_free(pa);
 		return;
 	}
-	x = E(pa, e);
+	x = entry_at(&pa->live, e);
 	pa->sites[x->site].frees++;
 	site_account_end(pa, x);
 	freed_mark(pa, x->ptr, x->ptr + x->size, true);
-	live_remove(pa, e);
+	addr_index__remove(&pa->live, e);
 }
 
 static void on_alloc(struct peralloc *pa, const struct ms_event_alloc *ev)
@@ -802,15 +473,19 @@ static void on_alloc(struct peralloc *pa, const struct ms_event_alloc *ev)
 		pa->sites[site].failed += ev->size != 0;
 		pa->st.failed += ev->size != 0;
 	} else {
-		uint32_t old = live_find(pa, ev->ptr);
+		uint32_t old = addr_index__find(&pa->live, ev->ptr);
 
 		if (old != NIL) { /* its free record is still on its way (realloc race) */
 			pa->st.reuse_conflicts++;
-			site_account_end(pa, E(pa, old));
-			live_remove(pa, old);
+			site_account_end(pa, entry_at(&pa->live, old));
+			addr_index__remove(&pa->live, old);
 		}
-		if (live_insert(pa, ev->ptr, ev->size, site, &e))
+		if (addr_index__insert(&pa->live, ev->ptr, ev->size, site, &e))
 			pa->st.lost_nomem++;
+		else if (pa->live.live > pa->st.live_max) {
+			pa->st.live_max = pa->live.live;
+			pa->st.index_bytes_at_max = index_bytes(pa);
+		}
 	}
 	/* Faults this call took outside any live block: the new block's header and bytes, and
 	 * the next chunk's header glibc writes right after it, belong to this allocation. */
@@ -870,7 +545,7 @@ static void on_fault(struct peralloc *pa, const struct ms_event_fault *ev)
 	th->last_page = page + 1;
 	th->last_in_alloc = ev->flags & MS_FAULT_IN_ALLOC;
 	if ((ev->flags & MS_FAULT_IN_ALLOC) && !(th->in_free && th->free_seq == ev->seq) &&
-	    live_lookup(pa, ev->addr, &header) == NIL) {
+	    addr_index__lookup(&pa->live, ev->addr, GLIBC_CHUNK_HDR, &header) == NIL) {
 		/* inside malloc & co., not in a live block: wait for the call's own record */
 		if (th->npend == PENDING_MAX) {
 			pa->st.pending_overflow++;
@@ -996,10 +671,7 @@ struct peralloc *peralloc__new(pid_t pid, bool attached_late)
 		return NULL;
 	pa->pid = pid;
 	pa->attached_late = attached_late;
-	pa->free_list = NIL;
-	pa->large_root = NIL;
-	pa->by_ptr.shift = 0;
-	pa->by_page.shift = PAGE_SHIFT;
+	addr_index__init(&pa->live);
 	pa->sym = symbolize__new();
 	if (!pa->sym) {
 		free(pa);
@@ -1012,11 +684,7 @@ void peralloc__free(struct peralloc *pa)
 {
 	if (!pa)
 		return;
-	for (uint32_t i = 0; i < pa->nblocks; i++)
-		munmap(pa->blocks[i], BLOCK_ENTRIES * sizeof(struct pa_entry));
-	free(pa->blocks);
-	free(pa->by_ptr.slot);
-	free(pa->by_page.slot);
+	addr_index__free(&pa->live);
 	free(pa->sites);
 	free(pa->site_slot);
 	free(pa->regions);
@@ -1040,6 +708,7 @@ void peralloc__finish(struct peralloc *pa, int stack_fd, uint64_t stack_errors,
 		      const uint64_t lost_records[MS_EV_TYPES], uint64_t thread_state_lost)
 {
 	uint64_t i;
+	uint32_t e;
 
 	memcpy(pa->st.lost_records, lost_records, sizeof(pa->st.lost_records));
 	pa->st.lost_thread_state = thread_state_lost;
@@ -1047,11 +716,10 @@ void peralloc__finish(struct peralloc *pa, int stack_fd, uint64_t stack_errors,
 		if (pa->threads[i].tid)
 			pending_flush(pa, &pa->threads[i], pa->threads[i].npend);
 	/* allocations still live: their fault counts go into the distributions too */
-	pa->st.live_at_end = pa->st.live;
+	pa->st.live_at_end = pa->live.live;
 	pa->st.index_bytes_peak = index_bytes(pa);
-	for (i = 0; i < pa->by_ptr.cap; i++)
-		if (pa->by_ptr.slot[i])
-			site_account_end(pa, E(pa, pa->by_ptr.slot[i] - 1));
+	for (uint64_t cur = 0; (e = addr_index__next(&pa->live, &cur)) != NIL;)
+		site_account_end(pa, entry_at(&pa->live, e));
 	pa->st.stack_errors = stack_errors;
 	pa->st.peak_rss_kb = peak_rss_kb();
 	for (uint32_t s = 0; s < pa->nsites; s++) {
@@ -1085,11 +753,12 @@ void peralloc__finish(struct peralloc *pa, int stack_fd, uint64_t stack_errors,
 bool peralloc__describe_addr(struct peralloc *pa, uint64_t addr, char *buf, size_t size)
 {
 	bool header;
-	uint32_t e = live_lookup(pa, addr, &header);
+	uint32_t e = addr_index__lookup(&pa->live, addr, GLIBC_CHUNK_HDR, &header);
 
-	if (e == NIL || E(pa, e)->site >= pa->nsites)
+	if (e == NIL || entry_at(&pa->live, e)->site >= pa->nsites)
 		return false;
-	return peralloc__describe_site(pa, E(pa, e)->site, E(pa, e)->size, buf, size);
+	return peralloc__describe_site(pa, entry_at(&pa->live, e)->site,
+				       entry_at(&pa->live, e)->size, buf, size);
 }
 
 void peralloc__watch_lost_allocs(struct peralloc *pa, const volatile uint64_t *count)
@@ -1099,24 +768,14 @@ void peralloc__watch_lost_allocs(struct peralloc *pa, const volatile uint64_t *c
 
 void peralloc__exec(struct peralloc *pa)
 {
+	uint32_t e;
+
 	/* the old image's memory is gone: its live blocks end here, unfreed */
-	for (uint64_t i = 0; i < pa->by_ptr.cap; i++) {
-		if (!pa->by_ptr.slot[i])
-			continue;
-		site_account_end(pa, E(pa, pa->by_ptr.slot[i] - 1));
+	for (uint64_t cur = 0; (e = addr_index__next(&pa->live, &cur)) != NIL;) {
+		site_account_end(pa, entry_at(&pa->live, e));
 		pa->st.ended_by_exec++;
 	}
-	for (uint32_t b = 0; b < pa->nblocks; b++)
-		munmap(pa->blocks[b], BLOCK_ENTRIES * sizeof(struct pa_entry));
-	free(pa->blocks);
-	free(pa->by_ptr.slot);
-	free(pa->by_page.slot);
-	pa->blocks = NULL;
-	pa->nblocks = pa->used = 0;
-	pa->free_list = pa->large_root = NIL;
-	pa->by_ptr = (struct pa_ihash){.shift = 0};
-	pa->by_page = (struct pa_ihash){.shift = PAGE_SHIFT};
-	pa->st.live = 0;
+	addr_index__free(&pa->live);
 	pa->nregions = 0;
 	pa->heap_start = pa->heap_end = pa->stack_lo = pa->stack_hi = 0;
 	for (uint64_t i = 0; i < pa->freed_cap; i++)

@@ -40,7 +40,7 @@ void peralloc__finish(struct peralloc *pa, int stack_fd, uint64_t stack_errors,
 uint64_t peralloc__lost(const struct peralloc *pa);
 uint64_t peralloc__events(const struct peralloc *pa);
 
-/* The live allocation holding ADDR, described as "malloc 4.0 MiB: f <- g (file:line)" in
+/* The live allocation holding ADDR, described as "malloc 4194304 B: f <- g (file:line)" in
  * BUF (after peralloc__finish). False when no live allocation holds it. */
 bool peralloc__describe_addr(struct peralloc *pa, uint64_t addr, char *buf, size_t size);
 

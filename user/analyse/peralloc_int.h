@@ -64,7 +64,7 @@ uint32_t peralloc__nsites(struct peralloc *pa);
 struct pa_site *peralloc__site(struct peralloc *pa, uint32_t i);
 const struct pa_stats *peralloc__stats(struct peralloc *pa);
 extern const char *const pa_kind_names[PA_KIND_MAX];
-/* "malloc 4.0 MiB: f <- g (file:line)" for one block of SIZE bytes from site I. */
+/* "malloc 4194304 B: f <- g (file:line)" for one block of SIZE bytes from site I. */
 bool peralloc__describe_site(struct peralloc *pa, uint32_t i, uint64_t size, char *buf, size_t len);
 
 #endif

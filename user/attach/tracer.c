@@ -14,7 +14,6 @@
 
 #include "floor.skel.h"
 #include "memstudy.skel.h"
-#include "analyse/peralloc.h"
 #include "attach/tracer.h"
 #include "attach/uprobe_multi.h"
 #include "lib/util.h"
@@ -31,16 +30,10 @@ struct tracer {
 	int nlinks;
 	struct ring_buffer *rb;
 	int ncpus;
-	void *percpu; /* scratch for reading one per-CPU value */
-	/* Phase names and start times, from ring-buffer records. */
-	char phase_names[MS_MAX_PHASES][MS_PHASE_NAME_LEN];
-	uint64_t phase_start[MS_MAX_PHASES];
-	int nphases;
 	uint64_t start_ns;
-	struct peralloc *pa; /* per-allocation mode */
-	struct tracer_exec execs[16];
-	int nexecs;
-	uint64_t execs_dropped;
+	bool per_alloc;
+	void (*idle)(void *ctx); /* between ring-buffer rounds (per-allocation mode) */
+	void *idle_ctx;
 };
 
 /*
@@ -85,63 +78,6 @@ int tracer__check_privileges(void)
 	return 0;
 }
 
-/* The target exec'ed: keep when and into what (the run command's own exec is expected). */
-static void on_exec_record(struct tracer *tr, const struct ms_event_exec *e)
-{
-	struct tracer_exec *x;
-
-	if (tr->opts.expect_exec) {
-		tr->opts.expect_exec = false;
-		return;
-	}
-	if (tr->nexecs == ARRAY_SIZE(tr->execs)) {
-		tr->execs_dropped++;
-		return;
-	}
-	x = &tr->execs[tr->nexecs++];
-	x->ts_ns = e->ts_ns;
-	snprintf(x->filename, sizeof(x->filename), "%.*s", (int)sizeof(e->filename), e->filename);
-	/* execve's path may be relative to the target's directory: the kernel's name for the
-	 * image is better, while there is no later exec to have replaced it */
-	if (x->filename[0] != '/') {
-		char link[64], exe[MS_PATH_LEN];
-		ssize_t n;
-
-		snprintf(link, sizeof(link), "/proc/%d/exe", tr->target->pid);
-		n = readlink(link, exe, sizeof(exe) - 1);
-		if (n > 0) {
-			exe[n] = '\0';
-			snprintf(x->filename, sizeof(x->filename), "%s", exe);
-		}
-	}
-	if (tr->pa)
-		peralloc__exec(tr->pa);
-}
-
-static int handle_event(void *ctx, void *data, size_t size)
-{
-	struct tracer *tr = ctx;
-	const struct ms_event_phase *e = data;
-
-	if (size >= sizeof(struct ms_event_exec) && e->type == MS_EV_EXEC) {
-		on_exec_record(tr, data);
-		return 0;
-	}
-	if (size >= 4 && e->type != MS_EV_PHASE && tr->pa) {
-		peralloc__event(tr->pa, data, size);
-		return 0;
-	}
-	if (size < sizeof(*e) || e->type != MS_EV_PHASE)
-		return 0;
-	if (e->phase < MS_MAX_PHASES) {
-		snprintf(tr->phase_names[e->phase], MS_PHASE_NAME_LEN, "%s", e->name);
-		tr->phase_start[e->phase] = e->ts_ns;
-		if ((int)e->phase + 1 > tr->nphases)
-			tr->nphases = e->phase + 1;
-	}
-	return 0;
-}
-
 /* Enough per-thread slots that tids never collide, when pid_max allows (docs/design.md). */
 static unsigned int thread_slots_for_pid_max(void)
 {
@@ -156,7 +92,8 @@ static unsigned int thread_slots_for_pid_max(void)
 	return n;
 }
 
-struct tracer *tracer__open(const struct target *t, const struct tracer_opts *opts)
+struct tracer *tracer__open(const struct target *t, const struct tracer_opts *opts,
+			    ring_buffer_sample_fn on_record, void *ctx)
 {
 	unsigned int nslots;
 	struct tracer *tr;
@@ -168,12 +105,9 @@ struct tracer *tracer__open(const struct target *t, const struct tracer_opts *op
 		return NULL;
 	tr->target = t;
 	tr->opts = *opts;
-	tr->nphases = 1;
-	snprintf(tr->phase_names[0], MS_PHASE_NAME_LEN, "%s", t->has_phase ? "start" : "all");
 	tr->ncpus = libbpf_num_possible_cpus();
-	tr->percpu = calloc(tr->ncpus, sizeof(struct ms_fn_stats));
 	tr->skel = memstudy_bpf__open();
-	if (!tr->skel || !tr->percpu) {
+	if (!tr->skel) {
 		ms_err("cannot open the BPF object: %s", strerror(errno));
 		goto fail;
 	}
@@ -196,11 +130,7 @@ struct tracer *tracer__open(const struct target *t, const struct tracer_opts *op
 			ms_err("cannot size the per-allocation maps");
 			goto fail;
 		}
-		tr->pa = peralloc__new(t->pid, !opts->expect_exec);
-		if (!tr->pa) {
-			ms_err("cannot set up the per-allocation collector: %s", strerror(errno));
-			goto fail;
-		}
+		tr->per_alloc = true;
 	}
 	tr->multi = !opts->classic_uprobes && uprobe_multi__supported();
 	if (tr->multi) {
@@ -232,10 +162,7 @@ struct tracer *tracer__open(const struct target *t, const struct tracer_opts *op
 		       strerror(-err));
 		goto fail;
 	}
-	if (tr->pa)
-		peralloc__watch_lost_allocs(
-		    tr->pa, (const volatile uint64_t *)&tr->skel->bss->lost_records[MS_EV_ALLOC]);
-	tr->rb = ring_buffer__new(bpf_map__fd(tr->skel->maps.events), handle_event, tr, NULL);
+	tr->rb = ring_buffer__new(bpf_map__fd(tr->skel->maps.events), on_record, ctx, NULL);
 	if (!tr->rb) {
 		ms_err("cannot create the ring buffer: %s", strerror(errno));
 		goto fail;
@@ -440,8 +367,6 @@ int tracer__attach(struct tracer *tr)
 	if (t->has_phase && tr->opts.floor != TRACER_FLOOR_UPROBES &&
 	    attach_phase_marker(tr, p.phase_mark))
 		return -1;
-	if (tr->pa) /* --pid: the code already mapped; run: re-read once the command is exec'd */
-		peralloc__refresh_modules(tr->pa, true);
 	if (attach_allocator(tr, p.alloc_enter, p.alloc_exit))
 		return -1;
 	tr->start_ns = mono_ns();
@@ -499,12 +424,18 @@ void tracer__print_probes(const struct target *t, FILE *out)
 		     "major-faults on every CPU\n");
 }
 
+void tracer__set_idle(struct tracer *tr, void (*fn)(void *ctx), void *ctx)
+{
+	tr->idle = fn;
+	tr->idle_ctx = ctx;
+}
+
 int tracer__poll(struct tracer *tr, int timeout_ms)
 {
 	uint64_t end = mono_ns() + timeout_ms * 1000000ULL;
 	int n, total = 0;
 
-	if (!tr->pa) {
+	if (!tr->per_alloc) {
 		n = ring_buffer__poll(tr->rb, timeout_ms);
 		return n == -EINTR ? 0 : n;
 	}
@@ -516,7 +447,8 @@ int tracer__poll(struct tracer *tr, int timeout_ms)
 			return n;
 		if (n > 0)
 			total += n;
-		peralloc__refresh_modules(tr->pa, false);
+		if (tr->idle)
+			tr->idle(tr->idle_ctx);
 		if (n > 0 && total < 1000000)
 			continue; /* more may be waiting */
 		if (mono_ns() >= end)
@@ -526,98 +458,32 @@ int tracer__poll(struct tracer *tr, int timeout_ms)
 	return total;
 }
 
-struct peralloc *tracer__finish_peralloc(struct tracer *tr, uint64_t thread_state_lost)
+void tracer__drain(struct tracer *tr)
 {
-	uint64_t lost[MS_EV_TYPES];
-
-	if (!tr->pa)
-		return NULL;
 	while (ring_buffer__consume(tr->rb) > 0)
 		;
-	peralloc__refresh_modules(tr->pa, false);
-	for (int i = 0; i < MS_EV_TYPES; i++)
-		lost[i] = tr->skel->bss->lost_records[i];
-	peralloc__finish(tr->pa, bpf_map__fd(tr->skel->maps.stacks), tr->skel->bss->stack_errors,
-			 lost, thread_state_lost);
-	return tr->pa;
+	if (tr->idle)
+		tr->idle(tr->idle_ctx);
 }
 
-/* Sum one per-CPU value of WORDS u64 fields into OUT. */
-static int read_percpu(struct tracer *tr, struct bpf_map *map, uint32_t key, uint64_t *out,
-		       size_t words)
+struct memstudy_bpf *tracer__skel(struct tracer *tr)
 {
-	size_t vsize = bpf_map__value_size(map);
-	uint64_t *v;
-	int cpu;
-	size_t i;
-
-	if (bpf_map__lookup_elem(map, &key, sizeof(key), tr->percpu, vsize * tr->ncpus, 0))
-		return -errno;
-	memset(out, 0, words * 8);
-	for (cpu = 0; cpu < tr->ncpus; cpu++) {
-		v = (uint64_t *)((char *)tr->percpu + cpu * vsize);
-		for (i = 0; i < words; i++)
-			out[i] += v[i];
-	}
-	return 0;
+	return tr->skel;
 }
 
-int tracer__collect(struct tracer *tr, struct report *r)
+const struct target *tracer__target(const struct tracer *tr)
 {
-	struct memstudy_bpf *s = tr->skel;
-	int p, i, np;
-	uint64_t end = mono_ns();
+	return tr->target;
+}
 
-	tracer__poll(tr, 0); /* phase names still in flight */
-	memset(r, 0, sizeof(*r));
-	r->target = tr->target;
-	r->duration_s = (end - tr->start_ns) / 1e9;
-	np = s->bss->cur_phase + 1;
-	r->nphases = np < MS_MAX_PHASES ? np : MS_MAX_PHASES;
-	r->phases_merged = s->bss->phase_overflow;
-	r->thread_slots = bpf_map__max_entries(s->maps.thread_slots);
-	r->threads_in_task_storage = s->bss->slot_spills;
-	for (p = 0; p < r->nphases; p++) {
-		struct report_phase *ph = &r->phases[p];
+uint64_t tracer__start_ns(const struct tracer *tr)
+{
+	return tr->start_ns;
+}
 
-		snprintf(ph->name, sizeof(ph->name), "%s",
-			 tr->phase_names[p][0] ? tr->phase_names[p] : "?");
-		ph->start_ns = p ? tr->phase_start[p] : tr->start_ns;
-		for (i = 0; i < tr->target->nfn; i++) {
-			struct ms_fn_stats *f = &ph->fn[i];
-			uint64_t *w = (uint64_t *)f;
-			size_t words = sizeof(*f) / 8;
-
-			if (read_percpu(tr, s->maps.fn_stats, p * MS_FN_MAX + i, w, words))
-				return -1;
-			/* lat_max is a maximum, not a sum: take the largest CPU's. */
-			f->lat_max_ns = 0;
-			for (int cpu = 0; cpu < tr->ncpus; cpu++) {
-				struct ms_fn_stats *c =
-				    (struct ms_fn_stats *)((char *)tr->percpu + cpu * sizeof(*c));
-				if (c->lat_max_ns > f->lat_max_ns)
-					f->lat_max_ns = c->lat_max_ns;
-			}
-		}
-		for (i = 0; i < MS_SYS_MAX; i++)
-			if (read_percpu(tr, s->maps.sys_stats, p * MS_SYS_MAX + i,
-					(uint64_t *)&ph->sys[i], sizeof(ph->sys[i]) / 8))
-				return -1;
-		if (read_percpu(tr, s->maps.fault_stats, p, (uint64_t *)&ph->faults,
-				sizeof(ph->faults) / 8))
-			return -1;
-	}
-	for (p = 0; p < r->nphases; p++)
-		r->phases[p].end_ns = p + 1 < r->nphases ? r->phases[p + 1].start_ns : end;
-	for (i = 0; i < MS_LOST_MAX; i++) {
-		if (read_percpu(tr, s->maps.lost, i, &r->lost[i], 1))
-			return -1;
-		r->lost_total += r->lost[i];
-	}
-	if (tr->pa) /* what the collector could not keep */
-		r->lost_total += peralloc__lost(tr->pa);
-	report__sum(r);
-	return 0;
+int tracer__stack_fd(const struct tracer *tr)
+{
+	return bpf_map__fd(tr->skel->maps.stacks);
 }
 
 static void *destroy_link(void *link)
@@ -660,15 +526,6 @@ void tracer__destroy(struct tracer *tr)
 	tracer__detach(tr);
 	ring_buffer__free(tr->rb);
 	floor_bpf__destroy(tr->floor);
-	peralloc__free(tr->pa);
 	memstudy_bpf__destroy(tr->skel);
-	free(tr->percpu);
 	free(tr);
-}
-
-const struct tracer_exec *tracer__execs(const struct tracer *tr, int *n, uint64_t *dropped)
-{
-	*n = tr->nexecs;
-	*dropped = tr->execs_dropped;
-	return tr->execs;
 }

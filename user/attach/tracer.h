@@ -5,7 +5,8 @@
 
 #include <stdbool.h>
 
-#include "output/report.h"
+#include <bpf/libbpf.h>
+
 #include "resolve/target.h"
 
 struct tracer;
@@ -25,31 +26,25 @@ struct tracer_opts {
 	unsigned int thread_slots; /* per-thread state slots; 0 = from pid_max */
 	unsigned int ringbuf_mb;   /* per-allocation ring buffer size; 0 = default */
 	bool classic_uprobes; /* one perf-event uprobe per probe point, not multi-uprobe links */
-	bool expect_exec;     /* run: the first exec is the command's own, not news */
 };
 
-/* An exec of the target seen while tracing. */
-struct tracer_exec {
-	uint64_t ts_ns;
-	char filename[MS_PATH_LEN];
-};
-
-struct peralloc;
-
-/* Open and load the BPF object for T; NULL after printing what to do. */
-struct tracer *tracer__open(const struct target *t, const struct tracer_opts *opts);
+/* Open and load the BPF object for T, its ring buffer's records to ON_RECORD(CTX, ...);
+ * NULL after printing what to do. */
+struct tracer *tracer__open(const struct target *t, const struct tracer_opts *opts,
+			    ring_buffer_sample_fn on_record, void *ctx);
 /* Attach every probe (uprobes for t->pid only); -1 after printing what to do. */
 int tracer__attach(struct tracer *tr);
-/* Wait up to TIMEOUT_MS for ring-buffer records (phase markers). */
+/* Wait up to TIMEOUT_MS for ring-buffer records and hand them on. */
 int tracer__poll(struct tracer *tr, int timeout_ms);
-/* Read the maps into R (can be called while tracing, for --interval). */
-int tracer__collect(struct tracer *tr, struct report *r);
-/* The execs seen so far (*N of them; *DROPPED more did not fit). */
-const struct tracer_exec *tracer__execs(const struct tracer *tr, int *n, uint64_t *dropped);
-/* Per-allocation mode: after tracer__detach, drain the ring buffer, read the stacks and
- * symbolize; NULL in summary mode. THREAD_STATE_LOST: calls the kernel could not follow
- * (the report's lost_by_reason.thread_state). */
-struct peralloc *tracer__finish_peralloc(struct tracer *tr, uint64_t thread_state_lost);
+/* FN(CTX) between rounds of records (per-allocation mode: new code mapped?). */
+void tracer__set_idle(struct tracer *tr, void (*fn)(void *ctx), void *ctx);
+/* Every record still in the ring buffer (after detach). */
+void tracer__drain(struct tracer *tr);
+/* The loaded object, for the collect stage (collect/summary.c) and its counters. */
+struct memstudy_bpf *tracer__skel(struct tracer *tr);
+const struct target *tracer__target(const struct tracer *tr);
+uint64_t tracer__start_ns(const struct tracer *tr); /* when the probes were in place */
+int tracer__stack_fd(const struct tracer *tr);	    /* per-allocation stacks */
 /* Detach everything: the target runs at full speed again. */
 void tracer__detach(struct tracer *tr);
 void tracer__destroy(struct tracer *tr);

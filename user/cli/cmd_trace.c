@@ -5,46 +5,19 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "attach/calibrate.h"
 #include "cli/commands.h"
-#include "maps/maps.h"
-#include "analyse/peralloc.h"
-#include "attach/tracer.h"
 #include "cli/options.h"
-#include "lib/glibc_layout.h"
-#include "lib/json.h"
-#include "lib/outfile.h"
+#include "cli/trace_session.h"
 #include "lib/util.h"
 #include "version.h"
 
 extern char **environ;
-
-struct trace_opts {
-	pid_t pid;
-	double duration;
-	double interval;
-	const char *json;
-	const char *output;
-	bool dry_run;
-	bool no_hist;
-	bool no_calibrate;
-	bool probe_at_entry;
-	bool maps;     /* --maps: annotated memory map at the end (per-allocation, live target) */
-	bool all_rows; /* --all: table rows for functions and syscalls never called */
-	int top;
-	struct tracer_opts tracer;
-};
 
 enum {
 	O_PID = 1,
@@ -196,13 +169,6 @@ static const struct cmd_doc run_doc = {
     .see_also = "memstudy(1), memstudy-maps(1), memstudy-study(1)",
 };
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	stop_requested++;
-}
-
 struct parse_ctx {
 	struct trace_opts *o;
 	const struct cmd_doc *doc;
@@ -313,267 +279,6 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 	return rc;
 }
 
-static double now_s(void)
-{
-	return mono_ns() / 1e9;
-}
-
-/* Has the target ended? For run, reap it and keep its status. */
-static bool target_gone(pid_t child, int pidfd, int *status)
-{
-	if (child > 0)
-		return waitpid(child, status, WNOHANG) == child;
-	if (pidfd >= 0) {
-		struct pollfd p = {.fd = pidfd, .events = POLLIN};
-		return poll(&p, 1, 0) == 1;
-	}
-	return false;
-}
-
-/*
- * --maps: memstudy maps of the live target, with each mmapped malloc chunk named by the
- * call site of the live allocation it holds (docs/maps.md).
- */
-static void print_annotated_maps(pid_t pid, struct peralloc *pa, FILE *out)
-{
-	struct maps_options mo = {0};
-	struct maps_snapshot *s = maps_snapshot__read(pid);
-	char site[512];
-
-	if (!s) {
-		fprintf(out, "\n(--maps: PID %d has exited; its memory map is gone)\n", pid);
-		return;
-	}
-	maps_snapshot__label(s, &mo);
-	for (size_t i = 0; i < s->nr_maps; i++) {
-		const struct maps_mapping *m = &s->maps[i];
-
-		/* glibc's mmapped chunk: 16 bytes of header, then the block */
-		if (m->label == MAPS_L_MMAP_CHUNK &&
-		    peralloc__describe_addr(pa, m->start + GLIBC_CHUNK_HDR, site, sizeof(site)))
-			maps_snapshot__annotate(s, m->start, site);
-	}
-	fprintf(out, "\nMemory map at the end of the trace (mmapped chunks named by the call "
-		     "that made them):\n");
-	maps_snapshot__print(s, out);
-	maps_snapshot__free(s);
-}
-
-/* The text report: the summary, then per-allocation mode's sections. */
-static void print_text(const struct report *r, const struct trace_opts *o, struct peralloc *pa,
-		       FILE *out)
-{
-	report__print_text(r, out, !o->no_hist);
-	if (pa)
-		peralloc__print_text(pa, out, o->top ? o->top : 10);
-	if (pa && o->maps)
-		print_annotated_maps(r->target->pid, pa, out);
-}
-
-/*
- * Write the JSON and the text report where they were asked for. A destination that fails
- * is named with the reason, and its report goes to stderr instead: a trace is not lost
- * because a disk was full. Returns memstudy's exit code.
- */
-static int write_reports(const struct report *r, const struct trace_opts *o, struct peralloc *pa)
-{
-	const char *text_to = o->output ? o->output : "-";
-	int ret = 0;
-	FILE *out;
-
-	if (o->tracer.floor) {
-		fprintf(stderr,
-			"memstudy: --probe-floor: empty programs were attached for %.3f s; "
-			"nothing was counted\n",
-			r->duration_s);
-		return 0;
-	}
-	if (o->json) {
-		json_object *root = report__to_json(r);
-
-		if (pa)
-			json_object_object_add(root, "per_allocation", peralloc__json(pa));
-		if (json_write_file(root, o->json)) {
-			ms_err("the JSON report follows on stderr instead");
-			json_print(root, stderr);
-			ret = 1;
-		}
-		json_object_put(root);
-	}
-	if (o->json && !strcmp(o->json, "-") && !o->output)
-		return ret; /* stdout holds the JSON alone */
-	out = out_open(text_to);
-	if (out)
-		print_text(r, o, pa, out);
-	if (!out || out_close(out, text_to)) {
-		ms_err("the report follows on stderr instead");
-		print_text(r, o, pa, stderr);
-		ret = 1;
-	}
-	return ret;
-}
-
-/* The execs the trace saw, resolved: does the new image use the probed allocator? Each one
- * whose calls went untraced gets a warning. */
-static void note_execs(const struct tracer *tr, const struct target *t, struct report *r)
-{
-	const struct tracer_exec *x;
-	uint64_t dropped;
-	int n;
-
-	x = tracer__execs(tr, &n, &dropped);
-	r->execs_dropped = dropped + (n > REPORT_MAX_EXECS ? n - REPORT_MAX_EXECS : 0);
-	for (int i = 0; i < n && i < REPORT_MAX_EXECS; i++) {
-		struct report_exec *e = &r->execs[r->nexecs++];
-
-		e->t_s = x[i].ts_ns > r->phases[0].start_ns
-			     ? (x[i].ts_ns - r->phases[0].start_ns) / 1e9
-			     : 0;
-		snprintf(e->exe, sizeof(e->exe), "%s", x[i].filename);
-		e->probed =
-		    target__exec_traced(t, x[i].filename, e->allocator, sizeof(e->allocator));
-		if (!e->probed)
-			ms_warn("PID %d exec'ed %s at %.3f s; its allocator (%s) is not the one "
-				"probed, so its calls are not in this report (memstudy does not "
-				"follow an exec into another allocator yet)",
-				t->pid, e->exe, e->t_s, e->allocator);
-	}
-}
-
-/*
- * run: the trace has ended (Ctrl-C, --duration) but the command goes on, and its exit
- * status is to be memstudy's. Wait, saying so; another Ctrl-C stops waiting and leaves it
- * running. False when it was left running.
- */
-static bool wait_for_child(pid_t child, const char *comm, int *status)
-{
-	int seen = stop_requested;
-	bool said = false;
-
-	for (;;) {
-		pid_t got = waitpid(child, status, said ? 0 : WNOHANG);
-
-		if (got == child)
-			return true;
-		if (got < 0 && errno != EINTR)
-			return true; /* not ours to wait for any more */
-		if (got == 0 && !said) {
-			fprintf(
-			    stderr,
-			    "memstudy: the trace has ended; waiting for PID %d (%s) to exit, as "
-			    "its exit status is memstudy's. Ctrl-C again leaves it running "
-			    "untraced\n",
-			    child, comm);
-			said = true;
-			seen = stop_requested;
-			continue;
-		}
-		if (stop_requested > seen) {
-			fprintf(stderr, "memstudy: left PID %d (%s) running, untraced\n", child,
-				comm);
-			return false;
-		}
-	}
-}
-
-/*
- * Trace T until it exits, a signal, or the duration. CHILD > 0 in run mode: it waits on
- * GO_FD for the attach to finish. Returns memstudy's exit code; *child_status for run.
- */
-static int trace_target(struct target *t, const struct trace_opts *o, pid_t child, int go_fd,
-			int *child_status)
-{
-	struct report *r = calloc(2, sizeof(*r)), *prev = r + 1;
-	struct tracer *tr;
-	double start, last_tick;
-	int pidfd = -1, ret = 1;
-	bool exited = false, started = false;
-
-	if (!r)
-		return 1;
-	tracer__warn_single_stepped(t);
-	tr = tracer__open(t, &o->tracer);
-	if (!tr || tracer__attach(tr))
-		goto out;
-	if (o->tracer.verbose)
-		tracer__print_probes(t, stderr);
-	if (child > 0) {
-		if (write(go_fd, "g", 1) != 1) {
-			ms_err("cannot start the command: %s", strerror(errno));
-			goto out;
-		}
-		close(go_fd);
-		go_fd = -1;
-		started = true;
-	} else {
-		pidfd = syscall(SYS_pidfd_open, t->pid, 0);
-		if (pidfd < 0 || target_gone(0, pidfd, NULL)) {
-			ms_err("PID %d exited before the probes were in place", t->pid);
-			goto out;
-		}
-		fprintf(stderr, "memstudy: tracing PID %d (%s)%s; Ctrl-C to stop\n", t->pid,
-			t->comm, o->duration ? "" : " until it exits");
-	}
-	start = last_tick = now_s();
-	while (!stop_requested) {
-		double now;
-
-		/* 20 ms: the end of the target shows up within that, at ~50 wakeups a second */
-		if (tracer__poll(tr, 20) < 0 && errno != EINTR)
-			break;
-		if (target_gone(child, pidfd, child_status)) {
-			exited = true;
-			break;
-		}
-		now = now_s();
-		if (o->duration && now - start >= o->duration)
-			break;
-		if (o->interval && now - last_tick >= o->interval) {
-			if (!tracer__collect(tr, r)) {
-				report__print_interval(prev, r, now - last_tick, stderr);
-				*prev = *r;
-			}
-			last_tick = now;
-		}
-	}
-	if (tracer__collect(tr, r)) {
-		ms_err("cannot read the BPF maps: %s", strerror(errno));
-		goto out;
-	}
-	tracer__detach(tr); /* the target runs at full speed from here */
-	r->target_exited = exited;
-	note_execs(tr, t, r);
-	if (o->no_calibrate || o->tracer.floor)
-		probe_costs__defaults(&r->costs);
-	else
-		probe_costs__measure(&r->costs); /* after detach: the target is not slowed */
-	ret = write_reports(r, o, tracer__finish_peralloc(tr, r->lost[MS_LOST_THREAD_STATE]));
-out:
-	if (go_fd >= 0)
-		close(go_fd);
-	if (pidfd >= 0)
-		close(pidfd);
-	tracer__destroy(tr);
-	if (child > 0 && !exited) {
-		if (!started)
-			kill(child, SIGKILL); /* the probes failed: never run it untraced */
-		else if (!wait_for_child(child, t->comm, child_status))
-			ret = 130;
-	}
-	free(r);
-	return ret;
-}
-
-static void install_signals(void)
-{
-	struct sigaction sa = {.sa_handler = on_signal};
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-}
-
 int cmd_trace(int argc, char **argv)
 {
 	struct trace_opts o = {};
@@ -608,46 +313,8 @@ int cmd_trace(int argc, char **argv)
 		tracer__print_probes(&t, stdout);
 		return 0;
 	}
-	install_signals();
-	return trace_target(&t, &o, 0, -1, NULL);
-}
-
-/* CMD as execve() wants it: searched in PATH like a shell does. */
-static int resolve_command(const char *cmd, char *path, size_t size)
-{
-	const char *dirs = getenv("PATH");
-	char real[PATH_MAX];
-	struct stat st;
-	char *copy, *dir, *save;
-
-	if (strchr(cmd, '/')) {
-		snprintf(path, size, "%s", cmd);
-	} else {
-		path[0] = '\0';
-		copy = strdup(dirs && *dirs ? dirs : "/usr/local/bin:/usr/bin:/bin");
-		for (dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-			snprintf(path, size, "%s/%s", *dir ? dir : ".", cmd);
-			if (!access(path, X_OK) && !stat(path, &st) && S_ISREG(st.st_mode))
-				break;
-			path[0] = '\0';
-		}
-		free(copy);
-		if (!path[0]) {
-			ms_err("cannot run '%s': command not found in PATH", cmd);
-			return 127;
-		}
-	}
-	if (stat(path, &st)) {
-		ms_err("cannot run '%s': %s", cmd, strerror(errno));
-		return 127;
-	}
-	if (realpath(path, real))
-		snprintf(path, size, "%s", real); /* reports name the file, wherever we ran */
-	if (!S_ISREG(st.st_mode) || access(path, X_OK)) {
-		ms_err("cannot run '%s': not an executable file", cmd);
-		return 126;
-	}
-	return 0;
+	trace_session__signals();
+	return trace_session(&t, &o, 0, -1, NULL);
 }
 
 int cmd_run(int argc, char **argv)
@@ -666,7 +333,7 @@ int cmd_run(int argc, char **argv)
 		return opt_usage_error(
 		    &run_doc, "run needs a command: memstudy run [options] -- CMD [ARGS...]");
 	}
-	err = resolve_command(args[0], path, sizeof(path));
+	err = target__command_path(args[0], path, sizeof(path));
 	if (!err && target__resolve_exec(&t, path))
 		err = 1;
 	if (err) {
@@ -703,9 +370,8 @@ int cmd_run(int argc, char **argv)
 	free(args);
 	close(go[0]);
 	t.pid = child;
-	o.tracer.expect_exec = true; /* the command's own execve */
-	install_signals();
-	ret = trace_target(&t, &o, child, go[1], &status);
+	trace_session__signals();
+	ret = trace_session(&t, &o, child, go[1], &status);
 	if (ret)
 		return ret;
 	if (WIFSIGNALED(status))

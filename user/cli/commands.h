@@ -1,12 +1,17 @@
-/* One function per subcommand, perf style: user/cmd_NAME.c defines cmd_NAME. */
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The subcommands, perf style: user/cli/main.c dispatches on the first word; each command
+ * has its option table and its page (--help, --man) in its own file.
+ */
 #ifndef MEMSTUDY_COMMANDS_H
 #define MEMSTUDY_COMMANDS_H
 
-/* memstudy [--pid PID] and memstudy run -- CMD: the tracer (user/cmd_trace.c). */
+/* memstudy --pid PID and memstudy run -- CMD: the tracer (cli/cmd_trace.c). */
 int cmd_trace(int argc, char **argv);
 int cmd_run(int argc, char **argv);
-/* memstudy maps PID: pmap -x with meaning (user/cmd_maps.c). */
+/* memstudy maps PID: pmap -x with meaning (cli/cmd_maps.c). */
 int cmd_maps(int argc, char **argv);
+/* memstudy study: the founding notes' experiments (cli/cmd_study.c). */
 int cmd_study(int argc, char **argv);
 
 #endif

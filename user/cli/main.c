@@ -9,14 +9,14 @@
 struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv);
-	const char *summary;
 };
 
+/* Their summaries are in their pages (memstudy CMD --help). */
 static const struct command commands[] = {
-    {"run", cmd_run, "start a command with every probe in place and trace it"},
-    {"maps", cmd_maps, "pmap -x with a meaning for every mapping (no BPF needed)"},
-    {"study", cmd_study, "run the founding notes' experiments traced and explain them"},
-    {NULL, NULL, NULL},
+    {"run", cmd_run},
+    {"maps", cmd_maps},
+    {"study", cmd_study},
+    {NULL, NULL},
 };
 
 static int dispatch(int argc, char **argv)

@@ -8,12 +8,12 @@
 #define MEMSTUDY_LIB_GLIBC_LAYOUT_H
 
 /* A chunk: prev_size and size|flags (16 bytes) before the pointer malloc returns. */
-#define GLIBC_CHUNK_HDR	   16UL
-#define GLIBC_MINSIZE	   32UL /* the smallest chunk */
-#define GLIBC_PREV_INUSE   0x1UL
-#define GLIBC_IS_MMAPPED   0x2UL
-#define GLIBC_NON_MAIN	   0x4UL
-#define GLIBC_SIZE_FLAGS   0x7UL
+#define GLIBC_CHUNK_HDR	 16UL
+#define GLIBC_MINSIZE	 32UL /* the smallest chunk */
+#define GLIBC_PREV_INUSE 0x1UL
+#define GLIBC_IS_MMAPPED 0x2UL
+#define GLIBC_NON_MAIN	 0x4UL
+#define GLIBC_SIZE_FLAGS 0x7UL
 /* The next chunk's size field ends at most this far past ptr + the usable size: glibc
  * writes it when it splits a block off. */
 #define GLIBC_NEXT_HDR_END 24UL

@@ -108,7 +108,7 @@ static void dtot_add(struct dstate *d, const struct maps_mapping *m, bool is_b)
 	x->swap_kb += m->swap_kb;
 }
 
-static long dv(const struct maps_mapping *a, const struct maps_mapping *b, size_t off)
+static long field_delta(const struct maps_mapping *a, const struct maps_mapping *b, size_t off)
 {
 	long va = a ? (long)*(const unsigned long *)((const char *)a + off) : 0;
 	long vb = b ? (long)*(const unsigned long *)((const char *)b + off) : 0;
@@ -116,7 +116,7 @@ static long dv(const struct maps_mapping *a, const struct maps_mapping *b, size_
 	return vb - va;
 }
 
-#define DV(f) dv(a, b, offsetof(struct maps_mapping, f))
+#define DV(f) field_delta(a, b, offsetof(struct maps_mapping, f))
 
 static void diff_one(const struct maps_mapping *a, const struct maps_mapping *b, void *arg)
 {
@@ -173,7 +173,7 @@ static void diff_one(const struct maps_mapping *a, const struct maps_mapping *b,
 	}
 }
 
-static void who(FILE *out, const char *tag, const struct maps_snapshot *s)
+static void print_snapshot_title(FILE *out, const char *tag, const struct maps_snapshot *s)
 {
 	fprintf(out, "%s: pid %d %s", tag, s->pid, s->comm ? s->comm : "");
 	if (s->time_ms) {
@@ -190,8 +190,8 @@ void maps_diff__print(const struct maps_snapshot *a, const struct maps_snapshot 
 {
 	struct dstate d = {.out = out};
 
-	who(out, "A", a);
-	who(out, "B", b);
+	print_snapshot_title(out, "A", a);
+	print_snapshot_title(out, "B", b);
 	if (a->pid != b->pid)
 		fprintf(out, "note: different PIDs; mappings are matched by start address only\n");
 	fprintf(out,

@@ -94,9 +94,9 @@ static void walk_heap(struct maps_heap *h, const struct heap_ctx *c, unsigned lo
 			}
 			classify(h, c, prev, prev_size, inuse);
 		} else if (!(hdr[1] & GLIBC_PREV_INUSE)) {
-			walk_fail(
-			    h, p,
-			    xasprintf("first chunk lacks GLIBC_PREV_INUSE (size field 0x%lx)", hdr[1]));
+			walk_fail(h, p,
+				  xasprintf("first chunk lacks GLIBC_PREV_INUSE (size field 0x%lx)",
+					    hdr[1]));
 			return;
 		}
 		/* A full arena heap ends in two 16-byte fenceposts: its top moved on. */
@@ -134,7 +134,8 @@ static bool looks_like_main_arena(struct memrd *r, unsigned long a, unsigned lon
 {
 	unsigned long top, sys, maxsys, next, tsize;
 
-	if (!memrd_word(r, a + GLIBC_MSTATE_TOP, &top) || top < start || top >= end || top % GLIBC_CHUNK_HDR)
+	if (!memrd_word(r, a + GLIBC_MSTATE_TOP, &top) || top < start || top >= end ||
+	    top % GLIBC_CHUNK_HDR)
 		return false;
 	if (!memrd_word(r, a + GLIBC_MSTATE_SYSTEM_MEM, &sys) || sys != end - start ||
 	    !memrd_word(r, a + GLIBC_MSTATE_MAX_SYSMEM, &maxsys) || maxsys < sys ||
@@ -262,8 +263,9 @@ void maps_heaps__analyze(struct maps_snapshot *s, struct memrd *r)
 						    "after heap_info",
 						    hi[0]));
 			} else {
-				first = hi[1] ? m->start + GLIBC_HEAP_INFO_SIZE
-					      : align_up(hi[0] + GLIBC_MSTATE_SIZE, GLIBC_CHUNK_HDR);
+				first = hi[1]
+					    ? m->start + GLIBC_HEAP_INFO_SIZE
+					    : align_up(hi[0] + GLIBC_MSTATE_SIZE, GLIBC_CHUNK_HDR);
 				walk_heap(h, &c, first, end);
 			}
 			/* The arena's own top pointer, when it points into this heap. */

@@ -71,7 +71,8 @@ static int check_mmap_chunks(struct memrd *r, const struct maps_mapping *m, bool
 				break;
 		}
 		size = hdr[1];
-		if ((size & GLIBC_SIZE_FLAGS) != GLIBC_IS_MMAPPED || (size & ~GLIBC_SIZE_FLAGS) < GLIBC_MINSIZE ||
+		if ((size & GLIBC_SIZE_FLAGS) != GLIBC_IS_MMAPPED ||
+		    (size & ~GLIBC_SIZE_FLAGS) < GLIBC_MINSIZE ||
 		    (pre + (size & ~GLIBC_SIZE_FLAGS)) % r->page_size ||
 		    pre + (size & ~GLIBC_SIZE_FLAGS) > m->end - p)
 			break;
@@ -236,7 +237,8 @@ void maps_snapshot__label(struct maps_snapshot *s, const struct maps_options *op
 		if (n == 1 && !partial)
 			set_label(
 			    m, MAPS_L_MMAP_CHUNK,
-			    xstrdup("chunk header at start with GLIBC_IS_MMAPPED, fills the mapping"));
+			    xstrdup(
+				"chunk header at start with GLIBC_IS_MMAPPED, fills the mapping"));
 		else if (n)
 			set_label(m, MAPS_L_MMAP_CHUNK,
 				  xasprintf("%d mmapped chunk(s) in kernel-merged mapping%s", n,

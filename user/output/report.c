@@ -8,6 +8,7 @@
 #include "lib/json.h"
 #include "analyse/hist.h"
 #include "lib/fmt.h"
+#include "lib/util.h"
 #include "output/report.h"
 
 static void add_u64s(uint64_t *dst, const uint64_t *src, size_t words)
@@ -58,9 +59,10 @@ static uint64_t kwork_syscalls(const struct ms_kwork *k)
 	return n;
 }
 
-static void print_fn_table(const struct report *r, const struct report_phase *ph, FILE *out)
+static void print_fn_table(const struct report *r, const struct report_phase *ph, bool all,
+			   FILE *out)
 {
-	char b1[32], b2[32], b3[32], b4[32], b5[32];
+	char b1[32], b2[32], b3[32], b4[32], b5[32], quiet[256] = "", missing[256] = "";
 	int i;
 
 	fprintf(out, "%-22s %10s %10s %6s %9s %9s %9s | %7s %6s %8s %9s\n", "function", "calls",
@@ -71,12 +73,20 @@ static void print_fn_table(const struct report *r, const struct report_phase *ph
 		char name[32];
 
 		if (!tf->found) {
-			fprintf(out, "%-22s (not defined in the allocator: not traced)\n",
-				ms_fn_names[i]);
+			if (all)
+				fprintf(out, "%-22s (not defined in the allocator: not traced)\n",
+					ms_fn_names[i]);
+			else
+				appendf(missing, sizeof(missing), "%s%s", missing[0] ? ", " : "",
+					ms_fn_names[i]);
 			continue;
 		}
 		if (tf->alias_of >= 0)
 			continue; /* its calls are in the row of the function it aliases */
+		if (!f->calls && !all) {
+			appendf(quiet, sizeof(quiet), "%s%s", quiet[0] ? ", " : "", ms_fn_names[i]);
+			continue;
+		}
 		snprintf(name, sizeof(name), "%s", ms_fn_names[i]);
 		for (int j = 0; j < r->target->nfn; j++)
 			if (r->target->fn[j].alias_of == i)
@@ -91,11 +101,15 @@ static void print_fn_table(const struct report *r, const struct report_phase *ph
 			(unsigned long long)kwork_syscalls(&f->kernel),
 			fmt_ns(b5, sizeof(b5), f->kernel.syscall_ns));
 	}
+	if (quiet[0])
+		fprintf(out, "(never called: %s; --all lists every function)\n", quiet);
+	if (missing[0])
+		fprintf(out, "(not defined in the allocator, so not traced: %s)\n", missing);
 }
 
-static void print_sys_table(const struct report_phase *ph, FILE *out)
+static void print_sys_table(const struct report_phase *ph, bool all, FILE *out)
 {
-	char b1[32], b2[32], b3[32], b4[32];
+	char b1[32], b2[32], b3[32], b4[32], quiet[128] = "";
 	int i;
 
 	fprintf(out, "%-9s %10s %9s %7s %11s %11s %11s %10s\n", "syscall", "calls", "in alloc",
@@ -103,6 +117,10 @@ static void print_sys_table(const struct report_phase *ph, FILE *out)
 	for (i = 0; i < MS_SYS_MAX; i++) {
 		const struct ms_sys_stats *s = &ph->sys[i];
 
+		if (!s->calls && !all) {
+			appendf(quiet, sizeof(quiet), "%s%s", quiet[0] ? ", " : "", ms_sys_names[i]);
+			continue;
+		}
 		fprintf(out, "%-9s %10llu %9llu %7llu %11s %11s %11s %10s\n", ms_sys_names[i],
 			(unsigned long long)s->calls, (unsigned long long)s->in_alloc_calls,
 			(unsigned long long)s->failed,
@@ -115,6 +133,8 @@ static void print_sys_table(const struct report_phase *ph, FILE *out)
 			    : "-",
 			fmt_ns(b4, sizeof(b4), s->ns));
 	}
+	if (quiet[0])
+		fprintf(out, "(never called: %s)\n", quiet);
 }
 
 static void print_phases(const struct report *r, FILE *out)
@@ -196,7 +216,7 @@ static void print_execs(const struct report *r, FILE *out)
 			(unsigned long long)r->execs_dropped);
 }
 
-void report__print_text(const struct report *r, FILE *out, bool histograms)
+void report__print_text(const struct report *r, FILE *out, const struct report_text_opts *o)
 {
 	const struct report_phase *t = &r->total;
 	int i;
@@ -208,9 +228,9 @@ void report__print_text(const struct report *r, FILE *out, bool histograms)
 	fprintf(out, "lost events: %llu%s\n", (unsigned long long)r->lost_total,
 		r->lost_total ? " (some counts are low: see docs/json.md, lost_events)" : "");
 	fprintf(out, "\nAllocator calls, and the kernel work done inside them\n");
-	print_fn_table(r, t, out);
+	print_fn_table(r, t, o->all_rows, out);
 	fprintf(out, "\nMemory syscalls (\"in alloc\": made inside an allocator call)\n");
-	print_sys_table(t, out);
+	print_sys_table(t, o->all_rows, out);
 	fprintf(out,
 		"\nPage faults: %llu in user mode (%llu inside allocator calls), %llu in the "
 		"kernel on user memory, %llu major (%llu inside allocator calls)\n",
@@ -240,7 +260,7 @@ void report__print_text(const struct report *r, FILE *out, bool histograms)
 		fprintf(out,
 			"(%llu phase markers past the %d-phase limit were merged into the last)\n",
 			(unsigned long long)r->phases_merged, MS_MAX_PHASES);
-	for (i = 0; histograms && i < r->target->nfn; i++) {
+	for (i = 0; o->histograms && i < r->target->nfn; i++) {
 		if (!t->fn[i].calls)
 			continue;
 		fprintf(out, "\n%s latency:\n", ms_fn_names[i]);

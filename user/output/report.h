@@ -52,8 +52,11 @@ struct report {
 
 /* Sum the phases into r->total. */
 void report__sum(struct report *r);
-/* HISTOGRAMS: also print a latency histogram per function called. */
-void report__print_text(const struct report *r, FILE *out, bool histograms);
+struct report_text_opts {
+	bool histograms; /* a latency histogram per function called */
+	bool all_rows;	 /* rows for functions and syscalls never called (--all) */
+};
+void report__print_text(const struct report *r, FILE *out, const struct report_text_opts *o);
 /* The report as one JSON object: the contract is documented in docs/json.md. */
 struct json_object;
 struct json_object *report__to_json(const struct report *r);

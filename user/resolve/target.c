@@ -390,3 +390,41 @@ bool target__exec_traced(const struct target *t, const char *exe, char *allocato
 	free(n);
 	return same;
 }
+
+/* CMD as execve() wants it: searched in PATH like a shell does. */
+int target__command_path(const char *cmd, char *path, size_t size)
+{
+	const char *dirs = getenv("PATH");
+	char real[PATH_MAX];
+	struct stat st;
+	char *copy, *dir, *save;
+
+	if (strchr(cmd, '/')) {
+		snprintf(path, size, "%s", cmd);
+	} else {
+		path[0] = '\0';
+		copy = strdup(dirs && *dirs ? dirs : "/usr/local/bin:/usr/bin:/bin");
+		for (dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+			snprintf(path, size, "%s/%s", *dir ? dir : ".", cmd);
+			if (!access(path, X_OK) && !stat(path, &st) && S_ISREG(st.st_mode))
+				break;
+			path[0] = '\0';
+		}
+		free(copy);
+		if (!path[0]) {
+			ms_err("cannot run '%s': command not found in PATH", cmd);
+			return 127;
+		}
+	}
+	if (stat(path, &st)) {
+		ms_err("cannot run '%s': %s", cmd, strerror(errno));
+		return 127;
+	}
+	if (realpath(path, real))
+		snprintf(path, size, "%s", real); /* reports name the file, wherever we ran */
+	if (!S_ISREG(st.st_mode) || access(path, X_OK)) {
+		ms_err("cannot run '%s': not an executable file", cmd);
+		return 126;
+	}
+	return 0;
+}

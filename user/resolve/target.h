@@ -48,6 +48,9 @@ extern const char *const ms_sys_names[MS_SYS_MAX];
 int target__check_pid(struct target *t, pid_t pid);
 /* Find the allocator among the objects a running process has mapped. */
 int target__resolve_pid(struct target *t);
+/* CMD as execve() wants it, searched in PATH like a shell does, into PATH (SIZE bytes). 0, or
+ * the shell's exit code (127 not found, 126 not executable) after saying why. */
+int target__command_path(const char *cmd, char *path, size_t size);
 /* Find the allocator the program at PATH will use once exec'd (ld.so --list). */
 int target__resolve_exec(struct target *t, const char *path);
 /* Decide each function's probe site (after resolving). */

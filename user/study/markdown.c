@@ -45,28 +45,29 @@ static void md_case_table(FILE *f, struct st_case **cs, int n)
 		   "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n");
 	for (i = 0; i < n; i++) {
 		struct st_case *c = cs[i];
-		const struct st_wl_phase *u = c->un;
+		const struct st_wl_phase *u = c->untraced;
 
 		st_format_count(c->count, nb, sizeof(nb));
 		if (!c->done) {
 			fprintf(f, "| %s | %s | not run: %s |\n", c->name, nb, c->failed);
 			continue;
 		}
-		fprintf(f, "| %s | %s%s | %s | %s | %s | %s / %s | %s | %s / %s | ", c->name, nb,
-			c->reduced ? "*" : "", fmt_secs(a, sizeof(a), u[PH_ALLOC].wall),
-			fmt_secs(b, sizeof(b), u[PH_TOUCH].present ? u[PH_TOUCH].wall : -1),
-			fmt_secs(c1, sizeof(c1), u[PH_FREE].wall),
-			fmt_secs(d, sizeof(d), u[PH_FREE].user), fmt_secs(e, sizeof(e), u[PH_FREE].sys),
-			fmt_ns(g1, sizeof(g1), c->free_fn.sum),
-			fmt_ns(h, sizeof(h), c->malloc_fn.p50),
-			fmt_ns(i1, sizeof(i1), c->malloc_fn.p99));
+		fprintf(
+		    f, "| %s | %s%s | %s | %s | %s | %s / %s | %s | %s / %s | ", c->name, nb,
+		    c->reduced ? "*" : "", fmt_secs(a, sizeof(a), u[PH_ALLOC].wall),
+		    fmt_secs(b, sizeof(b), u[PH_TOUCH].present ? u[PH_TOUCH].wall : -1),
+		    fmt_secs(c1, sizeof(c1), u[PH_FREE].wall),
+		    fmt_secs(d, sizeof(d), u[PH_FREE].user), fmt_secs(e, sizeof(e), u[PH_FREE].sys),
+		    fmt_ns(g1, sizeof(g1), c->free_fn.sum), fmt_ns(h, sizeof(h), c->malloc_fn.p50),
+		    fmt_ns(i1, sizeof(i1), c->malloc_fn.p99));
 		fprintf(f,
 			"%s / %s / %s | %ld (%.1f) | %ld | %ld | %ld (%ld) | %ld → %ld | %+.1f MiB "
 			"| %s |\n",
 			fmt_ns(a, sizeof(a), c->free_fn.p50), fmt_ns(b, sizeof(b), c->free_fn.p99),
-			fmt_ns(c1, sizeof(c1), c->free_fn.max), c->fk.brk,
-			c->fk.brk_shrink_bytes / MiB, c->fk.munmap, c->fk.madvise, c->fk.faults,
-			c->fk.major, u[PH_FREE].rss_before, u[PH_FREE].rss_after,
+			fmt_ns(c1, sizeof(c1), c->free_fn.max), c->free_kernel.brk,
+			c->free_kernel.brk_shrink_bytes / MiB, c->free_kernel.munmap,
+			c->free_kernel.madvise, c->free_kernel.faults, c->free_kernel.major,
+			u[PH_FREE].rss_before, u[PH_FREE].rss_after,
 			((double)u[PH_FREE].brk_after - (double)u[PH_FREE].brk_before) / MiB,
 			c->dominant);
 	}
@@ -110,7 +111,7 @@ static void md_method(FILE *f)
 		"of the large-N behaviour. The **dominant kernel event** is the syscall that took "
 		"most time in the free phase (traced). Verdicts are assembled by rules from the "
 		"counts (one munmap per free; brk shrinks of at most two pages each; few large "
-		"shrinks; nothing returned) - see `analyse_case` in `user/study.c`.\n\n"
+		"shrinks; nothing returned) - see `analyse_case` in `user/study/rules.c`.\n\n"
 		"The untraced user/sys split comes from getrusage, which the kernel apportions "
 		"from scheduler-tick samples: below a few tens of milliseconds of CPU it can read "
 		"0 %% or 100 %%. The traced share (syscall time / time inside free, from "
@@ -255,13 +256,15 @@ static void md_tunables(FILE *f, struct study *s)
 		}
 		fprintf(f, "| %s | %s%s%s | %s | %s | ", c->variant, c->tunables[0] ? "`" : "",
 			c->tunables[0] ? c->tunables : "(none)", c->tunables[0] ? "`" : "",
-			fmt_secs(a, sizeof(a), c->un[PH_ALLOC].wall),
-			fmt_secs(b, sizeof(b), c->un[PH_FREE].wall));
+			fmt_secs(a, sizeof(a), c->untraced[PH_ALLOC].wall),
+			fmt_secs(b, sizeof(b), c->untraced[PH_FREE].wall));
 		fprintf(f, "%s | %ld (%.1f) | %ld | %ld | %ld | %ld | %+.1f MiB | %s |\n",
-			fmt_secs(a, sizeof(a), c->un[PH_FREE].sys), c->fk.brk,
-			c->fk.brk_shrink_bytes / MiB, c->fk.munmap, c->fk.madvise,
-			c->un[PH_ALLOC].minflt, c->un[PH_FREE].rss_after,
-			((double)c->un[PH_FREE].brk_after - (double)c->un[PH_FREE].brk_before) /
+			fmt_secs(a, sizeof(a), c->untraced[PH_FREE].sys), c->free_kernel.brk,
+			c->free_kernel.brk_shrink_bytes / MiB, c->free_kernel.munmap,
+			c->free_kernel.madvise, c->untraced[PH_ALLOC].minflt,
+			c->untraced[PH_FREE].rss_after,
+			((double)c->untraced[PH_FREE].brk_after -
+			 (double)c->untraced[PH_FREE].brk_before) /
 			    MiB,
 			c->mechanism);
 	}
@@ -275,23 +278,28 @@ static void md_tunables(FILE *f, struct study *s)
 		fprintf(f, "- **%s**:", c->variant);
 		if (strcmp(c->mechanism, base->mechanism))
 			fprintf(f, " mechanism %s → %s;", base->mechanism, c->mechanism);
-		if (c->fk.brk != base->fk.brk)
-			fprintf(f, " brk shrinks in free %ld → %ld;", base->fk.brk, c->fk.brk);
-		if (c->fk.munmap != base->fk.munmap)
-			fprintf(f, " munmaps in free %ld → %ld;", base->fk.munmap, c->fk.munmap);
-		if (c->fk.madvise != base->fk.madvise)
-			fprintf(f, " madvise in free %ld → %ld;", base->fk.madvise, c->fk.madvise);
-		if (labs(c->un[PH_ALLOC].minflt - base->un[PH_ALLOC].minflt) >
-		    base->un[PH_ALLOC].minflt / 10)
-			fprintf(f, " alloc faults %ld → %ld;", base->un[PH_ALLOC].minflt,
-				c->un[PH_ALLOC].minflt);
-		if (labs(c->un[PH_FREE].rss_after - base->un[PH_FREE].rss_after) > 256)
+		if (c->free_kernel.brk != base->free_kernel.brk)
+			fprintf(f, " brk shrinks in free %ld → %ld;", base->free_kernel.brk,
+				c->free_kernel.brk);
+		if (c->free_kernel.munmap != base->free_kernel.munmap)
+			fprintf(f, " munmaps in free %ld → %ld;", base->free_kernel.munmap,
+				c->free_kernel.munmap);
+		if (c->free_kernel.madvise != base->free_kernel.madvise)
+			fprintf(f, " madvise in free %ld → %ld;", base->free_kernel.madvise,
+				c->free_kernel.madvise);
+		if (labs(c->untraced[PH_ALLOC].minflt - base->untraced[PH_ALLOC].minflt) >
+		    base->untraced[PH_ALLOC].minflt / 10)
+			fprintf(f, " alloc faults %ld → %ld;", base->untraced[PH_ALLOC].minflt,
+				c->untraced[PH_ALLOC].minflt);
+		if (labs(c->untraced[PH_FREE].rss_after - base->untraced[PH_FREE].rss_after) > 256)
 			fprintf(f, " resident after free %ld → %ld KiB;",
-				base->un[PH_FREE].rss_after, c->un[PH_FREE].rss_after);
-		r = base->un[PH_FREE].wall > 0 ? c->un[PH_FREE].wall / base->un[PH_FREE].wall : 0;
+				base->untraced[PH_FREE].rss_after, c->untraced[PH_FREE].rss_after);
+		r = base->untraced[PH_FREE].wall > 0
+			? c->untraced[PH_FREE].wall / base->untraced[PH_FREE].wall
+			: 0;
 		fprintf(f, " free time %s → %s (x%.2f%s).\n",
-			fmt_secs(a, sizeof(a), base->un[PH_FREE].wall),
-			fmt_secs(b, sizeof(b), c->un[PH_FREE].wall), r,
+			fmt_secs(a, sizeof(a), base->untraced[PH_FREE].wall),
+			fmt_secs(b, sizeof(b), c->untraced[PH_FREE].wall), r,
 			r > 0.8 && r < 1.25 ? ", within run-to-run noise" : "");
 		fprintf(f, "  Verdict: %s\n", c->verdict);
 	}

@@ -65,7 +65,7 @@ void write_csv(struct study *s)
 		   "dominant,mechanism,lost_events\n");
 	for (i = 0; i < s->ncases; i++) {
 		struct st_case *c = &s->cases[i];
-		const struct st_wl_phase *u = c->un;
+		const struct st_wl_phase *u = c->untraced;
 
 		fprintf(f, "%s,\"%s\",\"%s\",%s,%s,%zu,%ld,%d,\"%s\",%d,", c->name, c->variant,
 			c->tunables, c->workload, c->order, c->size, c->count, c->reduced,
@@ -78,8 +78,8 @@ void write_csv(struct study *s)
 			continue;
 		}
 		fprintf(f, "%.9f,%.9f,%.9f,%.9f,%.9f,%.6f,%.6f,%ld,%ld,%ld,%ld,%ld,%lld,%.9f,%.9f,",
-			u[PH_ALLOC].wall, u[PH_TOUCH].wall, u[PH_FREE].wall, c->un_free_min,
-			c->un_free_max, u[PH_FREE].user, u[PH_FREE].sys, u[PH_ALLOC].minflt,
+			u[PH_ALLOC].wall, u[PH_TOUCH].wall, u[PH_FREE].wall, c->untraced_free_min,
+			c->untraced_free_max, u[PH_FREE].user, u[PH_FREE].sys, u[PH_ALLOC].minflt,
 			u[PH_FREE].minflt, u[PH_FREE].majflt, u[PH_FREE].rss_before,
 			u[PH_FREE].rss_after,
 			(long long)(u[PH_FREE].brk_after - u[PH_FREE].brk_before),
@@ -88,10 +88,12 @@ void write_csv(struct study *s)
 			c->malloc_fn.p50, c->malloc_fn.p99, c->malloc_fn.max, c->free_fn.calls,
 			c->free_fn.p50, c->free_fn.p99, c->free_fn.max, c->free_fn.sum);
 		fprintf(f, "%ld,%lld,%ld,%lld,%ld,%lld,%ld,%ld,%ld,%.0f,%.4f,%.4f,%s,%s,%ld\n",
-			c->fk.brk, c->fk.brk_shrink_bytes, c->fk.munmap, c->fk.munmap_bytes,
-			c->fk.madvise, c->fk.madvise_bytes, c->fk.mprotect, c->fk.faults,
-			c->fk.major, c->fk.syscall_ns, c->kshare_untraced, c->kshare_traced,
-			c->dominant, c->mechanism, c->lost_events);
+			c->free_kernel.brk, c->free_kernel.brk_shrink_bytes, c->free_kernel.munmap,
+			c->free_kernel.munmap_bytes, c->free_kernel.madvise,
+			c->free_kernel.madvise_bytes, c->free_kernel.mprotect,
+			c->free_kernel.faults, c->free_kernel.major, c->free_kernel.syscall_ns,
+			c->kshare_untraced, c->kshare_traced, c->dominant, c->mechanism,
+			c->lost_events);
 	}
 	close_out(s, f, "cases.csv");
 }
@@ -124,9 +126,10 @@ void write_plots(struct study *s, struct group *g, int ng, char *made, size_t ml
 		for (k = 0; k < g[j].n; k++) {
 			struct st_case *c = g[j].c[k];
 
-			fprintf(f, "%ld %.9g %.9g %.9g %ld %ld\n", c->count, c->un[PH_FREE].wall,
-				c->free_fn.sum / 1e9, c->un[PH_ALLOC].wall, c->fk.brk,
-				c->fk.munmap);
+			fprintf(f, "%ld %.9g %.9g %.9g %ld %ld\n", c->count,
+				c->untraced[PH_FREE].wall, c->free_fn.sum / 1e9,
+				c->untraced[PH_ALLOC].wall, c->free_kernel.brk,
+				c->free_kernel.munmap);
 		}
 		close_out(s, f, path);
 		for (k = 0; k < nsz && sizes[k] != g[j].size; k++)
@@ -142,8 +145,8 @@ void write_plots(struct study *s, struct group *g, int ng, char *made, size_t ml
 	for (j = 0; j < ng; j++) {
 		struct st_case *c = group_largest(&g[j]);
 		double per = c->free_fn.calls ? 1000.0 / c->free_fn.calls : 0;
-		double vals[4] = {c->fk.brk * per, c->fk.munmap * per, c->fk.madvise * per,
-				  c->fk.faults * per};
+		double vals[4] = {c->free_kernel.brk * per, c->free_kernel.munmap * per,
+				  c->free_kernel.madvise * per, c->free_kernel.faults * per};
 
 		st_format_count(c->count, b, sizeof(b));
 		fprintf(f, "\"%s N=%s\"", g[j].label, b);
@@ -233,8 +236,9 @@ void write_tunable_plot(struct study *s, char *made, size_t mlen)
 
 		if (!c->done)
 			continue;
-		fprintf(f, "\"%s\" %.6f %ld %ld %ld %.3f\n", c->variant, c->un[PH_FREE].wall * 1e3,
-			c->fk.brk, c->fk.munmap, c->fk.madvise, c->un[PH_FREE].rss_after / 1024.0);
+		fprintf(f, "\"%s\" %.6f %ld %ld %ld %.3f\n", c->variant,
+			c->untraced[PH_FREE].wall * 1e3, c->free_kernel.brk, c->free_kernel.munmap,
+			c->free_kernel.madvise, c->untraced[PH_FREE].rss_after / 1024.0);
 	}
 	close_out(s, f, "plots/tunables.dat");
 	if (!(gp = open_out(s, "plots.gp")))

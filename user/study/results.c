@@ -92,7 +92,7 @@ void parse_fn(json_object *phase, const char *fn, struct st_fn *f)
 bool parse_traced(const char *path, struct st_case *c, char *why, size_t len)
 {
 	json_object *root = json_read_file(path, JSON_INPUT_MAX, why, len), *pa, *pf, *k;
-	struct st_free_kernel *fk = &c->fk;
+	struct st_free_kernel *fk = &c->free_kernel;
 	int i;
 
 	if (!root)

@@ -35,8 +35,8 @@
 /* The rules: which mechanism the counts show, and the sentence that says so. */
 void analyse_case(struct st_case *c)
 {
-	const struct st_free_kernel *k = &c->fk;
-	const struct st_wl_phase *uf = &c->un[PH_FREE], *ua = &c->un[PH_ALLOC];
+	const struct st_free_kernel *k = &c->free_kernel;
+	const struct st_wl_phase *uf = &c->untraced[PH_FREE], *ua = &c->untraced[PH_ALLOC];
 	long F = c->free_fn.calls;
 	double freed = (double)c->count * c->size, cpu = uf->user + uf->sys;
 	char a[32], b[32], d[32], e[32], *v = c->verdict;
@@ -70,8 +70,8 @@ void analyse_case(struct st_case *c)
 	} else if (k->munmap >= 0.9 * F) {
 		c->mechanism = "one munmap per free";
 		appendf(v, vl, "every free was a munmap: %s for %s, %.1f MiB unmapped in all; ",
-			fmt_plural(a, sizeof(a), k->munmap, "munmap"), fmt_plural(b, sizeof(b), F, "free"),
-			k->munmap_bytes / MiB);
+			fmt_plural(a, sizeof(a), k->munmap, "munmap"),
+			fmt_plural(b, sizeof(b), F, "free"), k->munmap_bytes / MiB);
 		if (F == 1)
 			appendf(v, vl,
 				"the single block of %.0f B is above the mmap threshold, so it "
@@ -90,9 +90,9 @@ void analyse_case(struct st_case *c)
 		    "frees), %.1f MiB released, %.0f bytes per shrink; the blocks nearest the heap "
 		    "top went first, so each free grew the top chunk past the trim threshold and "
 		    "glibc gave the excess back at once",
-		    fmt_plural(a, sizeof(a), k->brk, "brk shrink"), fmt_plural(b, sizeof(b), F, "free"),
-		    (double)F / k->brk, k->brk_shrink_bytes / MiB,
-		    (double)k->brk_shrink_bytes / k->brk);
+		    fmt_plural(a, sizeof(a), k->brk, "brk shrink"),
+		    fmt_plural(b, sizeof(b), F, "free"), (double)F / k->brk,
+		    k->brk_shrink_bytes / MiB, (double)k->brk_shrink_bytes / k->brk);
 	} else if (k->brk >= 1) {
 		c->mechanism = "few large brk shrinks";
 		appendf(
@@ -100,11 +100,13 @@ void analyse_case(struct st_case *c)
 		    "%s for %s released %.1f MiB (%.0f KiB per shrink): the freed blocks "
 		    "coalesced into free space below the top, and the heap was trimmed only when "
 		    "that space reached the top",
-		    fmt_plural(a, sizeof(a), k->brk, "brk shrink"), fmt_plural(b, sizeof(b), F, "free"),
-		    k->brk_shrink_bytes / MiB, k->brk_shrink_bytes / 1024.0 / k->brk);
+		    fmt_plural(a, sizeof(a), k->brk, "brk shrink"),
+		    fmt_plural(b, sizeof(b), F, "free"), k->brk_shrink_bytes / MiB,
+		    k->brk_shrink_bytes / 1024.0 / k->brk);
 	} else if (k->munmap >= 1) {
 		c->mechanism = "some munmaps";
-		appendf(v, vl, "%s for %s released %.1f MiB", fmt_plural(a, sizeof(a), k->munmap, "munmap"),
+		appendf(v, vl, "%s for %s released %.1f MiB",
+			fmt_plural(a, sizeof(a), k->munmap, "munmap"),
 			fmt_plural(b, sizeof(b), F, "free"), k->munmap_bytes / MiB);
 	} else {
 		c->mechanism = "nothing returned";
@@ -232,10 +234,10 @@ int build_groups(struct study *s, struct group *g, int max)
 			}
 		for (k = 0; k < g[j].n; k++) {
 			x[k] = g[j].c[k]->count;
-			yf[k] = g[j].c[k]->un[PH_FREE].wall;
+			yf[k] = g[j].c[k]->untraced[PH_FREE].wall;
 			yt[k] = g[j].c[k]->free_fn.sum;
-			ya[k] = g[j].c[k]->un[PH_ALLOC].wall;
-			yb[k] = g[j].c[k]->fk.brk + g[j].c[k]->fk.munmap;
+			ya[k] = g[j].c[k]->untraced[PH_ALLOC].wall;
+			yb[k] = g[j].c[k]->free_kernel.brk + g[j].c[k]->free_kernel.munmap;
 		}
 		g[j].has_exp = loglog_slope(x, yf, g[j].n, &g[j].exp_free);
 		if (!loglog_slope(x, yt, g[j].n, &g[j].exp_traced))

@@ -187,7 +187,7 @@ static int load_case(struct study *s, struct st_case *c)
 		return -1;
 	}
 	/* keep the run whose free time is the median, whole, so its phases agree */
-	c->un_free_min = c->un_free_max = frees[0];
+	c->untraced_free_min = c->untraced_free_max = frees[0];
 	for (i = 0; i < ok; i++) {
 		int below = 0, j;
 
@@ -195,15 +195,15 @@ static int load_case(struct study *s, struct st_case *c)
 			below += frees[j] < frees[i] || (frees[j] == frees[i] && j < i);
 		if (below == ok / 2)
 			best = i;
-		if (frees[i] < c->un_free_min)
-			c->un_free_min = frees[i];
-		if (frees[i] > c->un_free_max)
-			c->un_free_max = frees[i];
+		if (frees[i] < c->untraced_free_min)
+			c->untraced_free_min = frees[i];
+		if (frees[i] > c->untraced_free_max)
+			c->untraced_free_max = frees[i];
 	}
-	memcpy(c->un, runs[best], sizeof(c->un));
+	memcpy(c->untraced, runs[best], sizeof(c->untraced));
 	c->repeats = ok;
 	snprintf(path, sizeof(path), "%s/raw/%s.traced-workload.json", s->dir, c->file);
-	if (!parse_workload(path, c->tw, c->failed, sizeof(c->failed)))
+	if (!parse_workload(path, c->traced_wl, c->failed, sizeof(c->failed)))
 		return -1;
 	snprintf(path, sizeof(path), "%s/raw/%s.memstudy.json", s->dir, c->file);
 	if (!parse_traced(path, c, c->failed, sizeof(c->failed)))
@@ -396,9 +396,9 @@ int st_run(struct study *s)
 				"[%d/%d] %s%s%s: free %s untraced, %s traced; in free: %ld brk, "
 				"%ld munmap, %ld faults\n",
 				i + 1, s->ncases, c->name, c->tunables[0] ? " " : "", c->tunables,
-				fmt_secs(a, sizeof(a), c->un[PH_FREE].wall),
-				fmt_ns(b, sizeof(b), c->free_fn.sum), c->fk.brk, c->fk.munmap,
-				c->fk.faults);
+				fmt_secs(a, sizeof(a), c->untraced[PH_FREE].wall),
+				fmt_ns(b, sizeof(b), c->free_fn.sum), c->free_kernel.brk,
+				c->free_kernel.munmap, c->free_kernel.faults);
 		progress_draw(&pg, c->name);
 	}
 	if (pg.tty)

@@ -64,12 +64,12 @@ struct st_case {
 	bool done;
 	char failed[256]; /* why it could not run ("" = fine) */
 	int repeats;
-	struct st_wl_phase un[PH_N]; /* untraced run with the median free time */
-	double un_free_min, un_free_max;
-	struct st_wl_phase tw[PH_N]; /* the workload's own view while traced */
-	double tr_dur[PH_N];	     /* phase durations seen by the tracer */
+	struct st_wl_phase untraced[PH_N]; /* the untraced run with the median free time */
+	double untraced_free_min, untraced_free_max;
+	struct st_wl_phase traced_wl[PH_N]; /* the workload's own view while traced */
+	double tr_dur[PH_N];		    /* phase durations seen by the tracer */
 	struct st_fn malloc_fn, free_fn;
-	struct st_free_kernel fk;
+	struct st_free_kernel free_kernel;
 	long lost_events;
 
 	/* analysis */

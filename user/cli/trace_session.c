@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * One trace, from start to report: the per-allocation collector and the record consumer
+ * set up, the BPF object loaded and attached (prepare -> load -> attach), the command let
+ * go or the process attached to (activate), records and counters collected until the end,
+ * then detach, finish, and the reports written.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "analyse/peralloc.h"
+#include "attach/calibrate.h"
+#include "attach/tracer.h"
+#include "cli/trace_session.h"
+#include "collect/events.h"
+#include "collect/summary.h"
+#include "lib/util.h"
+#include "output/report.h"
+#include "output/trace_report.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	stop_requested++;
+}
+
+static double now_s(void)
+{
+	return mono_ns() / 1e9;
+}
+
+/* Has the target ended? For run, reap it and keep its status. */
+static bool target_gone(pid_t child, int pidfd, int *status)
+{
+	if (child > 0)
+		return waitpid(child, status, WNOHANG) == child;
+	if (pidfd >= 0) {
+		struct pollfd p = {.fd = pidfd, .events = POLLIN};
+		return poll(&p, 1, 0) == 1;
+	}
+	return false;
+}
+
+/* The execs the trace saw, resolved: does the new image use the probed allocator? Each one
+ * whose calls went untraced gets a warning. */
+static void note_execs(const struct event_sink *ev, const struct target *t, struct report *r)
+{
+	const struct exec_seen *x = ev->execs;
+	int n = ev->nexecs;
+
+	r->execs_dropped = ev->execs_dropped + (n > REPORT_MAX_EXECS ? n - REPORT_MAX_EXECS : 0);
+	for (int i = 0; i < n && i < REPORT_MAX_EXECS; i++) {
+		struct report_exec *e = &r->execs[r->nexecs++];
+
+		e->t_s = x[i].ts_ns > r->phases[0].start_ns
+			     ? (x[i].ts_ns - r->phases[0].start_ns) / 1e9
+			     : 0;
+		snprintf(e->exe, sizeof(e->exe), "%s", x[i].filename);
+		e->probed =
+		    target__exec_traced(t, x[i].filename, e->allocator, sizeof(e->allocator));
+		if (!e->probed)
+			ms_warn("PID %d exec'ed %s at %.3f s; its allocator (%s) is not the one "
+				"probed, so its calls are not in this report (memstudy does not "
+				"follow an exec into another allocator yet)",
+				t->pid, e->exe, e->t_s, e->allocator);
+	}
+}
+
+/*
+ * run: the trace has ended (Ctrl-C, --duration) but the command goes on, and its exit
+ * status is to be memstudy's. Wait, saying so; another Ctrl-C stops waiting and leaves it
+ * running. False when it was left running.
+ */
+static bool wait_for_child(pid_t child, const char *comm, int *status)
+{
+	int seen = stop_requested;
+	bool said = false;
+
+	for (;;) {
+		pid_t got = waitpid(child, status, said ? 0 : WNOHANG);
+
+		if (got == child)
+			return true;
+		if (got < 0 && errno != EINTR)
+			return true; /* not ours to wait for any more */
+		if (got == 0 && !said) {
+			fprintf(
+			    stderr,
+			    "memstudy: the trace has ended; waiting for PID %d (%s) to exit, as "
+			    "its exit status is memstudy's. Ctrl-C again leaves it running "
+			    "untraced\n",
+			    child, comm);
+			said = true;
+			seen = stop_requested;
+			continue;
+		}
+		if (stop_requested > seen) {
+			fprintf(stderr, "memstudy: left PID %d (%s) running, untraced\n", child,
+				comm);
+			return false;
+		}
+	}
+}
+
+static void refresh_modules(void *pa)
+{
+	peralloc__refresh_modules(pa, false);
+}
+
+/*
+ * Trace T until it exits, a signal, or the duration. CHILD > 0 in run mode: it waits on
+ * GO_FD for the attach to finish. Returns memstudy's exit code; *child_status for run.
+ */
+int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int go_fd,
+		  int *child_status)
+{
+	struct report *r = calloc(2, sizeof(*r)), *prev = r + 1;
+	struct peralloc *pa = NULL;
+	struct tracer *tr = NULL;
+	struct event_sink ev;
+	double start, last_tick;
+	int pidfd = -1, ret = 1;
+	bool exited = false, started = false;
+
+	if (!r)
+		return 1;
+	tracer__warn_single_stepped(t);
+	if (o->tracer.per_alloc) {
+		/* --pid: blocks may have been allocated before tracing */
+		pa = peralloc__new(t->pid, child <= 0);
+		if (!pa) {
+			ms_err("cannot set up the per-allocation collector: %s", strerror(errno));
+			goto out;
+		}
+	}
+	event_sink__init(&ev, t->pid, t->has_phase, child > 0, pa);
+	tr = tracer__open(t, &o->tracer, event_sink__record, &ev);
+	if (!tr || tracer__attach(tr))
+		goto out;
+	if (pa) {
+		collect__watch_lost(tr, pa);
+		/* --pid: the code already mapped; run: read again once the command is exec'd */
+		peralloc__refresh_modules(pa, true);
+		tracer__set_idle(tr, refresh_modules, pa);
+	}
+	if (o->tracer.verbose)
+		tracer__print_probes(t, stderr);
+	if (child > 0) {
+		if (write(go_fd, "g", 1) != 1) {
+			ms_err("cannot start the command: %s", strerror(errno));
+			goto out;
+		}
+		close(go_fd);
+		go_fd = -1;
+		started = true;
+	} else {
+		pidfd = syscall(SYS_pidfd_open, t->pid, 0);
+		if (pidfd < 0 || target_gone(0, pidfd, NULL)) {
+			ms_err("PID %d exited before the probes were in place", t->pid);
+			goto out;
+		}
+		fprintf(stderr, "memstudy: tracing PID %d (%s)%s; Ctrl-C to stop\n", t->pid,
+			t->comm, o->duration ? "" : " until it exits");
+	}
+	start = last_tick = now_s();
+	while (!stop_requested) {
+		double now;
+
+		/* 20 ms: the end of the target shows up within that, at ~50 wakeups a second */
+		if (tracer__poll(tr, 20) < 0 && errno != EINTR)
+			break;
+		if (target_gone(child, pidfd, child_status)) {
+			exited = true;
+			break;
+		}
+		now = now_s();
+		if (o->duration && now - start >= o->duration)
+			break;
+		if (o->interval && now - last_tick >= o->interval) {
+			if (!collect__summary(tr, &ev, r)) {
+				report__print_interval(prev, r, now - last_tick, stderr);
+				*prev = *r;
+			}
+			last_tick = now;
+		}
+	}
+	tracer__poll(tr, 0); /* phase names still in flight */
+	if (collect__summary(tr, &ev, r)) {
+		ms_err("cannot read the BPF maps: %s", strerror(errno));
+		goto out;
+	}
+	tracer__detach(tr); /* the target runs at full speed from here */
+	r->target_exited = exited;
+	if (pa) {
+		tracer__drain(tr);
+		r->lost_total += peralloc__lost(pa); /* what the collector could not keep */
+		collect__finish_peralloc(tr, pa, r->lost[MS_LOST_THREAD_STATE]);
+	}
+	note_execs(&ev, t, r);
+	if (o->no_calibrate || o->tracer.floor)
+		probe_costs__defaults(&r->costs);
+	else
+		probe_costs__measure(&r->costs); /* after detach: the target is not slowed */
+	ret = trace_report__write(r, o, pa);
+out:
+	if (go_fd >= 0)
+		close(go_fd);
+	if (pidfd >= 0)
+		close(pidfd);
+	tracer__destroy(tr);
+	peralloc__free(pa);
+	if (child > 0 && !exited) {
+		if (!started)
+			kill(child, SIGKILL); /* the probes failed: never run it untraced */
+		else if (!wait_for_child(child, t->comm, child_status))
+			ret = 130;
+	}
+	free(r);
+	return ret;
+}
+
+void trace_session__signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
