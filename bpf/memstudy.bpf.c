@@ -15,6 +15,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 
+#include "hist_slot.h"
 #include "memstudy.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -193,46 +194,6 @@ static __always_inline struct ms_fn_stats *fn_stats_of(__u32 phase, __u32 fn)
 	__u32 key = phase * MS_FN_MAX + fn;
 
 	return fn < MS_FN_MAX ? bpf_map_lookup_elem(&fn_stats, &key) : NULL;
-}
-
-static __always_inline __u32 log2_u64(__u64 v)
-{
-	__u32 r = 0;
-
-	if (v >> 32) {
-		v >>= 32;
-		r += 32;
-	}
-	if (v >> 16) {
-		v >>= 16;
-		r += 16;
-	}
-	if (v >> 8) {
-		v >>= 8;
-		r += 8;
-	}
-	if (v >> 4) {
-		v >>= 4;
-		r += 4;
-	}
-	if (v >> 2) {
-		v >>= 2;
-		r += 2;
-	}
-	return r + (v >> 1);
-}
-
-/* Log-linear slot; the inverse is hist_slot_low() in user/hist.c. */
-static __always_inline __u32 hist_slot(__u64 ns)
-{
-	__u32 l, slot;
-
-	if (ns < MS_HIST_SUB)
-		return ns;
-	l = log2_u64(ns);
-	slot = (l - MS_HIST_SUB_BITS + 1) * MS_HIST_SUB +
-	       ((ns >> (l - MS_HIST_SUB_BITS)) & (MS_HIST_SUB - 1));
-	return slot < MS_HIST_SLOTS ? slot : MS_HIST_SLOTS - 1;
 }
 
 /*

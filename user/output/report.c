@@ -118,7 +118,8 @@ static void print_sys_table(const struct report_phase *ph, bool all, FILE *out)
 		const struct ms_sys_stats *s = &ph->sys[i];
 
 		if (!s->calls && !all) {
-			appendf(quiet, sizeof(quiet), "%s%s", quiet[0] ? ", " : "", ms_sys_names[i]);
+			appendf(quiet, sizeof(quiet), "%s%s", quiet[0] ? ", " : "",
+				ms_sys_names[i]);
 			continue;
 		}
 		fprintf(out, "%-9s %10llu %9llu %7llu %11s %11s %11s %10s\n", ms_sys_names[i],

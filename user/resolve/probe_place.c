@@ -197,31 +197,36 @@ static uint8_t *read_text_segment(int fd, uint64_t off, uint64_t *seg_off, uint6
 	return buf;
 }
 
-void probe_place(struct elf_syms *es, const char *path, uint64_t func_off, uint64_t func_size,
-		 unsigned int reads, bool entry_only, struct probe_site *site)
+/* The instruction at SITE->offset: its text, and whether the kernel emulates it. */
+static void describe_site(const cs_insn *in, size_t n, struct probe_site *site)
 {
-	uint8_t code[64];
+	for (size_t i = 0; i < n; i++) {
+		if (in[i].address == site->offset) {
+			site->emulated = kernel_emulates(&in[i]);
+			snprintf(site->insn, sizeof(site->insn), "%.12s %.32s", in[i].mnemonic,
+				 in[i].op_str);
+		}
+	}
+}
+
+void probe_place_prologue(const uint8_t *code, size_t len, uint64_t func_off, uint64_t func_size,
+			  unsigned int reads, bool entry_only, struct probe_site *site)
+{
 	cs_insn *in = NULL;
 	size_t n = 0, i;
 	uint64_t skip = 0;
 	const char *why;
 	csh h = 0;
-	int fd;
 
 	memset(site, 0, sizeof(*site));
 	site->offset = func_off;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || pread(fd, code, sizeof(code), func_off) != (ssize_t)sizeof(code)) {
-		snprintf(site->why, sizeof(site->why), "cannot read the function's code");
-		goto out;
-	}
 	if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK) {
 		snprintf(site->why, sizeof(site->why), "capstone cannot decode x86-64");
-		goto out;
+		return;
 	}
 	cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
-	n = cs_disasm(h, code, func_size && func_size < sizeof(code) ? func_size : sizeof(code),
-		      func_off, MAX_SKIP_INSNS + 1, &in);
+	n = cs_disasm(h, code, func_size && func_size < len ? func_size : len, func_off,
+		      MAX_SKIP_INSNS + 1, &in);
 	if (entry_only)
 		snprintf(site->why, sizeof(site->why), "--probe-at-entry");
 	i = 0;
@@ -259,18 +264,6 @@ void probe_place(struct elf_syms *es, const char *path, uint64_t func_off, uint6
 		if (!site->why[0])
 			snprintf(site->why, sizeof(site->why), "no emulated instruction in reach");
 		skip = 0;
-	} else if (skip) {
-		uint64_t seg_off, seg_len;
-		uint8_t *seg = read_text_segment(fd, func_off, &seg_off, &seg_len);
-
-		if (!seg || branch_lands_in(h, es, fd, seg, seg_off, seg_len, func_off, skip)) {
-			snprintf(site->why, sizeof(site->why),
-				 seg ? "a branch lands inside the first %llu bytes: kept the entry"
-				     : "cannot read the code to check branches: kept the entry",
-				 (unsigned long long)skip);
-			skip = 0;
-		}
-		free(seg);
 	}
 	if (!skip)
 		site->product_in_rsi = false;
@@ -279,18 +272,52 @@ void probe_place(struct elf_syms *es, const char *path, uint64_t func_off, uint6
 			 "reads n*size from rsi, where the skipped 'mul rdx' put it");
 	site->skip = skip;
 	site->offset = func_off + skip;
-	for (i = 0; i < n; i++) {
-		if (in[i].address == site->offset) {
-			site->emulated = kernel_emulates(&in[i]);
-			snprintf(site->insn, sizeof(site->insn), "%.12s %.32s", in[i].mnemonic,
-				 in[i].op_str);
-		}
-	}
-out:
+	describe_site(in, n, site);
 	if (in)
 		cs_free(in, n);
-	if (h)
-		cs_close(&h);
-	if (fd >= 0)
+	cs_close(&h);
+}
+
+void probe_place(struct elf_syms *es, const char *path, uint64_t func_off, uint64_t func_size,
+		 unsigned int reads, bool entry_only, struct probe_site *site)
+{
+	uint64_t seg_off, seg_len;
+	uint8_t code[64], *seg;
+	bool lands;
+	csh h = 0;
+	int fd;
+
+	memset(site, 0, sizeof(*site));
+	site->offset = func_off;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || pread(fd, code, sizeof(code), func_off) != (ssize_t)sizeof(code)) {
+		snprintf(site->why, sizeof(site->why), "cannot read the function's code");
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	probe_place_prologue(code, sizeof(code), func_off, func_size, reads, entry_only, site);
+	if (!site->skip) {
 		close(fd);
+		return;
+	}
+	/* a moved probe is only right if no branch lands in the bytes it skipped */
+	seg = read_text_segment(fd, func_off, &seg_off, &seg_len);
+	lands = !seg || cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK;
+	if (!lands) {
+		cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
+		lands = branch_lands_in(h, es, fd, seg, seg_off, seg_len, func_off, site->skip);
+		cs_close(&h);
+	}
+	if (lands) {
+		uint64_t skip = site->skip;
+
+		probe_place_prologue(code, sizeof(code), func_off, func_size, reads, true, site);
+		snprintf(site->why, sizeof(site->why),
+			 seg ? "a branch lands inside the first %llu bytes: kept the entry"
+			     : "cannot read the code to check branches: kept the entry",
+			 (unsigned long long)skip);
+	}
+	free(seg);
+	close(fd);
 }

@@ -10,6 +10,7 @@
 #define MEMSTUDY_PROBE_PLACE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Registers a probe reads, for probe_place(). */
@@ -39,5 +40,11 @@ struct probe_site {
 struct elf_syms;
 void probe_place(struct elf_syms *es, const char *path, uint64_t func_off, uint64_t func_size,
 		 unsigned int reads, bool entry_only, struct probe_site *site);
+
+/* The part of the decision made from the prologue alone (LEN bytes of CODE, the function at
+ * FUNC_OFF): what probe_place does before it checks that no branch lands in the skipped
+ * bytes. For tests on byte strings. */
+void probe_place_prologue(const uint8_t *code, size_t len, uint64_t func_off, uint64_t func_size,
+			  unsigned int reads, bool entry_only, struct probe_site *site);
 
 #endif
