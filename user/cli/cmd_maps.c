@@ -56,7 +56,7 @@ static const struct opt maps_table[] = {
     {0},
 };
 
-static const struct cmd_doc maps_doc = {
+const struct cmd_doc maps_doc = {
     .name = "memstudy maps",
     .summary = "pmap -x with a meaning for every mapping",
     .synopsis = "memstudy maps [options] PID\n"

@@ -85,7 +85,7 @@ static const struct opt study_table[] = {
     {0},
 };
 
-static const struct cmd_doc study_doc = {
+const struct cmd_doc study_doc = {
     .name = "memstudy study",
     .summary = "run the founding notes' experiments traced and explain them",
     .synopsis = "sudo memstudy study [options]\n"

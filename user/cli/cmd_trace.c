@@ -138,7 +138,7 @@ static const char trace_exit[] =
     "1 when tracing or writing failed; 2 for a usage error; 130 when interrupted and the\n"
     "command was left running.";
 
-static const struct cmd_doc trace_doc = {
+const struct cmd_doc trace_doc = {
     .name = "memstudy",
     .summary = "where a process's memory time and pages go, in the allocator and the kernel",
     .synopsis = "memstudy --pid PID [options]\n"
@@ -153,7 +153,7 @@ static const struct cmd_doc trace_doc = {
     .see_also = "memstudy-run(1), memstudy-maps(1), memstudy-study(1)",
 };
 
-static const struct cmd_doc run_doc = {
+const struct cmd_doc run_doc = {
     .name = "memstudy run",
     .summary = "start a command with every probe in place and trace it",
     .synopsis = "memstudy run [options] -- CMD [ARGS...]",

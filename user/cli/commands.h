@@ -14,4 +14,8 @@ int cmd_maps(int argc, char **argv);
 /* memstudy study: the founding notes' experiments (cli/cmd_study.c). */
 int cmd_study(int argc, char **argv);
 
+/* Their pages and option tables (options.h): for the man pages and the fuzzer. */
+struct cmd_doc;
+extern const struct cmd_doc trace_doc, run_doc, maps_doc, study_doc;
+
 #endif

@@ -77,7 +77,7 @@ json_object *json_read_file(const char *path, size_t max_bytes, char *why, size_
 	json_object *root = NULL;
 	char *buf = NULL;
 	struct stat st;
-	size_t got = 0;
+	size_t got = 0, cap;
 	FILE *f;
 
 	f = fopen(path, "re");
@@ -94,17 +94,28 @@ json_object *json_read_file(const char *path, size_t max_bytes, char *why, size_
 			 st.st_size / 1048576.0, max_bytes / 1048576.0);
 		goto out;
 	}
-	buf = malloc(max_bytes + 1);
-	if (!buf) {
-		snprintf(why, len, "%s: %s", path, strerror(ENOMEM));
-		goto out;
-	}
-	while (got <= max_bytes) {
-		size_t n = fread(buf + got, 1, max_bytes + 1 - got, f);
+	/* a regular file's size (and one byte to see it did not grow), else in steps */
+	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536;
+	buf = malloc(cap + 1);
+	while (buf && got <= max_bytes) {
+		size_t n;
 
+		if (got == cap) {
+			char *more = cap < max_bytes + 1 ? realloc(buf, 2 * cap + 1) : NULL;
+
+			if (!more)
+				break;
+			buf = more;
+			cap *= 2;
+		}
+		n = fread(buf + got, 1, cap - got, f);
 		if (!n)
 			break;
 		got += n;
+	}
+	if (!buf) {
+		snprintf(why, len, "%s: %s", path, strerror(ENOMEM));
+		goto out;
 	}
 	if (ferror(f)) {
 		snprintf(why, len, "%s: %s", path, strerror(errno));

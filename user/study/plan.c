@@ -354,19 +354,32 @@ void write_plan(struct study *s, double elapsed)
 
 bool read_plan(struct study *s, double *elapsed)
 {
-	static char cmdline[1024], one_case[128];
 	char path[PATH_MAX + 64], why[PATH_MAX + 256];
-	json_object *root, *arr;
-	size_t i;
+	json_object *root;
+	bool ok;
 
 	snprintf(path, sizeof(path), "%s/plan.json", s->dir);
 	root = json_read_file(path, JSON_INPUT_MAX, why, sizeof(why));
-	if (!root || !(arr = json_path(root, "cases")) ||
-	    !json_object_is_type(arr, json_type_array) || !json_object_array_length(arr)) {
-		ms_err("%s%s: --from takes a directory written by 'memstudy study'",
-		       root ? path : why, root ? " is not a study plan (no cases)" : "");
-		if (root)
-			json_object_put(root);
+	if (!root) {
+		ms_err("%s: --from takes a directory written by 'memstudy study'", why);
+		return false;
+	}
+	ok = st_plan_from_json(s, root, path, elapsed);
+	json_object_put(root);
+	return ok;
+}
+
+bool st_plan_from_json(struct study *s, json_object *root, const char *path, double *elapsed)
+{
+	static char cmdline[1024], one_case[128];
+	json_object *arr;
+	size_t i;
+
+	if (!(arr = json_path(root, "cases")) || !json_object_is_type(arr, json_type_array) ||
+	    !json_object_array_length(arr)) {
+		ms_err("%s is not a study plan (no cases): --from takes a directory written by "
+		       "'memstudy study'",
+		       path);
 		return false;
 	}
 	snprintf(cmdline, sizeof(cmdline), "%s", json_path_str(root, "cmdline"));
@@ -391,7 +404,6 @@ bool read_plan(struct study *s, double *elapsed)
 			ms_err("%s: case %zu is not a case this version of memstudy knows (name "
 			       "'%.100s'): --from takes a directory written by 'memstudy study'",
 			       path, i + 1, json_path_str(o, "name"));
-			json_object_put(root);
 			return false;
 		}
 		snprintf(c->file, sizeof(c->file), "%s", json_path_str(o, "file"));
@@ -401,6 +413,5 @@ bool read_plan(struct study *s, double *elapsed)
 		c->reduced = json_path_num(o, "reduced");
 		s->ncases++;
 	}
-	json_object_put(root);
 	return true;
 }

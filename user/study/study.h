@@ -170,5 +170,7 @@ void st_meminfo(struct study *s);
 int st_plan(struct study *s);
 void write_plan(struct study *s, double elapsed);
 bool read_plan(struct study *s, double *elapsed);
+/* The plan in ROOT (read from PATH) into S; false after saying what is wrong. */
+bool st_plan_from_json(struct study *s, json_object *root, const char *path, double *elapsed);
 
 #endif
