@@ -27,6 +27,7 @@ __u64 stack_errors; /* per-allocation: calls whose stack could not be stored (ca
 /* Ring-buffer records dropped, by type: read by the collector while it runs (bss is mapped),
  * so a free of a block it never saw can be told from one whose record was lost. */
 __u64 lost_records[MS_EV_TYPES];
+__u64 modules_unnamed; /* code mappings the kernel could not name (mmap lock busy...) */
 
 __u32 cur_phase;      /* bumped by memstudy_phase() in the target */
 __u64 phase_overflow; /* phase markers past MS_MAX_PHASES, merged into the last */
@@ -124,6 +125,14 @@ struct {
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, MS_STACK_DEPTH * sizeof(__u64));
 } stacks SEC(".maps");
+
+/* Per-allocation: a module record is built here (1 KiB: too big for the stack), then sent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ms_event_module);
+} module_scratch SEC(".maps");
 
 static __always_inline void count_lost(__u32 why)
 {
@@ -461,6 +470,88 @@ static __always_inline void emit_fault(__u64 addr, __u64 ip, __u16 flags, struct
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
+/*
+ * The path of FILE, leaf first, into E->name: each dentry's name up to its mount's root,
+ * then on from the mount point in the parent mount, up to the root of the namespace.
+ */
+static __always_inline void file_path(struct file *file, struct ms_event_module *e)
+{
+	struct dentry *d = BPF_CORE_READ(file, f_path.dentry);
+	struct vfsmount *vm = BPF_CORE_READ(file, f_path.mnt);
+	struct mount *mnt = container_of(vm, struct mount, mnt);
+	__u32 pos = 0, n = 0;
+
+	for (int i = 0; i < MS_MODULE_MAX_DEPTH; i++) {
+		struct dentry *parent;
+		long len;
+
+		if (d == BPF_CORE_READ(vm, mnt_root)) {
+			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+
+			if (up == mnt)
+				break; /* the root mount */
+			d = BPF_CORE_READ(mnt, mnt_mountpoint);
+			mnt = up;
+			vm = __builtin_preserve_access_index(&up->mnt);
+			continue;
+		}
+		parent = BPF_CORE_READ(d, d_parent);
+		if (parent == d)
+			break;
+		if (pos > MS_MODULE_PATH_LEN - MS_MODULE_NAME_MAX) {
+			e->flags |= MS_MODULE_TRUNCATED;
+			break;
+		}
+		len = bpf_probe_read_kernel_str(&e->name[pos], MS_MODULE_NAME_MAX,
+						BPF_CORE_READ(d, d_name.name));
+		if (len <= 0)
+			break;
+		pos += len;
+		n++;
+		d = parent;
+	}
+	e->ncomp = n;
+}
+
+/* bpf_find_vma's callback: the mapping holding the address, into the scratch record. */
+static long module_of_vma(struct task_struct *task, struct vm_area_struct *vma, void *ctx)
+{
+	__u32 zero = 0;
+	struct ms_event_module *e = bpf_map_lookup_elem(&module_scratch, &zero);
+	struct file *file = BPF_CORE_READ(vma, vm_file);
+
+	if (!e || !file)
+		return 0;
+	e->start = BPF_CORE_READ(vma, vm_start);
+	e->end = BPF_CORE_READ(vma, vm_end);
+	e->offset = BPF_CORE_READ(vma, vm_pgoff) << 12;
+	e->ino = BPF_CORE_READ(file, f_inode, i_ino);
+	e->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+	file_path(file, e);
+	return 0;
+}
+
+/* Per-allocation: name the file mapped at ADDR in the target, while the mapping exists. */
+static __always_inline void emit_module(__u64 addr, __u16 flags)
+{
+	__u32 zero = 0;
+	struct ms_event_module *e = bpf_map_lookup_elem(&module_scratch, &zero);
+
+	if (!e)
+		return;
+	e->type = MS_EV_MODULE;
+	e->tid = (__u32)bpf_get_current_pid_tgid();
+	e->ts_ns = bpf_ktime_get_ns();
+	e->flags = flags;
+	e->ncomp = 0;
+	if (bpf_find_vma(bpf_get_current_task_btf(), addr, module_of_vma, NULL, 0) || !e->ncomp) {
+		__sync_fetch_and_add(&modules_unnamed, 1);
+		return;
+	}
+	if (bpf_ringbuf_output(&events, e, sizeof(*e), 0))
+		record_lost(MS_EV_MODULE);
+}
+
 /* Attached to sys_enter_{brk,mmap,munmap,mremap,madvise,mprotect}. */
 SEC("tracepoint")
 int sys_enter(struct trace_event_raw_sys_enter *ctx)
@@ -552,6 +643,10 @@ int sys_exit(struct trace_event_raw_sys_exit *ctx)
 	}
 	if (per_alloc && !failed && sys <= MS_SYS_MREMAP)
 		emit_map(ts, sys, ret, ts->sys_ns + ns);
+	/* code mapped from a file (ld.so loading a library, dlopen): name it now */
+	if (per_alloc && !failed && sys == MS_SYS_MMAP && (ts->sys_len2 & 4 /* PROT_EXEC */) &&
+	    !(ts->sys_arg3 & 0x20 /* MAP_ANONYMOUS */))
+		emit_module(ret, 0);
 	return 0;
 }
 
@@ -646,5 +741,24 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	e->ts_ns = bpf_ktime_get_ns();
 	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
 	bpf_ringbuf_submit(e, 0);
+	if (per_alloc) {
+		/* the kernel mapped the program and its interpreter: no mmap shows them */
+		struct mm_struct *mm = BPF_CORE_READ(p, mm);
+		__u64 base = 0;
+
+		emit_module(BPF_CORE_READ(mm, start_code), MS_MODULE_EXE);
+		for (int i = 0; i + 1 < 56; i += 2) {
+			__u64 type = BPF_CORE_READ(mm, saved_auxv[i]);
+
+			if (!type)
+				break;
+			if (type == 7) { /* AT_BASE */
+				base = BPF_CORE_READ(mm, saved_auxv[i + 1]);
+				break;
+			}
+		}
+		if (base)
+			emit_module(base, MS_MODULE_IMAGE);
+	}
 	return 0;
 }

@@ -149,6 +149,7 @@ enum ms_event_type {
 	MS_EV_FAULT,	 /* a page fault on a user address, or a major fault */
 	MS_EV_MAP,	 /* a successful mmap, munmap, mremap or brk */
 	MS_EV_EXEC,	 /* the target exec'ed: a new image (any mode) */
+	MS_EV_MODULE,	 /* per-allocation: a file mapped executable, named by the kernel */
 	MS_EV_TYPES = 8, /* room for every type, a power of two: lost_records[] */
 };
 
@@ -166,6 +167,34 @@ struct ms_event_exec {
 	__u32 tid;  /* the thread that called execve (the new image keeps the tgid) */
 	__u64 ts_ns;
 	char filename[MS_PATH_LEN]; /* as given to execve */
+};
+
+/*
+ * A module: an executable file mapping of the target, named from the kernel's own dentries
+ * when it appears (the image at exec, each mmap with PROT_EXEC after), so a call site can
+ * be named after the target is gone, however short its life.
+ */
+#define MS_MODULE_PATH_LEN  1024 /* name[]: path components, leaf first, NUL after each */
+#define MS_MODULE_NAME_MAX  256	 /* one component */
+#define MS_MODULE_MAX_DEPTH 32
+
+enum ms_module_flags {
+	MS_MODULE_EXE = 1,	 /* the program's own text, at exec */
+	MS_MODULE_IMAGE = 2,	 /* a whole image starts at start (the interpreter at AT_BASE) */
+	MS_MODULE_TRUNCATED = 4, /* the path was longer than name[] holds */
+};
+
+struct ms_event_module {
+	__u32 type; /* MS_EV_MODULE */
+	__u32 tid;
+	__u64 ts_ns;
+	__u64 start, end; /* the mapping */
+	__u64 offset;	  /* file offset of start */
+	__u64 ino;
+	__u32 dev;
+	__u16 flags; /* enum ms_module_flags */
+	__u16 ncomp; /* components in name[] */
+	char name[MS_MODULE_PATH_LEN];
 };
 
 /*
@@ -243,11 +272,12 @@ _Static_assert(sizeof(struct ms_fn_stats) == (8 + MS_SYS_MAX + MS_HIST_SLOTS) * 
 	       "ms_fn_stats: every field a u64");
 _Static_assert(sizeof(struct ms_event_phase) == 48 && sizeof(struct ms_event_alloc) == 56 &&
 		   sizeof(struct ms_event_free) == 32 && sizeof(struct ms_event_fault) == 40 &&
-		   sizeof(struct ms_event_map) == 64 && sizeof(struct ms_event_exec) == 272,
+		   sizeof(struct ms_event_map) == 64 && sizeof(struct ms_event_exec) == 272 &&
+		   sizeof(struct ms_event_module) == 1080,
 	       "record sizes are part of the stream's format");
 _Static_assert(MS_FN_GLIBC_COUNT <= MS_FN_MAX && MS_FN_MAX <= MS_COOKIE_FN_MASK + 1,
 	       "function slots");
-_Static_assert(MS_EV_TYPES > MS_EV_EXEC && !(MS_EV_TYPES & (MS_EV_TYPES - 1)),
+_Static_assert(MS_EV_TYPES > MS_EV_MODULE && !(MS_EV_TYPES & (MS_EV_TYPES - 1)),
 	       "lost_records[] is indexed by type & (MS_EV_TYPES - 1)");
 
 #endif /* MEMSTUDY_H */

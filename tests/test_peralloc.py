@@ -76,6 +76,26 @@ class PerAllocation(unittest.TestCase):
         self.assertEqual(s["functions"], ["calloc"])
         self.assertEqual(s["allocations"], 300)
 
+    def test_modules_come_from_the_kernel(self):
+        """The code mappings are named by the kernel when they appear (the image at exec,
+        each mmap of code), so naming a call site never races the target's exit. With
+        memstudy's reads of /proc/PID/maps turned off, every frame is still named: the
+        program, ld.so and libc from the kernel's records alone (this is what a short-lived
+        program on a loaded machine got wrong, issue 12)."""
+        env = dict(os.environ, MEMSTUDY_NO_PROC_MODULES="1")
+        rep, p = memstudy_json(["run", "--per-allocation", "--", target("pa_stacks"), "300"],
+                               self, env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        col = rep["per_allocation"]["collector"]
+        self.assertEqual(col["module_refreshes"], 0)
+        self.assertGreaterEqual(col["modules_from_kernel"], 3)
+        self.assertEqual(col["modules_unnamed"], 0)
+        s = site_with(rep, "pa_inner")
+        self.assertIsNotNone(s, [x["frames"] for x in rep["per_allocation"]["sites"]])
+        self.assertEqual(s["frames"][:4], ["pa_inner", "pa_middle", "pa_outer", "main"])
+        self.assertTrue(s["locations"][0]["file"].endswith("pa_stacks.c"))
+        self.assertEqual(site_with(rep, "pa_nofp")["frames"][0], "pa_nofp")
+
     def test_dlopened_library_resolves_after_exit(self):
         with tempfile.TemporaryDirectory() as d:
             src, lib = os.path.join(d, "lib.c"), os.path.join(d, "libpa.so")

@@ -620,6 +620,10 @@ void peralloc__event(struct peralloc *pa, const void *data, size_t size)
 		if (size >= sizeof(struct ms_event_map))
 			on_map(pa, data);
 		break;
+	case MS_EV_MODULE:
+		if (size >= sizeof(struct ms_event_module))
+			peralloc__module(pa, data);
+		return;
 	}
 	if (!pa->modules_read)
 		pa->modules_dirty = true;
@@ -627,12 +631,39 @@ void peralloc__event(struct peralloc *pa, const void *data, size_t size)
 
 /* Modules and the initial layout, from /proc/PID/maps ------------------------------------ */
 
+void peralloc__module(struct peralloc *pa, const struct ms_event_module *e)
+{
+	char path[MS_MODULE_PATH_LEN + 2];
+	const char *comp[MS_MODULE_MAX_DEPTH];
+	size_t at = 0, n = 0;
+
+	/* the components come leaf first */
+	for (int i = 0; i < e->ncomp && i < MS_MODULE_MAX_DEPTH && at < sizeof(e->name); i++) {
+		comp[n++] = e->name + at;
+		at += strnlen(e->name + at, sizeof(e->name) - at) + 1;
+	}
+	if (!n || (e->flags & MS_MODULE_TRUNCATED)) {
+		pa->st.modules_unnamed++;
+		return;
+	}
+	path[0] = '\0';
+	for (size_t i = n; i-- > 0;)
+		appendf(path, sizeof(path), "/%.*s", MS_MODULE_NAME_MAX, comp[i]);
+	pa->st.modules_from_kernel++;
+	if (e->flags & MS_MODULE_IMAGE)
+		symbolize__add_image(pa->sym, e->start, path);
+	else
+		symbolize__add_mapping(pa->sym, e->start, e->end, e->offset, path);
+}
+
 void peralloc__refresh_modules(struct peralloc *pa, bool force)
 {
 	char path[64], line[4096 + 256];
 	FILE *f;
 
 	if (!force && !pa->modules_dirty)
+		return;
+	if (getenv("MEMSTUDY_NO_PROC_MODULES")) /* tests: the kernel's module records alone */
 		return;
 	pa->modules_dirty = false;
 	snprintf(path, sizeof(path), "/proc/%d/maps", pa->pid);

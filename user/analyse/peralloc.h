@@ -24,6 +24,8 @@ struct peralloc *peralloc__new(pid_t pid, bool attached_late);
 /* COUNT: the kernel's running count of allocation records it dropped (read while
  * collecting, to tell why a freed block was never seen allocated). */
 void peralloc__watch_lost_allocs(struct peralloc *pa, const volatile uint64_t *count);
+/* A code mapping the kernel named (MS_EV_MODULE; also through peralloc__event). */
+void peralloc__module(struct peralloc *pa, const struct ms_event_module *e);
 /* The target exec'ed: its old address space is gone. */
 void peralloc__exec(struct peralloc *pa);
 void peralloc__free(struct peralloc *pa);

@@ -58,6 +58,7 @@ struct pa_stats {
 	struct pa_counts kind[PA_KIND_MAX];
 	uint64_t hist[PA_HIST];
 	uint64_t module_refreshes;
+	uint64_t modules_from_kernel, modules_unnamed; /* MS_EV_MODULE records */
 };
 
 uint32_t peralloc__nsites(struct peralloc *pa);

@@ -102,6 +102,35 @@ bool symbolize__add_mapping(struct symbolizer *s, uint64_t start, uint64_t end, 
 	return true;
 }
 
+bool symbolize__add_image(struct symbolizer *s, uint64_t base, const char *path)
+{
+	uint64_t top = 0;
+	bool ok = false;
+	size_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	Elf *e;
+
+	if (fd < 0)
+		return false;
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	if (e && !elf_getphdrnum(e, &n)) {
+		for (size_t i = 0; i < n; i++) {
+			GElf_Phdr ph;
+
+			if (gelf_getphdr(e, i, &ph) && ph.p_type == PT_LOAD &&
+			    ph.p_vaddr + ph.p_memsz > top)
+				top = ph.p_vaddr + ph.p_memsz;
+		}
+		ok = top > 0;
+	}
+	if (e)
+		elf_end(e);
+	close(fd);
+	/* one mapping for the whole image, from offset 0: the bias is BASE */
+	return ok && symbolize__add_mapping(s, base, base + ((top + 4095) & ~4095ULL), 0, path);
+}
+
 /* Load bias of PATH mapped at START from file offset OFF: start - off + p_offset - p_vaddr
  * of the PT_LOAD segment holding OFF (0 for a non-PIE executable). */
 static bool elf_bias(const char *path, uint64_t start, uint64_t off, uint64_t *bias)

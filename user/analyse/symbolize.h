@@ -25,6 +25,9 @@ void symbolize__free(struct symbolizer *s);
 /* A file mapping with execute permission, as in /proc/PID/maps. false if already known. */
 bool symbolize__add_mapping(struct symbolizer *s, uint64_t start, uint64_t end, uint64_t off,
 			    const char *path);
+/* A whole ELF image mapped from BASE (the interpreter at AT_BASE), its extent from its
+ * program headers. false if already known or unreadable. */
+bool symbolize__add_image(struct symbolizer *s, uint64_t base, const char *path);
 /* ADDR is a return address (looked up at ADDR - 1). Strings live as long as S. */
 void symbolize__addr(struct symbolizer *s, uint64_t addr, bool return_addr, struct sym_info *out);
 

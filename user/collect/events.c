@@ -82,6 +82,7 @@ int event_sink__record(void *sink, void *data, size_t size)
 	case MS_EV_FREE:
 	case MS_EV_FAULT:
 	case MS_EV_MAP:
+	case MS_EV_MODULE:
 		if (s->pa)
 			peralloc__event(s->pa, data, size);
 		return 0;

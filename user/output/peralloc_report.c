@@ -375,6 +375,8 @@ json_object *peralloc__json(struct peralloc *pa)
 						: 0));
 	json_object_object_add(col, "peak_rss_kb", U64(st->peak_rss_kb));
 	json_object_object_add(col, "module_refreshes", U64(st->module_refreshes));
+	json_object_object_add(col, "modules_from_kernel", U64(st->modules_from_kernel));
+	json_object_object_add(col, "modules_unnamed", U64(st->modules_unnamed));
 	json_object_object_add(col, "pending_overflow", U64(st->pending_overflow));
 	json_object_object_add(o, "collector", col);
 	json_object_object_add(lost, "collector_memory", U64(st->lost_nomem));
