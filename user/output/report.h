@@ -52,6 +52,11 @@ struct report {
 
 /* Sum the phases into r->total. */
 void report__sum(struct report *r);
+/* The latency below which PCT percent of F's calls fall (from its histogram). */
+uint64_t report__percentile(const struct ms_fn_stats *f, double pct);
+/* What memstudy's probes cost the target per call of function F, and over the trace. */
+uint64_t report__probe_cost_ns(const struct report *r, const struct target_fn *f);
+void report__overhead(const struct report *r, uint64_t *hits, uint64_t *ns);
 struct report_text_opts {
 	bool histograms; /* a latency histogram per function called */
 	bool all_rows;	 /* rows for functions and syscalls never called (--all) */

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The report as one JSON object (docs/json.md is the contract). */
+#include <errno.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "analyse/hist.h"
+#include "lib/fmt.h"
+#include "lib/json.h"
+#include "lib/util.h"
+#include "output/report.h"
+
+#define U64(v) json_object_new_uint64(v)
+
+static json_object *json_hist(const struct ms_fn_stats *f)
+{
+	json_object *a = json_object_new_array();
+
+	for (unsigned int i = 0; i < MS_HIST_SLOTS; i++) {
+		json_object *b;
+
+		if (!f->hist[i])
+			continue;
+		b = json_object_new_object();
+		json_object_object_add(b, "low", U64(hist_slot_low(i)));
+		json_object_object_add(b, "high", U64(hist_slot_high(i)));
+		json_object_object_add(b, "count", U64(f->hist[i]));
+		json_object_array_add(a, b);
+	}
+	return a;
+}
+
+static json_object *json_phase(const struct report *r, const struct report_phase *ph)
+{
+	json_object *o = json_object_new_object(), *fns = json_object_new_object();
+	json_object *sys = json_object_new_object(), *pf = json_object_new_object();
+	int i, j;
+
+	for (i = 0; i < r->target->nfn; i++) {
+		const struct ms_fn_stats *f = &ph->fn[i];
+		const struct target_fn *tf = &r->target->fn[i];
+		json_object *fo = json_object_new_object(), *lat = json_object_new_object();
+		json_object *k = json_object_new_object(), *ks = json_object_new_object();
+
+		json_object_object_add(fo, "traced", json_object_new_boolean(tf->found));
+		if (tf->alias_of >= 0)
+			json_object_object_add(fo, "alias_of",
+					       json_object_new_string(ms_fn_names[tf->alias_of]));
+		json_object_object_add(fo, "calls", U64(f->calls));
+		json_object_object_add(fo, "bytes", U64(f->bytes));
+		json_object_object_add(fo, "failed", U64(f->failed));
+		json_object_object_add(lat, "p50", U64(report__percentile(f, 50)));
+		json_object_object_add(lat, "p99", U64(report__percentile(f, 99)));
+		json_object_object_add(lat, "max", U64(f->lat_max_ns));
+		json_object_object_add(lat, "sum", U64(f->lat_sum_ns));
+		json_object_object_add(lat, "histogram", json_hist(f));
+		json_object_object_add(fo, "latency_ns", lat);
+		json_object_object_add(k, "page_faults", U64(f->kernel.faults));
+		json_object_object_add(k, "major_faults", U64(f->kernel.major_faults));
+		for (j = 0; j < MS_SYS_MAX; j++)
+			json_object_object_add(ks, ms_sys_names[j], U64(f->kernel.syscalls[j]));
+		json_object_object_add(k, "syscalls", ks);
+		json_object_object_add(k, "syscall_ns", U64(f->kernel.syscall_ns));
+		json_object_object_add(fo, "kernel", k);
+		json_object_object_add(fns, ms_fn_names[i], fo);
+	}
+	for (i = 0; i < MS_SYS_MAX; i++) {
+		const struct ms_sys_stats *s = &ph->sys[i];
+		json_object *so = json_object_new_object();
+
+		json_object_object_add(so, "calls", U64(s->calls));
+		json_object_object_add(so, "in_alloc_calls", U64(s->in_alloc_calls));
+		json_object_object_add(so, "failed", U64(s->failed));
+		json_object_object_add(so, "ns", U64(s->ns));
+		json_object_object_add(so, "bytes", U64(s->bytes));
+		json_object_object_add(so, "grow_bytes", U64(s->grow_bytes));
+		json_object_object_add(so, "shrink_bytes", U64(s->shrink_bytes));
+		json_object_object_add(sys, ms_sys_names[i], so);
+	}
+	json_object_object_add(pf, "user", U64(ph->faults.user));
+	json_object_object_add(pf, "kernel_on_user", U64(ph->faults.kernel_on_user));
+	json_object_object_add(pf, "major", U64(ph->faults.major));
+	json_object_object_add(pf, "in_alloc_calls", U64(ph->faults.in_alloc_calls));
+	json_object_object_add(pf, "major_in_alloc_calls", U64(ph->faults.major_in_alloc_calls));
+	json_object_object_add(o, "functions", fns);
+	json_object_object_add(o, "syscalls", sys);
+	json_object_object_add(o, "page_faults", pf);
+	return o;
+}
+
+json_object *report__to_json(const struct report *r)
+{
+	json_object *root = json_phase(r, &r->total), *tg = json_object_new_object();
+	json_object *lost = json_object_new_object(), *phases = json_object_new_array();
+	static const char *const lost_names[MS_LOST_MAX] = {"ring_buffer", "thread_state"};
+	int p;
+
+	json_object_object_add(tg, "pid", json_object_new_int(r->target->pid));
+	json_object_object_add(tg, "comm", json_object_new_string(r->target->comm));
+	json_object_object_add(tg, "exe", json_object_new_string(r->target->exe));
+	json_object_object_add(tg, "allocator", json_object_new_string(r->target->allocator));
+	json_object_object_add(tg, "exited", json_object_new_boolean(r->target_exited));
+	{
+		json_object *ex = json_object_new_array();
+
+		for (int i = 0; i < r->nexecs; i++) {
+			json_object *e = json_object_new_object();
+
+			json_object_object_add(e, "t_s", json_object_new_double(r->execs[i].t_s));
+			json_object_object_add(e, "exe", json_object_new_string(r->execs[i].exe));
+			json_object_object_add(e, "allocator",
+					       json_object_new_string(r->execs[i].allocator));
+			json_object_object_add(e, "probed",
+					       json_object_new_boolean(r->execs[i].probed));
+			json_object_array_add(ex, e);
+		}
+		json_object_object_add(tg, "execs", ex);
+		json_object_object_add(tg, "execs_not_listed", U64(r->execs_dropped));
+	}
+	json_object_object_add(root, "target", tg);
+	json_object_object_add(root, "duration_s", json_object_new_double(r->duration_s));
+	json_object_object_add(root, "lost_events", U64(r->lost_total));
+	for (int i = 0; i < MS_LOST_MAX; i++)
+		json_object_object_add(lost, lost_names[i], U64(r->lost[i]));
+	json_object_object_add(root, "lost_by_reason", lost);
+	for (p = 0; p < r->nphases; p++) {
+		json_object *ph = json_phase(r, &r->phases[p]);
+
+		json_object_object_add(ph, "name", json_object_new_string(r->phases[p].name));
+		json_object_object_add(
+		    ph, "duration_s",
+		    json_object_new_double((r->phases[p].end_ns - r->phases[p].start_ns) / 1e9));
+		json_object_array_add(phases, ph);
+	}
+	json_object_object_add(root, "phases", phases);
+	json_object_object_add(root, "phases_merged", U64(r->phases_merged));
+	{
+		json_object *ov = json_object_new_object(), *per = json_object_new_object();
+		uint64_t hits, ns;
+
+		report__overhead(r, &hits, &ns);
+		json_object_object_add(ov, "probe_hits", U64(hits));
+		json_object_object_add(ov, "estimated_ns", U64(ns));
+		for (int i = 0; i < r->target->nfn; i++) {
+			const struct target_fn *f = &r->target->fn[i];
+			json_object *fo;
+
+			if (!f->found || f->alias_of >= 0)
+				continue;
+			fo = json_object_new_object();
+			json_object_object_add(fo, "offset", U64(f->site.skip));
+			json_object_object_add(fo, "file_offset", U64(f->site.offset));
+			json_object_object_add(fo, "emulated",
+					       json_object_new_boolean(f->site.emulated));
+			json_object_object_add(fo, "cost_per_call_ns",
+					       U64(report__probe_cost_ns(r, f)));
+			json_object_object_add(per, ms_fn_names[i], fo);
+		}
+		json_object_object_add(ov, "probes", per);
+		{
+			json_object *cal = json_object_new_object();
+
+			json_object_object_add(cal, "measured",
+					       json_object_new_boolean(r->costs.measured));
+			json_object_object_add(cal, "entry_emulated_ns",
+					       U64(r->costs.entry_emulated_ns));
+			json_object_object_add(cal, "entry_single_step_ns",
+					       U64(r->costs.entry_sstep_ns));
+			json_object_object_add(cal, "return_ns", U64(r->costs.return_ns));
+			json_object_object_add(cal, "programs_ns", U64(r->costs.programs_ns));
+			json_object_object_add(ov, "per_hit", cal);
+		}
+		json_object_object_add(ov, "thread_slots", U64(r->thread_slots));
+		json_object_object_add(ov, "threads_in_task_storage",
+				       U64(r->threads_in_task_storage));
+		json_object_object_add(root, "overhead", ov);
+	}
+	return root;
+}
