@@ -102,64 +102,58 @@ bool symbolize__add_mapping(struct symbolizer *s, uint64_t start, uint64_t end, 
 	return true;
 }
 
-bool symbolize__add_image(struct symbolizer *s, uint64_t base, const char *path)
+/* PATH's PT_LOAD segments, up to MAX of them into PH; how many, or -1 when unreadable. */
+static int load_segments(const char *path, GElf_Phdr *ph, int max)
 {
-	uint64_t top = 0;
-	bool ok = false;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), got = -1;
 	size_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	Elf *e;
 
 	if (fd < 0)
-		return false;
+		return -1;
 	elf_version(EV_CURRENT);
 	e = elf_begin(fd, ELF_C_READ, NULL);
 	if (e && !elf_getphdrnum(e, &n)) {
-		for (size_t i = 0; i < n; i++) {
-			GElf_Phdr ph;
-
-			if (gelf_getphdr(e, i, &ph) && ph.p_type == PT_LOAD &&
-			    ph.p_vaddr + ph.p_memsz > top)
-				top = ph.p_vaddr + ph.p_memsz;
-		}
-		ok = top > 0;
+		got = 0;
+		for (size_t i = 0; i < n && got < max; i++)
+			if (gelf_getphdr(e, i, &ph[got]) && ph[got].p_type == PT_LOAD)
+				got++;
 	}
 	if (e)
 		elf_end(e);
 	close(fd);
+	return got;
+}
+
+#define MAX_LOAD_SEGMENTS 16
+
+bool symbolize__add_image(struct symbolizer *s, uint64_t base, const char *path)
+{
+	GElf_Phdr ph[MAX_LOAD_SEGMENTS];
+	int n = load_segments(path, ph, MAX_LOAD_SEGMENTS);
+	uint64_t top = 0;
+
+	for (int i = 0; i < n; i++)
+		if (ph[i].p_vaddr + ph[i].p_memsz > top)
+			top = ph[i].p_vaddr + ph[i].p_memsz;
 	/* one mapping for the whole image, from offset 0: the bias is BASE */
-	return ok && symbolize__add_mapping(s, base, base + ((top + 4095) & ~4095ULL), 0, path);
+	return top && symbolize__add_mapping(s, base, base + ((top + 4095) & ~4095ULL), 0, path);
 }
 
 /* Load bias of PATH mapped at START from file offset OFF: start - off + p_offset - p_vaddr
  * of the PT_LOAD segment holding OFF (0 for a non-PIE executable). */
 static bool elf_bias(const char *path, uint64_t start, uint64_t off, uint64_t *bias)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	bool found = false;
-	size_t n;
-	Elf *e;
+	GElf_Phdr ph[MAX_LOAD_SEGMENTS];
+	int n = load_segments(path, ph, MAX_LOAD_SEGMENTS);
 
-	if (fd < 0)
-		return false;
-	elf_version(EV_CURRENT);
-	e = elf_begin(fd, ELF_C_READ, NULL);
-	if (e && !elf_getphdrnum(e, &n)) {
-		for (size_t i = 0; i < n && !found; i++) {
-			GElf_Phdr ph;
-
-			if (!gelf_getphdr(e, i, &ph) || ph.p_type != PT_LOAD)
-				continue;
-			if ((ph.p_offset & ~4095ULL) <= off && off < ph.p_offset + ph.p_filesz) {
-				*bias = start - off + ph.p_offset - ph.p_vaddr;
-				found = true;
-			}
+	for (int i = 0; i < n; i++) {
+		if ((ph[i].p_offset & ~4095ULL) <= off && off < ph[i].p_offset + ph[i].p_filesz) {
+			*bias = start - off + ph[i].p_offset - ph[i].p_vaddr;
+			return true;
 		}
 	}
-	if (e)
-		elf_end(e);
-	close(fd);
-	return found;
+	return false;
 }
 
 static Dwfl_Module *module_of(struct symbolizer *s, uint64_t addr, struct sym_mapping **mp)
