@@ -34,13 +34,14 @@ MODES = [
     ("summary", []),
     ("summary@entry", ["--probe-at-entry"]),
     ("per-allocation", ["--per-allocation"]),
+    ("per-allocation(fp)", ["--per-allocation", "--stack-bytes", "0"]),
 ]
 
 
 def run_once(args, mode_args, build):
     ncpu = os.cpu_count() or 1
     target = [os.path.join(build, "bench", "bench_target"), str(args.calls), str(args.rounds),
-              "--cpu=%d" % (ncpu - 1)]
+              "--cpu=%d" % (ncpu - 1), "--depth=%d" % args.depth]
     if mode_args is None:
         cmd = target + ["--expect-untraced"]
     else:
@@ -64,6 +65,9 @@ def main():
     ap.add_argument("--calls", type=int, default=50000)
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--depth", type=int, default=0,
+                    help="the malloc loop this many frames deep (per-allocation stacks unwind"
+                    " them; 8 is the stacks benchmark)")
     args = ap.parse_args()
     refuse_unless_alone(args.build, "overhead")
     res = {m: ([], [], [], []) for m, _ in MODES}
@@ -80,7 +84,8 @@ def main():
             print("  %-38s %9.1f  %9.1f" % (mode, med[mode][col], med[mode][col + 1]))
         print("  ratios (same session)")
         for a, b in [("summary", "floor"), ("per-allocation", "floor"),
-                     ("per-allocation", "summary"), ("floor", "floor(uprobes)"),
+                     ("per-allocation", "summary"), ("per-allocation", "per-allocation(fp)"),
+                     ("per-allocation(fp)", "floor"), ("floor", "floor(uprobes)"),
                      ("summary", "floor(uprobes)"), ("per-allocation", "floor(uprobes)"),
                      ("floor@entry", "floor"),
                      ("summary@entry", "summary"), ("floor", "untraced"),

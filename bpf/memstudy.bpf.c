@@ -22,6 +22,9 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 target_tgid;
 const volatile bool per_alloc;
+/* Per-allocation: bytes of the caller's stack copied into each allocation record, for the
+ * collector to unwind (a power of two, <= MS_STACK_COPY_MAX); 0: a frame-pointer walk. */
+const volatile __u32 stack_copy;
 
 __u64 stack_errors; /* per-allocation: calls whose stack could not be stored (caller only) */
 /* Ring-buffer records dropped, by type: read by the collector while it runs (bss is mapped),
@@ -52,9 +55,10 @@ struct thread_state {
 	__u64 sys_len;
 	__u64 sys_len2;
 	/* per-allocation mode */
-	__u64 arg_ptr;	/* the ptr argument: free's and realloc's block, posix_memalign's memptr */
-	__u64 sys_arg0; /* mmap: addr; munmap, mremap: the old address */
-	__u64 sys_arg3; /* mmap: flags */
+	__u64 arg_ptr;	 /* the ptr argument: free's and realloc's block, posix_memalign's memptr */
+	__u64 sys_arg0;	 /* mmap: addr; munmap, mremap: the old address */
+	__u64 sys_arg3;	 /* mmap: flags */
+	__u64 stack_end; /* the end of this thread's stack mapping, once looked up */
 } __attribute__((aligned(64)));
 
 /*
@@ -125,6 +129,14 @@ struct {
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, MS_STACK_DEPTH * sizeof(__u64));
 } stacks SEC(".maps");
+
+/* Per-allocation with stacks: an allocation record and its stack are built here, then sent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ms_event_alloc_stack);
+} stack_scratch SEC(".maps");
 
 /* Per-allocation: a module record is built here (1 KiB: too big for the stack), then sent. */
 struct {
@@ -273,6 +285,41 @@ int BPF_KPROBE(alloc_enter)
 	return 0;
 }
 
+static long stack_end_of_vma(struct task_struct *task, struct vm_area_struct *vma, void *ctx)
+{
+	*(__u64 *)ctx = BPF_CORE_READ(vma, vm_end);
+	return 0;
+}
+
+/*
+ * Copy the top of the caller's stack (from SP) after the record in E: up to stack_copy
+ * bytes, never past the end of the thread's stack mapping (a read that crosses into an
+ * unmapped page would return nothing). The end is looked up once per thread.
+ */
+static __always_inline void copy_stack(struct pt_regs *ctx, struct thread_state *ts,
+				       struct ms_event_alloc_stack *e)
+{
+	__u64 sp = PT_REGS_SP(ctx), len = stack_copy;
+
+	e->sp = sp;
+	e->bp = PT_REGS_FP(ctx);
+	e->stack_len = 0;
+	if (!ts->stack_end || sp >= ts->stack_end) {
+		__u64 end = 0;
+
+		bpf_find_vma(bpf_get_current_task_btf(), sp, stack_end_of_vma, &end, 0);
+		ts->stack_end = end;
+	}
+	if (sp >= ts->stack_end)
+		return;
+	if (ts->stack_end - sp < len)
+		len = ts->stack_end - sp;
+	len &= MS_STACK_COPY_MAX - 1;
+	if (len < 8 || bpf_probe_read_user(e->stack, len, (void *)sp))
+		return;
+	e->stack_len = len;
+}
+
 /*
  * Per-allocation: the allocation record, at the return of the outermost call. Here the
  * instruction pointer is the return address into the caller, and the frame pointer is the
@@ -283,9 +330,17 @@ int BPF_KPROBE(alloc_enter)
 static __always_inline void emit_alloc(struct pt_regs *ctx, struct thread_state *ts, __u64 ret,
 				       __u64 now)
 {
-	struct ms_event_alloc *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	struct ms_event_alloc_stack *big = NULL;
+	struct ms_event_alloc *e;
 	__u64 ptr = ret, fp;
+	__u32 zero = 0;
 
+	if (stack_copy) {
+		big = bpf_map_lookup_elem(&stack_scratch, &zero);
+		e = big ? &big->a : NULL;
+	} else {
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	}
 	if (!e) {
 		record_lost(MS_EV_ALLOC);
 		return;
@@ -306,7 +361,9 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, struct thread_state 
 	 * in code built without frame pointers rbp holds data, and a walk from it costs
 	 * faulting reads (~1 us) for frames that are noise. */
 	fp = PT_REGS_FP(ctx);
-	if (fp > PT_REGS_SP(ctx) && fp - PT_REGS_SP(ctx) < (8 << 20) && !(fp & 7)) {
+	if (big) {
+		e->stack_id = MS_STACK_COPIED;
+	} else if (fp > PT_REGS_SP(ctx) && fp - PT_REGS_SP(ctx) < (8 << 20) && !(fp & 7)) {
 		ts->walking = 1;
 		e->stack_id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
 		ts->walking = 0;
@@ -318,7 +375,16 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, struct thread_state 
 	e->fn = ts->fn;
 	e->pad = 0;
 	e->seq = ts->seq;
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	if (!big) {
+		bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+		return;
+	}
+	copy_stack(ctx, ts, big);
+	if (bpf_ringbuf_output(&events, big,
+			       offsetof(struct ms_event_alloc_stack, stack) +
+				   (big->stack_len & (MS_STACK_COPY_MAX - 1)),
+			       BPF_RB_NO_WAKEUP))
+		record_lost(MS_EV_ALLOC);
 }
 
 SEC("uretprobe")

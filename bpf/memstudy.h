@@ -202,8 +202,10 @@ struct ms_event_module {
  * a thread's outermost allocator calls (16 bits wrap: only the current call is compared),
  * so a fault taken inside a call can be matched with the record of the same call.
  */
-#define MS_STACK_DEPTH 32    /* frames kept per user stack (stack map value: 8 bytes each) */
-#define MS_STACK_NO_FP -1000 /* stack_id: the caller keeps no frame pointer; caller only */
+#define MS_STACK_DEPTH	  64	/* frames kept per user stack (stack map value: 8 bytes each) */
+#define MS_STACK_NO_FP	  -1000 /* stack_id: the caller keeps no frame pointer; caller only */
+#define MS_STACK_COPIED	  -1001 /* stack_id: the record carries the stack's top (below) */
+#define MS_STACK_COPY_MAX 8192	/* the most stack bytes one record carries */
 
 struct ms_event_alloc {
 	__u32 type; /* MS_EV_ALLOC */
@@ -217,6 +219,20 @@ struct ms_event_alloc {
 	__u8 fn;	/* enum ms_fn */
 	__u8 pad;
 	__u16 seq;
+};
+
+/*
+ * Per-allocation with stacks copied (--stack-bytes): the allocation record, the caller's
+ * stack pointer and frame pointer at the return, and the top STACK_LEN bytes of its stack,
+ * from sp up. The collector unwinds them with the modules' CFI (analyse/unwind.c): no frame
+ * pointers needed.
+ */
+struct ms_event_alloc_stack {
+	struct ms_event_alloc a; /* a.stack_id == MS_STACK_COPIED */
+	__u64 sp, bp;
+	__u32 stack_len;
+	__u32 pad;
+	__u8 stack[MS_STACK_COPY_MAX];
 };
 
 struct ms_event_free {

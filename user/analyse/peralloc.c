@@ -20,6 +20,7 @@
 
 #include "analyse/addr_index.h"
 #include "analyse/peralloc_int.h"
+#include "analyse/unwind.h"
 #include "lib/glibc_layout.h"
 #include "lib/util.h"
 
@@ -82,8 +83,10 @@ struct peralloc {
 	/* threads */
 	struct pa_thread *threads;
 	uint64_t threads_cap, threads_n;
-	/* symbols */
+	/* symbols and stacks */
 	struct symbolizer *sym;
+	struct unwinder *unwind;
+	int stack_depth; /* frames kept from an unwound stack */
 	bool modules_dirty, modules_read;
 };
 
@@ -94,9 +97,29 @@ static uint64_t index_bytes(struct peralloc *pa)
 
 /* Sites -------------------------------------------------------------------------------------- */
 
-static uint32_t site_get(struct peralloc *pa, int32_t stack_id, uint64_t caller, int fn)
+/* The key of a call site: its stack map id, its unwound frames, or its caller alone. */
+static uint64_t site_key(int32_t stack_id, uint64_t caller, const uint64_t *frames, int n)
 {
-	uint64_t key = stack_id >= 0 ? (uint64_t)stack_id : (1ULL << 63 | caller), i;
+	uint64_t k = 0x9e3779b97f4a7c15ULL;
+
+	if (n > 0) {
+		for (int i = 0; i < n; i++)
+			k = hash64(k ^ frames[i]) + i;
+		return k | 1ULL << 62;
+	}
+	return stack_id >= 0 ? (uint64_t)stack_id : (1ULL << 63 | caller);
+}
+
+static bool site_is(const struct pa_site *s, uint64_t key, const uint64_t *frames, int n)
+{
+	return s->key == key &&
+	       (n <= 0 || (s->nframes == n && !memcmp(s->frames, frames, n * sizeof(*frames))));
+}
+
+static uint32_t site_get(struct peralloc *pa, int32_t stack_id, uint64_t caller, int fn,
+			 const uint64_t *frames, int nframes)
+{
+	uint64_t key = site_key(stack_id, caller, frames, nframes), i;
 	struct pa_site *s;
 
 	if (pa->nsites * 2 >= pa->site_slot_cap) {
@@ -118,7 +141,7 @@ static uint32_t site_get(struct peralloc *pa, int32_t stack_id, uint64_t caller,
 	for (i = hash64(key) & (pa->site_slot_cap - 1); pa->site_slot[i];
 	     i = (i + 1) & (pa->site_slot_cap - 1)) {
 		s = &pa->sites[pa->site_slot[i] - 1];
-		if (s->key == key) {
+		if (site_is(s, key, frames, nframes)) {
 			s->fn_mask |= 1u << fn;
 			return pa->site_slot[i] - 1;
 		}
@@ -138,6 +161,10 @@ static uint32_t site_get(struct peralloc *pa, int32_t stack_id, uint64_t caller,
 	s->stack_id = stack_id;
 	s->caller = caller;
 	s->fn_mask = 1u << fn;
+	if (nframes > 0) { /* unwound here: the frames are known now */
+		s->nframes = nframes;
+		memcpy(s->frames, frames, nframes * sizeof(*frames));
+	}
 	pa->site_slot[i] = ++pa->nsites;
 	return pa->nsites - 1;
 }
@@ -448,8 +475,31 @@ static void free_ptr(struct peralloc *pa, uint64_t ptr)
 	addr_index__remove(&pa->live, e);
 }
 
-static void on_alloc(struct peralloc *pa, const struct ms_event_alloc *ev)
+/* An allocation record that carries its stack: the frames, unwound with the CFI. */
+static int unwind_record(struct peralloc *pa, const struct ms_event_alloc *ev, size_t size,
+			 uint64_t *frames)
 {
+	const struct ms_event_alloc_stack *big = (const void *)ev;
+	enum unwind_end end;
+	int n;
+
+	if (ev->stack_id != MS_STACK_COPIED || size < offsetof(struct ms_event_alloc_stack, stack))
+		return 0;
+	if (big->stack_len > size - offsetof(struct ms_event_alloc_stack, stack)) {
+		pa->st.bad_records++;
+		return 0;
+	}
+	n = unwinder__walk(pa->unwind, ev->caller, big->sp, big->bp, big->stack, big->stack_len,
+			   frames, pa->stack_depth, &end);
+	pa->st.unwound++;
+	pa->st.unwind_end[end]++;
+	return n;
+}
+
+static void on_alloc(struct peralloc *pa, const struct ms_event_alloc *ev, size_t size)
+{
+	uint64_t frames[MS_STACK_DEPTH];
+	int nframes = unwind_record(pa, ev, size, frames);
 	struct pa_thread *th = thread_get(pa, ev->tid);
 	uint32_t site, e = NIL;
 	int i, o;
@@ -461,7 +511,7 @@ static void on_alloc(struct peralloc *pa, const struct ms_event_alloc *ev)
 	th->in_free = false;
 	if (ev->old_ptr && (ev->ptr || !ev->size))
 		free_ptr(pa, ev->old_ptr); /* realloc moved, or freed (size 0) */
-	site = site_get(pa, ev->stack_id, ev->caller, ev->fn);
+	site = site_get(pa, ev->stack_id, ev->caller, ev->fn, frames, nframes);
 	if (site == NIL) {
 		pa->st.lost_nomem++;
 		return;
@@ -606,7 +656,7 @@ void peralloc__event(struct peralloc *pa, const void *data, size_t size)
 	switch (type) {
 	case MS_EV_ALLOC:
 		if (size >= sizeof(struct ms_event_alloc))
-			on_alloc(pa, data);
+			on_alloc(pa, data, size);
 		break;
 	case MS_EV_FREE:
 		if (size >= sizeof(struct ms_event_free))
@@ -704,7 +754,10 @@ struct peralloc *peralloc__new(pid_t pid, bool attached_late)
 	pa->attached_late = attached_late;
 	addr_index__init(&pa->live);
 	pa->sym = symbolize__new();
-	if (!pa->sym) {
+	pa->unwind = pa->sym ? unwinder__new(pa->sym) : NULL;
+	pa->stack_depth = MS_STACK_DEPTH;
+	if (!pa->unwind) {
+		symbolize__free(pa->sym);
 		free(pa);
 		return NULL;
 	}
@@ -721,8 +774,14 @@ void peralloc__free(struct peralloc *pa)
 	free(pa->regions);
 	free(pa->freed);
 	free(pa->threads);
+	unwinder__free(pa->unwind);
 	symbolize__free(pa->sym);
 	free(pa);
+}
+
+void peralloc__set_stack_depth(struct peralloc *pa, int depth)
+{
+	pa->stack_depth = depth < 1 ? 1 : depth > MS_STACK_DEPTH ? MS_STACK_DEPTH : depth;
 }
 
 static uint64_t peak_rss_kb(void)
@@ -758,6 +817,12 @@ void peralloc__finish(struct peralloc *pa, int stack_fd, uint64_t stack_errors,
 		uint64_t ips[MS_STACK_DEPTH] = {};
 		int n = 0;
 
+		if (site->stack_id == MS_STACK_COPIED && site->nframes) {
+			/* unwound from the copied stack: every frame is a real return address */
+			for (int f = 0; f < site->nframes; f++)
+				symbolize__addr(pa->sym, site->frames[f], true, &site->sym[f]);
+			continue;
+		}
 		if (site->stack_id >= 0 && stack_fd >= 0 &&
 		    !bpf_map_lookup_elem(stack_fd, &site->stack_id, ips)) {
 			while (n < MS_STACK_DEPTH && ips[n])
@@ -807,6 +872,7 @@ void peralloc__exec(struct peralloc *pa)
 		pa->st.ended_by_exec++;
 	}
 	addr_index__free(&pa->live);
+	unwinder__reset(pa->unwind);
 	pa->nregions = 0;
 	pa->heap_start = pa->heap_end = pa->stack_lo = pa->stack_hi = 0;
 	for (uint64_t i = 0; i < pa->freed_cap; i++)

@@ -26,6 +26,8 @@ struct peralloc *peralloc__new(pid_t pid, bool attached_late);
 void peralloc__watch_lost_allocs(struct peralloc *pa, const volatile uint64_t *count);
 /* A code mapping the kernel named (MS_EV_MODULE; also through peralloc__event). */
 void peralloc__module(struct peralloc *pa, const struct ms_event_module *e);
+/* Frames kept from each unwound stack (1 .. MS_STACK_DEPTH). */
+void peralloc__set_stack_depth(struct peralloc *pa, int depth);
 /* The target exec'ed: its old address space is gone. */
 void peralloc__exec(struct peralloc *pa);
 void peralloc__free(struct peralloc *pa);

@@ -6,6 +6,7 @@
 #include "memstudy.h"
 #include "analyse/peralloc.h"
 #include "analyse/symbolize.h"
+#include "analyse/unwind.h"
 
 #define PA_HIST 24 /* faults per allocation: 0, 1, 2-3, 4-7, ... */
 
@@ -59,6 +60,8 @@ struct pa_stats {
 	uint64_t hist[PA_HIST];
 	uint64_t module_refreshes;
 	uint64_t modules_from_kernel, modules_unnamed; /* MS_EV_MODULE records */
+	uint64_t unwound, unwind_end[UNWIND_END_MAX];  /* stacks unwound, why each walk ended */
+	uint64_t bad_records;
 };
 
 uint32_t peralloc__nsites(struct peralloc *pa);

@@ -187,9 +187,23 @@ static Dwfl_Module *module_of(struct symbolizer *s, uint64_t addr, struct sym_ma
 	return NULL;
 }
 
+/* C++ (and Rust legacy) names as people read them: libstdc++'s demangler (linked for it). */
+char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+static char *demangle(const char *name)
+{
+	char *d = NULL;
+	int status = -1;
+
+	if (name[0] == '_' && name[1] == 'Z')
+		d = __cxa_demangle(name, NULL, NULL, &status);
+	return d && !status ? d : strdup(name);
+}
+
 static void lookup(struct symbolizer *s, uint64_t addr, bool ret, struct sym_info *out)
 {
 	uint64_t a = ret ? addr - 1 : addr, off = 0;
+	Dwarf_Addr bias;
 	struct sym_mapping *m;
 	Dwfl_Module *mod = module_of(s, a, &m);
 	const char *name, *file;
@@ -198,13 +212,18 @@ static void lookup(struct symbolizer *s, uint64_t addr, bool ret, struct sym_inf
 	int line = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (m)
+	if (m) {
 		out->module = strrchr(m->path, '/') ? strrchr(m->path, '/') + 1 : m->path;
+		out->module_offset = addr - m->start + m->off; /* the file offset, until known */
+	}
 	if (!mod)
 		return;
+	if (dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL) &&
+	    dwfl_module_getelf(mod, &bias))
+		out->module_offset = addr - bias;
 	name = dwfl_module_addrinfo(mod, a, &off, &sym, NULL, NULL, NULL);
 	if (name) {
-		out->function = strdup(name);
+		out->function = demangle(name);
 		out->offset = off + (a != addr);
 	}
 	l = dwfl_module_getsrc(mod, a);
@@ -253,4 +272,11 @@ void symbolize__addr(struct symbolizer *s, uint64_t addr, bool return_addr, stru
 	s->cache[i].key = key;
 	s->ncache++;
 	*out = s->cache[i].info;
+}
+
+Dwfl_Module *symbolize__module(struct symbolizer *s, uint64_t addr)
+{
+	struct sym_mapping *m;
+
+	return module_of(s, addr, &m);
 }

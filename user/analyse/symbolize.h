@@ -13,10 +13,11 @@
 struct symbolizer;
 
 struct sym_info {
-	const char *function; /* NULL when unknown */
-	uint64_t offset;      /* into function */
-	const char *module;   /* basename of the file; NULL when no mapping held the address */
-	const char *file;     /* source file, or NULL */
+	const char *function;	/* demangled; NULL when unknown */
+	uint64_t offset;	/* into function */
+	const char *module;	/* basename of the file; NULL when no mapping held the address */
+	uint64_t module_offset; /* ADDR in the file's own addresses: what addr2line -e takes */
+	const char *file;	/* source file, or NULL */
 	int line;
 };
 
@@ -30,5 +31,9 @@ bool symbolize__add_mapping(struct symbolizer *s, uint64_t start, uint64_t end, 
 bool symbolize__add_image(struct symbolizer *s, uint64_t base, const char *path);
 /* ADDR is a return address (looked up at ADDR - 1). Strings live as long as S. */
 void symbolize__addr(struct symbolizer *s, uint64_t addr, bool return_addr, struct sym_info *out);
+
+/* The libdwfl module of the code at ADDR (for the unwinder's CFI), or NULL. */
+typedef struct Dwfl_Module Dwfl_Module;
+Dwfl_Module *symbolize__module(struct symbolizer *s, uint64_t addr);
 
 #endif

@@ -131,6 +131,7 @@ struct tracer *tracer__open(const struct target *t, const struct tracer_opts *op
 			goto fail;
 		}
 		tr->per_alloc = true;
+		tr->skel->rodata->stack_copy = opts->stack_bytes;
 	}
 	tr->multi = !opts->classic_uprobes && uprobe_multi__supported();
 	if (tr->multi) {

@@ -25,6 +25,7 @@ struct tracer_opts {
 	bool per_alloc; /* --per-allocation: stream every call and fault to the collector */
 	unsigned int thread_slots; /* per-thread state slots; 0 = from pid_max */
 	unsigned int ringbuf_mb;   /* per-allocation ring buffer size; 0 = default */
+	unsigned int stack_bytes;  /* per-allocation: stack bytes copied per call, 0 = FP walk */
 	bool classic_uprobes; /* one perf-event uprobe per probe point, not multi-uprobe links */
 };
 

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -80,33 +81,52 @@ static void note_execs(const struct event_sink *ev, const struct target *t, stru
  */
 static bool wait_for_child(pid_t child, const char *comm, int *status)
 {
-	int seen = stop_requested;
-	bool said = false;
+	int seen = stop_requested, pidfd = syscall(SYS_pidfd_open, child, 0);
+	sigset_t stops, open_mask;
+	bool said = false, done;
 
+	/* The signals stay blocked but in ppoll, which lets them in atomically: a Ctrl-C that
+	 * comes between the check and the wait cannot be missed. */
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGINT);
+	sigaddset(&stops, SIGTERM);
+	sigaddset(&stops, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stops, &open_mask);
 	for (;;) {
-		pid_t got = waitpid(child, status, said ? 0 : WNOHANG);
+		struct pollfd p = {.fd = pidfd, .events = POLLIN};
+		pid_t got = waitpid(child, status, WNOHANG);
 
-		if (got == child)
-			return true;
-		if (got < 0 && errno != EINTR)
-			return true; /* not ours to wait for any more */
-		if (got == 0 && !said) {
-			fprintf(
-			    stderr,
-			    "memstudy: the trace has ended; waiting for PID %d (%s) to exit, as "
-			    "its exit status is memstudy's. Ctrl-C again leaves it running "
-			    "untraced\n",
-			    child, comm);
+		if (got == child || (got < 0 && errno != EINTR)) {
+			done = true; /* exited, or not ours to wait for any more */
+			break;
+		}
+		if (!said) {
+			fprintf(stderr,
+				"memstudy: the trace has ended; waiting for PID %d (%s) to exit, "
+				"as its exit status is memstudy's. Ctrl-C again leaves it running "
+				"untraced\n",
+				child, comm);
 			said = true;
 			seen = stop_requested;
-			continue;
 		}
 		if (stop_requested > seen) {
 			fprintf(stderr, "memstudy: left PID %d (%s) running, untraced\n", child,
 				comm);
-			return false;
+			done = false;
+			break;
+		}
+		if (pidfd < 0) { /* no pidfd: poll the child's state every 50 ms */
+			struct timespec t = {0, 50 * 1000 * 1000};
+
+			ppoll(NULL, 0, &t, &open_mask);
+		} else {
+			ppoll(&p, 1, NULL, &open_mask);
 		}
 	}
+	sigprocmask(SIG_SETMASK, &open_mask, NULL);
+	if (pidfd >= 0)
+		close(pidfd);
+	return done;
 }
 
 static void refresh_modules(void *pa)
@@ -139,6 +159,7 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 			ms_err("cannot set up the per-allocation collector: %s", strerror(errno));
 			goto out;
 		}
+		peralloc__set_stack_depth(pa, o->stack_depth);
 	}
 	event_sink__init(&ev, t->pid, t->has_phase, child > 0, pa);
 	tr = tracer__open(t, &o->tracer, event_sink__record, &ev);

@@ -22,6 +22,7 @@ struct trace_opts {
 	bool maps;     /* --maps: annotated memory map at the end (per-allocation, live target) */
 	bool all_rows; /* --all: table rows for functions and syscalls never called */
 	int top;
+	int stack_depth; /* --stack-depth */
 	struct tracer_opts tracer;
 };
 

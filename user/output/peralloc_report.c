@@ -12,9 +12,41 @@
 #include "lib/util.h"
 
 static const char frame_note[] =
-    "frame 1 is the immediate caller, from the return address at malloc's return; further "
-    "frames come from a frame-pointer walk and exist only where the calling code keeps "
-    "frame pointers (Debian's glibc and most -O2 builds do not)";
+    "frames are unwound from the top of the caller's stack, copied at each allocation "
+    "(--stack-bytes), with each module's CFI (.eh_frame, .debug_frame): no frame pointers "
+    "needed; a site's title is its first frame outside the allocator's wrappers "
+    "(operator new, xmalloc, g_malloc...)";
+
+/* Functions that only pass an allocation on: a site is named after its first other frame. */
+static const char *const wrappers[] = {
+    "operator new",	  "operator delete",  "xmalloc",	  "xcalloc",
+    "xrealloc",		  "xstrdup",	      "xmemdupz",	  "g_malloc",
+    "g_malloc0",	  "g_realloc",	      "g_try_malloc",	  "PyMem_RawMalloc",
+    "PyMem_RawCalloc",	  "PyMem_RawRealloc", "PyMem_Malloc",	  "PyMem_Calloc",
+    "PyMem_Realloc",	  "PyObject_Malloc",  "_PyObject_Malloc", "__libc_malloc",
+    "__GI___libc_malloc",
+};
+
+static bool is_wrapper(const char *fn)
+{
+	for (size_t i = 0; fn && i < sizeof(wrappers) / sizeof(wrappers[0]); i++) {
+		size_t n = strlen(wrappers[i]);
+
+		/* "operator new(unsigned long)", "operator new[](...)" and the like */
+		if (!strncmp(fn, wrappers[i], n) && (!fn[n] || fn[n] == '(' || fn[n] == '['))
+			return true;
+	}
+	return false;
+}
+
+/* The frame a site is named after: its first one outside the wrappers. */
+static int title_frame(const struct pa_site *s)
+{
+	for (int f = 0; f < s->nframes; f++)
+		if (!is_wrapper(s->sym[f].function))
+			return f;
+	return 0;
+}
 
 /* "name", "[module+0xoff]" or "0xaddr": one frame, for tables and "frames". */
 static void frame_name(const struct pa_site *s, int f, char *buf, size_t size)
@@ -24,7 +56,8 @@ static void frame_name(const struct pa_site *s, int f, char *buf, size_t size)
 	if (si->function)
 		snprintf(buf, size, "%s", si->function);
 	else if (si->module)
-		snprintf(buf, size, "[%s+0x%llx]", si->module, (unsigned long long)s->frames[f]);
+		snprintf(buf, size, "[%s+0x%llx]", si->module,
+			 (unsigned long long)si->module_offset);
 	else
 		snprintf(buf, size, "0x%llx", (unsigned long long)s->frames[f]);
 }
@@ -146,12 +179,12 @@ static void print_site_table(struct peralloc *pa, FILE *out, bool faults, int to
 			(unsigned long long)(s->f.faults - s->f.in_alloc_code),
 			(unsigned long long)s->f.major, (unsigned long long)s->allocs,
 			(unsigned long long)s->bytes, (unsigned long long)s->max_faults, fns);
-		for (int f = 0; f < s->nframes && f < 6; f++) {
+		for (int f = title_frame(s), k = 0; f < s->nframes && k < 6; f++, k++) {
 			frame_name(s, f, fr, sizeof(fr));
-			fprintf(out, " %s%s", f ? "<- " : "", fr);
+			fprintf(out, " %s%s", k ? "<- " : "", fr);
+			if (!k && s->sym[f].file)
+				fprintf(out, " (%s:%d)", s->sym[f].file, s->sym[f].line);
 		}
-		if (s->nframes && s->sym[0].file)
-			fprintf(out, " (%s:%d)", s->sym[0].file, s->sym[0].line);
 		fputc('\n', out);
 	}
 	free(v);
@@ -269,8 +302,10 @@ static json_object *json_site(const struct pa_site *s)
 			json_object_object_add(l, "function", json_object_new_string(si->function));
 			json_object_object_add(l, "offset", U64(si->offset));
 		}
-		if (si->module)
+		if (si->module) {
 			json_object_object_add(l, "module", json_object_new_string(si->module));
+			json_object_object_add(l, "module_offset", U64(si->module_offset));
+		}
 		if (si->file) {
 			json_object_object_add(l, "file", json_object_new_string(si->file));
 			json_object_object_add(l, "line", json_object_new_int(si->line));
@@ -281,6 +316,10 @@ static json_object *json_site(const struct pa_site *s)
 		if (s->fn_mask & 1u << i && ms_fn_names[i])
 			json_object_array_add(fns, json_object_new_string(ms_fn_names[i]));
 	json_object_object_add(o, "frames", frames);
+	if (s->nframes) {
+		frame_name(s, title_frame(s), fr, sizeof(fr));
+		json_object_object_add(o, "title", json_object_new_string(fr));
+	}
 	json_object_object_add(o, "locations", locs);
 	json_object_object_add(o, "functions", fns);
 	json_object_object_add(o, "allocations", U64(s->allocs));
@@ -367,6 +406,15 @@ json_object *peralloc__json(struct peralloc *pa)
 	json_object_object_add(o, "live_at_end", U64(st->live_at_end));
 	json_object_object_add(o, "stack_errors", U64(st->stack_errors));
 	json_object_object_add(o, "stack_note", json_object_new_string(frame_note));
+	{
+		json_object *stk = json_object_new_object(), *why = json_object_new_object();
+
+		json_object_object_add(stk, "unwound", U64(st->unwound));
+		for (int k = 0; k < UNWIND_END_MAX; k++)
+			json_object_object_add(why, unwind_end_names[k], U64(st->unwind_end[k]));
+		json_object_object_add(stk, "ended_by_reason", why);
+		json_object_object_add(o, "stacks", stk);
+	}
 	json_object_object_add(col, "records", U64(st->events));
 	json_object_object_add(col, "index_bytes_at_live_max", U64(st->index_bytes_at_max));
 	json_object_object_add(
