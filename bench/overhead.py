@@ -35,6 +35,7 @@ MODES = [
     ("summary@entry", ["--probe-at-entry"]),
     ("per-allocation", ["--per-allocation"]),
     ("per-allocation(fp)", ["--per-allocation", "--stack-bytes", "0"]),
+    ("per-allocation(cfi)", ["--per-allocation", "--stack-bytes", "2048"]),
 ]
 
 
@@ -84,8 +85,8 @@ def main():
             print("  %-38s %9.1f  %9.1f" % (mode, med[mode][col], med[mode][col + 1]))
         print("  ratios (same session)")
         for a, b in [("summary", "floor"), ("per-allocation", "floor"),
-                     ("per-allocation", "summary"), ("per-allocation", "per-allocation(fp)"),
-                     ("per-allocation(fp)", "floor"), ("floor", "floor(uprobes)"),
+                     ("per-allocation", "summary"), ("per-allocation(cfi)", "floor"),
+                     ("per-allocation(cfi)", "per-allocation(fp)"), ("floor", "floor(uprobes)"),
                      ("summary", "floor(uprobes)"), ("per-allocation", "floor(uprobes)"),
                      ("floor@entry", "floor"),
                      ("summary@entry", "summary"), ("floor", "untraced"),
