@@ -307,17 +307,21 @@ static __always_inline void copy_stack(struct pt_regs *ctx, struct thread_state 
 	if (!ts->stack_end || sp >= ts->stack_end) {
 		__u64 end = 0;
 
+		/* may fail (the mmap lock busy): then the reads below find the end */
 		bpf_find_vma(bpf_get_current_task_btf(), sp, stack_end_of_vma, &end, 0);
 		ts->stack_end = end;
 	}
-	if (sp >= ts->stack_end)
-		return;
-	if (ts->stack_end - sp < len)
+	if (ts->stack_end > sp && ts->stack_end - sp < len)
 		len = ts->stack_end - sp;
-	len &= MS_STACK_COPY_MAX - 1;
-	if (len < 8 || bpf_probe_read_user(e->stack, len, (void *)sp))
-		return;
-	e->stack_len = len;
+	/* a read that crosses into an unmapped page returns nothing: shorter ones then */
+	for (int i = 0; i < 4; i++) {
+		len &= MS_STACK_COPY_MAX - 1;
+		if (len >= 8 && !bpf_probe_read_user(e->stack, len, (void *)sp)) {
+			e->stack_len = len;
+			return;
+		}
+		len >>= 1;
+	}
 }
 
 /*

@@ -19,10 +19,9 @@ def source_line(name, marker):
 
 
 def site_with(rep, frame):
-    for s in rep["per_allocation"]["sites"]:
-        if frame in s["frames"]:
-            return s
-    return None
+    """The site with FRAME in its stack that made the most allocations."""
+    sites = [s for s in rep["per_allocation"]["sites"] if frame in s["frames"]]
+    return max(sites, key=lambda s: s["allocations"]) if sites else None
 
 
 class Stacks(unittest.TestCase):

@@ -131,6 +131,10 @@ class TracePid(unittest.TestCase):
             w.go()
             w.p.stdout.readline()  # spinning
             t = Tracer(w.pid)
+            # the target's next full report interval ran traced: calls were counted
+            since = time.monotonic()
+            while float(w.p.stdout.readline().split()[3]) < since + 0.2:
+                pass
             traced = read_text(w.pid)
             rc, _, err, rep = t.stop()
             self.assertEqual(rc, 0, err)
