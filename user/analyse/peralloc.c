@@ -481,16 +481,17 @@ static int unwind_record(struct peralloc *pa, const struct ms_event_alloc *ev, s
 {
 	const struct ms_event_alloc_stack *big = (const void *)ev;
 	enum unwind_end end;
+	size_t len;
 	int n;
 
 	if (ev->stack_id != MS_STACK_COPIED || size < offsetof(struct ms_event_alloc_stack, stack))
 		return 0;
-	if (big->stack_len > size - offsetof(struct ms_event_alloc_stack, stack)) {
-		pa->st.bad_records++;
-		return 0;
-	}
-	n = unwinder__walk(pa->unwind, ev->caller, big->sp, big->bp, big->stack, big->stack_len,
-			   frames, pa->stack_depth, &end);
+	/* never past the record: a frame beyond it ends the walk as UNWIND_END_COPY */
+	len = size - offsetof(struct ms_event_alloc_stack, stack);
+	if (big->stack_len < len)
+		len = big->stack_len;
+	n = unwinder__walk(pa->unwind, ev->caller, big->sp, big->bp, big->stack, len, frames,
+			   pa->stack_depth, &end);
 	pa->st.unwound++;
 	pa->st.unwind_end[end]++;
 	return n;
@@ -655,24 +656,19 @@ void peralloc__event(struct peralloc *pa, const void *data, size_t size)
 	pa->st.events++;
 	switch (type) {
 	case MS_EV_ALLOC:
-		if (size >= sizeof(struct ms_event_alloc))
-			on_alloc(pa, data, size);
+		on_alloc(pa, data, size);
 		break;
 	case MS_EV_FREE:
-		if (size >= sizeof(struct ms_event_free))
-			on_free(pa, data);
+		on_free(pa, data);
 		break;
 	case MS_EV_FAULT:
-		if (size >= sizeof(struct ms_event_fault))
-			on_fault(pa, data);
+		on_fault(pa, data);
 		return; /* faults do not trigger the first module read (pre-exec faults) */
 	case MS_EV_MAP:
-		if (size >= sizeof(struct ms_event_map))
-			on_map(pa, data);
+		on_map(pa, data);
 		break;
 	case MS_EV_MODULE:
-		if (size >= sizeof(struct ms_event_module))
-			peralloc__module(pa, data);
+		peralloc__module(pa, data);
 		return;
 	}
 	if (!pa->modules_read)

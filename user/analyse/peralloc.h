@@ -31,7 +31,8 @@ void peralloc__set_stack_depth(struct peralloc *pa, int depth);
 /* The target exec'ed: its old address space is gone. */
 void peralloc__exec(struct peralloc *pa);
 void peralloc__free(struct peralloc *pa);
-/* One ring-buffer record (any type but MS_EV_PHASE). */
+/* One ring-buffer record (any type but MS_EV_PHASE), at least its type's size: the
+ * event sink checked. */
 void peralloc__event(struct peralloc *pa, const void *data, size_t size);
 /* Re-read /proc/PID/maps for code mappings when a record said new code was mapped (or
  * FORCE). Cheap when nothing changed. */

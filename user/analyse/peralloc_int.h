@@ -61,7 +61,6 @@ struct pa_stats {
 	uint64_t module_refreshes;
 	uint64_t modules_from_kernel, modules_unnamed; /* MS_EV_MODULE records */
 	uint64_t unwound, unwind_end[UNWIND_END_MAX];  /* stacks unwound, why each walk ended */
-	uint64_t bad_records;
 };
 
 uint32_t peralloc__nsites(struct peralloc *pa);

@@ -224,6 +224,7 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 		r->lost_total += peralloc__lost(pa); /* what the collector could not keep */
 		collect__finish_peralloc(tr, pa, r->lost[MS_LOST_THREAD_STATE]);
 	}
+	r->lost_total += ev.bad_records; /* records too short to read */
 	note_execs(&ev, t, r);
 	if (o->no_calibrate || o->tracer.floor)
 		probe_costs__defaults(&r->costs);

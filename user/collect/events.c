@@ -62,31 +62,39 @@ static void on_exec(struct event_sink *s, const struct ms_event_exec *e)
 	}
 }
 
+/* The smallest record of each type the kernel side writes; 0: not a type it sends here. */
+/* clang-format off */
+static const size_t record_size[MS_EV_TYPES] = {
+	[MS_EV_PHASE] = sizeof(struct ms_event_phase),
+	[MS_EV_ALLOC] = sizeof(struct ms_event_alloc),
+	[MS_EV_FREE] = sizeof(struct ms_event_free),
+	[MS_EV_FAULT] = sizeof(struct ms_event_fault),
+	[MS_EV_MAP] = sizeof(struct ms_event_map),
+	[MS_EV_EXEC] = sizeof(struct ms_event_exec),
+	[MS_EV_MODULE] = sizeof(struct ms_event_module),
+};
+/* clang-format on */
+
 int event_sink__record(void *sink, void *data, size_t size)
 {
 	struct event_sink *s = sink;
 	uint32_t type = size >= 4 ? *(const uint32_t *)data : 0;
 
-	switch (type) {
-	case MS_EV_PHASE:
-		if (size < sizeof(struct ms_event_phase))
-			break;
-		on_phase(s, data);
-		return 0;
-	case MS_EV_EXEC:
-		if (size < sizeof(struct ms_event_exec))
-			break;
-		on_exec(s, data);
-		return 0;
-	case MS_EV_ALLOC:
-	case MS_EV_FREE:
-	case MS_EV_FAULT:
-	case MS_EV_MAP:
-	case MS_EV_MODULE:
-		if (s->pa)
-			peralloc__event(s->pa, data, size);
+	/* checked once here: the handlers below, and peralloc's, read whole records */
+	if (type >= MS_EV_TYPES || !record_size[type] || size < record_size[type]) {
+		s->bad_records++;
 		return 0;
 	}
-	s->bad_records++;
+	switch (type) {
+	case MS_EV_PHASE:
+		on_phase(s, data);
+		break;
+	case MS_EV_EXEC:
+		on_exec(s, data);
+		break;
+	default:
+		if (s->pa)
+			peralloc__event(s->pa, data, size);
+	}
 	return 0;
 }

@@ -35,7 +35,7 @@ struct event_sink {
 	uint64_t execs_dropped;
 	bool expect_exec;     /* run: the first exec is the command's own, not news */
 	struct peralloc *pa;  /* per-allocation mode; NULL in summary mode */
-	uint64_t bad_records; /* records too short for their type */
+	uint64_t bad_records; /* records too short for their type: in lost_events */
 };
 
 /* HAS_PHASE: the target marks phases (phase 0 is then "start", else "all"). */

@@ -3,9 +3,9 @@
  * Output files that no other user can redirect, and writes whose errors are reported
  * (see outfile.h for the rules).
  *
- * Every FILE this returns is a cookie stream over a file descriptor: it remembers the
- * first write error's errno, so "No space left on device" can be named at close even
- * when the failing write happened inside an earlier fprintf.
+ * Every FILE this opens (all but "-", which is stdout) is a cookie stream over a file
+ * descriptor: it remembers the first write error's errno, so "No space left on device"
+ * can be named at close even when the failing write happened inside an earlier fprintf.
  */
 #include <errno.h>
 #include <fcntl.h>
