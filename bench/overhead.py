@@ -10,7 +10,12 @@ Runs, interleaved in one session so machine drift hits every mode alike:
   floor@entry      the same at each function's first instruction (--probe-at-entry)
   summary          memstudy's summary mode (counts, histograms, attribution)
   summary@entry    the same with every probe at the function entry
-  per-allocation   --per-allocation: a ring-buffer record per call, stacks, the collector
+  per-allocation   --per-allocation: a ring-buffer record per call carrying the top of the
+                   stack for the collector to unwind with the code's CFI (the default,
+                   --unwind copy), the collector
+  per-allocation(fp)      the same, stacks from frame pointers alone (--unwind fp)
+  per-allocation(kernel)  the same, the frames walked in the kernel from CFI rows in BPF
+                   maps (--unwind kernel)
 and prints medians of --runs runs and the ratios, twice: from each run's median round, and
 from each run's lower-quartile round (of --rounds loops of --calls calls). This VM has busy
 spells lasting seconds that slow every mode by ~15 %; a run that falls in one moves the
@@ -34,9 +39,15 @@ MODES = [
     ("summary", []),
     ("summary@entry", ["--probe-at-entry"]),
     ("per-allocation", ["--per-allocation"]),
-    ("per-allocation(fp)", ["--per-allocation", "--stack-bytes", "0"]),
-    ("per-allocation(cfi)", ["--per-allocation", "--stack-bytes", "2048"]),
+    ("per-allocation(fp)", ["--per-allocation", "--unwind", "fp"]),
+    ("per-allocation(kernel)", ["--per-allocation", "--unwind", "kernel"]),
 ]
+RATIOS = [("summary", "floor"), ("per-allocation", "floor"), ("per-allocation", "summary"),
+          ("per-allocation", "per-allocation(fp)"), ("per-allocation(fp)", "floor"),
+          ("per-allocation(kernel)", "floor"), ("per-allocation(kernel)", "per-allocation(fp)"),
+          ("floor", "floor(uprobes)"), ("summary", "floor(uprobes)"),
+          ("per-allocation", "floor(uprobes)"), ("floor@entry", "floor"),
+          ("summary@entry", "summary"), ("floor", "untraced"), ("summary", "untraced")]
 
 
 def run_once(args, mode_args, build):
@@ -69,11 +80,20 @@ def main():
     ap.add_argument("--depth", type=int, default=0,
                     help="the malloc loop this many frames deep (per-allocation stacks unwind"
                     " them; 8 is the stacks benchmark)")
+    ap.add_argument("--modes", help="comma-separated subset of the modes (default: all)")
     args = ap.parse_args()
+    modes = MODES
+    if args.modes:
+        want = args.modes.split(",")
+        unknown = [m for m in want if m not in dict(MODES)]
+        if unknown:
+            sys.exit("overhead: unknown mode %s; the modes: %s"
+                     % (", ".join(unknown), ", ".join(m for m, _ in MODES)))
+        modes = [m for m in MODES if m[0] in want]
     refuse_unless_alone(args.build, "overhead")
-    res = {m: ([], [], [], []) for m, _ in MODES}
+    res = {m: ([], [], [], []) for m, _ in modes}
     for r in range(args.runs):
-        for mode, mode_args in MODES:
+        for mode, mode_args in modes:
             for i, v in enumerate(run_once(args, mode_args, args.build)):
                 res[mode][i].append(v)
         print("run %d/%d done" % (r + 1, args.runs), file=sys.stderr, flush=True)
@@ -81,16 +101,10 @@ def main():
     for title, col in (("each run's median round", 0), ("each run's lower-quartile round", 2)):
         print("\nper-call cost (ns), median over %d runs of %s" % (args.runs, title))
         print("  %-38s %9s  %9s" % ("", "malloc", "free"))
-        for mode, _ in MODES:
+        for mode, _ in modes:
             print("  %-38s %9.1f  %9.1f" % (mode, med[mode][col], med[mode][col + 1]))
         print("  ratios (same session)")
-        for a, b in [("summary", "floor"), ("per-allocation", "floor"),
-                     ("per-allocation", "summary"), ("per-allocation(cfi)", "floor"),
-                     ("per-allocation(cfi)", "per-allocation(fp)"), ("floor", "floor(uprobes)"),
-                     ("summary", "floor(uprobes)"), ("per-allocation", "floor(uprobes)"),
-                     ("floor@entry", "floor"),
-                     ("summary@entry", "summary"), ("floor", "untraced"),
-                     ("summary", "untraced")]:
+        for a, b in [(a, b) for a, b in RATIOS if a in med and b in med]:
             print("  %-38s %9.2f  %9.2f" % (a + " / " + b, med[a][col] / med[b][col],
                                               med[a][col + 1] / med[b][col + 1]))
     if args.json:

@@ -22,8 +22,9 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 target_tgid;
 const volatile bool per_alloc;
-/* Per-allocation: bytes of the caller's stack copied into each allocation record, for the
- * collector to unwind (a power of two, <= MS_STACK_COPY_MAX); 0: a frame-pointer walk. */
+/* Per-allocation: bytes of stack copied into an allocation record where the in-kernel walk
+ * (unwind.h) stopped for want of rows, for the collector to unwind (a power of two,
+ * <= MS_STACK_COPY_MAX). With walk_depth 0, from the caller's frame: --unwind copy. */
 const volatile __u32 stack_copy;
 
 __u64 stack_errors; /* per-allocation: calls whose stack could not be stored (caller only) */
@@ -59,7 +60,13 @@ struct thread_state {
 	__u64 sys_arg0;	 /* mmap: addr; munmap, mremap: the old address */
 	__u64 sys_arg3;	 /* mmap: flags */
 	__u64 stack_end; /* the end of this thread's stack mapping, once looked up */
+	__u64 pad[2];
+	struct ms_thread_shared shared; /* written by the collector */
 } __attribute__((aligned(64)));
+
+_Static_assert(sizeof(struct thread_state) == MS_THREAD_SLOT_SIZE &&
+		   __builtin_offsetof(struct thread_state, shared) == MS_THREAD_SHARED_OFFSET,
+	       "the collector writes thread_state.shared");
 
 /*
  * Thread state lives in an array indexed by tid & slot_mask: the lookup is inlined, where
@@ -137,6 +144,8 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ms_event_alloc_stack);
 } stack_scratch SEC(".maps");
+
+#include "unwind.h"
 
 /* Per-allocation: a module record is built here (1 KiB: too big for the stack), then sent. */
 struct {
@@ -292,63 +301,99 @@ static long stack_end_of_vma(struct task_struct *task, struct vm_area_struct *vm
 }
 
 /*
- * Copy the top of the caller's stack (from SP) after the record in E: up to stack_copy
- * bytes, never past the end of the thread's stack mapping (a read that crosses into an
- * unmapped page would return nothing). The end is looked up once per thread.
+ * How many bytes of stack to copy from SP: stack_copy, or less where this thread's frames
+ * are known to end (shared.copy_top), never past the end of its stack mapping (a read that
+ * crosses into an unmapped page would return nothing). The end is looked up once a thread.
  */
-static __always_inline void copy_stack(struct pt_regs *ctx, struct thread_state *ts,
-				       struct ms_event_alloc_stack *e)
+static __always_inline __u64 copy_len(struct thread_state *ts, __u64 sp)
 {
-	__u64 sp = PT_REGS_SP(ctx), len = stack_copy;
+	__u64 len = stack_copy;
 
-	e->sp = sp;
-	e->bp = PT_REGS_FP(ctx);
-	e->stack_len = 0;
+	if (ts->shared.tid == ts->tid && ts->shared.copy_top > sp && ts->shared.copy_top - sp < len)
+		len = ts->shared.copy_top - sp;
 	if (!ts->stack_end || sp >= ts->stack_end) {
 		__u64 end = 0;
 
-		/* may fail (the mmap lock busy): then the reads below find the end */
+		/* may fail (the mmap lock busy): then the reads find the end */
 		bpf_find_vma(bpf_get_current_task_btf(), sp, stack_end_of_vma, &end, 0);
 		ts->stack_end = end;
 	}
 	if (ts->stack_end > sp && ts->stack_end - sp < len)
 		len = ts->stack_end - sp;
-	/* a read that crosses into an unmapped page returns nothing: shorter ones then */
+	return len;
+}
+
+/* Copy LEN bytes of stack from SP into BUF, at most CAP; shorter where the read crossed into
+ * an unmapped page. The bytes copied. */
+static __always_inline __u32 copy_stack(__u8 *buf, __u64 sp, __u64 len, __u32 cap)
+{
 	for (int i = 0; i < 4; i++) {
-		len &= MS_STACK_COPY_MAX - 1;
-		if (len >= 8 && !bpf_probe_read_user(e->stack, len, (void *)sp)) {
-			e->stack_len = len;
-			return;
-		}
+		if (len > cap)
+			len = cap;
+		if (len >= 8 && !bpf_probe_read_user(buf, len, (void *)sp))
+			return len;
 		len >>= 1;
 	}
+	return 0;
+}
+
+/* Send the record in BIG with its stack: the frames walked, then the copied bytes if any. */
+static __always_inline void send_walked(struct pt_regs *ctx, struct thread_state *ts,
+					struct ms_event_alloc_stack *big)
+{
+	__u64 size;
+
+	ts->walking = 1; /* the walk's reads may fault: not the target's faults */
+	walk_stack(ctx, big);
+	big->stack_len = 0;
+	if (stack_copy && big->end == MS_UNWIND_NO_MODULE)
+		big->stack_len =
+		    copy_stack(big->stack, big->sp, copy_len(ts, big->sp), MS_STACK_COPY_MAX);
+	ts->walking = 0;
+	big->pad = 0;
+	if (big->stack_len)
+		size = offsetof(struct ms_event_alloc_stack, stack) +
+		       (big->stack_len & (MS_STACK_COPY_MAX - 1));
+	else
+		size = offsetof(struct ms_event_alloc_stack, frames) +
+		       8 * (big->nframes & (MS_STACK_DEPTH - 1));
+	if (bpf_ringbuf_output(&events, big, size, BPF_RB_NO_WAKEUP))
+		record_lost(MS_EV_ALLOC);
 }
 
 /*
- * Per-allocation: the allocation record, at the return of the outermost call. Here the
- * instruction pointer is the return address into the caller, and the frame pointer is the
- * caller's, so a frame-pointer walk starts at the immediate caller instead of skipping it
- * (glibc itself has no frame pointers). Frames past the caller exist as far as the
- * program keeps frame pointers.
+ * --unwind copy: the record with LEN bytes of stack copied in place (one copy, not two),
+ * in a record of CLASS bytes of stack: a size the verifier knows, and records that pack
+ * densely in the ring (a 4 KiB record for a 500-byte stack costs a page a call).
  */
-static __always_inline void emit_alloc(struct pt_regs *ctx, struct thread_state *ts, __u64 ret,
-				       __u64 now)
+static __always_inline bool send_copied(struct pt_regs *ctx, struct thread_state *ts,
+					const struct ms_event_alloc *a, __u64 len,
+					const __u32 class)
 {
-	struct ms_event_alloc_stack *big = NULL;
-	struct ms_event_alloc *e;
-	__u64 ptr = ret, fp;
-	__u32 zero = 0;
+	struct ms_event_alloc_stack *big =
+	    bpf_ringbuf_reserve(&events, offsetof(struct ms_event_alloc_stack, stack) + class, 0);
 
-	if (stack_copy) {
-		big = bpf_map_lookup_elem(&stack_scratch, &zero);
-		e = big ? &big->a : NULL;
-	} else {
-		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	}
-	if (!e) {
-		record_lost(MS_EV_ALLOC);
-		return;
-	}
+	if (!big)
+		return false;
+	big->a = *a;
+	big->nframes = 0;
+	big->end = MS_UNWIND_NO_MODULE;
+	big->pad = 0;
+	big->pc = PT_REGS_IP(ctx);
+	big->sp = PT_REGS_SP(ctx);
+	big->bp = PT_REGS_FP(ctx);
+	ts->walking = 1;
+	big->stack_len = copy_stack(big->stack, big->sp, len, class);
+	ts->walking = 0;
+	bpf_ringbuf_submit(big, BPF_RB_NO_WAKEUP);
+	return true;
+}
+
+static __always_inline void fill_alloc(struct ms_event_alloc *e, struct pt_regs *ctx,
+				       struct thread_state *ts, __u64 ret, __u64 now)
+{
+	__u64 ptr = ret;
+
 	if (ts->kind == MS_KIND_ALLOC_OUT) {
 		ptr = 0;
 		if (!(int)ret)
@@ -361,13 +406,71 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, struct thread_state 
 	e->size = ts->bytes;
 	e->old_ptr = ts->kind == MS_KIND_REALLOC ? ts->arg_ptr : 0;
 	e->caller = PT_REGS_IP(ctx);
+	e->stack_id = MS_STACK_IN_RECORD;
+	e->fn = ts->fn;
+	e->pad = 0;
+	e->seq = ts->seq;
+}
+
+/*
+ * Per-allocation: the allocation record, at the return of the outermost call. Here the
+ * instruction pointer is the return address into the caller, and the registers are the
+ * caller's, so a walk starts at the immediate caller instead of skipping it (glibc itself
+ * has no frame pointers). The stack: copied for the collector to unwind (stack_copy, the
+ * default), walked here (walk_depth), or from frame pointers as far as the program keeps
+ * them (neither).
+ */
+static __always_inline void emit_alloc(struct pt_regs *ctx, struct thread_state *ts, __u64 ret,
+				       __u64 now)
+{
+	struct ms_event_alloc_stack *big;
+	struct ms_event_alloc *e, a;
+	__u32 zero = 0;
+	__u64 fp, len;
+	bool sent;
+
+	if (walk_depth) {
+		big = bpf_map_lookup_elem(&stack_scratch, &zero);
+		if (!big) {
+			record_lost(MS_EV_ALLOC);
+			return;
+		}
+		fill_alloc(&big->a, ctx, ts, ret, now);
+		send_walked(ctx, ts, big);
+		return;
+	}
+	if (stack_copy) {
+		fill_alloc(&a, ctx, ts, ret, now);
+		len = copy_len(ts, PT_REGS_SP(ctx));
+		if (len <= 64)
+			sent = send_copied(ctx, ts, &a, len, 64);
+		else if (len <= 128)
+			sent = send_copied(ctx, ts, &a, len, 128);
+		else if (len <= 256)
+			sent = send_copied(ctx, ts, &a, len, 256);
+		else if (len <= 512)
+			sent = send_copied(ctx, ts, &a, len, 512);
+		else if (len <= 1024)
+			sent = send_copied(ctx, ts, &a, len, 1024);
+		else if (len <= 2048)
+			sent = send_copied(ctx, ts, &a, len, 2048);
+		else
+			sent = send_copied(ctx, ts, &a, len, 4096);
+		if (!sent)
+			record_lost(MS_EV_ALLOC);
+		return;
+	}
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		record_lost(MS_EV_ALLOC);
+		return;
+	}
+	fill_alloc(e, ctx, ts, ret, now);
 	/* Walk only when the caller's frame pointer looks like one (on the stack, above sp):
 	 * in code built without frame pointers rbp holds data, and a walk from it costs
 	 * faulting reads (~1 us) for frames that are noise. */
 	fp = PT_REGS_FP(ctx);
-	if (big) {
-		e->stack_id = MS_STACK_COPIED;
-	} else if (fp > PT_REGS_SP(ctx) && fp - PT_REGS_SP(ctx) < (8 << 20) && !(fp & 7)) {
+	if (fp > PT_REGS_SP(ctx) && fp - PT_REGS_SP(ctx) < (8 << 20) && !(fp & 7)) {
 		ts->walking = 1;
 		e->stack_id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
 		ts->walking = 0;
@@ -376,19 +479,7 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, struct thread_state 
 	} else {
 		e->stack_id = MS_STACK_NO_FP;
 	}
-	e->fn = ts->fn;
-	e->pad = 0;
-	e->seq = ts->seq;
-	if (!big) {
-		bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
-		return;
-	}
-	copy_stack(ctx, ts, big);
-	if (bpf_ringbuf_output(&events, big,
-			       offsetof(struct ms_event_alloc_stack, stack) +
-				   (big->stack_len & (MS_STACK_COPY_MAX - 1)),
-			       BPF_RB_NO_WAKEUP))
-		record_lost(MS_EV_ALLOC);
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
 SEC("uretprobe")

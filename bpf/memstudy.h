@@ -89,6 +89,20 @@ enum ms_sys {
 #define MS_THREAD_SLOTS_MIN 1024
 #define MS_THREAD_SLOTS_MAX 65536
 
+/*
+ * The part of a thread's slot the collector writes (the slots map is mmapable): the top of
+ * the stack the unwinder needed, learned from a complete walk of this thread's copy, so a
+ * copy (--unwind copy) takes what the frames span instead of stack_copy bytes. Valid while
+ * tid is the thread's; a copy found too short clears it.
+ */
+struct ms_thread_shared {
+	__u64 copy_top;
+	__u32 tid;
+	__u32 pad;
+};
+#define MS_THREAD_SLOT_SIZE	128
+#define MS_THREAD_SHARED_OFFSET 112
+
 /* Phases: set by the target calling memstudy_phase(name); 0 is "before any marker". */
 #define MS_MAX_PHASES	  16
 #define MS_PHASE_NAME_LEN 32
@@ -202,10 +216,10 @@ struct ms_event_module {
  * a thread's outermost allocator calls (16 bits wrap: only the current call is compared),
  * so a fault taken inside a call can be matched with the record of the same call.
  */
-#define MS_STACK_DEPTH	  64	/* frames kept per user stack (stack map value: 8 bytes each) */
-#define MS_STACK_NO_FP	  -1000 /* stack_id: the caller keeps no frame pointer; caller only */
-#define MS_STACK_COPIED	  -1001 /* stack_id: the record carries the stack's top (below) */
-#define MS_STACK_COPY_MAX 8192	/* the most stack bytes one record carries */
+#define MS_STACK_DEPTH	   64	 /* frames kept per user stack (stack map value: 8 bytes each) */
+#define MS_STACK_NO_FP	   -1000 /* stack_id: the caller keeps no frame pointer; caller only */
+#define MS_STACK_IN_RECORD -1001 /* stack_id: the record carries its stack (below) */
+#define MS_STACK_COPY_MAX  8192	 /* the most stack bytes one record carries */
 
 struct ms_event_alloc {
 	__u32 type; /* MS_EV_ALLOC */
@@ -221,17 +235,76 @@ struct ms_event_alloc {
 	__u16 seq;
 };
 
+/* Why a stack walk ended before its depth (in the kernel, or in the collector). */
+enum ms_unwind_end {
+	MS_UNWIND_OUTERMOST,  /* the return address was 0 or undefined: the stack is complete */
+	MS_UNWIND_NO_MODULE,  /* a frame in no code with rows (JIT, or not loaded yet) */
+	MS_UNWIND_NO_CFI,     /* no CFI row and no frame pointer for the address */
+	MS_UNWIND_EXPRESSION, /* a rule memstudy cannot express (a DWARF expression) */
+	MS_UNWIND_COPY,	      /* the collector: the next frame lies past the copied bytes */
+	MS_UNWIND_DEPTH,      /* the depth asked for was reached */
+	MS_UNWIND_READ,	      /* the kernel: the stack could not be read there */
+	MS_UNWIND_ENTRY,      /* the collector: main or start_thread, past them libc's start-up */
+	MS_UNWIND_END_MAX,
+};
+
 /*
- * Per-allocation with stacks copied (--stack-bytes): the allocation record, the caller's
- * stack pointer and frame pointer at the return, and the top STACK_LEN bytes of its stack,
- * from sp up. The collector unwinds them with the modules' CFI (analyse/unwind.c): no frame
- * pointers needed.
+ * Stacks unwound in the kernel: the collector turns each module's CFI (.eh_frame) into rows,
+ * one per address range with its own rule, sorted by address, in the unwind_rows map; the
+ * BPF walk finds a frame's mapping in a table of text mappings, the row by binary search,
+ * and reads 16 bytes of stack a frame. A rule packs:
+ *   bits 0-2  enum ms_unwind_rule
+ *   bits 3-7  rbp saved at CFA - 8 * n (n = 1..31); 0: rbp unchanged
+ *   bits 8-31 the CFA's offset from rsp or rbp
+ */
+enum ms_unwind_rule {
+	MS_UNW_FP,	   /* no CFI here: follow the frame pointer (rbp, [rbp], [rbp + 8]) */
+	MS_UNW_CFA_RSP,	   /* CFA = rsp + off, the return address at CFA - 8 */
+	MS_UNW_CFA_RBP,	   /* CFA = rbp + off, the return address at CFA - 8 */
+	MS_UNW_OUTERMOST,  /* the CFI says there is no caller (_start) */
+	MS_UNW_EXPRESSION, /* a rule the walk cannot express */
+};
+#define MS_UNW_KIND(r)	   ((r)&7)
+#define MS_UNW_RBP_SLOT(r) (((r) >> 3) & 31)
+#define MS_UNW_CFA_OFF(r)  ((r) >> 8)
+#define MS_UNW_RULE(kind, rbp_slot, cfa_off)                                                       \
+	((__u32)(kind) | (__u32)(rbp_slot) << 3 | (__u32)(cfa_off) << 8)
+#define MS_UNW_CFA_OFF_MAX ((1U << 24) - 1)
+
+struct ms_unwind_row {
+	__u32 addr; /* first address of the range, in the module's own (ELF) addresses */
+	__u32 rule;
+};
+
+/* A text mapping with rows: pc - bias is the module address of pc. */
+struct ms_unwind_map {
+	__u64 start, end;
+	__u64 bias;
+	__u32 first; /* its module's rows: unwind_rows[first .. first + count) */
+	__u32 count; /* 0: no CFI, frame pointers only */
+};
+
+/* Text mappings per table; two tables, the collector fills one while the walk reads the
+ * other (unwind_live in the BPF object's bss says which). */
+#define MS_UNWIND_MAPS	       256
+#define MS_UNWIND_ROWS_DEFAULT (1U << 20) /* 8 MiB; Debian's python3.11 has ~60k rows */
+
+/*
+ * Per-allocation with stacks: the allocation record, the frames walked in the kernel
+ * (frames[0] is a.caller), why that walk stopped, the registers of the frame it stopped
+ * at, and, when it stopped for want of rows (a module loaded too recently, or stacks
+ * copied instead, --unwind copy), the top STACK_LEN bytes of the stack from that frame's
+ * sp, for the collector to unwind with the CFI (analyse/unwind.c). The record is cut after
+ * frames[nframes] when it carries no stack.
  */
 struct ms_event_alloc_stack {
-	struct ms_event_alloc a; /* a.stack_id == MS_STACK_COPIED */
-	__u64 sp, bp;
+	struct ms_event_alloc a; /* a.stack_id == MS_STACK_IN_RECORD */
+	__u8 nframes;
+	__u8 end; /* enum ms_unwind_end */
+	__u16 pad;
 	__u32 stack_len;
-	__u32 pad;
+	__u64 pc, sp, bp; /* the frame the walk stopped at */
+	__u64 frames[MS_STACK_DEPTH];
 	__u8 stack[MS_STACK_COPY_MAX];
 };
 
@@ -293,6 +366,11 @@ _Static_assert(sizeof(struct ms_event_phase) == 48 && sizeof(struct ms_event_all
 	       "record sizes are part of the stream's format");
 _Static_assert(MS_FN_GLIBC_COUNT <= MS_FN_MAX && MS_FN_MAX <= MS_COOKIE_FN_MASK + 1,
 	       "function slots");
+_Static_assert(sizeof(struct ms_unwind_row) == 8 && sizeof(struct ms_unwind_map) == 32 &&
+		   __builtin_offsetof(struct ms_event_alloc_stack, frames) == 88 &&
+		   __builtin_offsetof(struct ms_event_alloc_stack, stack) ==
+		       88 + 8 * MS_STACK_DEPTH,
+	       "unwind tables and stack records");
 _Static_assert(MS_EV_TYPES > MS_EV_MODULE && !(MS_EV_TYPES & (MS_EV_TYPES - 1)),
 	       "lost_records[] is indexed by type & (MS_EV_TYPES - 1)");
 

@@ -1,11 +1,15 @@
-"""Call sites without frame pointers (issue 14, in progress): with --stack-bytes, per-allocation
-stacks are unwound from the copied top of the caller's stack with the code's CFI. The targets
-are built -O2 -fomit-frame-pointer: a frame-pointer walk would stop at the immediate caller."""
+"""Call sites without frame pointers (issue 14): per-allocation stacks are unwound with the
+code's CFI, from the top of the stack copied into each record (--unwind copy, the default) or
+walked in the kernel from CFI rows in BPF maps (--unwind kernel). The targets are built -O2
+-fomit-frame-pointer: a frame-pointer walk would stop at the immediate caller."""
+import json
 import os
 import re
+import subprocess
+import tempfile
 import unittest
 
-from memtest import memstudy_json, need_bpf, target, main
+from memtest import MEMSTUDY, memstudy_json, need_bpf, target, main
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -18,6 +22,10 @@ def source_line(name, marker):
     raise AssertionError(marker)
 
 
+def lib(name):
+    return os.path.join(os.path.dirname(target("unw_chain")), name)
+
+
 def site_with(rep, frame):
     """The site with FRAME in its stack that made the most allocations."""
     sites = [s for s in rep["per_allocation"]["sites"] if frame in s["frames"]]
@@ -28,8 +36,8 @@ class Stacks(unittest.TestCase):
     def setUp(self):
         need_bpf(self)
 
-    def run_pa(self, cmd, env=None):
-        rep, p = memstudy_json(["run", "--per-allocation", "--stack-bytes", "2048", "--"] + cmd,
+    def run_pa(self, cmd, env=None, opts=()):
+        rep, p = memstudy_json(["run", "--per-allocation"] + list(opts) + ["--"] + cmd,
                                self, env=env)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(rep["lost_events"], 0)
@@ -55,11 +63,85 @@ class Stacks(unittest.TestCase):
         stacks = rep["per_allocation"]["stacks"]
         self.assertGreaterEqual(stacks["unwound"], 2 * n)
         # every walk of the chain went all the way to _start
-        self.assertGreaterEqual(stacks["ended_by_reason"]["outermost"], 2 * n)
+        self.assertGreaterEqual(stacks["complete"], 2 * n)
+        self.assertEqual(sum(stacks["truncated_by_reason"].values()), 0, stacks)
+
+    def test_copies_stop_where_the_frames_end(self):
+        # after the first complete walk the kernel copies only what the frames span
+        rep = self.run_pa([target("unw_chain"), "2000"])
+        st = rep["per_allocation"]["stacks"]
+        self.assertEqual(st["complete"], st["unwound"], st)
+        self.assertGreaterEqual(st["copy_top_updates"], 1)
+        self.assertLess(st["bytes_copied_per_stack"], 2048, st)
+
+    def test_kernel_walk_finds_the_same_frames(self):
+        # --unwind kernel: CFI rows in BPF maps, the frames walked at malloc's return; the
+        # first calls, before the program's rows are loaded, are finished from a copy
+        n = 20000
+        rep = self.run_pa([target("unw_chain"), str(n)], opts=["--unwind", "kernel"])
+        s = site_with(rep, "unw_level5")
+        self.assertIsNotNone(s, [x["frames"] for x in rep["per_allocation"]["sites"]])
+        self.assertEqual(s["frames"][:6], ["unw_level5", "unw_level4", "unw_lib_level3",
+                                           "unw_level2", "unw_level1", "main"])
+        self.assertEqual(s["allocations"], n)
+        st = rep["per_allocation"]["stacks"]
+        self.assertEqual(st["complete"], st["unwound"], st)
+        self.assertLess(st["finished_from_copy"], n, st)
+        k = st["kernel_tables"]
+        self.assertGreaterEqual(k["modules"], 3)  # the program, libunw_lib, libc
+        self.assertGreater(k["rows"], 1000)
+
+    def test_dlopened_library_frames(self):
+        # a library loaded mid-run: its frames are unwound with its own CFI
+        n = 300
+        for opts in ([], ["--unwind", "kernel"]):
+            rep = self.run_pa([target("unw_dlopen"), lib("libunw_lib.so"), str(n)], opts=opts)
+            s = site_with(rep, "unw_dl_leaf")
+            self.assertIsNotNone(s, [x["frames"] for x in rep["per_allocation"]["sites"]])
+            self.assertEqual(s["frames"][:4],
+                             ["unw_dl_leaf", "unw_lib_level3", "unw_dl_outer", "main"], opts)
+            self.assertEqual(s["allocations"], n)
+            self.assertEqual(s["locations"][1]["module"], "libunw_lib.so")
+
+    def test_pid_mode_unwinds_a_running_program(self):
+        n = 500
+        w = subprocess.Popen([target("unw_chain"), str(n), "wait"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+        try:
+            self.assertEqual(w.stdout.readline().strip(), "ready")
+            with tempfile.NamedTemporaryFile(suffix=".json") as js:
+                t = subprocess.Popen([MEMSTUDY, "--pid", str(w.pid), "--per-allocation",
+                                      "--json", js.name], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True)
+                line = t.stderr.readline()
+                if "tracing PID" not in line:
+                    t.kill()
+                    self.fail("memstudy did not attach: " + line + t.stderr.read())
+                w.stdin.write("go\n")
+                w.stdin.flush()
+                self.assertEqual(w.stdout.readline().strip(), "done %d" % n)
+                w.stdin.write("exit\n")
+                w.stdin.flush()
+                w.wait(timeout=30)
+                t.communicate(timeout=60)  # memstudy stops when its target exits
+                self.assertEqual(t.returncode, 0)
+                with open(js.name) as f:
+                    rep = json.load(f)
+        finally:
+            if w.poll() is None:
+                w.kill()
+            w.wait()
+            w.stdin.close()
+            w.stdout.close()
+        s = site_with(rep, "unw_level5")
+        self.assertIsNotNone(s, [x["frames"] for x in rep["per_allocation"]["sites"]])
+        self.assertEqual(s["frames"][:6], ["unw_level5", "unw_level4", "unw_lib_level3",
+                                           "unw_level2", "unw_level1", "main"])
+        self.assertEqual(s["allocations"], n)
 
     def test_frame_pointer_walk_alone_stops_at_the_caller(self):
-        # the old way, for comparison: without the copy only the return address is known
-        rep, p = memstudy_json(["run", "--per-allocation", "--stack-bytes", "0", "--",
+        # the old way, for comparison: frame pointers only, and the program keeps none
+        rep, p = memstudy_json(["run", "--per-allocation", "--unwind", "fp", "--",
                                 target("unw_chain"), "50"], self)
         self.assertEqual(p.returncode, 0, p.stderr)
         s = site_with(rep, "unw_level5")
@@ -102,8 +184,8 @@ class Stacks(unittest.TestCase):
         self.assertIn("main", s["frames"])
 
     def test_text_report_names_the_site_with_file_and_line(self):
-        rep, p = memstudy_json(["run", "--per-allocation", "--stack-bytes", "2048", "-o",
-                                "/dev/stdout", "--", target("unw_cpp"), "200"], self)
+        rep, p = memstudy_json(["run", "--per-allocation", "-o", "/dev/stdout", "--",
+                                target("unw_cpp"), "200"], self)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertRegex(p.stdout, r"malloc: std::.*shop::make_orders\(int\)")
         self.assertRegex(p.stdout, r"\(\S+:\d+\)")

@@ -3,7 +3,8 @@
  * A known call chain five deep, built -O2 -fomit-frame-pointer (no frame pointer anywhere):
  * main -> unw_level1 -> unw_level2 -> unw_lib_level3 (in libunw_lib.so) -> unw_level4 ->
  * unw_level5 -> malloc, N times (argv[1]); and an inlined allocating function (unw_inlined,
- * always_inline) called from unw_level1. Prints "ready" and the line numbers of the calls.
+ * always_inline) called from unw_level1. With "wait" as argv[2] (for --pid) it prints
+ * "ready", waits for a line on stdin before the loop and for another one after it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,9 +53,16 @@ NOINLINE void unw_level1(long n)
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 100;
+	int wait = argc > 2 && !strcmp(argv[2], "wait");
+	char line[16];
 
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (wait && (printf("ready\n") < 0 || !fgets(line, sizeof(line), stdin)))
+		return 1;
 	for (long i = 0; i < n; i++)
 		unw_level1(i);
 	printf("done %ld\n", n);
+	if (wait && !fgets(line, sizeof(line), stdin))
+		return 1;
 	return 0;
 }

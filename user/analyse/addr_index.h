@@ -23,9 +23,12 @@ struct pa_entry {
 };
 
 struct pa_ihash {
-	uint32_t *slot; /* entry index + 1; 0 = empty */
+	uint32_t *slot; /* 0 = empty, else the entry + 1 and a tag (addr_index.c) */
 	uint64_t cap, n;
-	int shift; /* key = ptr >> shift */
+	int shift;	   /* key = ptr >> shift */
+	uint32_t *old;	   /* while growing: the table before, being emptied into slot */
+	uint64_t old_cap;  /* its size */
+	uint64_t migrated; /* its slots below this are empty */
 };
 
 struct addr_index {

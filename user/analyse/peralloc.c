@@ -51,6 +51,8 @@ struct pa_pending {
 	bool major;
 };
 
+#define PA_WRAPPERS_MAX 16
+
 struct pa_thread {
 	uint32_t tid; /* 0 = empty slot */
 	uint16_t free_seq;
@@ -61,6 +63,7 @@ struct pa_thread {
 	uint64_t last_page;
 	int64_t last_target; /* >= 0 site index; < 0: -(kind + 1) */
 	bool last_in_alloc;
+	uint64_t copy_top; /* the kernel was told: this thread's frames end below it */
 };
 
 struct peralloc {
@@ -86,6 +89,10 @@ struct peralloc {
 	/* symbols and stacks */
 	struct symbolizer *sym;
 	struct unwinder *unwind;
+	const struct unwind_kernel_ops *kops;  /* the kernel side of unwinding, or NULL */
+	bool sites_by_address;		       /* --sites address */
+	const char *wrappers[PA_WRAPPERS_MAX]; /* --wrapper */
+	int nwrappers;
 	int stack_depth; /* frames kept from an unwound stack */
 	bool modules_dirty, modules_read;
 };
@@ -157,6 +164,7 @@ static uint32_t site_get(struct peralloc *pa, int32_t stack_id, uint64_t caller,
 	}
 	s = &pa->sites[pa->nsites];
 	memset(s, 0, sizeof(*s));
+	s->merged_into = NIL;
 	s->key = key;
 	s->stack_id = stack_id;
 	s->caller = caller;
@@ -475,23 +483,74 @@ static void free_ptr(struct peralloc *pa, uint64_t ptr)
 	addr_index__remove(&pa->live, e);
 }
 
-/* An allocation record that carries its stack: the frames, unwound with the CFI. */
-static int unwind_record(struct peralloc *pa, const struct ms_event_alloc *ev, size_t size,
-			 uint64_t *frames)
+/*
+ * --unwind copy: a walk that reached the outermost frame read the copy up to SP + USED;
+ * the thread's frames end there (its first frames stay where they are while it lives), so
+ * the kernel copies no further. A copy that proved too short makes it copy all again.
+ */
+static void learn_copy_top(struct peralloc *pa, struct pa_thread *th, uint64_t sp,
+			   enum ms_unwind_end end, size_t used)
 {
-	const struct ms_event_alloc_stack *big = (const void *)ev;
-	enum unwind_end end;
-	size_t len;
-	int n;
+	uint64_t top = th->copy_top;
 
-	if (ev->stack_id != MS_STACK_COPIED || size < offsetof(struct ms_event_alloc_stack, stack))
+	if (!pa->kops || !pa->kops->set_copy_top)
+		return;
+	if ((end == MS_UNWIND_OUTERMOST || end == MS_UNWIND_ENTRY) && sp + used > top)
+		top = sp + used;
+	else if (end == MS_UNWIND_COPY)
+		top = 0;
+	if (top != th->copy_top) {
+		pa->kops->set_copy_top(pa->kops->ctx, th->tid, top);
+		th->copy_top = top;
+		pa->st.copy_top_updates++;
+	}
+}
+
+/*
+ * An allocation record that carries its stack: the frames the kernel walked, and where it
+ * stopped for want of rows with a copy of the stack from there, the rest unwound here with
+ * the same CFI.
+ */
+static int record_frames(struct peralloc *pa, struct pa_thread *th, const struct ms_event_alloc *ev,
+			 size_t size, uint64_t *frames)
+{
+	const size_t at_frames = offsetof(struct ms_event_alloc_stack, frames),
+		     at_stack = offsetof(struct ms_event_alloc_stack, stack);
+	const struct ms_event_alloc_stack *big = (const void *)ev;
+	enum ms_unwind_end end;
+	int n, max = pa->stack_depth;
+	size_t len, used = 0;
+
+	if (ev->stack_id != MS_STACK_IN_RECORD || size < at_frames)
 		return 0;
-	/* never past the record: a frame beyond it ends the walk as UNWIND_END_COPY */
-	len = size - offsetof(struct ms_event_alloc_stack, stack);
-	if (big->stack_len < len)
-		len = big->stack_len;
-	n = unwinder__walk(pa->unwind, ev->caller, big->sp, big->bp, big->stack, len, frames,
-			   pa->stack_depth, &end);
+	n = big->nframes;
+	if ((size_t)n > (size - at_frames) / 8) /* never past the record */
+		n = (int)((size - at_frames) / 8);
+	if (n > max)
+		n = max;
+	memcpy(frames, big->frames, n * sizeof(*frames));
+	end = big->end < MS_UNWIND_END_MAX ? big->end : MS_UNWIND_EXPRESSION;
+	if (n) { /* walked in the kernel: to the same end as a walk here */
+		int kept = unwinder__trim_at_entry(pa->unwind, frames, n, &end);
+
+		if (kept < n) {
+			n = kept;
+			goto done;
+		}
+	}
+	if (big->stack_len && size > at_stack && n < max) {
+		/* the copy starts at the frame the walk stopped at: frames[n - 1], or the caller */
+		int from = n ? n - 1 : 0;
+
+		len = size - at_stack < big->stack_len ? size - at_stack : big->stack_len;
+		n = from + unwinder__walk(pa->unwind, big->pc, big->sp, big->bp, big->stack, len,
+					  frames + from, max - from, &end, &used);
+		pa->st.unwound_from_copy++;
+		pa->st.copied_bytes += len;
+		if (!big->nframes)
+			learn_copy_top(pa, th, big->sp, end, used);
+	}
+done:
 	pa->st.unwound++;
 	pa->st.unwind_end[end]++;
 	return n;
@@ -500,15 +559,15 @@ static int unwind_record(struct peralloc *pa, const struct ms_event_alloc *ev, s
 static void on_alloc(struct peralloc *pa, const struct ms_event_alloc *ev, size_t size)
 {
 	uint64_t frames[MS_STACK_DEPTH];
-	int nframes = unwind_record(pa, ev, size, frames);
 	struct pa_thread *th = thread_get(pa, ev->tid);
 	uint32_t site, e = NIL;
-	int i, o;
+	int i, o, nframes;
 
 	if (!th) {
 		pa->st.lost_nomem++;
 		return;
 	}
+	nframes = record_frames(pa, th, ev, size, frames);
 	th->in_free = false;
 	if (ev->old_ptr && (ev->ptr || !ev->size))
 		free_ptr(pa, ev->old_ptr); /* realloc moved, or freed (size 0) */
@@ -700,6 +759,7 @@ void peralloc__module(struct peralloc *pa, const struct ms_event_module *e)
 		symbolize__add_image(pa->sym, e->start, path);
 	else
 		symbolize__add_mapping(pa->sym, e->start, e->end, e->offset, path);
+	unwinder__sync_kernel(pa->unwind);
 }
 
 void peralloc__refresh_modules(struct peralloc *pa, bool force)
@@ -738,6 +798,7 @@ void peralloc__refresh_modules(struct peralloc *pa, bool force)
 		}
 	}
 	fclose(f);
+	unwinder__sync_kernel(pa->unwind);
 }
 
 struct peralloc *peralloc__new(pid_t pid, bool attached_late)
@@ -775,6 +836,13 @@ void peralloc__free(struct peralloc *pa)
 	free(pa);
 }
 
+void peralloc__set_kernel_unwind(struct peralloc *pa, const struct unwind_kernel_ops *ops)
+{
+	pa->kops = ops;
+	if (ops->add_rows)
+		unwinder__set_kernel(pa->unwind, ops);
+}
+
 void peralloc__set_stack_depth(struct peralloc *pa, int depth)
 {
 	pa->stack_depth = depth < 1 ? 1 : depth > MS_STACK_DEPTH ? MS_STACK_DEPTH : depth;
@@ -788,6 +856,167 @@ static uint64_t peak_rss_kb(void)
 		return 0;
 	p = strstr(buf, "VmHWM:");
 	return p ? strtoull(p + 6, NULL, 10) : 0;
+}
+
+/* Sites by symbols --------------------------------------------------------------------- */
+
+/* Functions that only pass an allocation on: a site is named after its first other frame.
+ * (docs/per-allocation.md lists them; --wrapper adds more.) */
+static const char *const default_wrappers[] = {
+    "operator new",	 "operator new[]",   "operator delete",
+    "xmalloc",		 "xcalloc",	     "xrealloc",
+    "xstrdup",		 "xmemdupz",	     "xstrndup",
+    "g_malloc",		 "g_malloc0",	     "g_realloc",
+    "g_try_malloc",	 "PyMem_RawMalloc",  "PyMem_RawCalloc",
+    "PyMem_RawRealloc",	 "PyMem_Malloc",     "PyMem_Calloc",
+    "PyMem_Realloc",	 "PyObject_Malloc",  "_PyObject_Malloc",
+    "PyObject_Calloc",	 "PyObject_Realloc", "_PyMem_RawMalloc",
+    "_PyMem_RawRealloc", "__libc_malloc",    "__GI___libc_malloc",
+};
+
+/* NAME is WRAPPER, or WRAPPER's overload or specialisation: "operator new(unsigned long)" */
+static bool name_is(const char *name, const char *wrapper)
+{
+	size_t n = strlen(wrapper);
+
+	return !strncmp(name, wrapper, n) &&
+	       (!name[n] || name[n] == '(' || name[n] == '[' || name[n] == '<' || name[n] == '@');
+}
+
+static bool is_wrapper(const struct peralloc *pa, const char *fn)
+{
+	if (!fn)
+		return false;
+	for (size_t i = 0; i < sizeof(default_wrappers) / sizeof(default_wrappers[0]); i++)
+		if (name_is(fn, default_wrappers[i]))
+			return true;
+	for (int i = 0; i < pa->nwrappers; i++)
+		if (name_is(fn, pa->wrappers[i]))
+			return true;
+	return false;
+}
+
+int peralloc__title_frame(struct peralloc *pa, const struct pa_site *s)
+{
+	for (int f = 0; f < s->nframes; f++)
+		if (!is_wrapper(pa, s->sym[f].function))
+			return f;
+	return 0;
+}
+
+void peralloc__add_wrapper(struct peralloc *pa, const char *name)
+{
+	if (pa->nwrappers < PA_WRAPPERS_MAX)
+		pa->wrappers[pa->nwrappers++] = name;
+}
+
+void peralloc__set_sites_by_address(struct peralloc *pa, bool by_address)
+{
+	pa->sites_by_address = by_address;
+}
+
+/* What makes two sites one: each frame's function, file and line (or module and offset
+ * where there is no name), and the stack's depth. */
+static char *symbol_key(const struct pa_site *s)
+{
+	size_t cap = 256, len = 0;
+	char *k = malloc(cap);
+
+	if (!k)
+		return NULL;
+	k[0] = '\0';
+	for (int f = 0; f < s->nframes; f++) {
+		const struct sym_info *si = &s->sym[f];
+		char one[1024];
+		int n;
+
+		if (si->function)
+			n = snprintf(one, sizeof(one), "%s\x1f%s\x1f%d\x1e", si->function,
+				     si->file ? si->file : "", si->line);
+		else
+			n = snprintf(
+			    one, sizeof(one), "%s+%llx\x1e", si->module ? si->module : "?",
+			    (unsigned long long)(si->module ? si->module_offset : s->frames[f]));
+		if (n < 0)
+			continue;
+		if ((size_t)n >= sizeof(one))
+			n = sizeof(one) - 1;
+		if (len + n + 1 > cap) {
+			char *g = realloc(k, cap = 2 * (len + n + 1));
+
+			if (!g) {
+				free(k);
+				return NULL;
+			}
+			k = g;
+		}
+		memcpy(k + len, one, n + 1);
+		len += n;
+	}
+	return k;
+}
+
+struct site_key_ref {
+	char *key;
+	uint32_t site;
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct site_key_ref *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	return c ? c : x->site < y->site ? -1 : x->site > y->site;
+}
+
+/* Fold site FROM's counts into INTO. */
+static void site_merge(struct pa_site *into, struct pa_site *from)
+{
+	into->fn_mask |= from->fn_mask;
+	into->allocs += from->allocs;
+	into->bytes += from->bytes;
+	into->frees += from->frees;
+	into->failed += from->failed;
+	into->f.faults += from->f.faults;
+	into->f.in_alloc_code += from->f.in_alloc_code;
+	into->f.kernel += from->f.kernel;
+	into->f.major += from->f.major;
+	for (int k = 0; k < PA_HIST; k++)
+		into->hist[k] += from->hist[k];
+	if (from->max_faults > into->max_faults)
+		into->max_faults = from->max_faults;
+	if (into->stack_id < 0 && from->stack_id >= 0)
+		into->stack_id = from->stack_id;
+	memset(&from->allocs, 0,
+	       offsetof(struct pa_site, merged_into) - offsetof(struct pa_site, allocs));
+}
+
+/* Sites whose frames read the same are one: the first of them keeps the counts. */
+static void merge_sites_by_symbols(struct peralloc *pa)
+{
+	struct site_key_ref *v = calloc(pa->nsites ? pa->nsites : 1, sizeof(*v));
+	uint32_t n = 0;
+
+	if (!v)
+		return; /* unmerged: more rows, nothing wrong */
+	for (uint32_t i = 0; i < pa->nsites; i++)
+		if (pa->sites[i].nframes && (v[n].key = symbol_key(&pa->sites[i])))
+			v[n++].site = i;
+	qsort(v, n, sizeof(*v), key_cmp);
+	for (uint32_t i = 1; i < n; i++) {
+		uint32_t prev = v[i - 1].site, first;
+
+		if (strcmp(v[i].key, v[i - 1].key))
+			continue;
+		/* sorted by site within a key: the run's first site is unmerged */
+		first = pa->sites[prev].merged_into != NIL ? pa->sites[prev].merged_into : prev;
+		site_merge(&pa->sites[first], &pa->sites[v[i].site]);
+		pa->sites[v[i].site].merged_into = first;
+		pa->st.sites_merged++;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		free(v[i].key);
+	free(v);
 }
 
 void peralloc__finish(struct peralloc *pa, int stack_fd, uint64_t stack_errors,
@@ -807,13 +1036,14 @@ void peralloc__finish(struct peralloc *pa, int stack_fd, uint64_t stack_errors,
 	for (uint64_t cur = 0; (e = addr_index__next(&pa->live, &cur)) != NIL;)
 		site_account_end(pa, entry_at(&pa->live, e));
 	pa->st.stack_errors = stack_errors;
+	pa->st.kernel_unwind = *unwinder__kernel_stats(pa->unwind);
 	pa->st.peak_rss_kb = peak_rss_kb();
 	for (uint32_t s = 0; s < pa->nsites; s++) {
 		struct pa_site *site = &pa->sites[s];
 		uint64_t ips[MS_STACK_DEPTH] = {};
 		int n = 0;
 
-		if (site->stack_id == MS_STACK_COPIED && site->nframes) {
+		if (site->stack_id == MS_STACK_IN_RECORD && site->nframes) {
 			/* unwound from the copied stack: every frame is a real return address */
 			for (int f = 0; f < site->nframes; f++)
 				symbolize__addr(pa->sym, site->frames[f], true, &site->sym[f]);
@@ -840,17 +1070,21 @@ void peralloc__finish(struct peralloc *pa, int stack_fd, uint64_t stack_errors,
 			}
 		}
 	}
+	if (!pa->sites_by_address)
+		merge_sites_by_symbols(pa);
 }
 
 bool peralloc__describe_addr(struct peralloc *pa, uint64_t addr, char *buf, size_t size)
 {
 	bool header;
-	uint32_t e = addr_index__lookup(&pa->live, addr, GLIBC_CHUNK_HDR, &header);
+	uint32_t e = addr_index__lookup(&pa->live, addr, GLIBC_CHUNK_HDR, &header), site;
 
 	if (e == NIL || entry_at(&pa->live, e)->site >= pa->nsites)
 		return false;
-	return peralloc__describe_site(pa, entry_at(&pa->live, e)->site,
-				       entry_at(&pa->live, e)->size, buf, size);
+	site = entry_at(&pa->live, e)->site;
+	if (pa->sites[site].merged_into != NIL)
+		site = pa->sites[site].merged_into;
+	return peralloc__describe_site(pa, site, entry_at(&pa->live, e)->size, buf, size);
 }
 
 void peralloc__watch_lost_allocs(struct peralloc *pa, const volatile uint64_t *count)

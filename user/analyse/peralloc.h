@@ -26,6 +26,14 @@ struct peralloc *peralloc__new(pid_t pid, bool attached_late);
 void peralloc__watch_lost_allocs(struct peralloc *pa, const volatile uint64_t *count);
 /* A code mapping the kernel named (MS_EV_MODULE; also through peralloc__event). */
 void peralloc__module(struct peralloc *pa, const struct ms_event_module *e);
+/* Stacks walked in the kernel: the tables the walk reads (analyse/unwind.h). */
+struct unwind_kernel_ops;
+void peralloc__set_kernel_unwind(struct peralloc *pa, const struct unwind_kernel_ops *ops);
+/* Sites with the same symbolized frames are one site (the default); BY_ADDRESS keeps one
+ * per distinct stack of addresses (--sites address). */
+void peralloc__set_sites_by_address(struct peralloc *pa, bool by_address);
+/* NAME (a function, demangled) only passes allocations on: a site is named past it. */
+void peralloc__add_wrapper(struct peralloc *pa, const char *name);
 /* Frames kept from each unwound stack (1 .. MS_STACK_DEPTH). */
 void peralloc__set_stack_depth(struct peralloc *pa, int depth);
 /* The target exec'ed: its old address space is gone. */

@@ -38,6 +38,7 @@ struct pa_site {
 	uint64_t hist[PA_HIST]; /* faults per allocation, for freed and (at the end) live ones */
 	uint64_t max_faults;	/* most faults in one allocation */
 	/* filled by peralloc__finish */
+	uint32_t merged_into; /* NIL, or the site with the same symbolized frames it joined */
 	int nframes;
 	uint64_t frames[MS_STACK_DEPTH];
 	struct sym_info sym[MS_STACK_DEPTH];
@@ -59,11 +60,21 @@ struct pa_stats {
 	struct pa_counts kind[PA_KIND_MAX];
 	uint64_t hist[PA_HIST];
 	uint64_t module_refreshes;
-	uint64_t modules_from_kernel, modules_unnamed; /* MS_EV_MODULE records */
-	uint64_t unwound, unwind_end[UNWIND_END_MAX];  /* stacks unwound, why each walk ended */
+	uint64_t modules_from_kernel, modules_unnamed;	 /* MS_EV_MODULE records */
+	uint64_t unwound, unwind_end[MS_UNWIND_END_MAX]; /* stacks unwound, why each walk ended */
+	uint64_t unwound_from_copy; /* of those, finished here from a copy of the stack */
+	uint64_t copy_top_updates;  /* the kernel told where a thread's frames end */
+	uint64_t copied_bytes;	    /* of stack, in the records unwound here */
+	uint64_t sites_merged;	    /* sites that read the same as another, folded into it */
+	struct unwind_kernel_stats kernel_unwind; /* the rows given to the kernel's walk */
 };
 
+#define PA_NIL 0xffffffffu
+
 uint32_t peralloc__nsites(struct peralloc *pa);
+/* After peralloc__finish: the frame a site is named after, its first one outside the
+ * allocator's wrappers (operator new..., xmalloc, g_malloc, PyMem_*, and --wrapper's). */
+int peralloc__title_frame(struct peralloc *pa, const struct pa_site *s);
 struct pa_site *peralloc__site(struct peralloc *pa, uint32_t i);
 const struct pa_stats *peralloc__stats(struct peralloc *pa);
 extern const char *const pa_kind_names[PA_KIND_MAX];

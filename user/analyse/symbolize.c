@@ -280,3 +280,15 @@ Dwfl_Module *symbolize__module(struct symbolizer *s, uint64_t addr)
 
 	return module_of(s, addr, &m);
 }
+
+int symbolize__nmappings(const struct symbolizer *s)
+{
+	return s->nmaps;
+}
+
+Dwfl_Module *symbolize__mapping(struct symbolizer *s, int i, uint64_t *start, uint64_t *end)
+{
+	*start = s->maps[i].start;
+	*end = s->maps[i].end;
+	return symbolize__module(s, s->maps[i].start);
+}

@@ -35,5 +35,9 @@ void symbolize__addr(struct symbolizer *s, uint64_t addr, bool return_addr, stru
 /* The libdwfl module of the code at ADDR (for the unwinder's CFI), or NULL. */
 typedef struct Dwfl_Module Dwfl_Module;
 Dwfl_Module *symbolize__module(struct symbolizer *s, uint64_t addr);
+/* The code mappings added so far, oldest first: mapping I's extent and module (NULL when
+ * its file cannot be read). */
+int symbolize__nmappings(const struct symbolizer *s);
+Dwfl_Module *symbolize__mapping(struct symbolizer *s, int i, uint64_t *start, uint64_t *end);
 
 #endif

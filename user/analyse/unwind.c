@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The copied-stack unwinder (unwind.h), x86-64: DWARF registers 6 (rbp), 7 (rsp), 16 (ra). */
+#include <gelf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -15,13 +17,15 @@
 #define REG_RSP 7
 #define REG_RA	16
 
-const char *const unwind_end_names[UNWIND_END_MAX] = {
-    [UNWIND_END_OUTERMOST] = "outermost",
-    [UNWIND_END_NO_MODULE] = "no_module",
-    [UNWIND_END_NO_CFI] = "no_cfi",
-    [UNWIND_END_EXPRESSION] = "expression",
-    [UNWIND_END_COPY] = "stack_copy_too_short",
-    [UNWIND_END_DEPTH] = "depth",
+const char *const unwind_end_names[MS_UNWIND_END_MAX] = {
+    [MS_UNWIND_OUTERMOST] = "outermost",
+    [MS_UNWIND_NO_MODULE] = "no_module",
+    [MS_UNWIND_NO_CFI] = "no_cfi",
+    [MS_UNWIND_EXPRESSION] = "expression",
+    [MS_UNWIND_COPY] = "stack_copy_too_short",
+    [MS_UNWIND_DEPTH] = "depth",
+    [MS_UNWIND_READ] = "unreadable_stack",
+    [MS_UNWIND_ENTRY] = "program_entry",
 };
 
 /* How to find the caller's frame from one code address. */
@@ -32,6 +36,7 @@ enum rule_kind {
 	RULE_NO_CFI,	 /* a module, no row */
 	RULE_EXPRESSION, /* a row memstudy cannot express */
 	RULE_OUTERMOST,	 /* the CFI says there is no caller */
+	RULE_ENTRY,	 /* main, or a thread's start_thread: what calls it is libc's start-up */
 };
 
 struct rule {
@@ -41,10 +46,24 @@ struct rule {
 	int32_t cfa_off, rbp_off;
 };
 
+/* A module's rows in the kernel's map. */
+struct kernel_module {
+	Dwfl_Module *mod;
+	uint64_t bias;
+	uint32_t first, count;
+};
+
 struct unwinder {
 	struct symbolizer *sym;
 	struct rule *rules; /* open addressing by pc */
 	size_t cap, n;
+	/* the in-kernel walk's tables */
+	struct unwind_kernel_ops kops;
+	bool kernel;
+	struct kernel_module *kmods;
+	uint32_t nkmods, kmods_cap;
+	int synced_maps; /* symbolizer mappings already in the table */
+	struct unwind_kernel_stats kst;
 };
 
 struct unwinder *unwinder__new(struct symbolizer *sym)
@@ -68,6 +87,7 @@ void unwinder__free(struct unwinder *u)
 	if (!u)
 		return;
 	free(u->rules);
+	free(u->kmods);
 	free(u);
 }
 
@@ -109,6 +129,18 @@ static void rule_from_frame(Dwarf_Frame *f, struct rule *r)
 	r->kind = RULE_CFA;
 }
 
+/*
+ * The program's own frames end at main, a thread's at glibc's start_thread: the frames
+ * past them are libc's start-up code, the same in every stack. A walk stops there, so a
+ * copy of the stack need not hold them (most of the bytes, the start-up frames are big).
+ */
+static bool is_entry(Dwfl_Module *mod, uint64_t pc)
+{
+	const char *name = dwfl_module_addrname(mod, pc);
+
+	return name && (!strcmp(name, "main") || !strcmp(name, "start_thread"));
+}
+
 static void rule_compute(struct unwinder *u, uint64_t pc, struct rule *r)
 {
 	Dwfl_Module *mod = symbolize__module(u->sym, pc);
@@ -119,6 +151,10 @@ static void rule_compute(struct unwinder *u, uint64_t pc, struct rule *r)
 	r->kind = mod ? RULE_NO_CFI : RULE_NONE;
 	if (!mod)
 		return;
+	if (is_entry(mod, pc)) {
+		r->kind = RULE_ENTRY;
+		return;
+	}
 	for (int pass = 0; pass < 2; pass++) {
 		cfi = pass ? dwfl_module_dwarf_cfi(mod, &bias) : dwfl_module_eh_cfi(mod, &bias);
 		if (cfi && !dwarf_cfi_addrframe(cfi, pc - bias, &f)) {
@@ -167,22 +203,31 @@ static const struct rule *rule_for(struct unwinder *u, uint64_t pc)
 	return &u->rules[i];
 }
 
+struct copy {
+	const uint8_t *stack;
+	size_t len;
+	uint64_t sp0;
+	size_t used; /* the end of the furthest word read */
+};
+
 /* The 8 bytes at A, when they lie in the copy of [SP0, SP0 + LEN). */
-static bool read_word(const uint8_t *stack, size_t len, uint64_t sp0, uint64_t a, uint64_t *v)
+static bool read_word(struct copy *c, uint64_t a, uint64_t *v)
 {
-	if (a < sp0 || a - sp0 > len || a - sp0 + 8 > len)
+	if (a < c->sp0 || a - c->sp0 > c->len || a - c->sp0 + 8 > c->len)
 		return false;
-	memcpy(v, stack + (a - sp0), 8);
+	memcpy(v, c->stack + (a - c->sp0), 8);
+	if (a - c->sp0 + 8 > c->used)
+		c->used = a - c->sp0 + 8;
 	return true;
 }
 
 int unwinder__walk(struct unwinder *u, uint64_t pc, uint64_t sp, uint64_t bp, const uint8_t *stack,
-		   size_t len, uint64_t *frames, int max, enum unwind_end *end)
+		   size_t len, uint64_t *frames, int max, enum ms_unwind_end *end, size_t *used)
 {
-	uint64_t sp0 = sp;
+	struct copy c = {stack, len, sp};
 	int n = 0;
 
-	*end = UNWIND_END_DEPTH;
+	*end = MS_UNWIND_DEPTH;
 	while (n < max) {
 		const struct rule *r;
 		uint64_t cfa, ra;
@@ -195,41 +240,292 @@ int unwinder__walk(struct unwinder *u, uint64_t pc, uint64_t sp, uint64_t bp, co
 		switch (r->kind) {
 		case RULE_CFA:
 			cfa = (r->cfa_reg == REG_RSP ? sp : bp) + r->cfa_off;
-			if (!read_word(stack, len, sp0, cfa - 8, &ra) ||
-			    (r->rbp_saved && !read_word(stack, len, sp0, cfa + r->rbp_off, &bp))) {
-				*end = UNWIND_END_COPY;
-				return n;
+			if (!read_word(&c, cfa - 8, &ra) ||
+			    (r->rbp_saved && !read_word(&c, cfa + r->rbp_off, &bp))) {
+				*end = MS_UNWIND_COPY;
+				goto out;
 			}
 			break;
 		case RULE_FP:
 			/* code without CFI (hand-written asm, some JITs): frame pointers or nothing
 			 */
 			cfa = bp + 16;
-			if (bp < sp || !read_word(stack, len, sp0, bp + 8, &ra) ||
-			    !read_word(stack, len, sp0, bp, &bp)) {
-				*end = UNWIND_END_NO_CFI;
-				return n;
+			if (bp < sp || !read_word(&c, bp + 8, &ra) || !read_word(&c, bp, &bp)) {
+				*end = MS_UNWIND_NO_CFI;
+				goto out;
 			}
 			break;
 		case RULE_NONE:
-			*end = UNWIND_END_NO_MODULE;
-			return n;
+			*end = MS_UNWIND_NO_MODULE;
+			goto out;
 		case RULE_EXPRESSION:
-			*end = UNWIND_END_EXPRESSION;
-			return n;
+			*end = MS_UNWIND_EXPRESSION;
+			goto out;
 		case RULE_OUTERMOST:
-			*end = UNWIND_END_OUTERMOST;
-			return n;
+			*end = MS_UNWIND_OUTERMOST;
+			goto out;
+		case RULE_ENTRY:
+			*end = MS_UNWIND_ENTRY;
+			goto out;
 		default:
-			*end = UNWIND_END_NO_CFI;
-			return n;
+			*end = MS_UNWIND_NO_CFI;
+			goto out;
 		}
 		if (!ra || cfa <= sp) { /* the outermost frame, or a loop */
-			*end = UNWIND_END_OUTERMOST;
-			return n;
+			*end = MS_UNWIND_OUTERMOST;
+			goto out;
 		}
 		sp = cfa;
 		pc = ra;
 	}
+out:
+	*used = c.used;
 	return n;
+}
+
+/* In-kernel walk tables ------------------------------------------------------------------ */
+
+/* The packed rule of R, or MS_UNW_EXPRESSION when the kernel's walk cannot express it. */
+static uint32_t pack_rule(const struct rule *r)
+{
+	uint32_t slot = 0;
+
+	switch (r->kind) {
+	case RULE_OUTERMOST:
+		return MS_UNW_OUTERMOST;
+	case RULE_CFA:
+		break;
+	default:
+		return MS_UNW_EXPRESSION;
+	}
+	if (r->cfa_off < 0 || (uint32_t)r->cfa_off > MS_UNW_CFA_OFF_MAX)
+		return MS_UNW_EXPRESSION;
+	if (r->rbp_saved) {
+		if (r->rbp_off >= 0 || r->rbp_off % 8 || -r->rbp_off / 8 > 31)
+			return MS_UNW_EXPRESSION;
+		slot = -r->rbp_off / 8;
+	}
+	return MS_UNW_RULE(r->cfa_reg == REG_RSP ? MS_UNW_CFA_RSP : MS_UNW_CFA_RBP, slot,
+			   r->cfa_off);
+}
+
+/*
+ * The start address of every FDE, from .eh_frame_hdr's sorted search table (found by its
+ * program header, which stripped files keep). Only the encoding every x86-64 toolchain
+ * writes is read: 4-byte entries relative to the header. NULL when absent or other.
+ */
+static uint64_t *fde_starts(Elf *elf, uint64_t *count)
+{
+	size_t nph, at = 4;
+	GElf_Phdr ph;
+	Elf_Data *d = NULL;
+	const uint8_t *h;
+	uint64_t *starts, vaddr = 0;
+	uint32_t n;
+
+	if (elf_getphdrnum(elf, &nph))
+		return NULL;
+	for (size_t i = 0; i < nph && !d; i++)
+		if (gelf_getphdr(elf, i, &ph) && ph.p_type == PT_GNU_EH_FRAME) {
+			d = elf_getdata_rawchunk(elf, ph.p_offset, ph.p_filesz, ELF_T_BYTE);
+			vaddr = ph.p_vaddr;
+		}
+	if (!d || d->d_size < 12)
+		return NULL;
+	h = d->d_buf;
+	/* version 1; eh_frame_ptr pcrel|sdata4; fde_count udata4; table datarel|sdata4 */
+	if (h[0] != 1 || h[1] != (DW_EH_PE_pcrel | DW_EH_PE_sdata4) || h[2] != DW_EH_PE_udata4 ||
+	    h[3] != (DW_EH_PE_datarel | DW_EH_PE_sdata4))
+		return NULL;
+	at += 4;
+	memcpy(&n, h + at, 4);
+	at += 4;
+	if (!n || (d->d_size - at) / 8 < n)
+		return NULL;
+	starts = malloc(n * sizeof(*starts));
+	if (!starts)
+		return NULL;
+	for (uint32_t i = 0; i < n; i++) {
+		int32_t rel;
+
+		memcpy(&rel, h + at + 8 * i, 4);
+		starts[i] = vaddr + rel;
+	}
+	*count = n;
+	return starts;
+}
+
+struct row_buf {
+	struct ms_unwind_row *v;
+	uint32_t n, cap;
+	bool failed;
+};
+
+/* A row from ADDR on; merged into the last when its rule is the same. */
+static void row_push(struct row_buf *b, uint64_t addr, uint32_t rule)
+{
+	if (addr > UINT32_MAX) {
+		b->failed = true;
+		return;
+	}
+	if (b->n && b->v[b->n - 1].addr >= addr) /* overlapping FDEs: the later one wins */
+		b->n--;
+	if (b->n && b->v[b->n - 1].rule == rule)
+		return;
+	if (b->n == b->cap) {
+		uint32_t cap = b->cap ? 2 * b->cap : 4096;
+		struct ms_unwind_row *v = realloc(b->v, cap * sizeof(*v));
+
+		if (!v) {
+			b->failed = true;
+			return;
+		}
+		b->v = v;
+		b->cap = cap;
+	}
+	b->v[b->n++] = (struct ms_unwind_row){(uint32_t)addr, rule};
+}
+
+bool unwind_rows_of_module(Dwfl_Module *mod, struct ms_unwind_row **rows, uint32_t *n,
+			   uint64_t *bias)
+{
+	struct row_buf b = {0};
+	Dwarf_Addr cfi_bias, elf_bias;
+	Dwarf_CFI *cfi = dwfl_module_eh_cfi(mod, &cfi_bias);
+	Elf *elf = dwfl_module_getelf(mod, &elf_bias);
+	uint64_t nfde = 0, *starts = elf ? fde_starts(elf, &nfde) : NULL;
+
+	if (!cfi || !starts) {
+		free(starts);
+		return false;
+	}
+	/* each FDE's rows in turn, libdw telling where each row ends; a gap up to the next
+	 * FDE has no CFI */
+	for (uint64_t k = 0; k < nfde && !b.failed; k++) {
+		uint64_t pc = starts[k], next = k + 1 < nfde ? starts[k + 1] : UINT64_MAX;
+		Dwarf_Addr start, end;
+		Dwarf_Frame *f;
+		struct rule r;
+		bool signal;
+
+		while (pc < next && !dwarf_cfi_addrframe(cfi, pc, &f)) {
+			memset(&r, 0, sizeof(r));
+			rule_from_frame(f, &r);
+			if (dwarf_frame_info(f, &start, &end, &signal) < 0 || end <= pc)
+				end = pc + 1;
+			free(f);
+			row_push(&b, pc, signal ? MS_UNW_EXPRESSION : pack_rule(&r));
+			pc = end;
+		}
+		if (pc < next && next != UINT64_MAX)
+			row_push(&b, pc, MS_UNW_FP);
+	}
+	free(starts);
+	if (b.failed || !b.n) {
+		free(b.v);
+		return false;
+	}
+	*rows = b.v;
+	*n = b.n;
+	*bias = cfi_bias;
+	return true;
+}
+
+int unwinder__trim_at_entry(struct unwinder *u, const uint64_t *frames, int n,
+			    enum ms_unwind_end *end)
+{
+	for (int i = 0; i < n; i++) {
+		if (rule_for(u, frames[i] - 1)->kind == RULE_ENTRY) {
+			*end = MS_UNWIND_ENTRY;
+			return i + 1;
+		}
+	}
+	return n;
+}
+
+void unwinder__set_kernel(struct unwinder *u, const struct unwind_kernel_ops *ops)
+{
+	u->kops = *ops;
+	u->kernel = true;
+}
+
+const struct unwind_kernel_stats *unwinder__kernel_stats(const struct unwinder *u)
+{
+	return &u->kst;
+}
+
+/* MOD's rows in the kernel, loaded the first time. */
+static struct kernel_module *kernel_module_of(struct unwinder *u, Dwfl_Module *mod)
+{
+	struct ms_unwind_row *rows = NULL;
+	struct kernel_module *k;
+	struct timespec t0, t1;
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < u->nkmods; i++)
+		if (u->kmods[i].mod == mod)
+			return &u->kmods[i];
+	if (u->nkmods == u->kmods_cap) {
+		uint32_t cap = u->kmods_cap ? 2 * u->kmods_cap : 32;
+		struct kernel_module *v = realloc(u->kmods, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		u->kmods = v;
+		u->kmods_cap = cap;
+	}
+	k = &u->kmods[u->nkmods++];
+	*k = (struct kernel_module){.mod = mod};
+	u->kst.modules++;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (!unwind_rows_of_module(mod, &rows, &n, &k->bias) ||
+	    !u->kops.add_rows(u->kops.ctx, rows, n, &k->first)) {
+		/* frame pointers only: the walk still goes through code that keeps them */
+		dwfl_module_getelf(mod, &k->bias);
+		u->kst.modules_without_rows++;
+		n = 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	u->kst.build_ns += (t1.tv_sec - t0.tv_sec) * 1000000000ULL + t1.tv_nsec - t0.tv_nsec;
+	k->count = n;
+	u->kst.rows += n;
+	free(rows);
+	return k;
+}
+
+static int map_cmp(const void *a, const void *b)
+{
+	const struct ms_unwind_map *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+void unwinder__sync_kernel(struct unwinder *u)
+{
+	struct ms_unwind_map maps[MS_UNWIND_MAPS];
+	int total = symbolize__nmappings(u->sym);
+	uint32_t n = 0;
+
+	if (!u->kernel || total == u->synced_maps)
+		return;
+	u->synced_maps = total;
+	/* newest first: a mapping that overlaps a newer one was replaced by it */
+	for (int i = total - 1; i >= 0 && n < MS_UNWIND_MAPS; i--) {
+		struct kernel_module *k;
+		uint64_t start, end;
+		Dwfl_Module *mod = symbolize__mapping(u->sym, i, &start, &end);
+		bool hidden = false;
+
+		for (uint32_t j = 0; j < n && !hidden; j++)
+			hidden = start < maps[j].end && maps[j].start < end;
+		if (hidden || !mod || !(k = kernel_module_of(u, mod)))
+			continue;
+		maps[n++] = (struct ms_unwind_map){.start = start,
+						   .end = end,
+						   .bias = k->bias,
+						   .first = k->first,
+						   .count = k->count};
+	}
+	qsort(maps, n, sizeof(maps[0]), map_cmp);
+	u->kops.publish(u->kops.ctx, maps, n);
 }

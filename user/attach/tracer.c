@@ -7,13 +7,16 @@
 #include <unistd.h>
 #include <linux/capability.h>
 #include <linux/perf_event.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "memstudy.h"
 #include "floor.skel.h"
 #include "memstudy.skel.h"
+#include "analyse/unwind.h"
 #include "attach/tracer.h"
 #include "attach/uprobe_multi.h"
 #include "lib/util.h"
@@ -34,6 +37,10 @@ struct tracer {
 	bool per_alloc;
 	void (*idle)(void *ctx); /* between ring-buffer rounds (per-allocation mode) */
 	void *idle_ctx;
+	struct unwind_kernel_ops unwind_ops; /* the kernel side of unwinding */
+	uint32_t rows_used;		     /* in unwind_rows */
+	uint8_t *slots;			     /* thread_slots, mapped (--unwind copy) */
+	size_t slots_len;
 };
 
 /*
@@ -132,6 +139,15 @@ struct tracer *tracer__open(const struct target *t, const struct tracer_opts *op
 		}
 		tr->per_alloc = true;
 		tr->skel->rodata->stack_copy = opts->stack_bytes;
+		tr->skel->rodata->walk_depth =
+		    opts->walk_depth > MS_STACK_DEPTH ? MS_STACK_DEPTH : opts->walk_depth;
+		if (opts->walk_depth &&
+		    bpf_map__set_max_entries(tr->skel->maps.unwind_rows,
+					     opts->unwind_rows ? opts->unwind_rows
+							       : MS_UNWIND_ROWS_DEFAULT)) {
+			ms_err("cannot size the unwind rows map");
+			goto fail;
+		}
 	}
 	tr->multi = !opts->classic_uprobes && uprobe_multi__supported();
 	if (tr->multi) {
@@ -487,6 +503,86 @@ int tracer__stack_fd(const struct tracer *tr)
 	return bpf_map__fd(tr->skel->maps.stacks);
 }
 
+/* unwind_kernel_ops: rows appended to the map, in batches */
+static bool unwind_add_rows(void *ctx, const struct ms_unwind_row *rows, uint32_t n,
+			    uint32_t *first)
+{
+	struct tracer *tr = ctx;
+	uint32_t cap = bpf_map__max_entries(tr->skel->maps.unwind_rows), keys[4096];
+	int fd = bpf_map__fd(tr->skel->maps.unwind_rows);
+
+	if (n > cap - tr->rows_used)
+		return false;
+	for (uint32_t done = 0; done < n;) {
+		uint32_t k = n - done < 4096 ? n - done : 4096;
+
+		for (uint32_t i = 0; i < k; i++)
+			keys[i] = tr->rows_used + done + i;
+		if (bpf_map_update_batch(fd, keys, rows + done, &k, NULL) || !k)
+			return false; /* the rows already written are not used */
+		done += k;
+	}
+	*first = tr->rows_used;
+	tr->rows_used += n;
+	return true;
+}
+
+/* The walk reads the table unwind_live names: fill the other, then flip. */
+static void unwind_publish(void *ctx, const struct ms_unwind_map *maps, uint32_t n)
+{
+	struct tracer *tr = ctx;
+	struct memstudy_bpf__bss *bss = tr->skel->bss;
+	uint32_t next = (__atomic_load_n(&bss->unwind_live, __ATOMIC_RELAXED) + 1) & 1;
+	uint32_t keys[MS_UNWIND_MAPS], k = n;
+
+	for (uint32_t i = 0; i < n; i++)
+		keys[i] = next * MS_UNWIND_MAPS + i;
+	if (n &&
+	    bpf_map_update_batch(bpf_map__fd(tr->skel->maps.unwind_maps), keys, maps, &k, NULL)) {
+		ms_warn("cannot load the unwind table: %s; stacks stop at code loaded since",
+			strerror(errno));
+		return;
+	}
+	bss->unwind_nmaps[next] = n;
+	__atomic_store_n(&bss->unwind_live, next, __ATOMIC_RELEASE);
+}
+
+/* --unwind copy: where thread TID's frames end, into its slot's shared part */
+static void unwind_set_copy_top(void *ctx, uint32_t tid, uint64_t top)
+{
+	struct tracer *tr = ctx;
+	uint32_t slot = tid & tr->skel->rodata->slot_mask;
+	struct ms_thread_shared *sh =
+	    (void *)(tr->slots + (size_t)slot * MS_THREAD_SLOT_SIZE + MS_THREAD_SHARED_OFFSET);
+
+	/* the copy checks tid first: never a top with another thread's tid */
+	__atomic_store_n(&sh->tid, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&sh->copy_top, top, __ATOMIC_RELEASE);
+	__atomic_store_n(&sh->tid, tid, __ATOMIC_RELEASE);
+}
+
+const struct unwind_kernel_ops *tracer__unwind_ops(struct tracer *tr)
+{
+	const struct memstudy_bpf__rodata *ro = tr->skel->rodata;
+
+	if (!tr->per_alloc || (!ro->walk_depth && !ro->stack_copy))
+		return NULL;
+	tr->unwind_ops = (struct unwind_kernel_ops){.ctx = tr};
+	if (ro->walk_depth) {
+		tr->unwind_ops.add_rows = unwind_add_rows;
+		tr->unwind_ops.publish = unwind_publish;
+	} else if (!tr->slots) {
+		tr->slots_len = (size_t)(ro->slot_mask + 1) * MS_THREAD_SLOT_SIZE;
+		tr->slots = mmap(NULL, tr->slots_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+				 bpf_map__fd(tr->skel->maps.thread_slots), 0);
+		if (tr->slots == MAP_FAILED)
+			tr->slots = NULL; /* copies stay stack_copy bytes long */
+	}
+	if (tr->slots)
+		tr->unwind_ops.set_copy_top = unwind_set_copy_top;
+	return &tr->unwind_ops;
+}
+
 static void *destroy_link(void *link)
 {
 	bpf_link__destroy(link);
@@ -526,6 +622,8 @@ void tracer__destroy(struct tracer *tr)
 		return;
 	tracer__detach(tr);
 	ring_buffer__free(tr->rb);
+	if (tr->slots)
+		munmap(tr->slots, tr->slots_len);
 	floor_bpf__destroy(tr->floor);
 	memstudy_bpf__destroy(tr->skel);
 	free(tr);

@@ -25,7 +25,9 @@ struct tracer_opts {
 	bool per_alloc; /* --per-allocation: stream every call and fault to the collector */
 	unsigned int thread_slots; /* per-thread state slots; 0 = from pid_max */
 	unsigned int ringbuf_mb;   /* per-allocation ring buffer size; 0 = default */
-	unsigned int stack_bytes;  /* per-allocation: stack bytes copied per call, 0 = FP walk */
+	unsigned int stack_bytes;  /* per-allocation: stack bytes copied where the walk stops */
+	unsigned int walk_depth;   /* per-allocation: frames walked in the kernel, 0 = none */
+	unsigned int unwind_rows;  /* CFI rows the kernel holds; 0 = MS_UNWIND_ROWS_DEFAULT */
 	bool classic_uprobes; /* one perf-event uprobe per probe point, not multi-uprobe links */
 };
 
@@ -46,6 +48,8 @@ struct memstudy_bpf *tracer__skel(struct tracer *tr);
 const struct target *tracer__target(const struct tracer *tr);
 uint64_t tracer__start_ns(const struct tracer *tr); /* when the probes were in place */
 int tracer__stack_fd(const struct tracer *tr);	    /* per-allocation stacks */
+/* The in-kernel walk's tables, for the collector (NULL when stacks are not walked there). */
+const struct unwind_kernel_ops *tracer__unwind_ops(struct tracer *tr);
 /* Detach everything: the target runs at full speed again. */
 void tracer__detach(struct tracer *tr);
 void tracer__destroy(struct tracer *tr);

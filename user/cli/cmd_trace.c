@@ -20,8 +20,9 @@
 
 extern char **environ;
 
-/* Per-allocation stacks: bytes copied and frames kept (docs/performance.md, stacks). */
-#define DEFAULT_STACK_BYTES 0 /* opt-in until the collector keeps up at 10M allocations */
+/* Per-allocation stacks (docs/performance.md, stacks): walked in the kernel; the bytes
+ * copied where the walk finds code without rows yet; the frames kept. */
+#define DEFAULT_STACK_BYTES 4096
 #define DEFAULT_STACK_DEPTH 32
 
 enum {
@@ -37,6 +38,7 @@ enum {
 	O_ALL,
 	O_ENTRY,
 	O_FLOOR,
+	O_UNWIND,
 	O_PER_ALLOC,
 	O_TOP,
 	O_RINGBUF,
@@ -46,9 +48,14 @@ enum {
 	O_VERSION,
 	O_STACK_BYTES,
 	O_STACK_DEPTH,
+	O_SITES,
+	O_WRAPPER,
 };
 
 static const char *const floor_choices[] = {"all", "uprobes", NULL};
+enum { UNWIND_COPY, UNWIND_KERNEL, UNWIND_FP };
+static const char *const unwind_choices[] = {"copy", "kernel", "fp", NULL};
+static const char *const sites_choices[] = {"symbols", "address", NULL};
 
 /* The options of memstudy --pid and memstudy run: one table, two pages. */
 static const struct opt trace_table[] = {
@@ -90,12 +97,32 @@ static const struct opt trace_table[] = {
      "docs/per-allocation.md"},
     {O_TOP, "top", 0, OPT_WHOLE, "N",
      "call sites listed per table in --per-allocation (default 10)", 1, 4096},
+    {O_UNWIND, "unwind", 0, OPT_CHOICE, "HOW",
+     "how --per-allocation finds each allocation's callers; only fp\n"
+     "needs frame pointers. copy (the default): the top of the stack,\n"
+     "as far as the thread's frames go (learned) or --stack-bytes,\n"
+     "is copied into each record and unwound by memstudy with the\n"
+     "code's CFI (perf --call-graph dwarf's way); kernel: the frames\n"
+     "are walked at the allocator's return from CFI rows loaded into\n"
+     "BPF maps (small records, ~180 ns a frame here); fp: frame\n"
+     "pointers only. docs/design.md says why copy is the default",
+     .choices = unwind_choices},
     {O_STACK_BYTES, "stack-bytes", 0, OPT_WHOLE, "N",
-     "with --per-allocation: bytes of the caller's stack copied at each\n"
-     "allocation and unwound with the code's CFI, no frame pointers\n"
-     "needed (a power of two up to 4096; 2048 reaches main in most\n"
-     "programs). Default 0: the frame-pointer walk alone",
+     "with --per-allocation: the most stack bytes copied into a\n"
+     "record: at every call (--unwind copy), or where the kernel's\n"
+     "walk meets code whose CFI is not loaded yet (--unwind kernel);\n"
+     "a power of two up to 4096 (default 4096), 0: never",
      0, 4096},
+    {O_SITES, "sites", 0, OPT_CHOICE, "HOW",
+     "with --per-allocation: symbols (the default) makes stacks whose\n"
+     "frames name the same functions and lines one call site; address\n"
+     "keeps one per distinct stack of return addresses",
+     .choices = sites_choices},
+    {O_WRAPPER, "wrapper", 0, OPT_TEXT, "NAME",
+     "a function that only passes allocations on (repeatable, up to\n"
+     "16): sites are named after their first frame outside it. Built\n"
+     "in: operator new/new[], xmalloc, xcalloc, xrealloc, xstrdup,\n"
+     "g_malloc, g_malloc0, g_realloc, PyMem_*, PyObject_Malloc..."},
     {O_STACK_DEPTH, "stack-depth", 0, OPT_WHOLE, "N",
      "frames kept of each unwound stack (default 32, at most 64)", 1, MS_STACK_DEPTH},
     {O_RINGBUF, "ring-buffer", 0, OPT_POW2, "MB",
@@ -190,6 +217,7 @@ struct parse_ctx {
 	bool run_mode;
 	bool version;
 	bool stack_bytes_set;
+	int unwind; /* UNWIND_* */
 };
 
 static int on_trace_opt(void *ctx, const struct opt *opt, const struct opt_value *v)
@@ -246,6 +274,9 @@ static int on_trace_opt(void *ctx, const struct opt *opt, const struct opt_value
 	case O_PER_ALLOC:
 		o->tracer.per_alloc = true;
 		break;
+	case O_UNWIND:
+		c->unwind = v->choice;
+		break;
 	case O_TOP:
 		o->top = (int)v->num;
 		break;
@@ -270,6 +301,15 @@ static int on_trace_opt(void *ctx, const struct opt *opt, const struct opt_value
 		break;
 	case O_STACK_DEPTH:
 		o->stack_depth = (int)v->num;
+		break;
+	case O_SITES:
+		o->sites_by_address = v->choice == 1;
+		break;
+	case O_WRAPPER:
+		if (o->nwrappers == TRACE_WRAPPERS_MAX)
+			return opt_usage_error(c->doc, "--wrapper is taken at most %d times",
+					       TRACE_WRAPPERS_MAX);
+		o->wrappers[o->nwrappers++] = v->text;
 		break;
 	}
 	return 0;
@@ -301,6 +341,11 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 		o->tracer.stack_bytes = DEFAULT_STACK_BYTES;
 	if (!o->stack_depth)
 		o->stack_depth = DEFAULT_STACK_DEPTH;
+	o->tracer.walk_depth = c.unwind == UNWIND_KERNEL ? o->stack_depth : 0;
+	if (c.unwind == UNWIND_FP)
+		o->tracer.stack_bytes = 0;
+	else if (c.unwind == UNWIND_COPY && !o->tracer.stack_bytes)
+		rc = opt_usage_error(c.doc, "--unwind copy needs --stack-bytes above 0");
 	if (o->tracer.per_alloc && o->tracer.floor)
 		rc =
 		    opt_usage_error(c.doc, "--per-allocation and --probe-floor do not go together");

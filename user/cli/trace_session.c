@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 
 #include "analyse/peralloc.h"
+#include "analyse/unwind.h"
 #include "attach/calibrate.h"
 #include "attach/tracer.h"
 #include "cli/trace_session.h"
@@ -160,15 +161,28 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 			goto out;
 		}
 		peralloc__set_stack_depth(pa, o->stack_depth);
+		peralloc__set_sites_by_address(pa, o->sites_by_address);
+		for (int i = 0; i < o->nwrappers; i++)
+			peralloc__add_wrapper(pa, o->wrappers[i]);
 	}
 	event_sink__init(&ev, t->pid, t->has_phase, child > 0, pa);
 	tr = tracer__open(t, &o->tracer, event_sink__record, &ev);
-	if (!tr || tracer__attach(tr))
+	if (!tr)
+		goto out;
+	if (pa) {
+		const struct unwind_kernel_ops *uk = tracer__unwind_ops(tr);
+
+		if (uk)
+			peralloc__set_kernel_unwind(pa, uk);
+		/* --pid: the code already mapped, its rows loaded before the first probe hits;
+		 * run: the command's, once it is exec'd (its first records say so) */
+		if (child <= 0)
+			peralloc__refresh_modules(pa, true);
+	}
+	if (tracer__attach(tr))
 		goto out;
 	if (pa) {
 		collect__watch_lost(tr, pa);
-		/* --pid: the code already mapped; run: read again once the command is exec'd */
-		peralloc__refresh_modules(pa, true);
 		tracer__set_idle(tr, refresh_modules, pa);
 	}
 	if (o->tracer.verbose)

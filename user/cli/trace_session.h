@@ -22,7 +22,11 @@ struct trace_opts {
 	bool maps;     /* --maps: annotated memory map at the end (per-allocation, live target) */
 	bool all_rows; /* --all: table rows for functions and syscalls never called */
 	int top;
-	int stack_depth; /* --stack-depth */
+	int stack_depth;       /* --stack-depth */
+	bool sites_by_address; /* --sites address */
+#define TRACE_WRAPPERS_MAX 16
+	const char *wrappers[TRACE_WRAPPERS_MAX]; /* --wrapper */
+	int nwrappers;
 	struct tracer_opts tracer;
 };
 

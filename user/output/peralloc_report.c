@@ -12,41 +12,12 @@
 #include "lib/util.h"
 
 static const char frame_note[] =
-    "frames are unwound from the top of the caller's stack, copied at each allocation "
-    "(--stack-bytes), with each module's CFI (.eh_frame, .debug_frame): no frame pointers "
-    "needed; a site's title is its first frame outside the allocator's wrappers "
-    "(operator new, xmalloc, g_malloc...)";
-
-/* Functions that only pass an allocation on: a site is named after its first other frame. */
-static const char *const wrappers[] = {
-    "operator new",	  "operator delete",  "xmalloc",	  "xcalloc",
-    "xrealloc",		  "xstrdup",	      "xmemdupz",	  "g_malloc",
-    "g_malloc0",	  "g_realloc",	      "g_try_malloc",	  "PyMem_RawMalloc",
-    "PyMem_RawCalloc",	  "PyMem_RawRealloc", "PyMem_Malloc",	  "PyMem_Calloc",
-    "PyMem_Realloc",	  "PyObject_Malloc",  "_PyObject_Malloc", "__libc_malloc",
-    "__GI___libc_malloc",
-};
-
-static bool is_wrapper(const char *fn)
-{
-	for (size_t i = 0; fn && i < sizeof(wrappers) / sizeof(wrappers[0]); i++) {
-		size_t n = strlen(wrappers[i]);
-
-		/* "operator new(unsigned long)", "operator new[](...)" and the like */
-		if (!strncmp(fn, wrappers[i], n) && (!fn[n] || fn[n] == '(' || fn[n] == '['))
-			return true;
-	}
-	return false;
-}
-
-/* The frame a site is named after: its first one outside the wrappers. */
-static int title_frame(const struct pa_site *s)
-{
-	for (int f = 0; f < s->nframes; f++)
-		if (!is_wrapper(s->sym[f].function))
-			return f;
-	return 0;
-}
+    "frames are unwound with each module's CFI (.eh_frame, .debug_frame), no frame "
+    "pointers needed, from the top of the stack copied at each allocation (--unwind copy, "
+    "the default) or walked in the kernel (--unwind kernel), up to main or a thread's "
+    "start; stacks whose frames read the same are one site (--sites address: not); a "
+    "site's title is its first frame outside the allocator's wrappers (operator new, "
+    "xmalloc, g_malloc..., --wrapper)";
 
 /* "name", "[module+0xoff]" or "0xaddr": one frame, for tables and "frames". */
 static void frame_name(const struct pa_site *s, int f, char *buf, size_t size)
@@ -115,16 +86,19 @@ static int by_bytes(const void *a, const void *b, void *ctx)
 	return x->f.faults < y->f.faults ? 1 : x->f.faults > y->f.faults ? -1 : 0;
 }
 
-static struct pa_site **sorted_sites(struct peralloc *pa, bool faults)
+/* The sites (those merged into another left out), sorted; how many in *N. */
+static struct pa_site **sorted_sites(struct peralloc *pa, bool faults, uint32_t *n)
 {
-	uint32_t n = peralloc__nsites(pa);
-	struct pa_site **v = calloc(n + 1, sizeof(*v));
+	uint32_t all = peralloc__nsites(pa);
+	struct pa_site **v = calloc(all + 1, sizeof(*v));
 
+	*n = 0;
 	if (!v)
 		return NULL;
-	for (uint32_t i = 0; i < n; i++)
-		v[i] = peralloc__site(pa, i);
-	qsort_r(v, n, sizeof(*v), faults ? by_faults : by_bytes, NULL);
+	for (uint32_t i = 0; i < all; i++)
+		if (peralloc__site(pa, i)->merged_into == PA_NIL)
+			v[(*n)++] = peralloc__site(pa, i);
+	qsort_r(v, *n, sizeof(*v), faults ? by_faults : by_bytes, NULL);
 	return v;
 }
 
@@ -158,8 +132,8 @@ bool peralloc__describe_site(struct peralloc *pa, uint32_t i, uint64_t size, cha
 
 static void print_site_table(struct peralloc *pa, FILE *out, bool faults, int top)
 {
-	struct pa_site **v = sorted_sites(pa, faults);
-	uint32_t n = peralloc__nsites(pa);
+	uint32_t n;
+	struct pa_site **v = sorted_sites(pa, faults, &n);
 
 	if (!v)
 		return;
@@ -179,7 +153,8 @@ static void print_site_table(struct peralloc *pa, FILE *out, bool faults, int to
 			(unsigned long long)(s->f.faults - s->f.in_alloc_code),
 			(unsigned long long)s->f.major, (unsigned long long)s->allocs,
 			(unsigned long long)s->bytes, (unsigned long long)s->max_faults, fns);
-		for (int f = title_frame(s), k = 0; f < s->nframes && k < 6; f++, k++) {
+		for (int f = peralloc__title_frame(pa, s), k = 0; f < s->nframes && k < 6;
+		     f++, k++) {
 			frame_name(s, f, fr, sizeof(fr));
 			fprintf(out, " %s%s", k ? "<- " : "", fr);
 			if (!k && s->sym[f].file)
@@ -188,6 +163,60 @@ static void print_site_table(struct peralloc *pa, FILE *out, bool faults, int to
 		fputc('\n', out);
 	}
 	free(v);
+}
+
+/* Each top site's frames, innermost first, one a line with file:line and module+offset
+ * (what addr2line -e MODULE takes), the way perf report prints call chains. */
+static void print_call_chains(struct peralloc *pa, FILE *out, int top)
+{
+	uint32_t n, nb, shown = 0;
+	struct pa_site **v = sorted_sites(pa, true, &n), **vb = sorted_sites(pa, false, &nb);
+	struct pa_site **pick = calloc(2 * (size_t)top + 1, sizeof(*pick));
+	char fns[128], fr[256];
+
+	if (!v || !vb || !pick)
+		goto out;
+	/* the top by faults, then the top by bytes not already there */
+	for (uint32_t i = 0; i < n && (int)i < top && v[i]->f.faults; i++)
+		pick[shown++] = v[i];
+	for (uint32_t i = 0; i < nb && (int)i < top && vb[i]->bytes; i++) {
+		uint32_t k = 0;
+
+		while (k < shown && pick[k] != vb[i])
+			k++;
+		if (k == shown)
+			pick[shown++] = vb[i];
+	}
+	if (!shown)
+		goto out;
+	fprintf(out, "\nCall chains of the sites above, innermost frame first\n");
+	for (uint32_t i = 0; i < shown; i++) {
+		const struct pa_site *s = pick[i];
+		int title = peralloc__title_frame(pa, s);
+
+		fn_list(s, fns, sizeof(fns));
+		fprintf(out, "  %s: %llu allocations, %llu bytes, %llu page faults\n", fns,
+			(unsigned long long)s->allocs, (unsigned long long)s->bytes,
+			(unsigned long long)s->f.faults);
+		for (int f = 0; f < s->nframes; f++) {
+			const struct sym_info *si = &s->sym[f];
+
+			frame_name(s, f, fr, sizeof(fr));
+			fprintf(out, "    %c %s", f == title ? '>' : ' ', fr);
+			if (si->file)
+				fprintf(out, " (%s:%d)", si->file, si->line);
+			if (si->module && si->function)
+				fprintf(out, " [%s+0x%llx]", si->module,
+					(unsigned long long)si->module_offset);
+			fputc('\n', out);
+		}
+	}
+	fprintf(out, "  (> marks the frame a site is named after: the first outside the "
+		     "allocator's wrappers)\n");
+out:
+	free(v);
+	free(vb);
+	free(pick);
 }
 
 void peralloc__print_text(struct peralloc *pa, FILE *out, int top)
@@ -203,10 +232,12 @@ void peralloc__print_text(struct peralloc *pa, FILE *out, int top)
 		maj += st->kind[k].major;
 	}
 	fprintf(out,
-		"\nPer allocation: %llu allocations from %u call sites, %llu frees, most live at "
+		"\nPer allocation: %llu allocations from %llu call sites, %llu frees, most live at "
 		"once %llu, live at the end %llu\n",
-		(unsigned long long)st->allocs, peralloc__nsites(pa), (unsigned long long)st->frees,
-		(unsigned long long)st->live_max, (unsigned long long)st->live_at_end);
+		(unsigned long long)st->allocs,
+		(unsigned long long)(peralloc__nsites(pa) - st->sites_merged),
+		(unsigned long long)st->frees, (unsigned long long)st->live_max,
+		(unsigned long long)st->live_at_end);
 	print_incomplete(st, out);
 	if (st->unknown_frees)
 		fprintf(out,
@@ -238,6 +269,7 @@ void peralloc__print_text(struct peralloc *pa, FILE *out, int top)
 	fputc('\n', out);
 	print_site_table(pa, out, true, top);
 	print_site_table(pa, out, false, top);
+	print_call_chains(pa, out, top < 5 ? top : 5);
 	fprintf(out, "\nStacks: %s.", frame_note);
 	if (st->stack_errors)
 		fprintf(out, " %llu calls had no stack stored (caller only).",
@@ -284,7 +316,7 @@ static json_object *json_hist(const uint64_t *h)
 	return a;
 }
 
-static json_object *json_site(const struct pa_site *s)
+static json_object *json_site(struct peralloc *pa, const struct pa_site *s)
 {
 	json_object *o = json_object_new_object(), *frames = json_object_new_array();
 	json_object *locs = json_object_new_array(), *fns = json_object_new_array();
@@ -317,7 +349,7 @@ static json_object *json_site(const struct pa_site *s)
 			json_object_array_add(fns, json_object_new_string(ms_fn_names[i]));
 	json_object_object_add(o, "frames", frames);
 	if (s->nframes) {
-		frame_name(s, title_frame(s), fr, sizeof(fr));
+		frame_name(s, peralloc__title_frame(pa, s), fr, sizeof(fr));
 		json_object_object_add(o, "title", json_object_new_string(fr));
 	}
 	json_object_object_add(o, "locations", locs);
@@ -345,14 +377,14 @@ json_object *peralloc__json(struct peralloc *pa)
 	json_object *col = json_object_new_object(), *lost = json_object_new_object();
 	json_object *causes = json_object_new_object(), *dropped = json_object_new_object();
 	json_object *top_f = json_object_new_array(), *top_b = json_object_new_array();
-	struct pa_site **v = sorted_sites(pa, true), **vb = sorted_sites(pa, false);
-	uint32_t n = peralloc__nsites(pa), i;
+	uint32_t n, nb, i;
+	struct pa_site **v = sorted_sites(pa, true, &n), **vb = sorted_sites(pa, false, &nb);
 	uint64_t total = 0, ia = 0, maj = 0;
 	int k;
 
 	/* sites[] in order of faults, then bytes; top_* are indexes into it */
 	for (i = 0; v && i < n; i++)
-		json_object_array_add(sites, json_site(v[i]));
+		json_object_array_add(sites, json_site(pa, v[i]));
 	for (i = 0; v && i < n && i < 20; i++)
 		json_object_array_add(top_f, json_object_new_int(i));
 	for (i = 0; v && vb && i < n && i < 20; i++)
@@ -407,12 +439,34 @@ json_object *peralloc__json(struct peralloc *pa)
 	json_object_object_add(o, "stack_errors", U64(st->stack_errors));
 	json_object_object_add(o, "stack_note", json_object_new_string(frame_note));
 	{
-		json_object *stk = json_object_new_object(), *why = json_object_new_object();
+		json_object *stk = json_object_new_object(), *why = json_object_new_object(),
+			    *k = json_object_new_object();
+		const struct unwind_kernel_stats *ks = &st->kernel_unwind;
 
 		json_object_object_add(stk, "unwound", U64(st->unwound));
-		for (int k = 0; k < UNWIND_END_MAX; k++)
-			json_object_object_add(why, unwind_end_names[k], U64(st->unwind_end[k]));
-		json_object_object_add(stk, "ended_by_reason", why);
+		json_object_object_add(
+		    stk, "complete",
+		    U64(st->unwind_end[MS_UNWIND_OUTERMOST] + st->unwind_end[MS_UNWIND_ENTRY]));
+		json_object_object_add(stk, "reached_program_entry",
+				       U64(st->unwind_end[MS_UNWIND_ENTRY]));
+		for (int e = 0; e < MS_UNWIND_END_MAX; e++)
+			if (e != MS_UNWIND_OUTERMOST && e != MS_UNWIND_ENTRY)
+				json_object_object_add(why, unwind_end_names[e],
+						       U64(st->unwind_end[e]));
+		json_object_object_add(stk, "truncated_by_reason", why);
+		json_object_object_add(stk, "finished_from_copy", U64(st->unwound_from_copy));
+		json_object_object_add(
+		    stk, "bytes_copied_per_stack",
+		    json_object_new_double(st->unwound_from_copy
+					       ? (double)st->copied_bytes / st->unwound_from_copy
+					       : 0));
+		json_object_object_add(stk, "copy_top_updates", U64(st->copy_top_updates));
+		json_object_object_add(stk, "sites_merged_by_symbols", U64(st->sites_merged));
+		json_object_object_add(k, "modules", U64(ks->modules));
+		json_object_object_add(k, "modules_without_rows", U64(ks->modules_without_rows));
+		json_object_object_add(k, "rows", U64(ks->rows));
+		json_object_object_add(k, "build_ms", json_object_new_double(ks->build_ns / 1e6));
+		json_object_object_add(stk, "kernel_tables", k);
 		json_object_object_add(o, "stacks", stk);
 	}
 	json_object_object_add(col, "records", U64(st->events));
