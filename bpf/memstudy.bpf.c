@@ -353,7 +353,7 @@ static __always_inline void send_walked(struct pt_regs *ctx, struct thread_state
 	big->pad = 0;
 	if (big->stack_len)
 		size = offsetof(struct ms_event_alloc_stack, stack) +
-		       (big->stack_len & (MS_STACK_COPY_MAX - 1));
+		       (big->stack_len < MS_STACK_COPY_MAX ? big->stack_len : MS_STACK_COPY_MAX);
 	else
 		size = offsetof(struct ms_event_alloc_stack, frames) +
 		       8 * (big->nframes & (MS_STACK_DEPTH - 1));
@@ -454,8 +454,10 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, struct thread_state 
 			sent = send_copied(ctx, ts, &a, len, 1024);
 		else if (len <= 2048)
 			sent = send_copied(ctx, ts, &a, len, 2048);
-		else
+		else if (len <= 4096)
 			sent = send_copied(ctx, ts, &a, len, 4096);
+		else
+			sent = send_copied(ctx, ts, &a, len, MS_STACK_COPY_MAX);
 		if (!sent)
 			record_lost(MS_EV_ALLOC);
 		return;

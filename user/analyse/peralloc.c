@@ -63,7 +63,8 @@ struct pa_thread {
 	uint64_t last_page;
 	int64_t last_target; /* >= 0 site index; < 0: -(kind + 1) */
 	bool last_in_alloc;
-	uint64_t copy_top; /* the kernel was told: this thread's frames end below it */
+	uint64_t copy_top;   /* the kernel was told: this thread's frames end below it */
+	uint64_t top_needed; /* the most a complete walk of this thread's copies needed */
 };
 
 struct peralloc {
@@ -484,9 +485,10 @@ static void free_ptr(struct peralloc *pa, uint64_t ptr)
 }
 
 /*
- * --unwind copy: a walk that reached the outermost frame read the copy up to SP + USED;
- * the thread's frames end there (its first frames stay where they are while it lives), so
- * the kernel copies no further. A copy that proved too short makes it copy all again.
+ * --unwind copy: a walk that reached the program's entry read the copy up to SP + USED;
+ * the thread's frames end there (its first frames stay where they are while it lives),
+ * so the kernel copies no further: the most any complete walk of the thread needed. A copy
+ * that proved too short makes the kernel copy all it may until a walk completes again.
  */
 static void learn_copy_top(struct peralloc *pa, struct pa_thread *th, uint64_t sp,
 			   enum ms_unwind_end end, size_t used)
@@ -495,10 +497,13 @@ static void learn_copy_top(struct peralloc *pa, struct pa_thread *th, uint64_t s
 
 	if (!pa->kops || !pa->kops->set_copy_top)
 		return;
-	if ((end == MS_UNWIND_OUTERMOST || end == MS_UNWIND_ENTRY) && sp + used > top)
-		top = sp + used;
-	else if (end == MS_UNWIND_COPY)
+	if (end == MS_UNWIND_OUTERMOST || end == MS_UNWIND_ENTRY) {
+		if (sp + used > th->top_needed)
+			th->top_needed = sp + used;
+		top = th->top_needed;
+	} else if (end == MS_UNWIND_COPY) {
 		top = 0;
+	}
 	if (top != th->copy_top) {
 		pa->kops->set_copy_top(pa->kops->ctx, th->tid, top);
 		th->copy_top = top;
@@ -1019,6 +1024,32 @@ static void merge_sites_by_symbols(struct peralloc *pa)
 	free(v);
 }
 
+/*
+ * SITE's frames from the N return addresses in IPS, symbolized, with the functions DWARF
+ * says were inlined at each one as frames of their own (marked inlined). STOP_AT_UNKNOWN:
+ * a frame past the first in no code mapping ends the stack.
+ */
+static void symbolize_site(struct peralloc *pa, struct pa_site *site, const uint64_t *ips, int n,
+			   bool stop_at_unknown)
+{
+	struct sym_info one[MS_STACK_DEPTH];
+	uint64_t phys[MS_STACK_DEPTH];
+	int out = 0;
+
+	memcpy(phys, ips, n * sizeof(*phys));
+	for (int f = 0; f < n && out < MS_STACK_DEPTH; f++) {
+		int k = symbolize__frames(pa->sym, phys[f], true, one, MS_STACK_DEPTH - out);
+
+		if (stop_at_unknown && f && !one[k - 1].module)
+			break;
+		for (int j = 0; j < k; j++) {
+			site->frames[out] = phys[f];
+			site->sym[out++] = one[j];
+		}
+	}
+	site->nframes = out;
+}
+
 void peralloc__finish(struct peralloc *pa, int stack_fd, uint64_t stack_errors,
 		      const uint64_t lost_records[MS_EV_TYPES], uint64_t thread_state_lost)
 {
@@ -1044,9 +1075,8 @@ void peralloc__finish(struct peralloc *pa, int stack_fd, uint64_t stack_errors,
 		int n = 0;
 
 		if (site->stack_id == MS_STACK_IN_RECORD && site->nframes) {
-			/* unwound from the copied stack: every frame is a real return address */
-			for (int f = 0; f < site->nframes; f++)
-				symbolize__addr(pa->sym, site->frames[f], true, &site->sym[f]);
+			/* unwound from the record: every frame is a real return address */
+			symbolize_site(pa, site, site->frames, site->nframes, false);
 			continue;
 		}
 		if (site->stack_id >= 0 && stack_fd >= 0 &&
@@ -1058,17 +1088,9 @@ void peralloc__finish(struct peralloc *pa, int stack_fd, uint64_t stack_errors,
 			ips[0] = site->caller;
 			n = 1;
 		}
-		site->nframes = n;
-		for (int f = 0; f < n; f++) {
-			site->frames[f] = ips[f];
-			symbolize__addr(pa->sym, ips[f], true, &site->sym[f]);
-			/* past the caller, a frame in no code mapping means the walk followed
-			 * a register that was not a frame pointer: the rest is noise */
-			if (f && !site->sym[f].module) {
-				site->nframes = f;
-				break;
-			}
-		}
+		/* past the caller, a frame in no code mapping means the frame-pointer walk
+		 * followed a register that was not a frame pointer: the rest is noise */
+		symbolize_site(pa, site, ips, n, true);
 	}
 	if (!pa->sites_by_address)
 		merge_sites_by_symbols(pa);

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 
 #include "analyse/symbolize.h"
@@ -26,6 +28,10 @@ struct sym_mapping {
 struct sym_cache {
 	uint64_t key; /* address << 1 | return_addr; 0 = empty */
 	struct sym_info info;
+	/* the frames inlined at the address, innermost first, then the function they are
+	 * inlined into at its call line; computed on demand */
+	struct sym_info *chain;
+	int nchain; /* -1: not computed */
 };
 
 struct symbolizer {
@@ -69,6 +75,11 @@ void symbolize__free(struct symbolizer *s)
 			continue;
 		free((char *)s->cache[i].info.function);
 		free((char *)s->cache[i].info.file);
+		for (int k = 0; k < s->cache[i].nchain; k++) {
+			free((char *)s->cache[i].chain[k].function);
+			free((char *)s->cache[i].chain[k].file);
+		}
+		free(s->cache[i].chain);
 	}
 	for (int i = 0; i < s->nmaps; i++)
 		free(s->maps[i].path);
@@ -233,7 +244,8 @@ static void lookup(struct symbolizer *s, uint64_t addr, bool ret, struct sym_inf
 	}
 }
 
-void symbolize__addr(struct symbolizer *s, uint64_t addr, bool return_addr, struct sym_info *out)
+/* The cache entry of ADDR, filled; NULL without memory. Valid until the next call. */
+static struct sym_cache *cache_entry(struct symbolizer *s, uint64_t addr, bool return_addr)
 {
 	uint64_t key = addr << 1 | return_addr | 1ULL << 63;
 	size_t i;
@@ -245,8 +257,7 @@ void symbolize__addr(struct symbolizer *s, uint64_t addr, bool return_addr, stru
 		s->cache = calloc(oldcap * 2, sizeof(*s->cache));
 		if (!s->cache) { /* keep the old one */
 			s->cache = old;
-			lookup(s, addr, return_addr, out);
-			return;
+			return NULL;
 		}
 		s->cache_cap = oldcap * 2;
 		for (i = 0; i < oldcap; i++) {
@@ -262,16 +273,122 @@ void symbolize__addr(struct symbolizer *s, uint64_t addr, bool return_addr, stru
 		free(old);
 	}
 	for (i = (key * 0x9e3779b97f4a7c15ULL) >> 20 & (s->cache_cap - 1); s->cache[i].key;
-	     i = (i + 1) & (s->cache_cap - 1)) {
-		if (s->cache[i].key == key) {
-			*out = s->cache[i].info;
-			return;
-		}
-	}
+	     i = (i + 1) & (s->cache_cap - 1))
+		if (s->cache[i].key == key)
+			return &s->cache[i];
 	lookup(s, addr, return_addr, &s->cache[i].info);
 	s->cache[i].key = key;
+	s->cache[i].nchain = -1;
 	s->ncache++;
-	*out = s->cache[i].info;
+	return &s->cache[i];
+}
+
+void symbolize__addr(struct symbolizer *s, uint64_t addr, bool return_addr, struct sym_info *out)
+{
+	struct sym_cache *c = cache_entry(s, addr, return_addr);
+
+	if (c)
+		*out = c->info;
+	else
+		lookup(s, addr, return_addr, out);
+}
+
+/* A DWARF function's name as people read it: its linkage name demangled, or its name. */
+static char *die_name(Dwarf_Die *d)
+{
+	Dwarf_Attribute at;
+	const char *n = NULL;
+
+	if (dwarf_attr_integrate(d, DW_AT_linkage_name, &at) ||
+	    dwarf_attr_integrate(d, DW_AT_MIPS_linkage_name, &at))
+		n = dwarf_formstring(&at);
+	if (!n && dwarf_attr_integrate(d, DW_AT_name, &at))
+		n = dwarf_formstring(&at);
+	return n ? demangle(n) : NULL;
+}
+
+/* Where the inlined subroutine D was called from: file and line in its caller. */
+static void call_site(Dwarf_Die *d, Dwarf_Files *files, size_t nfiles, struct sym_info *out)
+{
+	Dwarf_Attribute at;
+	Dwarf_Word w;
+	const char *f;
+
+	out->file = NULL;
+	out->line = 0;
+	if (dwarf_attr(d, DW_AT_call_line, &at) && !dwarf_formudata(&at, &w))
+		out->line = (int)w;
+	if (files && dwarf_attr(d, DW_AT_call_file, &at) && !dwarf_formudata(&at, &w) &&
+	    w < nfiles && (f = dwarf_filesrc(files, w, NULL, NULL)))
+		out->file = strdup(f);
+}
+
+/* C's frames inlined at its address (see struct sym_cache), from the DWARF scopes. */
+static void inline_chain(struct symbolizer *s, uint64_t addr, bool ret, struct sym_cache *c)
+{
+	uint64_t a = ret ? addr - 1 : addr;
+	struct sym_mapping *m;
+	Dwfl_Module *mod = module_of(s, a, &m);
+	Dwarf_Die *cu, *scopes = NULL;
+	Dwarf_Files *files = NULL;
+	Dwarf_Addr bias;
+	size_t nfiles = 0;
+	int n, ninl = 0;
+
+	c->nchain = 0;
+	if (!mod || !(cu = dwfl_module_addrdie(mod, a, &bias)))
+		return;
+	n = dwarf_getscopes(cu, a - bias, &scopes);
+	while (ninl < n && dwarf_tag(&scopes[ninl]) == DW_TAG_inlined_subroutine)
+		ninl++;
+	if (!ninl || !(c->chain = calloc(ninl + 1, sizeof(*c->chain)))) {
+		free(scopes);
+		return;
+	}
+	if (dwarf_getsrcfiles(cu, &files, &nfiles))
+		files = NULL;
+	for (int k = 0; k <= ninl; k++) {
+		struct sym_info *o = &c->chain[k];
+
+		*o = c->info;
+		o->inlined = k < ninl;
+		o->offset = 0;
+		o->function = k < ninl ? die_name(&scopes[k])
+				       : (c->info.function ? strdup(c->info.function) : NULL);
+		if (k == 0) /* the innermost: the address's own line */
+			o->file = c->info.file ? strdup(c->info.file) : NULL;
+		else /* the caller of the one inside: where that was inlined */
+			call_site(&scopes[k - 1], files, nfiles, o);
+		if (k == ninl)
+			o->offset = c->info.offset;
+	}
+	c->nchain = ninl + 1;
+	free(scopes);
+}
+
+int symbolize__frames(struct symbolizer *s, uint64_t addr, bool return_addr, struct sym_info *out,
+		      int max)
+{
+	struct sym_cache *c = cache_entry(s, addr, return_addr);
+	int n;
+
+	if (max < 1)
+		return 0;
+	if (!c) {
+		lookup(s, addr, return_addr, out);
+		return 1;
+	}
+	if (c->nchain < 0)
+		inline_chain(s, addr, return_addr, c);
+	if (c->nchain <= 0) {
+		out[0] = c->info;
+		return 1;
+	}
+	n = c->nchain < max ? c->nchain : max;
+	/* cut short: keep the outermost, the real function, last */
+	for (int k = 0; k < n; k++)
+		out[k] = c->chain[k == n - 1 ? c->nchain - 1 : k];
+	return n;
 }
 
 Dwfl_Module *symbolize__module(struct symbolizer *s, uint64_t addr)

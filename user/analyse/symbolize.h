@@ -19,6 +19,7 @@ struct sym_info {
 	uint64_t module_offset; /* ADDR in the file's own addresses: what addr2line -e takes */
 	const char *file;	/* source file, or NULL */
 	int line;
+	bool inlined; /* a function inlined into the next frame: no frame of its own */
 };
 
 struct symbolizer *symbolize__new(void);
@@ -31,6 +32,12 @@ bool symbolize__add_mapping(struct symbolizer *s, uint64_t start, uint64_t end, 
 bool symbolize__add_image(struct symbolizer *s, uint64_t base, const char *path);
 /* ADDR is a return address (looked up at ADDR - 1). Strings live as long as S. */
 void symbolize__addr(struct symbolizer *s, uint64_t addr, bool return_addr, struct sym_info *out);
+
+/* ADDR as frames: the functions inlined there (DWARF), innermost first, marked inlined,
+ * each with its line, then the function they were inlined into, at the line of the call;
+ * one frame where nothing is inlined. At most MAX (the real function kept last). */
+int symbolize__frames(struct symbolizer *s, uint64_t addr, bool return_addr, struct sym_info *out,
+		      int max);
 
 /* The libdwfl module of the code at ADDR (for the unwinder's CFI), or NULL. */
 typedef struct Dwfl_Module Dwfl_Module;

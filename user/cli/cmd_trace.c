@@ -22,7 +22,7 @@ extern char **environ;
 
 /* Per-allocation stacks (docs/performance.md, stacks): walked in the kernel; the bytes
  * copied where the walk finds code without rows yet; the frames kept. */
-#define DEFAULT_STACK_BYTES 4096
+#define DEFAULT_STACK_BYTES MS_STACK_COPY_MAX
 #define DEFAULT_STACK_DEPTH 32
 
 enum {
@@ -111,8 +111,9 @@ static const struct opt trace_table[] = {
      "with --per-allocation: the most stack bytes copied into a\n"
      "record: at every call (--unwind copy), or where the kernel's\n"
      "walk meets code whose CFI is not loaded yet (--unwind kernel);\n"
-     "a power of two up to 4096 (default 4096), 0: never",
-     0, 4096},
+     "a power of two up to 8192 (default 8192: python's deepest\n"
+     "stacks take more than 4096), 0: never",
+     0, MS_STACK_COPY_MAX},
     {O_SITES, "sites", 0, OPT_CHOICE, "HOW",
      "with --per-allocation: symbols (the default) makes stacks whose\n"
      "frames name the same functions and lines one call site; address\n"
@@ -293,7 +294,7 @@ static int on_trace_opt(void *ctx, const struct opt *opt, const struct opt_value
 		if (v->num && !is_pow2(v->num))
 			return opt_usage_error(
 			    c->doc,
-			    "--stack-bytes takes 0 or a power of two up to 4096, "
+			    "--stack-bytes takes 0 or a power of two up to 8192, "
 			    "got '%s'",
 			    v->text);
 		o->tracer.stack_bytes = (unsigned int)v->num;

@@ -202,7 +202,8 @@ static void print_call_chains(struct peralloc *pa, FILE *out, int top)
 			const struct sym_info *si = &s->sym[f];
 
 			frame_name(s, f, fr, sizeof(fr));
-			fprintf(out, "    %c %s", f == title ? '>' : ' ', fr);
+			fprintf(out, "    %c %s%s", f == title ? '>' : ' ', fr,
+				si->inlined ? " (inlined)" : "");
 			if (si->file)
 				fprintf(out, " (%s:%d)", si->file, si->line);
 			if (si->module && si->function)
@@ -342,6 +343,7 @@ static json_object *json_site(struct peralloc *pa, const struct pa_site *s)
 			json_object_object_add(l, "file", json_object_new_string(si->file));
 			json_object_object_add(l, "line", json_object_new_int(si->line));
 		}
+		json_object_object_add(l, "inlined", json_object_new_boolean(si->inlined));
 		json_object_array_add(locs, l);
 	}
 	for (int i = 0; i < MS_FN_MAX; i++)
