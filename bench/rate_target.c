@@ -2,6 +2,7 @@
  * Throughput under tracing: T threads (argv[1], default 2) call malloc(64)/free as fast as
  * they can for S seconds (argv[2], default 3), then print the calls made, so a run under
  * memstudy can be checked for lost events at the highest call rate the machine reaches.
+ * argv[3], D: the loop runs D frames deep (built without frame pointers), for stacks.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <time.h>
 
 static double seconds = 3;
+static int depth;
 
 static double now(void)
 {
@@ -18,9 +20,8 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void *spin(void *arg)
+static void spin_here(long *calls)
 {
-	long *calls = arg;
 	double end = now() + seconds;
 
 	while (now() < end) {
@@ -31,6 +32,20 @@ static void *spin(void *arg)
 		}
 		*calls += 128;
 	}
+}
+
+static __attribute__((noinline)) void spin_at(long *calls, int d)
+{
+	if (d > 1)
+		spin_at(calls, d - 1);
+	else
+		spin_here(calls);
+	__asm__ volatile("" ::: "memory"); /* a call, not a jump: a frame each */
+}
+
+static void *spin(void *arg)
+{
+	spin_at(arg, depth);
 	return NULL;
 }
 
@@ -42,6 +57,7 @@ int main(int argc, char **argv)
 	double t0;
 
 	seconds = argc > 2 ? atof(argv[2]) : 3;
+	depth = argc > 3 ? atoi(argv[3]) : 1;
 	if (t < 1 || t > 64)
 		return 2;
 	t0 = now();

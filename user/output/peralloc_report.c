@@ -478,6 +478,10 @@ json_object *peralloc__json(struct peralloc *pa)
 	    json_object_new_double(st->live_max ? (double)st->index_bytes_at_max / st->live_max
 						: 0));
 	json_object_object_add(col, "peak_rss_kb", U64(st->peak_rss_kb));
+	/* a site holds its frames and their symbols inline, plus its hash slot */
+	json_object_object_add(col, "bytes_per_site",
+			       U64(sizeof(struct pa_site) + 2 * sizeof(uint32_t)));
+	json_object_object_add(col, "sites", U64(peralloc__nsites(pa)));
 	json_object_object_add(col, "module_refreshes", U64(st->module_refreshes));
 	json_object_object_add(col, "modules_from_kernel", U64(st->modules_from_kernel));
 	json_object_object_add(col, "modules_unnamed", U64(st->modules_unnamed));
