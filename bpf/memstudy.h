@@ -287,7 +287,7 @@ struct ms_unwind_map {
 /* Text mappings per table; two tables, the collector fills one while the walk reads the
  * other (unwind_live in the BPF object's bss says which). */
 #define MS_UNWIND_MAPS	       256
-#define MS_UNWIND_ROWS_DEFAULT (1U << 20) /* 8 MiB; Debian's python3.11 has ~60k rows */
+#define MS_UNWIND_ROWS_DEFAULT (1U << 22) /* 32 MiB: libLLVM-14 alone has over 1M rows */
 
 /*
  * Per-allocation with stacks: the allocation record, the frames walked in the kernel

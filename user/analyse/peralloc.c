@@ -485,10 +485,11 @@ static void free_ptr(struct peralloc *pa, uint64_t ptr)
 }
 
 /*
- * --unwind copy: a walk that reached the program's entry read the copy up to SP + USED;
- * the thread's frames end there (its first frames stay where they are while it lives),
- * so the kernel copies no further: the most any complete walk of the thread needed. A copy
- * that proved too short makes the kernel copy all it may until a walk completes again.
+ * --unwind copy: a walk that ended inside its copy (at the program's entry, mostly) read
+ * it up to SP + USED; the thread's frames end there (its first frames stay where they are
+ * while it lives), so the kernel copies no further: the most any such walk of the thread
+ * needed. A copy that proved too short makes the kernel copy all it may until a walk ends
+ * inside its copy again.
  */
 static void learn_copy_top(struct peralloc *pa, struct pa_thread *th, uint64_t sp,
 			   enum ms_unwind_end end, size_t used)
@@ -497,12 +498,12 @@ static void learn_copy_top(struct peralloc *pa, struct pa_thread *th, uint64_t s
 
 	if (!pa->kops || !pa->kops->set_copy_top)
 		return;
-	if (end == MS_UNWIND_OUTERMOST || end == MS_UNWIND_ENTRY) {
+	if (end == MS_UNWIND_COPY) {
+		top = 0;
+	} else { /* the walk ended short of the copy's end: the bytes past it went unread */
 		if (sp + used > th->top_needed)
 			th->top_needed = sp + used;
 		top = th->top_needed;
-	} else if (end == MS_UNWIND_COPY) {
-		top = 0;
 	}
 	if (top != th->copy_top) {
 		pa->kops->set_copy_top(pa->kops->ctx, th->tid, top);

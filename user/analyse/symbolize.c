@@ -34,8 +34,26 @@ struct sym_cache {
 	int nchain; /* -1: not computed */
 };
 
+/*
+ * A module's functions sorted by address, built once: libdwfl's dwfl_module_addrinfo scans
+ * the whole symbol table at each call, and libLLVM's has ~100k symbols (clang-format's
+ * report took seconds a thousand addresses).
+ */
+struct func_sym {
+	uint64_t addr, size;
+	const char *name; /* in the module's string table, alive as long as the Dwfl */
+};
+
+struct func_index {
+	Dwfl_Module *mod;
+	struct func_sym *v;
+	size_t n;
+};
+
 struct symbolizer {
 	Dwfl *dwfl;
+	struct func_index *fidx;
+	int nfidx, fidx_cap;
 	struct sym_mapping *maps;
 	int nmaps, cap;
 	struct sym_cache *cache;
@@ -83,6 +101,9 @@ void symbolize__free(struct symbolizer *s)
 	}
 	for (int i = 0; i < s->nmaps; i++)
 		free(s->maps[i].path);
+	for (int i = 0; i < s->nfidx; i++)
+		free(s->fidx[i].v);
+	free(s->fidx);
 	free(s->cache);
 	free(s->maps);
 	if (s->dwfl)
@@ -211,6 +232,89 @@ static char *demangle(const char *name)
 	return d && !status ? d : strdup(name);
 }
 
+static int func_cmp(const void *a, const void *b)
+{
+	const struct func_sym *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->size < y->size ? 1 : x->size > y->size ? -1 : 0; /* sized first */
+}
+
+static struct func_index *func_index_of(struct symbolizer *s, Dwfl_Module *mod)
+{
+	struct func_index *fi;
+	int n;
+
+	for (int i = 0; i < s->nfidx; i++)
+		if (s->fidx[i].mod == mod)
+			return &s->fidx[i];
+	if (s->nfidx == s->fidx_cap) {
+		int cap = s->fidx_cap ? 2 * s->fidx_cap : 16;
+		struct func_index *v = realloc(s->fidx, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		s->fidx = v;
+		s->fidx_cap = cap;
+	}
+	fi = &s->fidx[s->nfidx++];
+	*fi = (struct func_index){.mod = mod};
+	n = dwfl_module_getsymtab(mod);
+	if (n <= 0 || !(fi->v = malloc(n * sizeof(*fi->v))))
+		return fi;
+	for (int i = 1; i < n; i++) {
+		GElf_Addr addr;
+		GElf_Sym sym;
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
+
+		if (name && *name && addr && sym.st_shndx != SHN_UNDEF &&
+		    (GELF_ST_TYPE(sym.st_info) == STT_FUNC ||
+		     GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC))
+			fi->v[fi->n++] = (struct func_sym){addr, sym.st_size, name};
+	}
+	qsort(fi->v, fi->n, sizeof(*fi->v), func_cmp);
+	return fi;
+}
+
+/* The function holding A in MOD (its symbol's extent, or up to the next one when it has no
+ * size), with A's offset into it; NULL when none. */
+static const char *function_at(struct symbolizer *s, Dwfl_Module *mod, uint64_t a, uint64_t *off)
+{
+	struct func_index *fi = func_index_of(s, mod);
+	size_t lo = 0, hi;
+
+	if (!fi || !fi->n)
+		return NULL;
+	hi = fi->n;
+	while (lo < hi) { /* the first symbol past A */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (fi->v[mid].addr <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* among the symbols at or before A, the nearest that covers it */
+	for (size_t i = lo; i-- > 0 && lo - i <= 8;) {
+		const struct func_sym *f = &fi->v[i];
+
+		if (a < f->addr + f->size ||
+		    (!f->size && (i + 1 == fi->n || a < fi->v[i + 1].addr))) {
+			*off = a - f->addr;
+			return f->name;
+		}
+	}
+	return NULL;
+}
+
+const char *symbolize__function_at(struct symbolizer *s, Dwfl_Module *mod, uint64_t addr)
+{
+	uint64_t off;
+
+	return function_at(s, mod, addr, &off);
+}
+
 static void lookup(struct symbolizer *s, uint64_t addr, bool ret, struct sym_info *out)
 {
 	uint64_t a = ret ? addr - 1 : addr, off = 0;
@@ -218,7 +322,6 @@ static void lookup(struct symbolizer *s, uint64_t addr, bool ret, struct sym_inf
 	struct sym_mapping *m;
 	Dwfl_Module *mod = module_of(s, a, &m);
 	const char *name, *file;
-	GElf_Sym sym;
 	Dwfl_Line *l;
 	int line = 0;
 
@@ -232,7 +335,7 @@ static void lookup(struct symbolizer *s, uint64_t addr, bool ret, struct sym_inf
 	if (dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL) &&
 	    dwfl_module_getelf(mod, &bias))
 		out->module_offset = addr - bias;
-	name = dwfl_module_addrinfo(mod, a, &off, &sym, NULL, NULL, NULL);
+	name = function_at(s, mod, a, &off);
 	if (name) {
 		out->function = demangle(name);
 		out->offset = off + (a != addr);

@@ -134,9 +134,9 @@ static void rule_from_frame(Dwarf_Frame *f, struct rule *r)
  * past them are libc's start-up code, the same in every stack. A walk stops there, so a
  * copy of the stack need not hold them (most of the bytes, the start-up frames are big).
  */
-static bool is_entry(Dwfl_Module *mod, uint64_t pc)
+static bool is_entry(struct unwinder *u, Dwfl_Module *mod, uint64_t pc)
 {
-	const char *name = dwfl_module_addrname(mod, pc);
+	const char *name = symbolize__function_at(u->sym, mod, pc);
 
 	return name && (!strcmp(name, "main") || !strcmp(name, "start_thread"));
 }
@@ -151,7 +151,7 @@ static void rule_compute(struct unwinder *u, uint64_t pc, struct rule *r)
 	r->kind = mod ? RULE_NO_CFI : RULE_NONE;
 	if (!mod)
 		return;
-	if (is_entry(mod, pc)) {
+	if (is_entry(u, mod, pc)) {
 		r->kind = RULE_ENTRY;
 		return;
 	}

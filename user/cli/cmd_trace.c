@@ -127,8 +127,9 @@ static const struct opt trace_table[] = {
     {O_STACK_DEPTH, "stack-depth", 0, OPT_WHOLE, "N",
      "frames kept of each unwound stack (default 32, at most 64)", 1, MS_STACK_DEPTH},
     {O_RINGBUF, "ring-buffer", 0, OPT_POW2, "MB",
-     "per-allocation ring buffer in MiB, a power of two from 1 to\n1024 (default 64)", 1, 1024,
-     "MiB"},
+     "per-allocation ring buffer in MiB, a power of two from 1 to\n1024 (default 256 with "
+     "stacks copied, else 64)",
+     1, 1024, "MiB"},
     {O_NO_CAL, "no-calibrate", 0, OPT_FLAG, NULL,
      "do not time empty probes on memstudy itself at the end (~0.1 s);\n"
      "the own-cost line then uses our machines' figures"},

@@ -58,14 +58,16 @@ static void print_incomplete(const struct pa_stats *st, FILE *out)
 		"INCOMPLETE: %llu records were lost (the kernel dropped %llu allocations, %llu "
 		"frees, %llu faults and %llu mappings for a full ring buffer; %llu calls had no "
 		"per-thread state; the collector had no memory for %llu): the figures below are "
-		"low by about that much. A larger --ring-buffer, or a less loaded machine, "
-		"helps\n",
+		"low by about that much. A larger --ring-buffer (up to 1024 MiB), fewer stack "
+		"bytes a record (--stack-bytes 2048; %.0f were copied on average), or a less "
+		"loaded machine, helps\n",
 		(unsigned long long)dropped_total(st),
 		(unsigned long long)st->lost_records[MS_EV_ALLOC],
 		(unsigned long long)st->lost_records[MS_EV_FREE],
 		(unsigned long long)st->lost_records[MS_EV_FAULT],
 		(unsigned long long)st->lost_records[MS_EV_MAP],
-		(unsigned long long)st->lost_thread_state, (unsigned long long)st->lost_nomem);
+		(unsigned long long)st->lost_thread_state, (unsigned long long)st->lost_nomem,
+		st->unwound_from_copy ? (double)st->copied_bytes / st->unwound_from_copy : 0.0);
 }
 
 static int by_faults(const void *a, const void *b, void *ctx)
