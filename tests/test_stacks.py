@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 from memtest import MEMSTUDY, memstudy_json, need_bpf, target, main
@@ -162,6 +163,51 @@ class Stacks(unittest.TestCase):
         self.assertIn("_PyEval_EvalFrameDefault", s["frames"])
         self.assertIn("Py_BytesMain", s["frames"])
         self.assertEqual(s["frames"][-1], "_start")
+
+    def test_program_removed_while_traced_is_still_named(self):
+        # the collector opens each code file when its mapping appears, so a binary deleted
+        # (a temporary build) before the report is still read for its symbols
+        n = 300
+        with tempfile.TemporaryDirectory() as d:
+            exe = os.path.join(d, "unw_chain_copy")
+            shutil.copy(target("unw_chain"), exe)
+            js = os.path.join(d, "r.json")
+            t = subprocess.Popen([MEMSTUDY, "run", "--per-allocation", "-o", "/dev/null",
+                                  "--json", js, "--", exe, str(n), "wait"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                 env=dict(os.environ, MEMSTUDY_NO_PROC_MODULES="1"))
+            try:
+                self.assertEqual(t.stdout.readline().strip(), "ready")
+                # wait until memstudy holds the file open: the state the test needs
+                fds = "/proc/%d/fd" % t.pid
+                for _ in range(3000):
+                    held = [f for f in os.listdir(fds)
+                            if os.path.realpath(os.path.join(fds, f)) == exe]
+                    if held:
+                        break
+                    time.sleep(0.01)
+                self.assertTrue(held, "memstudy never opened " + exe)
+                os.unlink(exe)
+                t.stdin.write("go\n")
+                t.stdin.flush()
+                self.assertEqual(t.stdout.readline().strip(), "done %d" % n)
+                t.stdin.write("exit\n")
+                t.stdin.flush()
+                t.wait(timeout=60)
+                self.assertEqual(t.returncode, 0)
+                with open(js) as f:
+                    rep = json.load(f)
+            finally:
+                if t.poll() is None:
+                    t.kill()
+                t.wait()
+                t.stdin.close()
+                t.stdout.close()
+        s = site_with(rep, "unw_level5")
+        self.assertIsNotNone(s, [x["frames"] for x in rep["per_allocation"]["sites"]])
+        self.assertEqual(s["frames"][:6], ["unw_level5", "unw_level4", "unw_lib_level3",
+                                           "unw_level2", "unw_level1", "main"])
+        self.assertEqual(s["locations"][0]["module"], "unw_chain_copy")
 
     def test_frame_pointer_walk_alone_stops_at_the_caller(self):
         # the old way, for comparison: frame pointers only, and the program keeps none

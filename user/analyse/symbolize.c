@@ -21,6 +21,8 @@
 struct sym_mapping {
 	uint64_t start, end, off;
 	char *path;
+	int fd; /* the file, opened when the mapping appeared: read after the target is gone,
+		 * even if its path was replaced or removed meanwhile; -1 when it could not be */
 	Dwfl_Module *mod;
 	bool tried;
 };
@@ -99,8 +101,11 @@ void symbolize__free(struct symbolizer *s)
 		}
 		free(s->cache[i].chain);
 	}
-	for (int i = 0; i < s->nmaps; i++)
+	for (int i = 0; i < s->nmaps; i++) {
 		free(s->maps[i].path);
+		if (s->maps[i].fd >= 0)
+			close(s->maps[i].fd);
+	}
 	for (int i = 0; i < s->nfidx; i++)
 		free(s->fidx[i].v);
 	free(s->fidx);
@@ -131,13 +136,15 @@ bool symbolize__add_mapping(struct symbolizer *s, uint64_t start, uint64_t end, 
 	}
 	m = &s->maps[s->nmaps++];
 	*m = (struct sym_mapping){.start = start, .end = end, .off = off, .path = strdup(path)};
+	m->fd = open(path, O_RDONLY | O_CLOEXEC);
 	return true;
 }
 
-/* PATH's PT_LOAD segments, up to MAX of them into PH; how many, or -1 when unreadable. */
-static int load_segments(const char *path, GElf_Phdr *ph, int max)
+/* The PT_LOAD segments of the file open as FD (or at PATH when FD < 0), up to MAX of them
+ * into PH; how many, or -1 when unreadable. */
+static int load_segments(const char *path, int fd_in, GElf_Phdr *ph, int max)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), got = -1;
+	int fd = fd_in >= 0 ? fd_in : open(path, O_RDONLY | O_CLOEXEC), got = -1;
 	size_t n;
 	Elf *e;
 
@@ -153,7 +160,8 @@ static int load_segments(const char *path, GElf_Phdr *ph, int max)
 	}
 	if (e)
 		elf_end(e);
-	close(fd);
+	if (fd != fd_in)
+		close(fd);
 	return got;
 }
 
@@ -162,7 +170,7 @@ static int load_segments(const char *path, GElf_Phdr *ph, int max)
 bool symbolize__add_image(struct symbolizer *s, uint64_t base, const char *path)
 {
 	GElf_Phdr ph[MAX_LOAD_SEGMENTS];
-	int n = load_segments(path, ph, MAX_LOAD_SEGMENTS);
+	int n = load_segments(path, -1, ph, MAX_LOAD_SEGMENTS);
 	uint64_t top = 0;
 
 	for (int i = 0; i < n; i++)
@@ -172,12 +180,12 @@ bool symbolize__add_image(struct symbolizer *s, uint64_t base, const char *path)
 	return top && symbolize__add_mapping(s, base, base + ((top + 4095) & ~4095ULL), 0, path);
 }
 
-/* Load bias of PATH mapped at START from file offset OFF: start - off + p_offset - p_vaddr
+/* Load bias of M's file mapped at START from file offset OFF: start - off + p_offset - p_vaddr
  * of the PT_LOAD segment holding OFF (0 for a non-PIE executable). */
-static bool elf_bias(const char *path, uint64_t start, uint64_t off, uint64_t *bias)
+static bool elf_bias(const struct sym_mapping *m, uint64_t start, uint64_t off, uint64_t *bias)
 {
 	GElf_Phdr ph[MAX_LOAD_SEGMENTS];
-	int n = load_segments(path, ph, MAX_LOAD_SEGMENTS);
+	int n = load_segments(m->path, m->fd, ph, MAX_LOAD_SEGMENTS);
 
 	for (int i = 0; i < n; i++) {
 		if ((ph[i].p_offset & ~4095ULL) <= off && off < ph[i].p_offset + ph[i].p_filesz) {
@@ -207,11 +215,13 @@ static Dwfl_Module *module_of(struct symbolizer *s, uint64_t addr, struct sym_ma
 			if (j != i && s->maps[j].mod && !strcmp(s->maps[j].path, m->path) &&
 			    s->maps[j].start - s->maps[j].off == m->start - m->off)
 				return m->mod = s->maps[j].mod;
-		if (!elf_bias(m->path, m->start, m->off, &bias))
+		if (!elf_bias(m, m->start, m->off, &bias))
 			return NULL;
 		base = strrchr(m->path, '/') ? strrchr(m->path, '/') + 1 : m->path;
 		dwfl_report_begin_add(s->dwfl);
-		m->mod = dwfl_report_elf(s->dwfl, base, m->path, -1, bias, true);
+		/* the file as it was when mapped (a copy of the descriptor: libdwfl keeps it) */
+		m->mod = dwfl_report_elf(s->dwfl, base, m->path, m->fd >= 0 ? dup(m->fd) : -1, bias,
+					 true);
 		dwfl_report_end(s->dwfl, NULL, NULL);
 		return m->mod;
 	}
