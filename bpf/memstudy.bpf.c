@@ -497,7 +497,7 @@ int BPF_KRETPROBE(alloc_exit, long ret)
 	if (--ts->depth)
 		return 0;
 	lat = now - ts->entry_ns;
-	if (per_alloc && ts->kind != MS_KIND_FREE)
+	if (per_alloc && ts->kind != MS_KIND_FREE && ts->kind != MS_KIND_OTHER)
 		emit_alloc(ctx, ts, ret, now);
 	/* Kernel work inside the call was charged as it happened (sys_exit, page_fault). */
 	s = fn_stats_of(phase_now(), ts->fn);

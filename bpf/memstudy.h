@@ -19,6 +19,7 @@ enum ms_fn_kind {
 	MS_KIND_ALLOC_OUT, /* stores the block at *(ptr argument), returns 0 (posix_memalign) */
 	MS_KIND_REALLOC,   /* returns a block; the ptr argument's block is gone when it succeeds */
 	MS_KIND_FREE,	   /* the ptr argument's block is gone */
+	MS_KIND_OTHER,	   /* no block in or out: its time and kernel work only (malloc_trim) */
 };
 
 /*
@@ -37,7 +38,8 @@ enum ms_fn_kind {
 	X(MEMALIGN, "memalign", 2, 0, 0, MS_KIND_ALLOC)                                            \
 	X(ALIGNED_ALLOC, "aligned_alloc", 2, 0, 0, MS_KIND_ALLOC)                                  \
 	X(VALLOC, "valloc", 1, 0, 0, MS_KIND_ALLOC)                                                \
-	X(PVALLOC, "pvalloc", 1, 0, 0, MS_KIND_ALLOC)
+	X(PVALLOC, "pvalloc", 1, 0, 0, MS_KIND_ALLOC)                                              \
+	X(MALLOC_TRIM, "malloc_trim", 0, 0, 0, MS_KIND_OTHER)
 
 /* clang-format cannot see through the X-macro: */
 /* clang-format off */

@@ -217,7 +217,7 @@ void report__print_interval(const struct report *prev, const struct report *now,
 
 		if (ms_fn_specs[i].kind == MS_KIND_FREE)
 			frees += n;
-		else
+		else if (ms_fn_specs[i].kind != MS_KIND_OTHER)
 			calls += n;
 	}
 	fprintf(out,
