@@ -80,7 +80,11 @@ class Stacks(unittest.TestCase):
         # --unwind kernel: CFI rows in BPF maps, the frames walked at malloc's return; the
         # first calls, before the program's rows are loaded, are finished from a copy
         n = 20000
-        rep = self.run_pa([target("unw_chain"), str(n)], opts=["--unwind", "kernel"])
+        # until the rows are in the kernel every call carries a copy; the sanitizer build
+        # builds rows several times slower, so those copies get room (2 KiB each, 1 GiB)
+        rep = self.run_pa([target("unw_chain"), str(n)],
+                          opts=["--unwind", "kernel", "--stack-bytes", "2048",
+                                "--ring-buffer", "1024"])
         s = site_with(rep, "unw_level5")
         self.assertIsNotNone(s, [x["frames"] for x in rep["per_allocation"]["sites"]])
         self.assertEqual(s["frames"][:6], ["unw_level5", "unw_level4", "unw_lib_level3",

@@ -553,7 +553,9 @@ static int record_frames(struct peralloc *pa, struct pa_thread *th, const struct
 					  frames + from, max - from, &end, &used);
 		pa->st.unwound_from_copy++;
 		pa->st.copied_bytes += len;
-		if (!big->nframes)
+		/* a copy from the caller's own frame (--unwind copy, or a kernel walk that could
+		 * not take its first step) tells where the thread's frames end */
+		if (big->nframes <= 1)
 			learn_copy_top(pa, th, big->sp, end, used);
 	}
 done:

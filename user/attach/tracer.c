@@ -576,7 +576,8 @@ const struct unwind_kernel_ops *tracer__unwind_ops(struct tracer *tr)
 	if (ro->walk_depth) {
 		tr->unwind_ops.add_rows = unwind_add_rows;
 		tr->unwind_ops.publish = unwind_publish;
-	} else if (!tr->slots) {
+	}
+	if (ro->stack_copy && !tr->slots) {
 		tr->slots_len = (size_t)(ro->slot_mask + 1) * MS_THREAD_SLOT_SIZE;
 		tr->slots = mmap(NULL, tr->slots_len, PROT_READ | PROT_WRITE, MAP_SHARED,
 				 bpf_map__fd(tr->skel->maps.thread_slots), 0);
