@@ -406,7 +406,6 @@ static __always_inline void fill_alloc(struct ms_event_alloc *e, struct pt_regs 
 	e->size = ts->bytes;
 	e->old_ptr = ts->kind == MS_KIND_REALLOC ? ts->arg_ptr : 0;
 	e->caller = PT_REGS_IP(ctx);
-	e->stack_id = MS_STACK_IN_RECORD;
 	e->fn = ts->fn;
 	e->pad = 0;
 	e->seq = ts->seq;
@@ -436,11 +435,13 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, struct thread_state 
 			return;
 		}
 		fill_alloc(&big->a, ctx, ts, ret, now);
+		big->a.stack_id = MS_STACK_IN_RECORD;
 		send_walked(ctx, ts, big);
 		return;
 	}
 	if (stack_copy) {
 		fill_alloc(&a, ctx, ts, ret, now);
+		a.stack_id = MS_STACK_IN_RECORD;
 		len = copy_len(ts, PT_REGS_SP(ctx));
 		if (len <= 64)
 			sent = send_copied(ctx, ts, &a, len, 64);

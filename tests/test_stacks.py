@@ -24,6 +24,19 @@ def source_line(name, marker):
     raise AssertionError(marker)
 
 
+# unw_chain's call chain, innermost first (tests/targets/unw_chain.c)
+CHAIN = ["unw_level5", "unw_level4", "unw_lib_level3", "unw_level2", "unw_level1", "main"]
+
+
+def go_and_exit(testcase, p, n):
+    """Drive unw_chain's "wait" mode through P's pipes: run the loop, then let it exit."""
+    p.stdin.write("go\n")
+    p.stdin.flush()
+    testcase.assertEqual(p.stdout.readline().strip(), "done %d" % n)
+    p.stdin.write("exit\n")
+    p.stdin.flush()
+
+
 def lib(name):
     return os.path.join(os.path.dirname(target("unw_chain")), name)
 
@@ -50,8 +63,7 @@ class Stacks(unittest.TestCase):
         rep = self.run_pa([target("unw_chain"), str(n)])
         s = site_with(rep, "unw_level5")
         self.assertIsNotNone(s, [x["frames"] for x in rep["per_allocation"]["sites"]])
-        self.assertEqual(s["frames"][:6], ["unw_level5", "unw_level4", "unw_lib_level3",
-                                           "unw_level2", "unw_level1", "main"])
+        self.assertEqual(s["frames"][:6], CHAIN)
         self.assertEqual(s["allocations"], n)
         self.assertEqual(s["functions"], ["malloc"])
         loc = s["locations"]
@@ -87,8 +99,7 @@ class Stacks(unittest.TestCase):
                                 "--ring-buffer", "1024"])
         s = site_with(rep, "unw_level5")
         self.assertIsNotNone(s, [x["frames"] for x in rep["per_allocation"]["sites"]])
-        self.assertEqual(s["frames"][:6], ["unw_level5", "unw_level4", "unw_lib_level3",
-                                           "unw_level2", "unw_level1", "main"])
+        self.assertEqual(s["frames"][:6], CHAIN)
         self.assertEqual(s["allocations"], n)
         st = rep["per_allocation"]["stacks"]
         self.assertEqual(st["complete"], st["unwound"], st)
@@ -123,11 +134,7 @@ class Stacks(unittest.TestCase):
                 if "tracing PID" not in line:
                     t.kill()
                     self.fail("memstudy did not attach: " + line + t.stderr.read())
-                w.stdin.write("go\n")
-                w.stdin.flush()
-                self.assertEqual(w.stdout.readline().strip(), "done %d" % n)
-                w.stdin.write("exit\n")
-                w.stdin.flush()
+                go_and_exit(self, w, n)
                 w.wait(timeout=30)
                 t.communicate(timeout=60)  # memstudy stops when its target exits
                 self.assertEqual(t.returncode, 0)
@@ -141,8 +148,7 @@ class Stacks(unittest.TestCase):
             w.stdout.close()
         s = site_with(rep, "unw_level5")
         self.assertIsNotNone(s, [x["frames"] for x in rep["per_allocation"]["sites"]])
-        self.assertEqual(s["frames"][:6], ["unw_level5", "unw_level4", "unw_lib_level3",
-                                           "unw_level2", "unw_level1", "main"])
+        self.assertEqual(s["frames"][:6], CHAIN)
         self.assertEqual(s["allocations"], n)
 
     def test_python3_sites_go_past_its_allocator_wrappers(self):
@@ -192,11 +198,7 @@ class Stacks(unittest.TestCase):
                     time.sleep(0.01)
                 self.assertTrue(held, "memstudy never opened " + exe)
                 os.unlink(exe)
-                t.stdin.write("go\n")
-                t.stdin.flush()
-                self.assertEqual(t.stdout.readline().strip(), "done %d" % n)
-                t.stdin.write("exit\n")
-                t.stdin.flush()
+                go_and_exit(self, t, n)
                 t.wait(timeout=60)
                 self.assertEqual(t.returncode, 0)
                 with open(js) as f:
@@ -209,8 +211,7 @@ class Stacks(unittest.TestCase):
                 t.stdout.close()
         s = site_with(rep, "unw_level5")
         self.assertIsNotNone(s, [x["frames"] for x in rep["per_allocation"]["sites"]])
-        self.assertEqual(s["frames"][:6], ["unw_level5", "unw_level4", "unw_lib_level3",
-                                           "unw_level2", "unw_level1", "main"])
+        self.assertEqual(s["frames"][:6], CHAIN)
         self.assertEqual(s["locations"][0]["module"], "unw_chain_copy")
 
     def test_frame_pointer_walk_alone_stops_at_the_caller(self):

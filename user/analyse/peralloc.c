@@ -51,8 +51,6 @@ struct pa_pending {
 	bool major;
 };
 
-#define PA_WRAPPERS_MAX 16
-
 struct pa_thread {
 	uint32_t tid; /* 0 = empty slot */
 	uint16_t free_seq;
@@ -90,9 +88,9 @@ struct peralloc {
 	/* symbols and stacks */
 	struct symbolizer *sym;
 	struct unwinder *unwind;
-	const struct unwind_kernel_ops *kops;  /* the kernel side of unwinding, or NULL */
-	bool sites_by_address;		       /* --sites address */
-	const char *wrappers[PA_WRAPPERS_MAX]; /* --wrapper */
+	const struct unwind_kernel_ops *kops;	     /* the kernel side of unwinding, or NULL */
+	bool sites_by_address;			     /* --sites address */
+	const char *wrappers[PERALLOC_WRAPPERS_MAX]; /* --wrapper */
 	int nwrappers;
 	int stack_depth; /* frames kept from an unwound stack */
 	bool modules_dirty, modules_read;
@@ -494,13 +492,11 @@ static void free_ptr(struct peralloc *pa, uint64_t ptr)
 static void learn_copy_top(struct peralloc *pa, struct pa_thread *th, uint64_t sp,
 			   enum ms_unwind_end end, size_t used)
 {
-	uint64_t top = th->copy_top;
+	uint64_t top = 0;
 
 	if (!pa->kops || !pa->kops->set_copy_top)
 		return;
-	if (end == MS_UNWIND_COPY) {
-		top = 0;
-	} else { /* the walk ended short of the copy's end: the bytes past it went unread */
+	if (end != MS_UNWIND_COPY) { /* the walk ended inside its copy: the rest went unread */
 		if (sp + used > th->top_needed)
 			th->top_needed = sp + used;
 		top = th->top_needed;
@@ -871,18 +867,19 @@ static uint64_t peak_rss_kb(void)
 /* Functions that only pass an allocation on: a site is named after its first other frame.
  * (docs/per-allocation.md lists them; --wrapper adds more.) */
 static const char *const default_wrappers[] = {
-    "operator new",	 "operator new[]",   "operator delete",
-    "xmalloc",		 "xcalloc",	     "xrealloc",
-    "xstrdup",		 "xmemdupz",	     "xstrndup",
-    "g_malloc",		 "g_malloc0",	     "g_realloc",
-    "g_try_malloc",	 "PyMem_RawMalloc",  "PyMem_RawCalloc",
-    "PyMem_RawRealloc",	 "PyMem_Malloc",     "PyMem_Calloc",
-    "PyMem_Realloc",	 "PyObject_Malloc",  "_PyObject_Malloc",
-    "PyObject_Calloc",	 "PyObject_Realloc", "_PyMem_RawMalloc",
-    "_PyMem_RawRealloc", "__libc_malloc",    "__GI___libc_malloc",
+    "operator new",	"operator delete",    "xmalloc",
+    "xcalloc",		"xrealloc",	      "xstrdup",
+    "xmemdupz",		"xstrndup",	      "g_malloc",
+    "g_malloc0",	"g_realloc",	      "g_try_malloc",
+    "PyMem_RawMalloc",	"PyMem_RawCalloc",    "PyMem_RawRealloc",
+    "PyMem_Malloc",	"PyMem_Calloc",	      "PyMem_Realloc",
+    "PyObject_Malloc",	"_PyObject_Malloc",   "PyObject_Calloc",
+    "PyObject_Realloc", "_PyMem_RawMalloc",   "_PyMem_RawRealloc",
+    "__libc_malloc",	"__GI___libc_malloc",
 };
 
-/* NAME is WRAPPER, or WRAPPER's overload or specialisation: "operator new(unsigned long)" */
+/* NAME is WRAPPER, or WRAPPER's overload, array form or specialisation: "operator
+ * new(unsigned long)", "operator new[](unsigned long)" */
 static bool name_is(const char *name, const char *wrapper)
 {
 	size_t n = strlen(wrapper);
@@ -914,7 +911,7 @@ int peralloc__title_frame(struct peralloc *pa, const struct pa_site *s)
 
 void peralloc__add_wrapper(struct peralloc *pa, const char *name)
 {
-	if (pa->nwrappers < PA_WRAPPERS_MAX)
+	if (pa->nwrappers < PERALLOC_WRAPPERS_MAX)
 		pa->wrappers[pa->nwrappers++] = name;
 }
 
@@ -1039,7 +1036,7 @@ static void symbolize_site(struct peralloc *pa, struct pa_site *site, const uint
 	uint64_t phys[MS_STACK_DEPTH];
 	int out = 0;
 
-	memcpy(phys, ips, n * sizeof(*phys));
+	memcpy(phys, ips, n * sizeof(*phys)); /* IPS may be SITE's own frames, rewritten below */
 	for (int f = 0; f < n && out < MS_STACK_DEPTH; f++) {
 		int k = symbolize__frames(pa->sym, phys[f], true, one, MS_STACK_DEPTH - out);
 

@@ -32,7 +32,9 @@ void peralloc__set_kernel_unwind(struct peralloc *pa, const struct unwind_kernel
 /* Sites with the same symbolized frames are one site (the default); BY_ADDRESS keeps one
  * per distinct stack of addresses (--sites address). */
 void peralloc__set_sites_by_address(struct peralloc *pa, bool by_address);
-/* NAME (a function, demangled) only passes allocations on: a site is named past it. */
+/* NAME (a function, demangled) only passes allocations on: a site is named past it. At
+ * most PERALLOC_WRAPPERS_MAX of them; NAME must live as long as PA. */
+#define PERALLOC_WRAPPERS_MAX 16
 void peralloc__add_wrapper(struct peralloc *pa, const char *name);
 /* Frames kept from each unwound stack (1 .. MS_STACK_DEPTH). */
 void peralloc__set_stack_depth(struct peralloc *pa, int depth);

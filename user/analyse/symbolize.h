@@ -42,7 +42,7 @@ int symbolize__frames(struct symbolizer *s, uint64_t addr, bool return_addr, str
 /* The libdwfl module of the code at ADDR (for the unwinder's CFI), or NULL. */
 typedef struct Dwfl_Module Dwfl_Module;
 Dwfl_Module *symbolize__module(struct symbolizer *s, uint64_t addr);
-/* The function (its symbol's name, mangled) holding ADDR, a module address, in MOD. */
+/* The function (its symbol's name, mangled) holding the run-time address ADDR in MOD. */
 const char *symbolize__function_at(struct symbolizer *s, Dwfl_Module *mod, uint64_t addr);
 /* The code mappings added so far, oldest first: mapping I's extent and module (NULL when
  * its file cannot be read). */

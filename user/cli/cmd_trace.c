@@ -308,9 +308,9 @@ static int on_trace_opt(void *ctx, const struct opt *opt, const struct opt_value
 		o->sites_by_address = v->choice == 1;
 		break;
 	case O_WRAPPER:
-		if (o->nwrappers == TRACE_WRAPPERS_MAX)
+		if (o->nwrappers == PERALLOC_WRAPPERS_MAX)
 			return opt_usage_error(c->doc, "--wrapper is taken at most %d times",
-					       TRACE_WRAPPERS_MAX);
+					       PERALLOC_WRAPPERS_MAX);
 		o->wrappers[o->nwrappers++] = v->text;
 		break;
 	}

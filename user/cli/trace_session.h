@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "analyse/peralloc.h"
 #include "attach/tracer.h"
 #include "resolve/target.h"
 
@@ -22,10 +23,9 @@ struct trace_opts {
 	bool maps;     /* --maps: annotated memory map at the end (per-allocation, live target) */
 	bool all_rows; /* --all: table rows for functions and syscalls never called */
 	int top;
-	int stack_depth;       /* --stack-depth */
-	bool sites_by_address; /* --sites address */
-#define TRACE_WRAPPERS_MAX 16
-	const char *wrappers[TRACE_WRAPPERS_MAX]; /* --wrapper */
+	int stack_depth;			     /* --stack-depth */
+	bool sites_by_address;			     /* --sites address */
+	const char *wrappers[PERALLOC_WRAPPERS_MAX]; /* --wrapper */
 	int nwrappers;
 	struct tracer_opts tracer;
 };
