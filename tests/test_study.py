@@ -196,8 +196,86 @@ class StudyQuick(unittest.TestCase):
         for s in ("## Scaling of free time with N", "## Verdicts", "## Every run",
                   "founding notes", "## Left out or reduced", "mmap threshold"):
             self.assertIn(s, text)
-        # an exponent per order and size, computed, not left blank
-        self.assertRegex(text, r"\| churn rev 1040 B \| 1e3 - 1e4 \| \d+\.\d\d \|")
+        # an exponent per order and size, computed, not left blank; --quick has two N, so
+        # it is worded as the slope between two points, never as a fit
+        self.assertRegex(text, r"\| churn rev 1040 B \| 1e3 - 1e4 \| \d+\.\d\d \(slope "
+                               r"between two points, not a fit\) \|")
+        self.assertNotIn("fit on 2 N", text)
+        self.assertRegex(text, r"Between N=1e3 and N=1e4 free time grows as N\^\d+\.\d\d "
+                               r"\(\w[\w ]*\): the slope between two points, not a fit\.")
+
+    def test_runs_worded_by_their_number(self):
+        # --quick runs each case once untraced: no "median" of one run anywhere
+        self.quick()
+        text = self.report()
+        self.assertIn("| untraced runs per case | 1 run, no median |", text)
+        self.assertRegex(text, r"\| churn-rev-1040-1e4 \| 1e4 \| 1 run, no median \|")
+        self.assertNotRegex(text, r"median of 1\b")
+        self.assertIn("Untraced (1 run, no median), the free phase took",
+                      self.verdict(text, "churn-rev-1040-1e4"))
+        # one free per array case: its latency is that call's, not a median
+        v = self.verdict(text, "array-1040-1e4")
+        self.assertIn("Traced, the one free took", v)
+        self.assertNotIn("at the median", v)
+
+    def test_captions_say_how_each_share_was_measured(self):
+        # (named to run before test_from_reanalyses, which rewrites the report without plots)
+        self.quick()
+        text = self.report()
+        if not shutil.which("gnuplot"):
+            self.skipTest("gnuplot is not installed: no figures")
+        self.assertIn("![kernel-share.png](kernel-share.png)\n\n*Two different measures, "
+                      "not one quantity twice.", text)
+        self.assertIn("getrusage's sys / (user + sys) of the free phase, split by scheduler "
+                      "ticks", text)
+        self.assertIn("![fault-cost.png](fault-cost.png)", text)
+
+    def test_kernel_shares_say_how_they_were_measured(self):
+        self.quick()
+        text = self.report()
+        self.assertNotIn("(untraced / traced)", text)
+        self.assertIn("kernel share of free CPU, untraced (getrusage ticks)", text)
+        self.assertIn("syscall share of time in free, traced (tracepoints)", text)
+        self.assertIn("two different measures", text)
+        v = self.verdict(text, "churn-rev-1040-1e4")
+        self.assertIn("in the kernel by getrusage's tick-based user/sys split", v)
+        self.assertIn("of the time inside free by the tracepoints' timestamps", v)
+        with open(os.path.join(self.out, "plots.gp")) as f:
+            gp = f.read()
+        share = gp[gp.index("set output 'kernel-share.png'"):]
+        self.assertIn("getrusage's tick-based user/sys split", share)
+        self.assertIn("t 'untraced, getrusage:", share)
+        self.assertIn("t 'traced, tracepoints:", share)
+
+    def test_kernel_time_per_fault(self):
+        # each phase's getrusage sys time over its faults, in the report and cases.csv,
+        # equal to what the workload's own JSON says
+        self.quick()
+        text = self.report()
+        self.assertIn("## Kernel time per page fault, by phase", text)
+        self.assertIn("First-touch page faults (alloc phase", text)
+        self.assertIn("First-touch page faults (touch phase", text)  # array
+        with open(os.path.join(self.out, "cases.csv")) as f:
+            rows = {r["name"]: r for r in csv.DictReader(f) if r["variant"] == "default"}
+        raw = os.path.join(self.out, "raw")
+        for name in ("churn-rev-1040-1e4", "array-1040-1e4"):
+            with open(os.path.join(raw, name + ".untraced-1.json")) as f:
+                wl = {p["name"]: p for p in json.load(f)["phases"]}
+            m = re.search(r"^\| %s \| 1e4 \|(.*)$" % re.escape(name),
+                          text[text.index("## Kernel time per page fault"):], re.M)
+            self.assertTrue(m, name)
+            cells = [c.strip() for c in m.group(1).split("|")]
+            for i, ph in enumerate(("alloc", "touch", "free")):
+                faults = wl[ph]["minflt"] + wl[ph]["majflt"]
+                self.assertEqual(int(cells[3 * i]), faults, (name, ph))
+                col = rows[name][ph + "_us_per_fault"]
+                if not faults:
+                    self.assertEqual(cells[3 * i + 2], "-")
+                    self.assertEqual(col, "")
+                    continue
+                us = wl[ph]["sys_s"] * 1e6 / faults
+                self.assertAlmostEqual(float(col), us, places=3)
+                self.assertTrue(cells[3 * i + 2].startswith("%.2f µs" % us), cells)
 
     def test_from_reanalyses(self):
         self.quick()

@@ -53,7 +53,9 @@ static const struct opt study_table[] = {
     {O_WORKLOADS, "workloads", 0, OPT_CHOICE_LIST, "LIST", "churn,array (default both)",
      .choices = workload_names},
     {O_REPEAT, "repeat", 0, OPT_WHOLE, "R",
-     "untraced runs per case, median free time kept (default 3)", 1, ST_MAX_REPEAT},
+     "untraced runs per case, the run with the median free time kept\n"
+     "(default 3; with 1 or 2 there is none, and the report says so)",
+     1, ST_MAX_REPEAT},
     {O_BUDGET, "mem-budget", 0, OPT_BYTES, "B",
      "most memory one case may use (default 60% of MemAvailable).\n"
      "Blocks at or above the mmap threshold are further capped at\n"
@@ -105,8 +107,12 @@ const struct cmd_doc study_doc = {
 	"            malloc and free, and the kernel work inside free (brk shrinks and bytes\n"
 	"            released, munmaps, madvise, page faults).\n"
 	"Then it fits free time against N on log-log axes (the slope is the scaling exponent:\n"
-	"1 = linear, 2 = quadratic), finds the kernel event that dominates free, and writes a\n"
-	"verdict per case computed from those numbers.\n"
+	"1 = linear, 2 = quadratic; with two N it is the slope between two points, not a\n"
+	"fit), finds the kernel event that dominates free, gives each phase's kernel time per\n"
+	"page fault (getrusage sys time over its faults), and writes a verdict per case\n"
+	"computed from those numbers. The untraced kernel share comes from getrusage's\n"
+	"tick-based user/sys split, the traced one from the tracepoints' timestamps: the\n"
+	"report names each.\n"
 	"\n"
 	"Output (DIR):\n"
 	"  report.md      tables, exponents, verdicts and what they mean - start here\n"
@@ -119,6 +125,8 @@ const struct cmd_doc study_doc = {
     .examples = "sudo memstudy study\tthe full study, about 5-10 minutes\n"
 		"sudo memstudy study --quick -o smoke\ta smoke run into ./smoke\n"
 		"sudo memstudy study --max 1e7\tadd N = 1e7 where memory allows\n"
+		"sudo memstudy study --sizes 1040 --min 1e6 --max 1e7\n"
+		"     \t1040 B at 1e6 and 1e7 (~8 min here)\n"
 		"sudo memstudy study --case churn-rev-1040-1e5 --tunable M_TRIM_THRESHOLD=64M\n"
 		"     --tunable M_TOP_PAD=16M\twhat the trim threshold and top pad change",
     .notes =

@@ -62,7 +62,8 @@ void write_csv(struct study *s)
 		   "free_sum_ns,free_brk,free_brk_shrink_bytes,free_munmap,free_munmap_bytes,"
 		   "free_madvise,free_madvise_bytes,free_mprotect,free_page_faults,"
 		   "free_major_faults,free_syscall_ns,kernel_share_untraced,kernel_share_traced,"
-		   "dominant,mechanism,lost_events\n");
+		   "dominant,mechanism,lost_events,alloc_majflt,alloc_sys_s,touch_minflt,"
+		   "touch_sys_s,alloc_us_per_fault,touch_us_per_fault,free_us_per_fault\n");
 	for (i = 0; i < s->ncases; i++) {
 		struct st_case *c = &s->cases[i];
 		const struct st_wl_phase *u = c->untraced;
@@ -87,13 +88,22 @@ void write_csv(struct study *s)
 		fprintf(f, "%ld,%.0f,%.0f,%.0f,%ld,%.0f,%.0f,%.0f,%.0f,", c->malloc_fn.calls,
 			c->malloc_fn.p50, c->malloc_fn.p99, c->malloc_fn.max, c->free_fn.calls,
 			c->free_fn.p50, c->free_fn.p99, c->free_fn.max, c->free_fn.sum);
-		fprintf(f, "%ld,%lld,%ld,%lld,%ld,%lld,%ld,%ld,%ld,%.0f,%.4f,%.4f,%s,%s,%ld\n",
+		fprintf(f, "%ld,%lld,%ld,%lld,%ld,%lld,%ld,%ld,%ld,%.0f,%.4f,%.4f,%s,%s,%ld,",
 			c->free_kernel.brk, c->free_kernel.brk_shrink_bytes, c->free_kernel.munmap,
 			c->free_kernel.munmap_bytes, c->free_kernel.madvise,
 			c->free_kernel.madvise_bytes, c->free_kernel.mprotect,
 			c->free_kernel.faults, c->free_kernel.major, c->free_kernel.syscall_ns,
 			c->kshare_untraced, c->kshare_traced, c->dominant, c->mechanism,
 			c->lost_events);
+		/* kernel time per page fault: getrusage sys / faults, us; empty = no fault */
+		fprintf(f, "%ld,%.6f,%ld,%.6f", u[PH_ALLOC].majflt, u[PH_ALLOC].sys,
+			u[PH_TOUCH].minflt, u[PH_TOUCH].sys);
+		for (int p = 0; p < PH_N; p++) {
+			double us = st_sys_per_fault_us(&u[p]);
+
+			us < 0 ? fprintf(f, ",") : fprintf(f, ",%.4f", us);
+		}
+		fputc('\n', f);
 	}
 	close_out(s, f, "cases.csv");
 }
@@ -104,6 +114,17 @@ static bool has_size(struct group *g, int ng, size_t size)
 		if (g[j].size == size && g[j].n)
 			return true;
 	return false;
+}
+
+/* An exponent for a legend (gnuplot enhanced text), worded by the points it rests on. */
+void st_plot_exponent(double e, int pts, char *buf, size_t len)
+{
+	if (pts >= 3 && !isnan(e))
+		snprintf(buf, len, "N^{%.2f}, fit on %d N", e, pts);
+	else if (pts == 2 && !isnan(e))
+		snprintf(buf, len, "slope %.2f between 2 N, not a fit", e);
+	else
+		snprintf(buf, len, "one N, no exponent");
 }
 
 /* Data files and plots.gp; gnuplot runs in DIR so the script can be re-run there. */
@@ -119,17 +140,27 @@ void write_plots(struct study *s, struct group *g, int ng, char *made, size_t ml
 		snprintf(path, sizeof(path), "plots/free-%.60s.dat", g[j].key);
 		if (!(f = open_out(s, path)))
 			return;
-		fprintf(f,
-			"# %s\n# N  free_untraced_s  free_traced_s(sum of free latencies)  "
-			"alloc_untraced_s  brk_in_free  munmap_in_free\n",
-			g[j].label);
+		fprintf(
+		    f,
+		    "# %s\n# N  free_untraced_s  free_traced_s(sum of free latencies)  "
+		    "alloc_untraced_s  brk_in_free  munmap_in_free  alloc_us_per_fault  "
+		    "touch_us_per_fault\n# (us per fault: getrusage sys / faults, untraced; ? = "
+		    "no fault or under 50 ms of sys time)\n",
+		    g[j].label);
 		for (k = 0; k < g[j].n; k++) {
 			struct st_case *c = g[j].c[k];
 
-			fprintf(f, "%ld %.9g %.9g %.9g %ld %ld\n", c->count,
+			fprintf(f, "%ld %.9g %.9g %.9g %ld %ld", c->count,
 				c->untraced[PH_FREE].wall, c->free_fn.sum / 1e9,
 				c->untraced[PH_ALLOC].wall, c->free_kernel.brk,
 				c->free_kernel.munmap);
+			for (col = PH_ALLOC; col <= PH_TOUCH; col++) {
+				double us = st_sys_per_fault_us(&c->untraced[col]);
+
+				us < 0 || c->untraced[col].sys < 0.05 ? fprintf(f, " ?")
+								      : fprintf(f, " %.6g", us);
+			}
+			fprintf(f, "\n");
 		}
 		close_out(s, f, path);
 		for (k = 0; k < nsz && sizes[k] != g[j].size; k++)
@@ -140,8 +171,13 @@ void write_plots(struct study *s, struct group *g, int ng, char *made, size_t ml
 	/* per group at its largest N: kernel calls inside free per 1000 frees, kernel share */
 	if (!(f = open_out(s, "plots/kernel.dat")))
 		return;
-	fprintf(f, "# case  brk  munmap  madvise  page_faults  (inside free, per 1000 frees; ? = "
-		   "none)  kernel_share_untraced_%%  kernel_share_traced_%%\n");
+	fprintf(f,
+		"# case  brk  munmap  madvise  page_faults  (inside free, per 1000 frees; ? = "
+		"none)  kernel_share_untraced_%%  kernel_share_traced_%%\n"
+		"# kernel_share_untraced: getrusage sys / (user+sys) of the free phase (tick-based "
+		"split, fault time included)\n"
+		"# kernel_share_traced: syscall ns inside free / ns inside free (tracepoint "
+		"timestamps, no fault time)\n");
 	for (j = 0; j < ng; j++) {
 		struct st_case *c = group_largest(&g[j]);
 		double per = c->free_fn.calls ? 1000.0 / c->free_fn.calls : 0;
@@ -171,27 +207,49 @@ void write_plots(struct study *s, struct group *g, int ng, char *made, size_t ml
 		fprintf(gp, "\nset output '%s'\nset multiplot layout 1,%d title \"%s\"\n",
 			i ? "alloc-vs-free.png" : "free-vs-n.png", nsz,
 			i ? "alloc phase (dashed) vs free phase (solid), untraced"
-			  : "free phase time vs N: untraced (solid, real time) and traced "
+			  : "free phase time vs N\\nuntraced (solid, real time) and traced "
 			    "(dashed, sum of free latencies, inflated by the probes)");
 		for (k = 0; k < nsz; k++) {
 			fprintf(gp, "set title '%zu-byte blocks'\nset ylabel '%s'\nplot ", sizes[k],
 				i ? "phase time (s)" : "free time (s)");
 			col = 0;
 			for (j = 0; j < ng; j++) {
+				char ef[64], ea[64];
+
 				if (g[j].size != sizes[k])
 					continue;
 				col++;
+				st_plot_exponent(g[j].exp_free, g[j].pts_free, ef, sizeof(ef));
+				st_plot_exponent(g[j].exp_alloc, g[j].pts_alloc, ea, sizeof(ea));
 				fprintf(
 				    gp,
-				    "%s'plots/free-%s.dat' u 1:2 w lp lw 2 pt 7 lc %d dt 1 t '%s', "
-				    "'' u 1:%d w lp lw 1.5 pt 6 lc %d dt 2 t %s",
-				    col > 1 ? ", \\\n     " : "", g[j].key, col, g[j].label,
-				    i ? 4 : 3, col, i ? "'  alloc'" : "''");
+				    "%s'plots/free-%s.dat' u 1:2 w lp lw 2 pt 7 lc %d dt 1 t '%s: "
+				    "%s', '' u 1:%d w lp lw 1.5 pt 6 lc %d dt 2 t '%s%s'",
+				    col > 1 ? ", \\\n     " : "", g[j].key, col, g[j].label, ef,
+				    i ? 4 : 3, col, i ? "  alloc: " : "", i ? ea : "");
 			}
 			fprintf(gp, "\n");
 		}
 		fprintf(gp, "unset multiplot\n");
 	}
+	/* kernel time per first-touch fault vs N, one line per case */
+	fprintf(gp,
+		"\nset output 'fault-cost.png'\n"
+		"set terminal pngcairo size 900,560 enhanced font 'DejaVu Sans,11'\n"
+		"set title \"kernel time per first-touch page fault, untraced\\n(getrusage sys / "
+		"faults of the phase that takes them: alloc for churn, touch for array; "
+		"an upper bound)\"\n"
+		"unset logscale y\nset format y '%%g'\nset yrange [0:*]\n"
+		"set ylabel 'sys time per fault (us)'\nplot ");
+	for (j = 0; j < ng; j++) {
+		struct st_case *c = group_largest(&g[j]);
+		bool touch = c->untraced[PH_TOUCH].minflt > c->untraced[PH_ALLOC].minflt;
+
+		fprintf(gp, "%s'plots/free-%s.dat' u 1:%d w lp lw 2 pt 7 lc %d t '%s (%s)'",
+			j ? ", \\\n     " : "", g[j].key, touch ? 8 : 7, j + 1, g[j].label,
+			touch ? "touch" : "alloc");
+	}
+	fprintf(gp, "\nset yrange [*:*]\nset logscale y\n");
 	fprintf(gp,
 		"\nunset logscale x\nset format x '%%g'\nset style data histograms\n"
 		"set style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
@@ -207,16 +265,25 @@ void write_plots(struct study *s, struct group *g, int ng, char *made, size_t ml
 		    "plot 'plots/kernel.dat' u 2:xtic(1) t 'brk shrinks' lc rgb '#1f77b4', "
 		    "'' u 3 t 'munmap' lc rgb '#d62728', '' u 4 t 'madvise' lc rgb '#2ca02c', "
 		    "'' u 5 t 'page faults' lc rgb '#9467bd'\n");
-	fprintf(gp,
-		"\nset output 'kernel-share.png'\nunset logscale y\nset yrange [0:135]\n"
-		"set ytics 0,20,100\nset key top left vertical\n"
-		"set title 'share of free() time spent in the kernel, largest N of each case'\n"
-		"set ylabel 'percent'\n"
-		"plot 'plots/kernel.dat' u 6:xtic(1) t 'untraced: sys / (user+sys) of the free "
-		"phase' lc rgb '#ff7f0e', '' u 7 t 'traced: syscall time / time inside free' lc "
-		"rgb '#7f7f7f'\n");
+	fprintf(
+	    gp,
+	    "\nset output 'kernel-share.png'\n"
+	    "set terminal pngcairo size %d,640 enhanced font 'DejaVu Sans,11'\n"
+	    "unset logscale y\nset yrange [0:150]\n"
+	    "set ytics 0,20,100\nset rmargin 4\nset key top left vertical Left reverse width -6\n"
+	    "set title \"kernel share of the free phase, largest N of each case: two "
+	    "different measures\\n(untraced from getrusage's tick-based user/sys split, traced "
+	    "from the tracepoints; not one quantity measured twice)\"\n"
+	    "set ylabel 'percent'\n"
+	    "plot 'plots/kernel.dat' u 6:xtic(1) t 'untraced, getrusage: sys / (user+sys) of "
+	    "the free phase (tick-based split; fault time included)' lc rgb '#ff7f0e', '' u 7 "
+	    "t 'traced, tracepoints: syscall time inside free / time inside free (no fault "
+	    "time)' lc rgb '#7f7f7f'\n",
+	    ng * 70 + 400 > 1000 ? ng * 70 + 400 : 1000);
 	close_out(s, gp, "plots.gp");
-	snprintf(made, mlen, "free-vs-n.png alloc-vs-free.png kernel-in-free.png kernel-share.png");
+	snprintf(made, mlen,
+		 "free-vs-n.png alloc-vs-free.png fault-cost.png kernel-in-free.png "
+		 "kernel-share.png");
 	(void)has_size;
 }
 

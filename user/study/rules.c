@@ -136,20 +136,32 @@ void analyse_case(struct st_case *c)
 			k->madvise_bytes / MiB);
 	if (k->faults)
 		appendf(v, vl, "; %ld page faults inside free (%ld major)", k->faults, k->major);
-	appendf(v, vl, ". Untraced, the free phase took %s", fmt_secs(a, sizeof(a), uf->wall));
+	appendf(v, vl, ". Untraced");
+	if (c->repeats > 0) {
+		st_fmt_runs(c->repeats, b, sizeof(b));
+		appendf(v, vl, " (%s)", b);
+	}
+	appendf(v, vl, ", the free phase took %s", fmt_secs(a, sizeof(a), uf->wall));
 	if (c->kshare_untraced >= 0)
-		appendf(v, vl, ", %s of its CPU time in the kernel (user %s, sys %s%s)",
+		appendf(v, vl,
+			", %s of its CPU time in the kernel by getrusage's tick-based user/sys "
+			"split (user %s, sys %s%s)",
 			fmt_pct(b, sizeof(b), c->kshare_untraced), fmt_secs(d, sizeof(d), uf->user),
 			fmt_secs(e, sizeof(e), uf->sys),
 			cpu < 0.05 ? "; a coarse split below 50 ms of CPU" : "");
 	if (ua->wall > 0)
 		appendf(v, vl, "; %.1fx the alloc phase (%s)", uf->wall / ua->wall,
 			fmt_secs(a, sizeof(a), ua->wall));
+	if (F == 1)
+		appendf(v, vl, ". Traced, the one free took %s",
+			fmt_ns(a, sizeof(a), c->free_fn.max > 0 ? c->free_fn.max : c->free_fn.sum));
+	else if (F)
+		appendf(v, vl, ". Traced, free took %s per call at the median and %s at p99",
+			fmt_ns(a, sizeof(a), c->free_fn.p50), fmt_ns(b, sizeof(b), c->free_fn.p99));
 	if (F)
 		appendf(v, vl,
-			". Traced, free took %s per call at the median and %s at p99; syscalls "
-			"were %s of the time inside free; dominant kernel event: %s.",
-			fmt_ns(a, sizeof(a), c->free_fn.p50), fmt_ns(b, sizeof(b), c->free_fn.p99),
+			"; syscalls were %s of the time inside free by the tracepoints' "
+			"timestamps (page-fault time not counted); dominant kernel event: %s.",
 			fmt_pct(d, sizeof(d), c->kshare_traced), c->dominant);
 	else
 		appendf(v, vl, ".");
@@ -157,6 +169,12 @@ void analyse_case(struct st_case *c)
 
 /* Least-squares slope of log y on log x; false with fewer than 2 usable points. */
 bool loglog_slope(const double *x, const double *y, int n, double *slope)
+{
+	return loglog_fit(x, y, n, slope) > 0;
+}
+
+/* The same, returning the number of points used (x and y above 0), 0 for no slope. */
+int loglog_fit(const double *x, const double *y, int n, double *slope)
 {
 	double sx = 0, sy = 0, sxx = 0, sxy = 0;
 	int m = 0, i;
@@ -173,9 +191,9 @@ bool loglog_slope(const double *x, const double *y, int n, double *slope)
 		m++;
 	}
 	if (m < 2 || m * sxx - sx * sx <= 0)
-		return false;
+		return 0;
 	*slope = (m * sxy - sx * sy) / (m * sxx - sx * sx);
-	return true;
+	return m;
 }
 
 const char *growth_word(double e)
@@ -239,12 +257,13 @@ int build_groups(struct study *s, struct group *g, int max)
 			ya[k] = g[j].c[k]->untraced[PH_ALLOC].wall;
 			yb[k] = g[j].c[k]->free_kernel.brk + g[j].c[k]->free_kernel.munmap;
 		}
-		g[j].has_exp = loglog_slope(x, yf, g[j].n, &g[j].exp_free);
-		if (!loglog_slope(x, yt, g[j].n, &g[j].exp_traced))
+		g[j].pts_free = loglog_fit(x, yf, g[j].n, &g[j].exp_free);
+		g[j].has_exp = g[j].pts_free > 0;
+		if (!(g[j].pts_traced = loglog_fit(x, yt, g[j].n, &g[j].exp_traced)))
 			g[j].exp_traced = NAN;
-		if (!loglog_slope(x, ya, g[j].n, &g[j].exp_alloc))
+		if (!(g[j].pts_alloc = loglog_fit(x, ya, g[j].n, &g[j].exp_alloc)))
 			g[j].exp_alloc = NAN;
-		if (!loglog_slope(x, yb, g[j].n, &g[j].exp_brk))
+		if (!(g[j].pts_brk = loglog_fit(x, yb, g[j].n, &g[j].exp_brk)))
 			g[j].exp_brk = NAN;
 	}
 	return ng;

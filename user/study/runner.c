@@ -186,6 +186,20 @@ static int load_case(struct study *s, struct st_case *c)
 		snprintf(c->failed, sizeof(c->failed), "no untraced run in raw/");
 		return -1;
 	}
+	/* kernel time per fault of each phase over the runs: the kept run is one of them */
+	for (i = 0; i < PH_N; i++) {
+		c->per_fault_min[i] = c->per_fault_max[i] = -1;
+		for (int j = 0; j < ok; j++) {
+			double us = st_sys_per_fault_us(&runs[j][i]);
+
+			if (us < 0)
+				continue;
+			if (c->per_fault_min[i] < 0 || us < c->per_fault_min[i])
+				c->per_fault_min[i] = us;
+			if (us > c->per_fault_max[i])
+				c->per_fault_max[i] = us;
+		}
+	}
 	/* keep the run whose free time is the median, whole, so its phases agree */
 	c->untraced_free_min = c->untraced_free_max = frees[0];
 	for (i = 0; i < ok; i++) {

@@ -66,8 +66,9 @@ struct st_case {
 	int repeats;
 	struct st_wl_phase untraced[PH_N]; /* the untraced run with the median free time */
 	double untraced_free_min, untraced_free_max;
-	struct st_wl_phase traced_wl[PH_N]; /* the workload's own view while traced */
-	double tr_dur[PH_N];		    /* phase durations seen by the tracer */
+	double per_fault_min[PH_N], per_fault_max[PH_N]; /* us, over the untraced runs; -1 none */
+	struct st_wl_phase traced_wl[PH_N];		 /* the workload's own view while traced */
+	double tr_dur[PH_N];				 /* phase durations seen by the tracer */
 	struct st_fn malloc_fn, free_fn;
 	struct st_free_kernel free_kernel;
 	long lost_events;
@@ -134,6 +135,7 @@ struct group {
 	struct st_case *c[24]; /* by N, done only */
 	int n;
 	double exp_free, exp_traced, exp_alloc, exp_brk;
+	int pts_free, pts_traced, pts_alloc, pts_brk; /* points each slope used (0: none) */
 	bool has_exp;
 };
 
@@ -150,6 +152,8 @@ bool parse_traced(const char *path, struct st_case *c, char *why, size_t len);
 /* rules.c */
 void analyse_case(struct st_case *c);
 bool loglog_slope(const double *x, const double *y, int n, double *slope);
+/* The same; returns how many points the slope used (0 when there is none). */
+int loglog_fit(const double *x, const double *y, int n, double *slope);
 const char *growth_word(double e);
 int build_groups(struct study *s, struct group *g, int max);
 struct st_case *group_largest(struct group *g); /* the case at the largest N, or NULL */
@@ -159,9 +163,20 @@ FILE *open_out(struct study *s, const char *name);
 void close_out(struct study *s, FILE *f, const char *name);
 void write_csv(struct study *s);
 void write_plots(struct study *s, struct group *g, int ng, char *made, size_t mlen);
+/* "N^{1.02}, fit on 4 N", "slope 0.98 between 2 N, not a fit": a legend's exponent. */
+void st_plot_exponent(double e, int pts, char *buf, size_t len);
 void write_tunable_plot(struct study *s, char *made, size_t mlen);
 bool run_gnuplot(struct study *s, char *why, size_t len);
-/* markdown.c */
+/* markdown.c: wording that depends on how many runs or points a number rests on */
+/* Kernel time per page fault of a phase: getrusage sys over its faults, in us; -1 = no fault. */
+double st_sys_per_fault_us(const struct st_wl_phase *p);
+/* "4.31 µs", "4.31 µs (coarse)" when the phase had under 50 ms of sys time, "-": no fault. */
+void st_fmt_per_fault(const struct st_wl_phase *p, char *buf, size_t len);
+/* An exponent worded by its points: "1.02 (fit on 4 N)", "0.98 (slope between two points,
+ * not a fit)", "- (one point)". */
+void st_fmt_exponent(double e, int pts, char *buf, size_t len);
+/* How the kept untraced run was chosen: "1 run, no median", "median of 3 runs". */
+void st_fmt_runs(int runs, char *buf, size_t len);
 void write_report(struct study *s, struct group *g, int ng, const char *plots, const char *plot_err,
 		  double elapsed, int failed);
 /* plan.c */
