@@ -61,3 +61,9 @@ int floor_major_fault(void *ctx)
 {
 	return 0;
 }
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(floor_switch)
+{
+	return 0;
+}

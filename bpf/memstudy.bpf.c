@@ -26,6 +26,25 @@ const volatile bool per_alloc;
  * (unwind.h) stopped for want of rows, for the collector to unwind (a power of two,
  * <= MS_STACK_COPY_MAX). With walk_depth 0, from the caller's frame: --unwind copy. */
 const volatile __u32 stack_copy;
+/* --slowest N (<= MS_SLOWEST_MAX): each CPU keeps its N slowest calls per function and sends
+ * a record for each call that joins them; 0: none. */
+const volatile __u32 slowest_n;
+/* Send each memory syscall made outside allocator calls with its caller's stack. */
+const volatile bool syscall_stacks;
+/* Tell glibc's own calls apart: the return address in libc (own_lo/hi[0], learned from the
+ * first call's probe address) or in ld.so ([1], at exec or from /proc by the collector),
+ * but not in the functions that return the block to the program (strdup...): their file
+ * offsets in libc, user_fn_lo/hi[0 .. user_fns). */
+const volatile bool own_calls;
+const volatile __u32 user_fns;
+const volatile __u64 user_fn_lo[MS_USER_FNS], user_fn_hi[MS_USER_FNS];
+__u64 own_lo[2], own_hi[2];
+__u64 own_bias; /* libc's load bias: file offset + bias = run-time address */
+/* Threads given a thread_work slot so far; past thread_work's size they get none. */
+__u32 threads_seen;
+const volatile __u32 thread_work_max = 1;
+/* Name code mappings as they appear (MS_EV_MODULE): whenever the collector unwinds stacks. */
+const volatile bool send_modules;
 
 __u64 stack_errors; /* per-allocation: calls whose stack could not be stored (caller only) */
 /* Ring-buffer records dropped, by type: read by the collector while it runs (bss is mapped),
@@ -46,12 +65,15 @@ struct thread_state {
 	__u32 depth; /* >1 while glibc calls itself (realloc(NULL,n), reallocarray) */
 	__u64 entry_ns;
 	__u64 bytes;
-	__u16 fn;
-	__u16 kind; /* enum ms_fn_kind */
-	__u32 in_sys;
-	__u32 sys;
-	__u16 seq;     /* per-allocation: outermost allocator calls of this thread */
-	__u16 walking; /* in bpf_get_stackid: its reads may fault (not the target's faults) */
+	__u8 fn;
+	__u8 kind;    /* enum ms_fn_kind */
+	__u8 walking; /* reading the user stack: its reads may fault (not the target's faults) */
+	__u8 dirty;   /* the call in progress did kernel work: thread_work's call is in use */
+	__u16 in_sys;
+	__u16 sys;
+	__u16 seq; /* per-allocation: outermost allocator calls of this thread */
+	__u16 pad0;
+	__u32 work; /* this thread's slot in thread_work, + 1; 0: none */
 	__u64 sys_ns;
 	__u64 sys_len;
 	__u64 sys_len2;
@@ -60,7 +82,8 @@ struct thread_state {
 	__u64 sys_arg0;	 /* mmap: addr; munmap, mremap: the old address */
 	__u64 sys_arg3;	 /* mmap: flags */
 	__u64 stack_end; /* the end of this thread's stack mapping, once looked up */
-	__u64 pad[2];
+	__u64 off_ns;	 /* switched out at, inside an allocator call */
+	__u64 pad;
 	struct ms_thread_shared shared; /* written by the collector */
 } __attribute__((aligned(64)));
 
@@ -100,6 +123,35 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ms_fn_stats);
 } fn_stats SEC(".maps");
+
+/* Per thread: sized before load (thread_work_max). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ms_thread_work);
+} thread_work SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MS_MAX_PHASES *MS_FN_MAX);
+	__type(key, __u32);
+	__type(value, struct ms_own_stats);
+} own_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MS_FN_MAX *MS_STEP_MAX);
+	__type(key, __u32);
+	__type(value, struct ms_step_stats);
+} step_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MS_FN_MAX);
+	__type(key, __u32);
+	__type(value, struct ms_slow_top);
+} slow_top SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -175,6 +227,30 @@ static __always_inline bool is_target(void)
 	return (bpf_get_current_pid_tgid() >> 32) == target_tgid;
 }
 
+/* A thread's first allocator work: give it a thread_work slot while there are any. */
+static __always_inline void work_claim(struct thread_state *ts, __u32 tid)
+{
+	__u32 i = __sync_fetch_and_add(&threads_seen, 1);
+	struct ms_thread_work *w;
+
+	ts->work = 0;
+	if (i >= thread_work_max)
+		return;
+	w = bpf_map_lookup_elem(&thread_work, &i);
+	if (!w)
+		return;
+	w->tid = tid;
+	bpf_get_current_comm(w->comm, sizeof(w->comm));
+	ts->work = i + 1;
+}
+
+static __always_inline struct ms_thread_work *work_of(struct thread_state *ts)
+{
+	__u32 i = ts->work - 1;
+
+	return ts->work ? bpf_map_lookup_elem(&thread_work, &i) : NULL;
+}
+
 static __always_inline struct thread_state *thread_get(bool create)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -195,8 +271,10 @@ static __always_inline struct thread_state *thread_get(bool create)
 			if (spilled)
 				return spilled;
 		}
-		if (!__sync_val_compare_and_swap(&ts->tid, 0, tid))
+		if (!__sync_val_compare_and_swap(&ts->tid, 0, tid)) {
+			work_claim(ts, tid);
 			return ts;
+		}
 	}
 	if (!create && !slot_spills)
 		return NULL;
@@ -206,6 +284,7 @@ static __always_inline struct thread_state *thread_get(bool create)
 	if (ts && create && ts->tid != tid) {
 		ts->tid = tid;
 		__sync_fetch_and_add(&slot_spills, 1);
+		work_claim(ts, tid);
 	}
 	if (!ts && create)
 		count_lost(MS_LOST_THREAD_STATE);
@@ -253,6 +332,48 @@ static __always_inline __u64 request_bytes(__u64 cookie, struct pt_regs *ctx)
 	return count ? size * arg_n(ctx, count) : size;
 }
 
+/* bpf_find_vma's callback: the text mapping into own_lo/hi[*which]. */
+static long own_text_of_vma(struct task_struct *task, struct vm_area_struct *vma, void *ctx)
+{
+	__u32 i = *(__u32 *)ctx & 1;
+	__u64 start = BPF_CORE_READ(vma, vm_start);
+
+	own_lo[i] = start;
+	own_hi[i] = BPF_CORE_READ(vma, vm_end);
+	if (!i)
+		own_bias = start - (BPF_CORE_READ(vma, vm_pgoff) << 12);
+	return 0;
+}
+
+/* Learn the extent of the code holding IP: libc's (0) or ld.so's (1). */
+static __always_inline void learn_own_text(__u32 which, __u64 ip)
+{
+	bpf_find_vma(bpf_get_current_task_btf(), ip, own_text_of_vma, &which, 0);
+}
+
+/*
+ * A call glibc made on its own behalf: its return address in libc or ld.so, outside the
+ * functions that hand the block to the program (strdup, getline...). IP - 1: the call.
+ */
+static __always_inline bool is_own_call(__u64 ip)
+{
+	__u64 off;
+
+	ip--;
+	if (ip >= own_lo[1] && ip < own_hi[1])
+		return true;
+	if (ip < own_lo[0] || ip >= own_hi[0])
+		return false;
+	off = ip - own_bias;
+	for (int i = 0; i < MS_USER_FNS; i++) {
+		if (i >= user_fns)
+			break;
+		if (off >= user_fn_lo[i] && off < user_fn_hi[i])
+			return false;
+	}
+	return true;
+}
+
 SEC("uprobe")
 int BPF_KPROBE(alloc_enter)
 {
@@ -266,6 +387,8 @@ int BPF_KPROBE(alloc_enter)
 	/* glibc calling its own entry points (realloc(NULL, n) -> malloc) is one user call. */
 	if (ts->depth++)
 		return 0;
+	if (own_calls && !own_hi[0])
+		learn_own_text(0, PT_REGS_IP(ctx));
 	cookie = bpf_get_attach_cookie(ctx);
 	ts->fn = cookie & MS_COOKIE_FN_MASK;
 	ts->kind = MS_COOKIE_ARG(cookie, MS_COOKIE_KIND_SHIFT);
@@ -301,14 +424,12 @@ static long stack_end_of_vma(struct task_struct *task, struct vm_area_struct *vm
 }
 
 /*
- * How many bytes of stack to copy from SP: stack_copy, or less where this thread's frames
+ * How many bytes of stack to copy from SP: LEN, or less where this thread's frames
  * are known to end (shared.copy_top), never past the end of its stack mapping (a read that
  * crosses into an unmapped page would return nothing). The end is looked up once a thread.
  */
-static __always_inline __u64 copy_len(struct thread_state *ts, __u64 sp)
+static __always_inline __u64 copy_len(struct thread_state *ts, __u64 sp, __u64 len)
 {
-	__u64 len = stack_copy;
-
 	if (ts->shared.tid == ts->tid && ts->shared.copy_top > sp && ts->shared.copy_top - sp < len)
 		len = ts->shared.copy_top - sp;
 	if (!ts->stack_end || sp >= ts->stack_end) {
@@ -347,8 +468,8 @@ static __always_inline void send_walked(struct pt_regs *ctx, struct thread_state
 	walk_stack(ctx, big);
 	big->stack_len = 0;
 	if (stack_copy && big->end == MS_UNWIND_NO_MODULE)
-		big->stack_len =
-		    copy_stack(big->stack, big->sp, copy_len(ts, big->sp), MS_STACK_COPY_MAX);
+		big->stack_len = copy_stack(big->stack, big->sp, copy_len(ts, big->sp, stack_copy),
+					    MS_STACK_COPY_MAX);
 	ts->walking = 0;
 	big->pad = 0;
 	if (big->stack_len)
@@ -442,7 +563,7 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, struct thread_state 
 	if (stack_copy) {
 		fill_alloc(&a, ctx, ts, ret, now);
 		a.stack_id = MS_STACK_IN_RECORD;
-		len = copy_len(ts, PT_REGS_SP(ctx));
+		len = copy_len(ts, PT_REGS_SP(ctx), stack_copy);
 		if (len <= 64)
 			sent = send_copied(ctx, ts, &a, len, 64);
 		else if (len <= 128)
@@ -485,13 +606,104 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, struct thread_state 
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
+/* A call of glibc's own: counted apart, with the kernel work it did (gathered in W). */
+static __always_inline void charge_own(__u32 phase, struct thread_state *ts,
+				       struct ms_thread_work *w, __u64 lat)
+{
+	__u32 key = phase * MS_FN_MAX + ts->fn;
+	struct ms_own_stats *o = ts->fn < MS_FN_MAX ? bpf_map_lookup_elem(&own_stats, &key) : NULL;
+
+	if (!o)
+		return;
+	o->calls++;
+	o->bytes += ts->bytes;
+	o->lat_sum_ns += lat;
+	if (!ts->dirty || !w)
+		return;
+	o->kernel.faults += w->call.faults;
+	o->kernel.major_faults += w->call.major_faults;
+	o->kernel.syscall_ns += w->call.sys_ns;
+	for (int i = 0; i < MS_SYS_MAX; i++)
+		o->kernel.syscalls[i] += w->call.syscalls[i];
+}
+
+/* A slow call: its record, with what happened inside it and the caller's stack top. */
+static __always_inline void emit_slow(struct pt_regs *ctx, struct thread_state *ts,
+				      struct ms_thread_work *w, __u64 lat, bool own)
+{
+	struct ms_event_slow *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		__sync_fetch_and_add(&lost_records[MS_EV_SLOW], 1);
+		return;
+	}
+	e->type = MS_EV_SLOW;
+	e->tid = (__u32)bpf_get_current_pid_tgid();
+	e->ts_ns = ts->entry_ns;
+	e->ns = lat;
+	e->bytes = ts->bytes;
+	e->fn = ts->fn;
+	e->own = own;
+	e->work = w && ts->dirty;
+	e->pad = 0;
+	if (e->work)
+		__builtin_memcpy(&e->w, &w->call, sizeof(e->w));
+	else
+		__builtin_memset(&e->w, 0, sizeof(e->w));
+	e->pc = PT_REGS_IP(ctx);
+	e->sp = PT_REGS_SP(ctx);
+	e->bp = PT_REGS_FP(ctx);
+	ts->walking = 1;
+	e->stack_len =
+	    copy_stack(e->stack, e->sp, copy_len(ts, e->sp, MS_STACK_COPY_MAX), MS_STACK_COPY_MAX);
+	ts->walking = 0;
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
+/*
+ * Keep this CPU's slowest_n slowest calls of the function: a call slower than the fastest
+ * of them takes its place and is sent. A call among the N slowest of the whole trace is
+ * among its CPU's N slowest when it returns, so the collector sees every one of them.
+ */
+static __always_inline void note_slow(struct pt_regs *ctx, struct thread_state *ts,
+				      struct ms_thread_work *w, __u64 lat, bool own)
+{
+	__u32 fn = ts->fn;
+	struct ms_slow_top *top = bpf_map_lookup_elem(&slow_top, &fn);
+	__u64 min = ~0ULL;
+	__u32 at = 0;
+
+	if (!top || (top->n >= slowest_n && lat <= top->min))
+		return;
+	if (top->n < slowest_n)
+		top->ns[top->n++ & (MS_SLOWEST_MAX - 1)] = lat;
+	else
+		top->ns[top->min_at & (MS_SLOWEST_MAX - 1)] = lat;
+	if (top->n >= slowest_n) {
+		for (int i = 0; i < MS_SLOWEST_MAX; i++) {
+			if (i >= slowest_n)
+				break;
+			if (top->ns[i] < min) {
+				min = top->ns[i];
+				at = i;
+			}
+		}
+		top->min = min;
+		top->min_at = at;
+	}
+	emit_slow(ctx, ts, w, lat, own);
+}
+
 SEC("uretprobe")
 int BPF_KRETPROBE(alloc_exit, long ret)
 {
 	__u64 now = bpf_ktime_get_ns();
 	struct thread_state *ts = thread_get(false);
+	struct ms_thread_work *w;
 	struct ms_fn_stats *s;
+	__u32 phase;
 	__u64 lat;
+	bool own;
 
 	if (!ts || !ts->depth)
 		return 0; /* entered before we attached */
@@ -501,7 +713,8 @@ int BPF_KRETPROBE(alloc_exit, long ret)
 	if (per_alloc && ts->kind != MS_KIND_FREE && ts->kind != MS_KIND_OTHER)
 		emit_alloc(ctx, ts, ret, now);
 	/* Kernel work inside the call was charged as it happened (sys_exit, page_fault). */
-	s = fn_stats_of(phase_now(), ts->fn);
+	phase = phase_now();
+	s = fn_stats_of(phase, ts->fn);
 	if (!s)
 		return 0;
 	s->calls++;
@@ -513,6 +726,28 @@ int BPF_KRETPROBE(alloc_exit, long ret)
 	if (lat > s->lat_max_ns)
 		s->lat_max_ns = lat;
 	s->hist[hist_slot(lat) & (MS_HIST_SLOTS - 1)]++;
+	own = own_calls && is_own_call(PT_REGS_IP(ctx));
+	w = work_of(ts);
+	if (w) {
+		__u32 fn = ts->fn & (MS_FN_MAX - 1);
+
+		w->fn_calls[fn]++;
+		w->fn_bytes[fn] += ts->bytes;
+		w->fn_ns[fn] += lat;
+		if (own)
+			w->fn_own_calls[fn]++;
+	}
+	if (own)
+		charge_own(phase, ts, w, lat);
+	if (slowest_n)
+		note_slow(ctx, ts, w, lat, own);
+	if (ts->dirty) {
+		ts->dirty = 0;
+		if (w) {
+			__builtin_memset(&w->call, 0, sizeof(w->call));
+			w->nest = 0;
+		}
+	}
 	return 0;
 }
 
@@ -525,9 +760,113 @@ int BPF_PROG(thread_exit)
 	struct thread_state *ts = bpf_map_lookup_elem(&thread_slots, &key);
 
 	if (ts && ts->tid == tid) {
+		struct ms_thread_work *w = work_of(ts);
+
+		if (w) {
+			bpf_get_current_comm(w->comm, sizeof(w->comm));
+			w->exited = 1;
+		}
 		/* clean for the next owner; tid last, so nobody claims it half-cleared */
 		__builtin_memset(&ts->depth, 0, sizeof(*ts) - offsetof(struct thread_state, depth));
 		__sync_val_compare_and_swap(&ts->tid, tid, 0);
+	}
+	return 0;
+}
+
+/*
+ * glibc's internal steps (MS_GLIBC_STEPS; the cookie is the step): their time inside the
+ * allocator call in progress, per call (a slow call's record says it) and per function.
+ */
+SEC("uprobe")
+int BPF_KPROBE(step_enter)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct thread_state *ts = thread_get(false);
+	struct ms_thread_work *w;
+	__u32 n;
+
+	if (!ts || !ts->depth)
+		return 0;
+	w = work_of(ts);
+	if (!w)
+		return 0;
+	n = w->nest++;
+	if (n < MS_STEP_NEST) {
+		w->step_kind[n] = bpf_get_attach_cookie(ctx);
+		w->step_entry_ns[n] = now;
+	}
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(step_exit)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct thread_state *ts = thread_get(false);
+	struct ms_step_stats *st;
+	struct ms_thread_work *w;
+	__u32 n, k, key;
+	__u64 d;
+
+	if (!ts || !ts->depth)
+		return 0;
+	w = work_of(ts);
+	if (!w || !w->nest)
+		return 0;
+	n = --w->nest;
+	if (n >= MS_STEP_NEST)
+		return 0;
+	k = w->step_kind[n] & (MS_STEP_MAX - 1);
+	d = now - w->step_entry_ns[n];
+	ts->dirty = 1;
+	w->call.step_calls[k]++;
+	w->call.step_ns[k] += d;
+	key = (ts->fn & (MS_FN_MAX - 1)) * MS_STEP_MAX + k;
+	st = bpf_map_lookup_elem(&step_stats, &key);
+	if (st) {
+		st->calls++;
+		st->ns += d;
+	}
+	return 0;
+}
+
+/* The state slot of the target's thread TID, if it has one (not in task storage). */
+static __always_inline struct thread_state *slot_of(__u32 tid)
+{
+	__u32 key = tid & slot_mask;
+	struct thread_state *ts = bpf_map_lookup_elem(&thread_slots, &key);
+
+	return ts && ts->tid == tid ? ts : NULL;
+}
+
+/*
+ * A target thread switched out inside an allocator call, or back in: the time it spent
+ * off the CPU is the call's too (a slow call that was only preempted says so).
+ */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	struct thread_state *ts;
+
+	if (!slowest_n)
+		return 0;
+	if (prev->tgid == target_tgid) {
+		ts = slot_of(prev->pid);
+		if (ts && ts->depth)
+			ts->off_ns = bpf_ktime_get_ns();
+	}
+	if (next->tgid == target_tgid) {
+		ts = slot_of(next->pid);
+		if (ts && ts->off_ns) {
+			struct ms_thread_work *w = ts->depth ? work_of(ts) : NULL;
+
+			if (w) {
+				w->call.offcpu_ns += bpf_ktime_get_ns() - ts->off_ns;
+				w->call.switches++;
+				ts->dirty = 1;
+			}
+			ts->off_ns = 0;
+		}
 	}
 	return 0;
 }
@@ -742,13 +1081,85 @@ int sys_enter(struct trace_event_raw_sys_enter *ctx)
 		 * the shortest record would make the attach to sys_enter_brk fail. */
 		bpf_probe_read_kernel(&ts->sys_len, sizeof(ts->sys_len), &ctx->args[1]);
 		bpf_probe_read_kernel(&ts->sys_len2, sizeof(ts->sys_len2), &ctx->args[2]);
-		if (per_alloc) {
+		if (per_alloc)
 			bpf_probe_read_kernel(&ts->sys_arg0, sizeof(ts->sys_arg0), &ctx->args[0]);
+		if (per_alloc || send_modules)
 			bpf_probe_read_kernel(&ts->sys_arg3, sizeof(ts->sys_arg3), &ctx->args[3]);
-		}
 	}
 	ts->sys_ns = bpf_ktime_get_ns();
 	return 0;
+}
+
+/* The syscall's lengths as its record says them: sys_len and sys_len2 are its arguments. */
+static __always_inline void fill_syscall(struct ms_call_syscall *c, struct thread_state *ts,
+					 __u32 sys, long ret, __u64 ns)
+{
+	c->ns = ns;
+	c->sys = sys;
+	c->pad = 0;
+	c->result = ret;
+	c->delta = 0;
+	if (sys == MS_SYS_BRK) {
+		/* brk returns the break, the old one when it fails; sys_len: the one before */
+		c->len = 0;
+		c->delta = (__s64)((__u64)ret - ts->sys_len);
+	} else if (sys == MS_SYS_MREMAP) {
+		c->len = ts->sys_len2;
+		c->delta = ts->sys_len2 - ts->sys_len;
+	} else {
+		c->len = ts->sys_len;
+	}
+}
+
+/* A memory syscall outside allocator calls: its record, with the caller's stack. */
+static __always_inline void emit_syscall(struct thread_state *ts, __u32 sys, long ret, __u64 ns)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	struct ms_event_syscall *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		__sync_fetch_and_add(&lost_records[MS_EV_SYSCALL], 1);
+		return;
+	}
+	e->type = MS_EV_SYSCALL;
+	e->tid = (__u32)bpf_get_current_pid_tgid();
+	e->ts_ns = ts->sys_ns;
+	fill_syscall(&e->s, ts, sys, ret, ns);
+	e->pad = 0;
+	e->pc = BPF_CORE_READ(regs, ip);
+	e->sp = BPF_CORE_READ(regs, sp);
+	e->bp = BPF_CORE_READ(regs, bp);
+	ts->walking = 1;
+	e->stack_len =
+	    copy_stack(e->stack, e->sp, copy_len(ts, e->sp, MS_STACK_COPY_MAX), MS_STACK_COPY_MAX);
+	ts->walking = 0;
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
+/* The thread's syscall totals, and the call in progress's list (or the syscall's stack). */
+static __always_inline void note_syscall(struct thread_state *ts, __u32 sys, long ret, __u64 ns)
+{
+	struct ms_thread_work *w = work_of(ts);
+	__u32 n;
+
+	if (w && sys < MS_SYS_MAX) {
+		w->syscalls[sys]++;
+		w->syscall_ns += ns;
+	}
+	if (!ts->depth) {
+		if (syscall_stacks)
+			emit_syscall(ts, sys, ret, ns);
+		return;
+	}
+	if (!w)
+		return;
+	ts->dirty = 1;
+	w->call.sys_ns += ns;
+	n = w->call.nsys++;
+	if (sys < MS_SYS_MAX)
+		w->call.syscalls[sys]++;
+	if (n < MS_CALL_SYSCALLS)
+		fill_syscall(&w->call.sys[n], ts, sys, ret, ns);
 }
 
 SEC("tracepoint")
@@ -805,10 +1216,11 @@ int sys_exit(struct trace_event_raw_sys_exit *ctx)
 			f->kernel.syscall_ns += ns;
 		}
 	}
+	note_syscall(ts, sys, ret, ns);
 	if (per_alloc && !failed && sys <= MS_SYS_MREMAP)
 		emit_map(ts, sys, ret, ts->sys_ns + ns);
 	/* code mapped from a file (ld.so loading a library, dlopen): name it now */
-	if (per_alloc && !failed && sys == MS_SYS_MMAP && (ts->sys_len2 & 4 /* PROT_EXEC */) &&
+	if (send_modules && !failed && sys == MS_SYS_MMAP && (ts->sys_len2 & 4 /* PROT_EXEC */) &&
 	    !(ts->sys_arg3 & 0x20 /* MAP_ANONYMOUS */))
 		emit_module(ret, 0);
 	return 0;
@@ -831,6 +1243,7 @@ static __always_inline void charge_fault(enum fault_source src, __u64 addr, __u6
 	bool in_call = ts && ts->depth && src != FAULT_KERNEL_ON_USER;
 	__u32 phase = phase_now();
 	struct ms_fault_stats *s;
+	struct ms_thread_work *w;
 	struct ms_fn_stats *f;
 
 	/* the stack walk reads with faults disabled: a bad frame pointer faults here */
@@ -854,6 +1267,20 @@ static __always_inline void charge_fault(enum fault_source src, __u64 addr, __u6
 		f->kernel.faults++;
 	else if (f)
 		f->kernel.major_faults++;
+	w = ts ? work_of(ts) : NULL;
+	if (w) {
+		if (src == FAULT_MAJOR)
+			w->major_faults++;
+		else
+			w->faults++;
+		if (in_call) {
+			ts->dirty = 1;
+			if (src == FAULT_USER)
+				w->call.faults++;
+			else
+				w->call.major_faults++;
+		}
+	}
 	if (per_alloc)
 		emit_fault(addr, ip, flags, ts);
 }
@@ -905,12 +1332,13 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	e->ts_ns = bpf_ktime_get_ns();
 	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
 	bpf_ringbuf_submit(e, 0);
-	if (per_alloc) {
+	if (send_modules || own_calls) {
 		/* the kernel mapped the program and its interpreter: no mmap shows them */
 		struct mm_struct *mm = BPF_CORE_READ(p, mm);
 		__u64 base = 0;
 
-		emit_module(BPF_CORE_READ(mm, start_code), MS_MODULE_EXE);
+		if (send_modules)
+			emit_module(BPF_CORE_READ(mm, start_code), MS_MODULE_EXE);
 		for (int i = 0; i + 1 < 56; i += 2) {
 			__u64 type = BPF_CORE_READ(mm, saved_auxv[i]);
 
@@ -921,8 +1349,15 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 				break;
 			}
 		}
-		if (base)
+		if (base && send_modules)
 			emit_module(base, MS_MODULE_IMAGE);
+		/* the new image's libc is learned at its first call; ld.so is where it starts */
+		own_lo[0] = own_hi[0] = own_lo[1] = own_hi[1] = 0;
+		if (base && own_calls) {
+			struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(p);
+
+			learn_own_text(1, BPF_CORE_READ(regs, ip));
+		}
 	}
 	return 0;
 }

@@ -67,6 +67,33 @@ enum ms_fn {
 	 (__u64)(count) << MS_COOKIE_COUNT_SHIFT | (__u64)(ptr) << MS_COOKIE_PTR_SHIFT |           \
 	 (__u64)(kind) << MS_COOKIE_KIND_SHIFT)
 
+/*
+ * glibc's internal steps: functions inside malloc's slow paths, probed when libc's debug
+ * symbols are installed (libc6-dbg), to say what a slow call was doing. Never the hot paths
+ * (_int_malloc, _int_free). X(ID, symbol).
+ */
+#define MS_GLIBC_STEPS(X)                                                                          \
+	X(CONSOLIDATE, "malloc_consolidate")                                                       \
+	X(SYSMALLOC, "sysmalloc")                                                                  \
+	X(MUNMAP_CHUNK, "munmap_chunk")                                                            \
+	X(ARENA_GET2, "arena_get2")                                                                \
+	X(NEW_HEAP, "new_heap")
+
+/* clang-format off */
+enum ms_step {
+#define MS_STEP_ENUM(id, name) MS_STEP_##id,
+	MS_GLIBC_STEPS(MS_STEP_ENUM)
+#undef MS_STEP_ENUM
+	MS_STEP_COUNT,
+	MS_STEP_MAX = 8, /* step slots in the maps */
+};
+/* clang-format on */
+#define MS_STEP_NEST 4
+#define MS_USER_FNS                                                                                \
+	16 /* libc functions that allocate for the program (strdup...) */ /* steps open at once in \
+									     one call (arena_get2  \
+									     -> new_heap) */
+
 /* Traced syscalls, in report order. */
 enum ms_sys {
 	MS_SYS_BRK,
@@ -117,6 +144,86 @@ struct ms_kwork {
 	__u64 syscall_ns;
 };
 
+/* One syscall made inside an allocator call (kept for the slowest calls). */
+struct ms_call_syscall {
+	__u64 ns;
+	__u64 len;   /* the length argument; mremap: the new length */
+	__s64 delta; /* brk: new break - old; mremap: new length - old */
+	__s64 result;
+	__u32 sys; /* enum ms_sys */
+	__u32 pad;
+};
+#define MS_CALL_SYSCALLS 8 /* syscalls kept per call; more are counted */
+
+/*
+ * The kernel work and glibc's internal steps inside the allocator call in progress on one
+ * thread, gathered as they happen, read at the call's return: charged to glibc's own calls,
+ * or carried by a slow call's record. Cleared after a call that did any.
+ */
+struct ms_call_work {
+	__u64 faults;
+	__u64 major_faults;
+	__u64 sys_ns;
+	__u64 offcpu_ns; /* switched out (preempted, or waiting in the kernel) */
+	__u64 syscalls[MS_SYS_MAX];
+	__u32 nsys; /* syscalls made; the first MS_CALL_SYSCALLS are in sys[] */
+	__u32 switches;
+	__u32 step_calls[MS_STEP_MAX];
+	__u64 step_ns[MS_STEP_MAX]; /* inclusive: a nested step's time is its parent's too */
+	struct ms_call_syscall sys[MS_CALL_SYSCALLS];
+};
+
+/*
+ * Per thread, in the thread_work map: its calls, bytes and time per function, its kernel
+ * work, and its call in progress. Indexed by the order threads first used the allocator
+ * (never reused: an exited thread's numbers stay for the report).
+ */
+struct ms_thread_work {
+	__u32 tid;
+	__u32 exited;
+	char comm[16];
+	__u64 fn_calls[MS_FN_MAX];
+	__u64 fn_bytes[MS_FN_MAX];
+	__u64 fn_ns[MS_FN_MAX];
+	__u64 fn_own_calls[MS_FN_MAX]; /* made by glibc itself */
+	__u64 syscalls[MS_SYS_MAX];    /* all of the thread's, in allocator calls or not */
+	__u64 syscall_ns;
+	__u64 faults;
+	__u64 major_faults;
+	/* the call in progress */
+	__u32 nest; /* internal steps open */
+	__u32 step_kind[MS_STEP_NEST];
+	__u32 pad;
+	__u64 step_entry_ns[MS_STEP_NEST];
+	struct ms_call_work call;
+};
+#define MS_THREAD_WORK_DEFAULT 4096 /* threads with numbers of their own; more are counted */
+
+/* Per (phase, allocator function), per CPU: the calls glibc made on its own behalf (its
+ * caller inside libc or ld.so), a part of fn_stats' numbers. */
+struct ms_own_stats {
+	__u64 calls;
+	__u64 bytes;
+	__u64 lat_sum_ns;
+	struct ms_kwork kernel;
+};
+
+/* Per (allocator function, internal step), per CPU. */
+struct ms_step_stats {
+	__u64 calls;
+	__u64 ns;
+};
+
+/* Per allocator function, per CPU: the latencies of this CPU's N slowest calls so far (N =
+ * --slowest), so a call is sent to the collector only when it is among them. */
+#define MS_SLOWEST_MAX 64
+struct ms_slow_top {
+	__u64 min; /* the fastest of ns[] once n == N */
+	__u32 n;
+	__u32 min_at;
+	__u64 ns[MS_SLOWEST_MAX];
+};
+
 /* Per (phase, allocator function), per CPU. */
 struct ms_fn_stats {
 	__u64 calls;
@@ -160,13 +267,15 @@ enum ms_lost {
 enum ms_event_type {
 	MS_EV_PHASE = 1,
 	/* Per-allocation mode only (memstudy --per-allocation): */
-	MS_EV_ALLOC,	 /* an allocating call returned (realloc: also frees old_ptr) */
-	MS_EV_FREE,	 /* free() was entered: before glibc can hand the block to another thread */
-	MS_EV_FAULT,	 /* a page fault on a user address, or a major fault */
-	MS_EV_MAP,	 /* a successful mmap, munmap, mremap or brk */
-	MS_EV_EXEC,	 /* the target exec'ed: a new image (any mode) */
-	MS_EV_MODULE,	 /* per-allocation: a file mapped executable, named by the kernel */
-	MS_EV_TYPES = 8, /* room for every type, a power of two: lost_records[] */
+	MS_EV_ALLOC,   /* an allocating call returned (realloc: also frees old_ptr) */
+	MS_EV_FREE,    /* free() was entered: before glibc can hand the block to another thread */
+	MS_EV_FAULT,   /* a page fault on a user address, or a major fault */
+	MS_EV_MAP,     /* a successful mmap, munmap, mremap or brk */
+	MS_EV_EXEC,    /* the target exec'ed: a new image (any mode) */
+	MS_EV_MODULE,  /* a file mapped executable, named by the kernel */
+	MS_EV_SLOW,    /* an allocator call among the slowest so far (--slowest) */
+	MS_EV_SYSCALL, /* a memory syscall made outside any allocator call */
+	MS_EV_TYPES = 16, /* room for every type, a power of two: lost_records[] */
 };
 
 struct ms_event_phase {
@@ -352,6 +461,38 @@ struct ms_event_map {
 };
 
 /*
+ * A slow call (MS_EV_SLOW): what happened inside it, and the caller's registers and stack
+ * top at its return for the collector to unwind. The record is cut after stack[stack_len].
+ */
+struct ms_event_slow {
+	__u32 type; /* MS_EV_SLOW */
+	__u32 tid;
+	__u64 ts_ns; /* when the call began */
+	__u64 ns;
+	__u64 bytes; /* requested */
+	__u8 fn;     /* enum ms_fn */
+	__u8 own;    /* glibc's own call (its caller in libc or ld.so) */
+	__u8 work;   /* w holds the call's work (0: its thread has no work slot) */
+	__u8 pad;
+	__u32 stack_len;
+	__u64 pc, sp, bp;
+	struct ms_call_work w;
+	__u8 stack[MS_STACK_COPY_MAX];
+};
+
+/* A memory syscall outside any allocator call (MS_EV_SYSCALL), with the caller's stack. */
+struct ms_event_syscall {
+	__u32 type; /* MS_EV_SYSCALL */
+	__u32 tid;
+	__u64 ts_ns; /* when it began */
+	struct ms_call_syscall s;
+	__u32 stack_len;
+	__u32 pad;
+	__u64 pc, sp, bp; /* the user registers at the syscall */
+	__u8 stack[MS_STACK_COPY_MAX];
+};
+
+/*
  * The contract, checked: the collector sums statistics as arrays of u64 (no padding, no
  * other field type), and records keep their sizes (the stream's layout; a change here is a
  * format change for whatever reads the records).
@@ -373,7 +514,11 @@ _Static_assert(sizeof(struct ms_unwind_row) == 8 && sizeof(struct ms_unwind_map)
 		   __builtin_offsetof(struct ms_event_alloc_stack, stack) ==
 		       88 + 8 * MS_STACK_DEPTH,
 	       "unwind tables and stack records");
-_Static_assert(MS_EV_TYPES > MS_EV_MODULE && !(MS_EV_TYPES & (MS_EV_TYPES - 1)),
+_Static_assert(sizeof(struct ms_call_syscall) == 40 && sizeof(struct ms_call_work) % 8 == 0 &&
+		   sizeof(struct ms_thread_work) % 8 == 0 && sizeof(struct ms_own_stats) % 8 == 0 &&
+		   MS_STEP_COUNT <= MS_STEP_MAX,
+	       "call work and thread records");
+_Static_assert(MS_EV_TYPES > MS_EV_SYSCALL && !(MS_EV_TYPES & (MS_EV_TYPES - 1)),
 	       "lost_records[] is indexed by type & (MS_EV_TYPES - 1)");
 
 #endif /* MEMSTUDY_H */

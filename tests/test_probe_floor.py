@@ -98,22 +98,27 @@ class ProbeFloor(unittest.TestCase):
         self.assertEqual(tps, sorted("sys_%s_%s" % (d, s) for s in SYSCALLS
                                      for d in ("enter", "exit")))
         # sched_process_exec: an exec of the target is reported (issue 12)
+        # sched_switch: the time a slow call spent switched out (issue 15)
         self.assertEqual(sorted(w[1] for w in points if w[0] == "raw_tracepoint"),
                          ["page_fault_kernel", "page_fault_user", "sched_process_exec",
-                          "sched_process_exit"])
+                          "sched_process_exit", "sched_switch"])
         online = os.sysconf("SC_NPROCESSORS_ONLN")
         self.assertEqual(points.count(("perf", "event type 1 config 6")), online,
                          "one major-fault software event per CPU")
         multi = [w for w in points if w[0].endswith("probe_multi")]
-        libc = [w for w in multi if "libc" in w[1]]
-        self.assertEqual(sorted(w[0] for w in libc), ["uprobe_multi", "uretprobe_multi"])
+        in_libc = [w for w in multi if "libc" in w[1]]
         # eleven functions, aligned_alloc at memalign's address: ten entry points
-        self.assertEqual(len(libc[0][2]), 10, "ten allocator entry points in glibc")
-        phase = [w for w in multi if w not in libc]
+        libc = [w for w in in_libc if len(w[2]) == 10]
+        self.assertEqual(sorted(w[0] for w in libc), ["uprobe_multi", "uretprobe_multi"])
+        # with libc6-dbg (installed here and in CI): glibc's five internal steps
+        steps = [w for w in in_libc if w not in libc]
+        self.assertEqual(sorted((w[0], len(w[2])) for w in steps),
+                         [("uprobe_multi", 5), ("uretprobe_multi", 5)])
+        phase = [w for w in multi if w not in in_libc]
         self.assertEqual([(w[0], w[1], len(w[2])) for w in phase],
                          [("uprobe_multi", os.path.realpath(WORKLOAD), 1)],
                          "one phase-marker probe in the workload")
-        self.assertEqual(len(points), 12 + 4 + online + 3)
+        self.assertEqual(len(points), 12 + 5 + online + 3 + 2)
         self.assertFalse([n for _, n in real if n.startswith("floor_")])
 
         # The floor: the same points, every one with an empty program.

@@ -71,8 +71,13 @@ class ProbePlacement(unittest.TestCase):
             self.assertEqual(got[fn][:2], (0, True), fn)
         self.assertEqual(got["reallocarray"][:2], (9, True))
         self.assertIn(NOTES["reallocarray"], got["reallocarray"][2])
-        self.assertNotIn("SINGLE-STEPPED", out)
+        allocator, _, steps = out.partition("glibc's internal steps")
+        self.assertNotIn("SINGLE-STEPPED", allocator)
         self.assertIn("aligned_alloc   same address as memalign", out)
+        # glibc's internal steps (libc6-dbg): a return probe needs the entry, and two of
+        # them start by moving rsp, which the kernel cannot emulate; they run rarely
+        stepped = sorted(re.findall(r"^  (\w+) .*SINGLE-STEPPED$", steps, re.M))
+        self.assertEqual(stepped, ["munmap_chunk", "new_heap"], steps)
 
     def test_moved_probes_count_every_call_and_its_arguments(self):
         need_bpf(self)

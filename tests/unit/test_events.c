@@ -28,7 +28,7 @@ TEST(short_and_unknown_records_are_counted_not_read)
 	struct ms_event_phase p = {.type = MS_EV_PHASE, .phase = 1};
 	struct ms_event_free f = {.type = MS_EV_FREE, .tid = 1, .ptr = 0x1000, .seq = 1};
 	uint32_t unknown = MS_EV_TYPES + 1, zero = 0;
-	struct peralloc *pa = peralloc__new(4242, false);
+	struct peralloc *pa = peralloc__new(4242, false, NULL);
 	struct event_sink s;
 
 	CHECK(pa != NULL);

@@ -26,7 +26,7 @@ static void start(struct stream *s, bool attached_late)
 				   .old_addr = HEAP,
 				   .old_len = HEAP};
 
-	s->pa = peralloc__new(4242, attached_late);
+	s->pa = peralloc__new(4242, attached_late, NULL);
 	s->seq = 0;
 	peralloc__event(s->pa, &brk, sizeof(brk)); /* a 1 MiB heap */
 }

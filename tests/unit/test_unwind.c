@@ -95,7 +95,7 @@ static void site_of(struct pa_site *site, const char *const *names, int n)
 
 TEST(a_site_is_named_past_the_allocators_wrappers)
 {
-	struct peralloc *pa = peralloc__new(1, false);
+	struct peralloc *pa = peralloc__new(1, false, NULL);
 	const char *cpp[] = {"operator new(unsigned long)", "operator new[](unsigned long)",
 			     "shop::make_orders(int)", "main"};
 	const char *git[] = {"xmalloc", "xstrdup", "strbuf_detach", "cmd_main"};
@@ -143,7 +143,7 @@ static void alloc_walked(struct peralloc *pa, uint64_t ptr, const uint64_t *fram
 /* Two stacks that differ only in the return address inside one function, at one line. */
 static uint32_t sites_after(bool by_address)
 {
-	struct peralloc *pa = peralloc__new(getpid(), false);
+	struct peralloc *pa = peralloc__new(getpid(), false, NULL);
 	uint64_t fn = (uint64_t)(uintptr_t)&unwind_probe_target,
 		 top = (uint64_t)(uintptr_t)&sites_after + 1, lost[MS_EV_TYPES] = {0};
 	uint64_t a[2] = {fn + 2, top}, b[2] = {fn + 3, top};

@@ -19,6 +19,7 @@
 #include <bpf/bpf.h>
 
 #include "analyse/addr_index.h"
+#include "analyse/codemap.h"
 #include "analyse/peralloc_int.h"
 #include "analyse/unwind.h"
 #include "lib/glibc_layout.h"
@@ -85,7 +86,9 @@ struct peralloc {
 	/* threads */
 	struct pa_thread *threads;
 	uint64_t threads_cap, threads_n;
-	/* symbols and stacks */
+	/* symbols and stacks: the trace's code map's */
+	struct codemap *cm;
+	bool own_cm; /* made here (no code map given): freed with PA */
 	struct symbolizer *sym;
 	struct unwinder *unwind;
 	const struct unwind_kernel_ops *kops;	     /* the kernel side of unwinding, or NULL */
@@ -93,7 +96,6 @@ struct peralloc {
 	const char *wrappers[PERALLOC_WRAPPERS_MAX]; /* --wrapper */
 	int nwrappers;
 	int stack_depth; /* frames kept from an unwound stack */
-	bool modules_dirty, modules_read;
 };
 
 static uint64_t index_bytes(struct peralloc *pa)
@@ -688,7 +690,7 @@ static void on_map(struct peralloc *pa, const struct ms_event_map *ev)
 		if (!(ev->flags & MAP_ANONYMOUS)) {
 			type = R_FILE;
 			if (ev->prot & PROT_EXEC)
-				pa->modules_dirty = true;
+				pa->cm->dirty = true;
 		} else {
 			type = ev->in_alloc ? R_ALLOC : (ev->flags & MAP_STACK) ? R_STACK : R_ANON;
 		}
@@ -730,82 +732,35 @@ void peralloc__event(struct peralloc *pa, const void *data, size_t size)
 	case MS_EV_MAP:
 		on_map(pa, data);
 		break;
-	case MS_EV_MODULE:
-		peralloc__module(pa, data);
-		return;
 	}
-	if (!pa->modules_read)
-		pa->modules_dirty = true;
+	if (!pa->cm->read)
+		pa->cm->dirty = true;
 }
 
 /* Modules and the initial layout, from /proc/PID/maps ------------------------------------ */
 
-void peralloc__module(struct peralloc *pa, const struct ms_event_module *e)
+/* A line of /proc/PID/maps that is not code: where the heap and the main stack are. */
+static void layout_line(void *ctx, uint64_t start, uint64_t end, const char *file)
 {
-	char path[MS_MODULE_PATH_LEN + 2];
-	const char *comp[MS_MODULE_MAX_DEPTH];
-	size_t at = 0, n = 0;
+	struct peralloc *pa = ctx;
 
-	/* the components come leaf first */
-	for (int i = 0; i < e->ncomp && i < MS_MODULE_MAX_DEPTH && at < sizeof(e->name); i++) {
-		comp[n++] = e->name + at;
-		at += strnlen(e->name + at, sizeof(e->name) - at) + 1;
+	if (!strcmp(file, "[heap]") && !pa->heap_end) {
+		pa->heap_start = start;
+		pa->heap_end = end;
+	} else if (!strcmp(file, "[stack]")) {
+		/* the main stack grows down into what the rlimit allows (8 MiB default;
+		 * 64 MiB is well below the mmap base) */
+		pa->stack_hi = end;
+		pa->stack_lo = end > (64ULL << 20) ? end - (64ULL << 20) : 0;
 	}
-	if (!n || (e->flags & MS_MODULE_TRUNCATED)) {
-		pa->st.modules_unnamed++;
-		return;
-	}
-	path[0] = '\0';
-	for (size_t i = n; i-- > 0;)
-		appendf(path, sizeof(path), "/%.*s", MS_MODULE_NAME_MAX, comp[i]);
-	pa->st.modules_from_kernel++;
-	if (e->flags & MS_MODULE_IMAGE)
-		symbolize__add_image(pa->sym, e->start, path);
-	else
-		symbolize__add_mapping(pa->sym, e->start, e->end, e->offset, path);
-	unwinder__sync_kernel(pa->unwind);
 }
 
 void peralloc__refresh_modules(struct peralloc *pa, bool force)
 {
-	char path[64], line[4096 + 256];
-	FILE *f;
-
-	if (!force && !pa->modules_dirty)
-		return;
-	if (getenv("MEMSTUDY_NO_PROC_MODULES")) /* tests: the kernel's module records alone */
-		return;
-	pa->modules_dirty = false;
-	snprintf(path, sizeof(path), "/proc/%d/maps", pa->pid);
-	f = fopen(path, "re");
-	if (!f)
-		return; /* exited: what we kept is what we have */
-	pa->modules_read = true;
-	pa->st.module_refreshes++;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long start, end, off, inode;
-		char perms[8], file[4096] = "";
-
-		if (sscanf(line, "%llx-%llx %7s %llx %*s %llu %4095[^\n]", &start, &end, perms,
-			   &off, &inode, file) < 5)
-			continue;
-		if (perms[2] == 'x' && file[0] == '/')
-			symbolize__add_mapping(pa->sym, start, end, off, file);
-		else if (!strcmp(file, "[heap]") && !pa->heap_end) {
-			pa->heap_start = start;
-			pa->heap_end = end;
-		} else if (!strcmp(file, "[stack]")) {
-			/* the main stack grows down into what the rlimit allows (8 MiB default;
-			 * 64 MiB is well below the mmap base) */
-			pa->stack_hi = end;
-			pa->stack_lo = end > (64ULL << 20) ? end - (64ULL << 20) : 0;
-		}
-	}
-	fclose(f);
-	unwinder__sync_kernel(pa->unwind);
+	codemap__refresh(pa->cm, force, layout_line, pa);
 }
 
-struct peralloc *peralloc__new(pid_t pid, bool attached_late)
+struct peralloc *peralloc__new(pid_t pid, bool attached_late, struct codemap *cm)
 {
 	struct peralloc *pa = calloc(1, sizeof(*pa));
 
@@ -814,14 +769,16 @@ struct peralloc *peralloc__new(pid_t pid, bool attached_late)
 	pa->pid = pid;
 	pa->attached_late = attached_late;
 	addr_index__init(&pa->live);
-	pa->sym = symbolize__new();
-	pa->unwind = pa->sym ? unwinder__new(pa->sym) : NULL;
-	pa->stack_depth = MS_STACK_DEPTH;
-	if (!pa->unwind) {
-		symbolize__free(pa->sym);
+	pa->own_cm = !cm;
+	pa->cm = cm ? cm : codemap__new(pid);
+	if (!pa->cm) {
 		free(pa);
 		return NULL;
 	}
+	cm = pa->cm;
+	pa->sym = cm->sym;
+	pa->unwind = cm->unwind;
+	pa->stack_depth = MS_STACK_DEPTH;
 	return pa;
 }
 
@@ -835,8 +792,8 @@ void peralloc__free(struct peralloc *pa)
 	free(pa->regions);
 	free(pa->freed);
 	free(pa->threads);
-	unwinder__free(pa->unwind);
-	symbolize__free(pa->sym);
+	if (pa->own_cm)
+		codemap__free(pa->cm);
 	free(pa);
 }
 
@@ -1068,6 +1025,9 @@ void peralloc__finish(struct peralloc *pa, int stack_fd, uint64_t stack_errors,
 		site_account_end(pa, entry_at(&pa->live, e));
 	pa->st.stack_errors = stack_errors;
 	pa->st.kernel_unwind = *unwinder__kernel_stats(pa->unwind);
+	pa->st.module_refreshes = pa->cm->st.refreshes;
+	pa->st.modules_from_kernel = pa->cm->st.modules_from_kernel;
+	pa->st.modules_unnamed = pa->cm->st.modules_unnamed;
 	pa->st.peak_rss_kb = peak_rss_kb();
 	for (uint32_t s = 0; s < pa->nsites; s++) {
 		struct pa_site *site = &pa->sites[s];
@@ -1124,13 +1084,12 @@ void peralloc__exec(struct peralloc *pa)
 		pa->st.ended_by_exec++;
 	}
 	addr_index__free(&pa->live);
-	unwinder__reset(pa->unwind);
+	codemap__exec(pa->cm);
 	pa->nregions = 0;
 	pa->heap_start = pa->heap_end = pa->stack_lo = pa->stack_hi = 0;
 	for (uint64_t i = 0; i < pa->freed_cap; i++)
 		pa->freed[i] = (struct pa_freed){0};
 	pa->freed_n = 0;
-	pa->modules_dirty = true; /* the new image's code */
 }
 
 uint64_t peralloc__lost(const struct peralloc *pa)

@@ -19,13 +19,13 @@
 
 struct peralloc;
 
-/* ATTACHED_LATE: --pid, so blocks may predate tracing. */
-struct peralloc *peralloc__new(pid_t pid, bool attached_late);
+struct codemap;
+/* ATTACHED_LATE: --pid, so blocks may predate tracing. CM: the trace's code, outliving PA
+ * (NULL: PA keeps one of its own). */
+struct peralloc *peralloc__new(pid_t pid, bool attached_late, struct codemap *cm);
 /* COUNT: the kernel's running count of allocation records it dropped (read while
  * collecting, to tell why a freed block was never seen allocated). */
 void peralloc__watch_lost_allocs(struct peralloc *pa, const volatile uint64_t *count);
-/* A code mapping the kernel named (MS_EV_MODULE; also through peralloc__event). */
-void peralloc__module(struct peralloc *pa, const struct ms_event_module *e);
 /* Stacks walked in the kernel: the tables the walk reads (analyse/unwind.h). */
 struct unwind_kernel_ops;
 void peralloc__set_kernel_unwind(struct peralloc *pa, const struct unwind_kernel_ops *ops);

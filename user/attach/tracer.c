@@ -27,7 +27,7 @@ struct tracer {
 	struct memstudy_bpf *skel;
 	struct floor_bpf *floor;
 	bool multi;  /* uprobes as multi-uprobe links (uprobe_multi.h) */
-	int mfds[4]; /* those links */
+	int mfds[6]; /* those links */
 	int nmfds;
 	struct bpf_link **links;
 	int nlinks;
@@ -54,7 +54,11 @@ struct tracer {
  * 8 KiB a record, 150k records/s for 0.3 s) lost half of them with 64 MiB, none with 512 */
 #define PA_RINGBUF_MB_STACKS 256
 #define PA_STACKS	     16384
-#define PA_POLL_US	     2000
+/* Summary mode with slow calls or syscall stacks: a record is ~9 KiB, and sent only when a
+ * call joins its CPU's slowest (a few hundred in a trace) or a syscall is made outside
+ * allocator calls. */
+#define DETAIL_RINGBUF_MB 16
+#define PA_POLL_US	  2000
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -102,6 +106,41 @@ static unsigned int thread_slots_for_pid_max(void)
 	return n;
 }
 
+/* What the calls are explained with: slowest calls, syscall stacks, glibc's own calls,
+ * per-thread numbers. Set before load. */
+static int configure_details(struct tracer *tr, const struct target *t,
+			     const struct tracer_opts *opts)
+{
+	struct memstudy_bpf__rodata *ro = tr->skel->rodata;
+	unsigned int nwork = opts->thread_work ? opts->thread_work : MS_THREAD_WORK_DEFAULT;
+
+	if (opts->floor)
+		return 0;
+	ro->slowest_n = opts->slowest > MS_SLOWEST_MAX ? MS_SLOWEST_MAX : opts->slowest;
+	ro->syscall_stacks = opts->syscall_stacks;
+	ro->send_modules = opts->per_alloc || ro->slowest_n || ro->syscall_stacks;
+	ro->thread_work_max = nwork;
+	/* a static program's libc is the program: every call would look like glibc's own */
+	ro->own_calls = t->is_glibc && strcmp(t->allocator, t->exe);
+	ro->user_fns = t->steps.nuser;
+	for (unsigned int i = 0; i < t->steps.nuser && i < MS_USER_FNS; i++) {
+		ro->user_fn_lo[i] = t->steps.user_lo[i];
+		ro->user_fn_hi[i] = t->steps.user_hi[i];
+	}
+	if (bpf_map__set_max_entries(tr->skel->maps.thread_work, nwork)) {
+		ms_err("cannot size the per-thread map");
+		return -1;
+	}
+	if (!opts->per_alloc && (ro->slowest_n || ro->syscall_stacks) &&
+	    bpf_map__set_max_entries(tr->skel->maps.events,
+				     (opts->ringbuf_mb ? opts->ringbuf_mb : DETAIL_RINGBUF_MB)
+					 << 20)) {
+		ms_err("cannot size the ring buffer");
+		return -1;
+	}
+	return 0;
+}
+
 struct tracer *tracer__open(const struct target *t, const struct tracer_opts *opts,
 			    ring_buffer_sample_fn on_record, void *ctx)
 {
@@ -128,6 +167,8 @@ struct tracer *tracer__open(const struct target *t, const struct tracer_opts *op
 		ms_err("cannot size the thread slots");
 		goto fail;
 	}
+	if (configure_details(tr, t, opts))
+		goto fail;
 	tr->skel->rodata->per_alloc = opts->per_alloc && !opts->floor;
 	if (tr->skel->rodata->per_alloc) {
 		unsigned int mb = opts->ringbuf_mb			   ? opts->ringbuf_mb
@@ -161,6 +202,10 @@ struct tracer *tracer__open(const struct target *t, const struct tracer_opts *op
 		bpf_program__set_expected_attach_type(tr->skel->progs.alloc_exit,
 						      MS_BPF_TRACE_UPROBE_MULTI);
 		bpf_program__set_expected_attach_type(tr->skel->progs.phase_mark,
+						      MS_BPF_TRACE_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(tr->skel->progs.step_enter,
+						      MS_BPF_TRACE_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(tr->skel->progs.step_exit,
 						      MS_BPF_TRACE_UPROBE_MULTI);
 	}
 	if (opts->floor) {
@@ -298,8 +343,9 @@ static int attach_major_faults(struct tracer *tr, struct bpf_program *prog)
 
 /* The programs one attach uses: memstudy's own, or the empty floor ones in their place. */
 struct probe_progs {
-	struct bpf_program *alloc_enter, *alloc_exit, *sys_enter, *sys_exit, *thread_exit,
-	    *page_fault, *page_fault_kernel, *major_fault, *phase_mark, *exec;
+	struct bpf_program *alloc_enter, *alloc_exit, *step_enter, *step_exit, *sys_enter,
+	    *sys_exit, *thread_exit, *sched_switch, *page_fault, *page_fault_kernel, *major_fault,
+	    *phase_mark, *exec;
 };
 
 static int attach_kernel_side(struct tracer *tr, const struct probe_progs *p)
@@ -322,11 +368,62 @@ static int attach_kernel_side(struct tracer *tr, const struct probe_progs *p)
 	}
 	if (add_link(tr, bpf_program__attach(p->thread_exit), "sched_process_exit") ||
 	    add_link(tr, bpf_program__attach(p->exec), "sched_process_exec") ||
+	    /* slow calls: the time a call spent switched out */
+	    (tr->opts.slowest &&
+	     add_link(tr, bpf_program__attach(p->sched_switch), "sched_switch")) ||
 	    add_link(tr, bpf_program__attach(p->page_fault), "page_fault_user") ||
 	    add_link(tr, bpf_program__attach(p->page_fault_kernel), "page_fault_kernel") ||
 	    attach_major_faults(tr, p->major_fault))
 		return -1;
 	return 0;
+}
+
+/* Entry and return probes on glibc's internal steps (libc6-dbg), the step in the cookie. */
+static int attach_steps(struct tracer *tr, struct bpf_program *enter, struct bpf_program *exit)
+{
+	const struct target *t = tr->target;
+	const struct glibc_steps *gs = &t->steps;
+	uint64_t offs[MS_STEP_MAX], cookies[MS_STEP_MAX];
+	unsigned int n = 0;
+
+	for (int s = 0; s < MS_STEP_COUNT; s++) {
+		if (!gs->found[s])
+			continue;
+		if (!tr->multi) {
+			if (attach_uprobe(tr, exit, true, t->allocator, gs->site[s].offset, s,
+					  ms_step_names[s]) ||
+			    attach_uprobe(tr, enter, false, t->allocator, gs->site[s].offset, s,
+					  ms_step_names[s]))
+				return -1;
+			continue;
+		}
+		offs[n] = gs->site[s].offset;
+		cookies[n++] = s;
+	}
+	for (int i = 0; tr->multi && n && i < 2; i++) {
+		struct bpf_program *prog = i ? enter : exit;
+		int fd = uprobe_multi__attach(bpf_program__fd(prog), t->allocator, offs, cookies, n,
+					      !i, t->pid);
+
+		if (fd < 0) {
+			ms_err("cannot attach the probes on glibc's internal steps in %s: %s",
+			       t->allocator, strerror(-fd));
+			return -1;
+		}
+		tr->mfds[tr->nmfds++] = fd;
+	}
+	return 0;
+}
+
+bool tracer__steps_traced(const struct tracer *tr)
+{
+	return tr->opts.glibc_steps && !tr->opts.floor && glibc_steps__count(&tr->target->steps);
+}
+
+void tracer__set_loader_text(struct tracer *tr, uint64_t start, uint64_t end)
+{
+	tr->skel->bss->own_lo[1] = start;
+	tr->skel->bss->own_hi[1] = end;
 }
 
 static int attach_phase_marker(struct tracer *tr, struct bpf_program *prog)
@@ -360,7 +457,10 @@ int tracer__attach(struct tracer *tr)
 		    .alloc_exit = f->progs.floor_exit,
 		    .sys_enter = f->progs.floor_syscall,
 		    .sys_exit = f->progs.floor_syscall,
+		    .step_enter = f->progs.floor_enter,
+		    .step_exit = f->progs.floor_exit,
 		    .thread_exit = f->progs.floor_thread_exit,
+		    .sched_switch = f->progs.floor_switch,
 		    .exec = f->progs.floor_exec,
 		    .page_fault = f->progs.floor_page_fault,
 		    .page_fault_kernel = f->progs.floor_page_fault_kernel,
@@ -375,7 +475,10 @@ int tracer__attach(struct tracer *tr)
 		    .alloc_exit = m->progs.alloc_exit,
 		    .sys_enter = m->progs.sys_enter,
 		    .sys_exit = m->progs.sys_exit,
+		    .step_enter = m->progs.step_enter,
+		    .step_exit = m->progs.step_exit,
 		    .thread_exit = m->progs.thread_exit,
+		    .sched_switch = m->progs.on_switch,
 		    .exec = m->progs.on_exec,
 		    .page_fault = m->progs.page_fault,
 		    .page_fault_kernel = m->progs.page_fault_kernel,
@@ -388,6 +491,10 @@ int tracer__attach(struct tracer *tr)
 		return -1;
 	if (t->has_phase && tr->opts.floor != TRACER_FLOOR_UPROBES &&
 	    attach_phase_marker(tr, p.phase_mark))
+		return -1;
+	/* Steps before the allocator: a call in progress when its probes land has them all. */
+	if (tr->opts.glibc_steps && tr->opts.floor != TRACER_FLOOR_UPROBES &&
+	    attach_steps(tr, p.step_enter, p.step_exit))
 		return -1;
 	if (attach_allocator(tr, p.alloc_enter, p.alloc_exit))
 		return -1;
@@ -437,6 +544,26 @@ void tracer__print_probes(const struct target *t, FILE *out)
 				f->site.why[0] ? ": " : "", f->site.why);
 		}
 	}
+	if (t->is_glibc && !t->steps.debug_file[0])
+		fprintf(out,
+			"glibc's internal steps: not probed (no debug file for build-id %s: "
+			"install libc6-dbg)\n",
+			t->steps.build_id);
+	else if (t->is_glibc)
+		fprintf(out,
+			"glibc's internal steps (names from %s; they run rarely, so a "
+			"single-step costs little):\n",
+			t->steps.debug_file);
+	for (i = 0; i < MS_STEP_COUNT; i++) {
+		const struct probe_site *s = &t->steps.site[i];
+		char at[64];
+
+		if (!t->steps.found[i])
+			continue;
+		snprintf(at, sizeof(at), "%s+%llu", ms_step_names[i], (unsigned long long)s->skip);
+		fprintf(out, "  %-18s %-22s %-28s %s\n", ms_step_names[i], at, s->insn,
+			s->emulated ? "emulated" : "SINGLE-STEPPED");
+	}
 	if (t->has_phase)
 		fprintf(out, "phase marker: memstudy_phase in %s at offset 0x%llx\n", t->exe,
 			(unsigned long long)t->phase_offset);
@@ -458,8 +585,18 @@ int tracer__poll(struct tracer *tr, int timeout_ms)
 	int n, total = 0;
 
 	if (!tr->per_alloc) {
+		/* Slow-call and syscall records do not wake us, and the ring wakes no one for a
+		 * record behind them (a phase marker): poll for the wakeups, consume the rest. */
 		n = ring_buffer__poll(tr->rb, timeout_ms);
-		return n == -EINTR ? 0 : n;
+		if (n < 0 && n != -EINTR)
+			return n;
+		total = n > 0 ? n : 0;
+		n = ring_buffer__consume(tr->rb);
+		if (n > 0)
+			total += n;
+		if (tr->idle)
+			tr->idle(tr->idle_ctx);
+		return total;
 	}
 	/* Per-allocation records do not wake us (a wakeup per record would cost the target
 	 * more than the record): drain on a short timer instead. */

@@ -29,6 +29,10 @@ struct tracer_opts {
 	unsigned int walk_depth;   /* per-allocation: frames walked in the kernel, 0 = none */
 	unsigned int unwind_rows;  /* CFI rows the kernel holds; 0 = MS_UNWIND_ROWS_DEFAULT */
 	bool classic_uprobes; /* one perf-event uprobe per probe point, not multi-uprobe links */
+	unsigned int slowest; /* --slowest N: the N slowest calls per function; 0 = none */
+	bool syscall_stacks;  /* the caller's stack for each memory syscall outside calls */
+	bool glibc_steps;     /* probe glibc's internal steps when its debug file has them */
+	unsigned int thread_work; /* threads with numbers of their own; 0 = default */
 };
 
 /* Open and load the BPF object for T, its ring buffer's records to ON_RECORD(CTX, ...);
@@ -50,6 +54,11 @@ uint64_t tracer__start_ns(const struct tracer *tr); /* when the probes were in p
 int tracer__stack_fd(const struct tracer *tr);	    /* per-allocation stacks */
 /* The in-kernel walk's tables, for the collector (NULL when stacks are not walked there). */
 const struct unwind_kernel_ops *tracer__unwind_ops(struct tracer *tr);
+/* pid mode: ld.so's text in the running target, so its calls count as glibc's own (a run
+ * target's is learned at exec). */
+void tracer__set_loader_text(struct tracer *tr, uint64_t start, uint64_t end);
+/* glibc's internal steps are probed. */
+bool tracer__steps_traced(const struct tracer *tr);
 /* Detach everything: the target runs at full speed again. */
 void tracer__detach(struct tracer *tr);
 void tracer__destroy(struct tracer *tr);

@@ -24,6 +24,7 @@ extern char **environ;
  * copied where the walk finds code without rows yet; the frames kept. */
 #define DEFAULT_STACK_BYTES MS_STACK_COPY_MAX
 #define DEFAULT_STACK_DEPTH 32
+#define DEFAULT_SLOWEST	    10
 
 enum {
 	O_PID = 1,
@@ -50,6 +51,9 @@ enum {
 	O_STACK_DEPTH,
 	O_SITES,
 	O_WRAPPER,
+	O_SLOWEST,
+	O_NO_SYSCALL_STACKS,
+	O_NO_STEPS,
 };
 
 static const char *const floor_choices[] = {"all", "uprobes", NULL};
@@ -91,6 +95,18 @@ static const struct opt trace_table[] = {
      "syscall down, so they belong in it); =uprobes: the\n"
      "allocator's uprobes only",
      .choices = floor_choices},
+    {O_SLOWEST, "slowest", 0, OPT_WHOLE, "N",
+     "the N slowest calls of each function (default 10, at most 64;\n"
+     "0: none), each with its syscalls, faults, glibc's internal\n"
+     "steps and its call stack; chosen in the kernel, so cheap",
+     0, MS_SLOWEST_MAX},
+    {O_NO_SYSCALL_STACKS, "no-syscall-stacks", 0, OPT_FLAG, NULL,
+     "do not take the caller's stack of each memory syscall made\n"
+     "outside allocator calls (shown by bytes and by time)"},
+    {O_NO_STEPS, "no-glibc-steps", 0, OPT_FLAG, NULL,
+     "do not probe glibc's internal steps (malloc_consolidate,\n"
+     "sysmalloc, munmap_chunk, arena_get2, new_heap), which need\n"
+     "libc6-dbg and cost a probe hit each time one runs"},
     {O_PER_ALLOC, "per-allocation", 0, OPT_FLAG, NULL,
      "every allocation and page fault, with call stacks: faults per\n"
      "call site, in allocator metadata, in freed memory; see\n"
@@ -219,6 +235,7 @@ struct parse_ctx {
 	bool run_mode;
 	bool version;
 	bool stack_bytes_set;
+	bool slowest_set, no_syscall_stacks, no_steps;
 	int unwind; /* UNWIND_* */
 };
 
@@ -307,6 +324,16 @@ static int on_trace_opt(void *ctx, const struct opt *opt, const struct opt_value
 	case O_SITES:
 		o->sites_by_address = v->choice == 1;
 		break;
+	case O_SLOWEST:
+		o->tracer.slowest = (unsigned int)v->num;
+		c->slowest_set = true;
+		break;
+	case O_NO_SYSCALL_STACKS:
+		c->no_syscall_stacks = true;
+		break;
+	case O_NO_STEPS:
+		c->no_steps = true;
+		break;
 	case O_WRAPPER:
 		if (o->nwrappers == PERALLOC_WRAPPERS_MAX)
 			return opt_usage_error(c->doc, "--wrapper is taken at most %d times",
@@ -343,6 +370,10 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 		o->tracer.stack_bytes = DEFAULT_STACK_BYTES;
 	if (!o->stack_depth)
 		o->stack_depth = DEFAULT_STACK_DEPTH;
+	if (!c.slowest_set)
+		o->tracer.slowest = DEFAULT_SLOWEST;
+	o->tracer.syscall_stacks = !c.no_syscall_stacks;
+	o->tracer.glibc_steps = !c.no_steps;
 	o->tracer.walk_depth = c.unwind == UNWIND_KERNEL ? o->stack_depth : 0;
 	if (c.unwind == UNWIND_FP)
 		o->tracer.stack_bytes = 0;

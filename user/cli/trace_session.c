@@ -15,7 +15,9 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "analyse/codemap.h"
 #include "analyse/peralloc.h"
+#include "analyse/slowcalls.h"
 #include "analyse/unwind.h"
 #include "attach/calibrate.h"
 #include "attach/tracer.h"
@@ -135,6 +137,35 @@ static void refresh_modules(void *pa)
 	peralloc__refresh_modules(pa, false);
 }
 
+/* Once, before the trace: what glibc's debug file would add when it is missing. */
+static void note_steps(const struct target *t, const struct trace_opts *o)
+{
+	if (!t->is_glibc || !o->tracer.glibc_steps || o->tracer.floor)
+		return;
+	if (!t->steps.debug_file[0])
+		ms_warn("glibc's debug symbols are not installed (%s has build-id %s): install "
+			"libc6-dbg to see which slow calls consolidated fastbins, grew the heap "
+			"(sysmalloc), unmapped a chunk or made an arena",
+			t->allocator, t->steps.build_id[0] ? t->steps.build_id : "?");
+	else if (!glibc_steps__count(&t->steps))
+		ms_warn("%s names none of glibc's internal steps: they are not traced",
+			t->steps.debug_file);
+}
+
+static void refresh_code(void *cm)
+{
+	codemap__refresh(cm, false, NULL, NULL);
+}
+
+/* --pid: ld.so's text, so that its calls (TLS, dlopen) count as glibc's own. */
+static void note_loader(struct tracer *tr, pid_t pid)
+{
+	uint64_t start, end;
+
+	if (target__loader_text(pid, &start, &end))
+		tracer__set_loader_text(tr, start, end);
+}
+
 /*
  * Trace T until it exits, a signal, or the duration. CHILD > 0 in run mode: it waits on
  * GO_FD for the attach to finish. Returns memstudy's exit code; *child_status for run.
@@ -144,6 +175,8 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 {
 	struct report *r = calloc(2, sizeof(*r)), *prev = r + 1;
 	struct peralloc *pa = NULL;
+	struct codemap *cm = NULL;
+	struct slowcalls *sc = NULL;
 	struct tracer *tr = NULL;
 	struct event_sink ev;
 	double start, last_tick;
@@ -153,9 +186,24 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 	if (!r)
 		return 1;
 	tracer__warn_single_stepped(t);
+	note_steps(t, o);
+	if (o->tracer.per_alloc || o->tracer.slowest || o->tracer.syscall_stacks) {
+		cm = codemap__new(t->pid);
+		if (!cm) {
+			ms_err("cannot set up the symbolizer: %s", strerror(errno));
+			goto out;
+		}
+	}
+	if (!o->tracer.floor) { /* off, its sections are there and empty */
+		sc = slowcalls__new(cm, o->tracer.slowest, o->stack_depth);
+		if (!sc) {
+			ms_err("cannot set up the slow-call collector: %s", strerror(errno));
+			goto out;
+		}
+	}
 	if (o->tracer.per_alloc) {
 		/* --pid: blocks may have been allocated before tracing */
-		pa = peralloc__new(t->pid, child <= 0);
+		pa = peralloc__new(t->pid, child <= 0, cm);
 		if (!pa) {
 			ms_err("cannot set up the per-allocation collector: %s", strerror(errno));
 			goto out;
@@ -166,6 +214,7 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 			peralloc__add_wrapper(pa, o->wrappers[i]);
 	}
 	event_sink__init(&ev, t->pid, t->has_phase, child > 0, pa);
+	event_sink__set_code(&ev, cm, sc);
 	tr = tracer__open(t, &o->tracer, event_sink__record, &ev);
 	if (!tr)
 		goto out;
@@ -178,12 +227,18 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 		 * run: the command's, once it is exec'd (its first records say so) */
 		if (child <= 0)
 			peralloc__refresh_modules(pa, true);
+	} else if (cm && child <= 0) {
+		codemap__refresh(cm, true, NULL, NULL);
 	}
+	if (child <= 0)
+		note_loader(tr, t->pid);
 	if (tracer__attach(tr))
 		goto out;
 	if (pa) {
 		collect__watch_lost(tr, pa);
 		tracer__set_idle(tr, refresh_modules, pa);
+	} else if (cm) {
+		tracer__set_idle(tr, refresh_code, cm);
 	}
 	if (o->tracer.verbose)
 		tracer__print_probes(t, stderr);
@@ -231,10 +286,14 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 		ms_err("cannot read the BPF maps: %s", strerror(errno));
 		goto out;
 	}
+	if (collect__details(tr, r))
+		ms_warn("cannot read the per-thread numbers: %s", strerror(errno));
 	tracer__detach(tr); /* the target runs at full speed from here */
 	r->target_exited = exited;
+	tracer__drain(tr);
+	if (sc)
+		collect__finish_slowcalls(tr, sc);
 	if (pa) {
-		tracer__drain(tr);
 		r->lost_total += peralloc__lost(pa); /* what the collector could not keep */
 		collect__finish_peralloc(tr, pa, r->lost[MS_LOST_THREAD_STATE]);
 	}
@@ -244,7 +303,7 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 		probe_costs__defaults(&r->costs);
 	else
 		probe_costs__measure(&r->costs); /* after detach: the target is not slowed */
-	ret = trace_report__write(r, o, pa);
+	ret = trace_report__write(r, o, pa, sc);
 out:
 	if (go_fd >= 0)
 		close(go_fd);
@@ -252,6 +311,9 @@ out:
 		close(pidfd);
 	tracer__destroy(tr);
 	peralloc__free(pa);
+	slowcalls__free(sc);
+	codemap__free(cm);
+	free(r->threads);
 	if (child > 0 && !exited) {
 		if (!started)
 			kill(child, SIGKILL); /* the probes failed: never run it untraced */

@@ -3,7 +3,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "analyse/codemap.h"
 #include "analyse/peralloc.h"
+#include "analyse/slowcalls.h"
 #include "collect/events.h"
 
 void event_sink__init(struct event_sink *s, pid_t pid, bool has_phase, bool expect_exec,
@@ -15,6 +17,12 @@ void event_sink__init(struct event_sink *s, pid_t pid, bool has_phase, bool expe
 	snprintf(s->phase_names[0], MS_PHASE_NAME_LEN, "%s", has_phase ? "start" : "all");
 	s->expect_exec = expect_exec;
 	s->pa = pa;
+}
+
+void event_sink__set_code(struct event_sink *s, struct codemap *cm, struct slowcalls *sc)
+{
+	s->cm = cm;
+	s->sc = sc;
 }
 
 static void on_phase(struct event_sink *s, const struct ms_event_phase *e)
@@ -39,6 +47,8 @@ static void on_exec(struct event_sink *s, const struct ms_event_exec *e)
 	}
 	if (s->pa)
 		peralloc__exec(s->pa);
+	else if (s->cm)
+		codemap__exec(s->cm);
 	if (s->nexecs == EVENTS_MAX_EXECS) {
 		s->execs_dropped++;
 		return;
@@ -72,6 +82,8 @@ static const size_t record_size[MS_EV_TYPES] = {
 	[MS_EV_MAP] = sizeof(struct ms_event_map),
 	[MS_EV_EXEC] = sizeof(struct ms_event_exec),
 	[MS_EV_MODULE] = sizeof(struct ms_event_module),
+	[MS_EV_SLOW] = offsetof(struct ms_event_slow, stack),
+	[MS_EV_SYSCALL] = offsetof(struct ms_event_syscall, stack),
 };
 /* clang-format on */
 
@@ -91,6 +103,15 @@ int event_sink__record(void *sink, void *data, size_t size)
 		break;
 	case MS_EV_EXEC:
 		on_exec(s, data);
+		break;
+	case MS_EV_MODULE:
+		if (s->cm)
+			codemap__module(s->cm, data);
+		break;
+	case MS_EV_SLOW:
+	case MS_EV_SYSCALL:
+		if (s->sc)
+			slowcalls__event(s->sc, data, size);
 		break;
 	default:
 		if (s->pa)

@@ -16,6 +16,8 @@
 #include "memstudy.h"
 
 struct peralloc;
+struct codemap;
+struct slowcalls;
 
 /* An exec of the target seen while tracing. */
 struct exec_seen {
@@ -35,12 +37,16 @@ struct event_sink {
 	uint64_t execs_dropped;
 	bool expect_exec;     /* run: the first exec is the command's own, not news */
 	struct peralloc *pa;  /* per-allocation mode; NULL in summary mode */
+	struct codemap *cm;   /* the target's code, when stacks are unwound; or NULL */
+	struct slowcalls *sc; /* slow calls and syscalls outside calls; or NULL */
 	uint64_t bad_records; /* records too short for their type: in lost_events */
 };
 
 /* HAS_PHASE: the target marks phases (phase 0 is then "start", else "all"). */
 void event_sink__init(struct event_sink *s, pid_t pid, bool has_phase, bool expect_exec,
 		      struct peralloc *pa);
+/* Where module records and slow-call records go (each may be NULL). */
+void event_sink__set_code(struct event_sink *s, struct codemap *cm, struct slowcalls *sc);
 /* One record, as a ring_buffer_sample_fn: always 0 (a bad record is counted, not fatal). */
 int event_sink__record(void *sink, void *data, size_t size);
 

@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 
 #include "analyse/peralloc.h"
+#include "analyse/slowcalls.h"
 #include "attach/tracer.h"
 #include "collect/events.h"
 #include "collect/summary.h"
@@ -76,6 +77,11 @@ int collect__summary(struct tracer *tr, const struct event_sink *ev, struct repo
 		for (i = 0; i < r->target->nfn; i++)
 			if (read_fn(s, p * MS_FN_MAX + i, &ph->fn[i], scratch, ncpus))
 				goto out;
+		for (i = 0; i < r->target->nfn; i++)
+			if (read_percpu(s->maps.own_stats, p * MS_FN_MAX + i,
+					(uint64_t *)&ph->own[i], sizeof(ph->own[i]) / 8, scratch,
+					ncpus))
+				goto out;
 		for (i = 0; i < MS_SYS_MAX; i++)
 			if (read_percpu(s->maps.sys_stats, p * MS_SYS_MAX + i,
 					(uint64_t *)&ph->sys[i], sizeof(ph->sys[i]) / 8, scratch,
@@ -92,11 +98,51 @@ int collect__summary(struct tracer *tr, const struct event_sink *ev, struct repo
 			goto out;
 		r->lost_total += r->lost[i];
 	}
+	r->own_calls = s->rodata->own_calls;
 	report__sum(r);
 	err = 0;
 out:
 	free(scratch);
 	return err;
+}
+
+int collect__details(struct tracer *tr, struct report *r)
+{
+	struct memstudy_bpf *s = tracer__skel(tr);
+	int ncpus = libbpf_num_possible_cpus(), err = -1;
+	void *scratch = calloc(ncpus, sizeof(struct ms_step_stats));
+	uint32_t seen = s->bss->threads_seen, max = s->rodata->thread_work_max;
+
+	if (!scratch)
+		return -1;
+	r->steps_traced = tracer__steps_traced(tr);
+	for (int f = 0; f < r->target->nfn; f++)
+		for (int k = 0; k < MS_STEP_COUNT; k++)
+			if (read_percpu(s->maps.step_stats, f * MS_STEP_MAX + k,
+					(uint64_t *)&r->steps[f][k], sizeof(r->steps[f][k]) / 8,
+					scratch, ncpus))
+				goto out;
+	r->nthreads = seen < max ? seen : max;
+	r->threads_without_numbers = seen - r->nthreads;
+	r->threads = calloc(r->nthreads ? r->nthreads : 1, sizeof(*r->threads));
+	if (!r->threads)
+		goto out;
+	for (uint32_t i = 0; i < (uint32_t)r->nthreads; i++)
+		if (bpf_map__lookup_elem(s->maps.thread_work, &i, sizeof(i), &r->threads[i],
+					 sizeof(r->threads[i]), 0))
+			goto out;
+	err = 0;
+out:
+	free(scratch);
+	return err;
+}
+
+void collect__finish_slowcalls(struct tracer *tr, struct slowcalls *sc)
+{
+	struct memstudy_bpf *s = tracer__skel(tr);
+
+	slowcalls__finish(sc, s->bss->lost_records[MS_EV_SLOW],
+			  s->bss->lost_records[MS_EV_SYSCALL]);
 }
 
 void collect__watch_lost(struct tracer *tr, struct peralloc *pa)

@@ -11,6 +11,14 @@ struct report;
  * Can be called while tracing (--interval). 0, or -1 with errno set. */
 int collect__summary(struct tracer *tr, const struct event_sink *ev, struct report *r);
 
+/* At the end: glibc's internal steps and the per-thread numbers into R (R->threads is
+ * malloc'ed: the caller frees it). 0, or -1 with errno set. */
+int collect__details(struct tracer *tr, struct report *r);
+
+struct slowcalls;
+/* After the last record: the kernel's count of slow-call and syscall records it dropped. */
+void collect__finish_slowcalls(struct tracer *tr, struct slowcalls *sc);
+
 struct peralloc;
 /* Per-allocation mode: let PA read the kernel's count of dropped allocation records while
  * it collects (why a freed block was never seen). */

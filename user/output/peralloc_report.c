@@ -7,6 +7,7 @@
 
 #include "lib/json.h"
 #include "analyse/peralloc_int.h"
+#include "output/frames.h"
 #include "output/report.h"
 #include "resolve/target.h"
 #include "lib/util.h"
@@ -19,18 +20,10 @@ static const char frame_note[] =
     "site's title is its first frame outside the allocator's wrappers (operator new, "
     "xmalloc, g_malloc..., --wrapper)";
 
-/* "name", "[module+0xoff]" or "0xaddr": one frame, for tables and "frames". */
+/* One frame of S, for tables and "frames". */
 static void frame_name(const struct pa_site *s, int f, char *buf, size_t size)
 {
-	const struct sym_info *si = &s->sym[f];
-
-	if (si->function)
-		snprintf(buf, size, "%s", si->function);
-	else if (si->module)
-		snprintf(buf, size, "[%s+0x%llx]", si->module,
-			 (unsigned long long)si->module_offset);
-	else
-		snprintf(buf, size, "0x%llx", (unsigned long long)s->frames[f]);
+	frame_label(&s->sym[f], s->frames[f], buf, size);
 }
 
 static const char *hist_label(int b, char *buf, size_t size)
@@ -321,33 +314,11 @@ static json_object *json_hist(const uint64_t *h)
 
 static json_object *json_site(struct peralloc *pa, const struct pa_site *s)
 {
-	json_object *o = json_object_new_object(), *frames = json_object_new_array();
-	json_object *locs = json_object_new_array(), *fns = json_object_new_array();
+	json_object *o = json_object_new_object(), *frames, *locs;
+	json_object *fns = json_object_new_array();
 	char fr[256];
 
-	for (int f = 0; f < s->nframes; f++) {
-		const struct sym_info *si = &s->sym[f];
-		json_object *l = json_object_new_object();
-
-		frame_name(s, f, fr, sizeof(fr));
-		json_object_array_add(frames, json_object_new_string(fr));
-		snprintf(fr, sizeof(fr), "0x%llx", (unsigned long long)s->frames[f]);
-		json_object_object_add(l, "address", json_object_new_string(fr));
-		if (si->function) {
-			json_object_object_add(l, "function", json_object_new_string(si->function));
-			json_object_object_add(l, "offset", U64(si->offset));
-		}
-		if (si->module) {
-			json_object_object_add(l, "module", json_object_new_string(si->module));
-			json_object_object_add(l, "module_offset", U64(si->module_offset));
-		}
-		if (si->file) {
-			json_object_object_add(l, "file", json_object_new_string(si->file));
-			json_object_object_add(l, "line", json_object_new_int(si->line));
-		}
-		json_object_object_add(l, "inlined", json_object_new_boolean(si->inlined));
-		json_object_array_add(locs, l);
-	}
+	frames_json(s->sym, s->frames, s->nframes, &frames, &locs);
 	for (int i = 0; i < MS_FN_MAX; i++)
 		if (s->fn_mask & 1u << i && ms_fn_names[i])
 			json_object_array_add(fns, json_object_new_string(ms_fn_names[i]));

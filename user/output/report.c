@@ -35,6 +35,7 @@ void report__sum(struct report *r)
 			t->fn[i].lat_max_ns =
 			    max > ph->fn[i].lat_max_ns ? max : ph->fn[i].lat_max_ns;
 		}
+		add_u64s((uint64_t *)t->own, (const uint64_t *)ph->own, sizeof(t->own) / 8);
 		add_u64s((uint64_t *)t->sys, (const uint64_t *)ph->sys, sizeof(t->sys) / 8);
 		add_u64s((uint64_t *)&t->faults, (const uint64_t *)&ph->faults,
 			 sizeof(t->faults) / 8);

@@ -17,6 +17,7 @@ struct report_phase {
 	uint64_t start_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
 	uint64_t end_ns;
 	struct ms_fn_stats fn[MS_FN_MAX];
+	struct ms_own_stats own[MS_FN_MAX]; /* the part of fn[] glibc made on its own behalf */
 	struct ms_sys_stats sys[MS_SYS_MAX];
 	struct ms_fault_stats faults;
 };
@@ -48,6 +49,14 @@ struct report {
 	int nexecs;
 	uint64_t execs_dropped;
 	int exit_status; /* for run: as from waitpid */
+	/* glibc's internal steps inside each function (libc6-dbg), over the whole trace */
+	bool steps_traced;
+	struct ms_step_stats steps[MS_FN_MAX][MS_STEP_MAX];
+	bool own_calls; /* glibc's own calls were told apart */
+	/* per thread (collect__threads), in the order threads first called */
+	struct ms_thread_work *threads;
+	int nthreads;
+	uint64_t threads_without_numbers; /* threads past the per-thread map's size */
 };
 
 /* Sum the phases into r->total. */
@@ -62,6 +71,8 @@ struct report_text_opts {
 	bool all_rows;	 /* rows for functions and syscalls never called (--all) */
 };
 void report__print_text(const struct report *r, FILE *out, const struct report_text_opts *o);
+/* Per thread: the TOP threads by calls (all in the JSON). */
+void report__print_threads(const struct report *r, FILE *out, int top);
 /* The report as one JSON object: the contract is documented in docs/json.md. */
 struct json_object;
 struct json_object *report__to_json(const struct report *r);

@@ -31,17 +31,41 @@ static json_object *json_hist(const struct ms_fn_stats *f)
 	return a;
 }
 
+static json_object *json_kwork(const struct ms_kwork *w)
+{
+	json_object *k = json_object_new_object(), *ks = json_object_new_object();
+
+	json_object_object_add(k, "page_faults", U64(w->faults));
+	json_object_object_add(k, "major_faults", U64(w->major_faults));
+	for (int j = 0; j < MS_SYS_MAX; j++)
+		json_object_object_add(ks, ms_sys_names[j], U64(w->syscalls[j]));
+	json_object_object_add(k, "syscalls", ks);
+	json_object_object_add(k, "syscall_ns", U64(w->syscall_ns));
+	return k;
+}
+
+/* The calls glibc made on its own behalf: a part of the function's numbers. */
+static json_object *json_own(const struct ms_own_stats *o)
+{
+	json_object *j = json_object_new_object();
+
+	json_object_object_add(j, "calls", U64(o->calls));
+	json_object_object_add(j, "bytes", U64(o->bytes));
+	json_object_object_add(j, "latency_sum_ns", U64(o->lat_sum_ns));
+	json_object_object_add(j, "kernel", json_kwork(&o->kernel));
+	return j;
+}
+
 static json_object *json_phase(const struct report *r, const struct report_phase *ph)
 {
 	json_object *o = json_object_new_object(), *fns = json_object_new_object();
 	json_object *sys = json_object_new_object(), *pf = json_object_new_object();
-	int i, j;
+	int i;
 
 	for (i = 0; i < r->target->nfn; i++) {
 		const struct ms_fn_stats *f = &ph->fn[i];
 		const struct target_fn *tf = &r->target->fn[i];
 		json_object *fo = json_object_new_object(), *lat = json_object_new_object();
-		json_object *k = json_object_new_object(), *ks = json_object_new_object();
 
 		json_object_object_add(fo, "traced", json_object_new_boolean(tf->found));
 		if (tf->alias_of >= 0)
@@ -56,13 +80,9 @@ static json_object *json_phase(const struct report *r, const struct report_phase
 		json_object_object_add(lat, "sum", U64(f->lat_sum_ns));
 		json_object_object_add(lat, "histogram", json_hist(f));
 		json_object_object_add(fo, "latency_ns", lat);
-		json_object_object_add(k, "page_faults", U64(f->kernel.faults));
-		json_object_object_add(k, "major_faults", U64(f->kernel.major_faults));
-		for (j = 0; j < MS_SYS_MAX; j++)
-			json_object_object_add(ks, ms_sys_names[j], U64(f->kernel.syscalls[j]));
-		json_object_object_add(k, "syscalls", ks);
-		json_object_object_add(k, "syscall_ns", U64(f->kernel.syscall_ns));
-		json_object_object_add(fo, "kernel", k);
+		json_object_object_add(fo, "kernel", json_kwork(&f->kernel));
+		if (r->own_calls)
+			json_object_object_add(fo, "internal_calls", json_own(&ph->own[i]));
 		json_object_object_add(fns, ms_fn_names[i], fo);
 	}
 	for (i = 0; i < MS_SYS_MAX; i++) {
@@ -87,6 +107,91 @@ static json_object *json_phase(const struct report *r, const struct report_phase
 	json_object_object_add(o, "syscalls", sys);
 	json_object_object_add(o, "page_faults", pf);
 	return o;
+}
+
+/* functions.<fn>.internal_steps[], and what was probed (glibc_steps). */
+static void add_steps(const struct report *r, json_object *root)
+{
+	const struct glibc_steps *gs = &r->target->steps;
+	json_object *fns = json_object_object_get(root, "functions"), *g, *names;
+
+	g = json_object_new_object();
+	names = json_object_new_array();
+	json_object_object_add(g, "traced", json_object_new_boolean(r->steps_traced));
+	json_object_object_add(g, "debug_file", json_object_new_string(gs->debug_file));
+	for (int k = 0; k < MS_STEP_COUNT; k++)
+		if (gs->found[k])
+			json_object_array_add(names, json_object_new_string(ms_step_names[k]));
+	json_object_object_add(g, "probed", names);
+	if (r->target->is_glibc && !gs->debug_file[0])
+		json_object_object_add(g, "hint",
+				       json_object_new_string("install libc6-dbg to see glibc's "
+							      "internal steps in slow calls"));
+	json_object_object_add(root, "glibc_steps", g);
+	for (int f = 0; r->steps_traced && f < r->target->nfn; f++) {
+		json_object *fo = json_object_object_get(fns, ms_fn_names[f]);
+		json_object *a = json_object_new_array();
+		uint64_t total = r->total.fn[f].lat_sum_ns;
+
+		for (int k = 0; k < MS_STEP_COUNT; k++) {
+			const struct ms_step_stats *st = &r->steps[f][k];
+			json_object *so;
+
+			if (!st->calls)
+				continue;
+			so = json_object_new_object();
+			json_object_object_add(so, "name",
+					       json_object_new_string(ms_step_names[k]));
+			json_object_object_add(so, "calls", U64(st->calls));
+			json_object_object_add(so, "ns", U64(st->ns));
+			json_object_object_add(
+			    so, "share_of_time",
+			    json_object_new_double(total ? (double)st->ns / total : 0));
+			json_object_array_add(a, so);
+		}
+		if (fo)
+			json_object_object_add(fo, "internal_steps", a);
+		else
+			json_object_put(a);
+	}
+}
+
+static json_object *json_threads(const struct report *r)
+{
+	json_object *a = json_object_new_array();
+
+	for (int i = 0; i < r->nthreads; i++) {
+		const struct ms_thread_work *w = &r->threads[i];
+		json_object *o = json_object_new_object(), *fns = json_object_new_object();
+		json_object *sys = json_object_new_object();
+
+		json_object_object_add(o, "tid", U64(w->tid));
+		json_object_object_add(
+		    o, "comm",
+		    json_object_new_string_len(w->comm, strnlen(w->comm, sizeof(w->comm))));
+		json_object_object_add(o, "exited", json_object_new_boolean(w->exited));
+		for (int f = 0; f < r->target->nfn; f++) {
+			json_object *fo;
+
+			if (!w->fn_calls[f])
+				continue;
+			fo = json_object_new_object();
+			json_object_object_add(fo, "calls", U64(w->fn_calls[f]));
+			json_object_object_add(fo, "bytes", U64(w->fn_bytes[f]));
+			json_object_object_add(fo, "latency_sum_ns", U64(w->fn_ns[f]));
+			json_object_object_add(fo, "internal_calls", U64(w->fn_own_calls[f]));
+			json_object_object_add(fns, ms_fn_names[f], fo);
+		}
+		json_object_object_add(o, "functions", fns);
+		for (int k = 0; k < MS_SYS_MAX; k++)
+			json_object_object_add(sys, ms_sys_names[k], U64(w->syscalls[k]));
+		json_object_object_add(o, "syscalls", sys);
+		json_object_object_add(o, "syscall_ns", U64(w->syscall_ns));
+		json_object_object_add(o, "page_faults", U64(w->faults));
+		json_object_object_add(o, "major_faults", U64(w->major_faults));
+		json_object_array_add(a, o);
+	}
+	return a;
 }
 
 json_object *report__to_json(const struct report *r)
@@ -119,6 +224,9 @@ json_object *report__to_json(const struct report *r)
 		json_object_object_add(tg, "execs_not_listed", U64(r->execs_dropped));
 	}
 	json_object_object_add(root, "target", tg);
+	add_steps(r, root);
+	json_object_object_add(root, "threads", json_threads(r));
+	json_object_object_add(root, "threads_without_numbers", U64(r->threads_without_numbers));
 	json_object_object_add(root, "duration_s", json_object_new_double(r->duration_s));
 	json_object_object_add(root, "lost_events", U64(r->lost_total));
 	for (int i = 0; i < MS_LOST_MAX; i++)
@@ -158,6 +266,21 @@ json_object *report__to_json(const struct report *r)
 			json_object_object_add(per, ms_fn_names[i], fo);
 		}
 		json_object_object_add(ov, "probes", per);
+		per = json_object_new_object();
+		for (int k = 0; r->steps_traced && k < MS_STEP_COUNT; k++) {
+			const struct probe_site *site = &r->target->steps.site[k];
+			json_object *so;
+
+			if (!r->target->steps.found[k])
+				continue;
+			so = json_object_new_object();
+			json_object_object_add(so, "file_offset", U64(site->offset));
+			json_object_object_add(so, "emulated",
+					       json_object_new_boolean(site->emulated));
+			json_object_object_add(per, ms_step_names[k], so);
+		}
+		/* glibc's internal steps: probed in libc too (libc6-dbg) */
+		json_object_object_add(ov, "step_probes", per);
 		{
 			json_object *cal = json_object_new_object();
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The report as text: tables, log2 histograms, the live view of --interval. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -67,6 +68,116 @@ static void print_fn_table(const struct report *r, const struct report_phase *ph
 		fprintf(out, "(never called: %s; --all lists every function)\n", quiet);
 	if (missing[0])
 		fprintf(out, "(not defined in the allocator, so not traced: %s)\n", missing);
+}
+
+/* "of which N by glibc itself", per function, with the kernel work of those calls. */
+static void print_own_calls(const struct report *r, const struct report_phase *ph, FILE *out)
+{
+	char b[32];
+
+	for (int i = 0; r->own_calls && i < r->target->nfn; i++) {
+		const struct ms_own_stats *o = &ph->own[i];
+
+		if (!o->calls)
+			continue;
+		fprintf(out,
+			"  %s: of which %llu by glibc itself (called from inside libc or ld.so: "
+			"thread exit, stdio, dlopen...), %llu faults, %llu syscalls (%s) inside "
+			"them\n",
+			ms_fn_names[i], (unsigned long long)o->calls,
+			(unsigned long long)(o->kernel.faults + o->kernel.major_faults),
+			(unsigned long long)kwork_syscalls(&o->kernel),
+			fmt_ns(b, sizeof(b), o->kernel.syscall_ns));
+	}
+}
+
+/* Where each function's time went among glibc's internal steps (libc6-dbg). */
+static void print_steps(const struct report *r, FILE *out)
+{
+	const struct glibc_steps *gs = &r->target->steps;
+	bool any = false;
+	char b[32], p[32];
+
+	if (r->target->is_glibc && !gs->debug_file[0]) {
+		fprintf(out, "\n(glibc's internal steps are not shown: install libc6-dbg to see "
+			     "which calls consolidated fastbins, grew the heap, unmapped a chunk "
+			     "or made an arena)\n");
+		return;
+	}
+	for (int f = 0; r->steps_traced && f < r->target->nfn; f++) {
+		for (int k = 0; k < MS_STEP_COUNT; k++) {
+			const struct ms_step_stats *st = &r->steps[f][k];
+			uint64_t total = r->total.fn[f].lat_sum_ns;
+
+			if (!st->calls)
+				continue;
+			if (!any)
+				fprintf(out,
+					"\nglibc's internal steps inside the calls (from "
+					"libc6-dbg's symbols; a step's time includes the "
+					"steps it calls)\n%-22s %-20s %10s %10s %9s\n",
+					"function", "step", "calls", "time", "of its time");
+			any = true;
+			fprintf(out, "%-22s %-20s %10llu %10s %9s\n", ms_fn_names[f],
+				ms_step_names[k], (unsigned long long)st->calls,
+				fmt_ns(b, sizeof(b), st->ns),
+				fmt_pct(p, sizeof(p), total ? (double)st->ns / total : 0));
+		}
+	}
+}
+
+static int by_calls_desc(const void *a, const void *b, void *ctx)
+{
+	const struct ms_thread_work *x = a, *y = b;
+	int nfn = *(int *)ctx;
+	uint64_t cx = 0, cy = 0;
+
+	for (int f = 0; f < nfn; f++) {
+		cx += x->fn_calls[f];
+		cy += y->fn_calls[f];
+	}
+	return cx < cy ? 1 : cx > cy ? -1 : 0;
+}
+
+void report__print_threads(const struct report *r, FILE *out, int top)
+{
+	struct ms_thread_work *v;
+	int nfn = r->target->nfn, shown = 0;
+
+	if (r->nthreads < 2)
+		return; /* one thread: the tables above are its own */
+	v = malloc(r->nthreads * sizeof(*v));
+	if (!v)
+		return;
+	memcpy(v, r->threads, r->nthreads * sizeof(*v));
+	qsort_r(v, r->nthreads, sizeof(*v), by_calls_desc, &nfn);
+	fprintf(out, "\nThreads (%d; by allocator calls)\n%-8s %-16s %10s %10s %10s %10s %9s %8s\n",
+		r->nthreads, "tid", "comm", "malloc", "free", "other", "by glibc", "syscalls",
+		"faults");
+	for (int i = 0; i < r->nthreads && shown < top; i++, shown++) {
+		const struct ms_thread_work *w = &v[i];
+		uint64_t other = 0, own = 0, sys = 0;
+
+		for (int f = 0; f < nfn; f++) {
+			if (f != MS_FN_MALLOC && f != MS_FN_FREE)
+				other += w->fn_calls[f];
+			own += w->fn_own_calls[f];
+		}
+		for (int k = 0; k < MS_SYS_MAX; k++)
+			sys += w->syscalls[k];
+		fprintf(out, "%-8u %-16.16s %10llu %10llu %10llu %10llu %9llu %8llu%s\n", w->tid,
+			w->comm, (unsigned long long)w->fn_calls[MS_FN_MALLOC],
+			(unsigned long long)w->fn_calls[MS_FN_FREE], (unsigned long long)other,
+			(unsigned long long)own, (unsigned long long)sys,
+			(unsigned long long)(w->faults + w->major_faults),
+			w->exited ? "" : " (live)");
+	}
+	if (r->nthreads > shown)
+		fprintf(out, "(%d more threads in the JSON's threads[])\n", r->nthreads - shown);
+	if (r->threads_without_numbers)
+		fprintf(out, "(%llu threads past the first %d have no numbers of their own)\n",
+			(unsigned long long)r->threads_without_numbers, r->nthreads);
+	free(v);
 }
 
 static void print_sys_table(const struct report_phase *ph, bool all, FILE *out)
@@ -165,6 +276,8 @@ void report__print_text(const struct report *r, FILE *out, const struct report_t
 		r->lost_total ? " (some counts are low: see docs/json.md, lost_events)" : "");
 	fprintf(out, "\nAllocator calls, and the kernel work done inside them\n");
 	print_fn_table(r, t, o->all_rows, out);
+	print_own_calls(r, t, out);
+	print_steps(r, out);
 	fprintf(out, "\nMemory syscalls (\"in alloc\": made inside an allocator call)\n");
 	print_sys_table(t, o->all_rows, out);
 	fprintf(out,

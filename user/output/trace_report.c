@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "analyse/peralloc.h"
+#include "analyse/slowcalls.h"
 #include "cli/trace_session.h"
 #include "lib/glibc_layout.h"
 #include "lib/json.h"
@@ -44,11 +45,15 @@ static void print_annotated_maps(pid_t pid, struct peralloc *pa, FILE *out)
 
 /* The text report: the summary, then per-allocation mode's sections. */
 static void print_text(const struct report *r, const struct trace_opts *o, struct peralloc *pa,
-		       FILE *out)
+		       struct slowcalls *sc, FILE *out)
 {
 	struct report_text_opts to = {.histograms = !o->no_hist, .all_rows = o->all_rows};
 
 	report__print_text(r, out, &to);
+	if (sc)
+		slowcalls__print_text(sc, out, ms_fn_names, r->target->nfn, r->total.start_ns,
+				      o->top ? o->top : 10);
+	report__print_threads(r, out, o->top ? o->top : 10);
 	if (pa)
 		peralloc__print_text(pa, out, o->top ? o->top : 10);
 	if (pa && o->maps)
@@ -60,7 +65,8 @@ static void print_text(const struct report *r, const struct trace_opts *o, struc
  * is named with the reason, and its report goes to stderr instead: a trace is not lost
  * because a disk was full. Returns memstudy's exit code.
  */
-int trace_report__write(const struct report *r, const struct trace_opts *o, struct peralloc *pa)
+int trace_report__write(const struct report *r, const struct trace_opts *o, struct peralloc *pa,
+			struct slowcalls *sc)
 {
 	const char *text_to = o->output ? o->output : "-";
 	int ret = 0;
@@ -78,6 +84,9 @@ int trace_report__write(const struct report *r, const struct trace_opts *o, stru
 
 		if (pa)
 			json_object_object_add(root, "per_allocation", peralloc__json(pa));
+		if (sc)
+			slowcalls__add_json(sc, root, ms_fn_names, r->target->nfn,
+					    r->total.start_ns);
 		if (json_write_file(root, o->json)) {
 			ms_err("the JSON report follows on stderr instead");
 			json_print(root, stderr);
@@ -89,10 +98,10 @@ int trace_report__write(const struct report *r, const struct trace_opts *o, stru
 		return ret; /* stdout holds the JSON alone */
 	out = out_open(text_to);
 	if (out)
-		print_text(r, o, pa, out);
+		print_text(r, o, pa, sc, out);
 	if (!out || out_close(out, text_to)) {
 		ms_err("the report follows on stderr instead");
-		print_text(r, o, pa, stderr);
+		print_text(r, o, pa, sc, stderr);
 		ret = 1;
 	}
 	return ret;

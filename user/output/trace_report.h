@@ -5,12 +5,14 @@
 struct report;
 struct trace_opts;
 struct peralloc;
+struct slowcalls;
 
 /*
  * Write the JSON and the text report where O asked for them. A destination that fails is
  * named with the reason, and its report goes to stderr instead: a trace is not lost because
  * a disk was full. Returns memstudy's exit code.
  */
-int trace_report__write(const struct report *r, const struct trace_opts *o, struct peralloc *pa);
+int trace_report__write(const struct report *r, const struct trace_opts *o, struct peralloc *pa,
+			struct slowcalls *sc);
 
 #endif

@@ -2,6 +2,8 @@
 /* Symbol lookup with libelf: Debian's well-kept ELF reader, already a libbpf dependency. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <elfutils/libdwelf.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <stdlib.h>
@@ -91,8 +93,10 @@ static bool vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *off)
 	return false;
 }
 
-static bool find_in(struct elf_syms *es, Elf64_Word type, const char *name, uint64_t *offset,
-		    uint64_t *size)
+/* NAME's symbol in ES's table of TYPE, as a file offset of CODE (ES itself, or the file a
+ * separate debug file ES describes: its program headers are the ones to trust). */
+static bool find_in(struct elf_syms *es, Elf *code, Elf64_Word type, const char *name,
+		    uint64_t *offset, uint64_t *size)
 {
 	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(es->elf, scn));) {
 		GElf_Shdr sh;
@@ -114,7 +118,7 @@ static bool find_in(struct elf_syms *es, Elf64_Word type, const char *name, uint
 			s = elf_strptr(es->elf, sh.sh_link, sym.st_name);
 			if (!s || strcmp(s, name))
 				continue;
-			if (!vaddr_to_offset(es->elf, sym.st_value, offset))
+			if (!vaddr_to_offset(code, sym.st_value, offset))
 				continue;
 			if (size)
 				*size = sym.st_size;
@@ -126,8 +130,26 @@ static bool find_in(struct elf_syms *es, Elf64_Word type, const char *name, uint
 
 bool elf_syms__find(struct elf_syms *es, const char *name, uint64_t *offset, uint64_t *size)
 {
-	return find_in(es, SHT_DYNSYM, name, offset, size) ||
-	       find_in(es, SHT_SYMTAB, name, offset, size);
+	return find_in(es, es->elf, SHT_DYNSYM, name, offset, size) ||
+	       find_in(es, es->elf, SHT_SYMTAB, name, offset, size);
+}
+
+bool elf_syms__find_debug(struct elf_syms *debug, struct elf_syms *code, const char *name,
+			  uint64_t *offset, uint64_t *size)
+{
+	return find_in(debug, code->elf, SHT_SYMTAB, name, offset, size);
+}
+
+int elf_syms__build_id(struct elf_syms *es, char *hex, size_t len)
+{
+	const unsigned char *id;
+	int n = dwelf_elf_gnu_build_id(es->elf, (const void **)&id);
+
+	if (n <= 0 || len < 2 * (size_t)n + 1)
+		return -1;
+	for (int i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", id[i]);
+	return n;
 }
 
 bool elf_syms__containing(struct elf_syms *es, uint64_t off, uint64_t *start, uint64_t *size)

@@ -13,6 +13,11 @@ struct elf_syms *elf_syms__open(const char *path);
 void elf_syms__close(struct elf_syms *es);
 /* File offset of the defined function NAME (dynamic table first, then .symtab). */
 bool elf_syms__find(struct elf_syms *es, const char *name, uint64_t *offset, uint64_t *size);
+/* NAME from the .symtab of DEBUG, a separate debug file of CODE, as a file offset in CODE. */
+bool elf_syms__find_debug(struct elf_syms *debug, struct elf_syms *code, const char *name,
+			  uint64_t *offset, uint64_t *size);
+/* The GNU build-id as hex into HEX: its length in bytes, or -1. */
+int elf_syms__build_id(struct elf_syms *es, char *hex, size_t len);
 /* The function symbol whose code holds file offset OFF: its start and size. */
 bool elf_syms__containing(struct elf_syms *es, uint64_t off, uint64_t *start, uint64_t *size);
 /* PT_INTERP of an executable, or NULL when statically linked. */

@@ -358,6 +358,7 @@ uint64_t target__cookie(const struct target *t, int fn)
 void target__place_probes(struct target *t)
 {
 	struct elf_syms *es = elf_syms__open(t->allocator);
+	const char *base;
 
 	for (int i = 0; i < MS_FN_GLIBC_COUNT; i++) {
 		struct target_fn *f = &t->fn[i];
@@ -368,6 +369,10 @@ void target__place_probes(struct target *t)
 			    t->probe_at_entry, &f->site);
 	}
 	elf_syms__close(es);
+	base = strrchr(t->allocator, '/');
+	t->is_glibc = !strncmp(base ? base + 1 : t->allocator, "libc.so", 7);
+	if (t->is_glibc)
+		glibc_steps__resolve(&t->steps, t->allocator, t->probe_at_entry);
 }
 
 bool target__exec_traced(const struct target *t, const char *exe, char *allocator, size_t len)
@@ -427,4 +432,66 @@ int target__command_path(const char *cmd, char *path, size_t size)
 		return 126;
 	}
 	return 0;
+}
+
+/* The mapping holding ADDR in /proc/PID/maps: its path into PATH. */
+static bool mapping_path(pid_t pid, uint64_t addr, char *path, size_t size)
+{
+	char name[64], line[4096 + 256];
+	bool found = false;
+	FILE *f;
+
+	snprintf(name, sizeof(name), "/proc/%d/maps", pid);
+	f = fopen(name, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned long long lo, hi;
+		char file[4096] = "";
+
+		if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %4095[^\n]", &lo, &hi, file) >= 2 &&
+		    addr >= lo && addr < hi && file[0] == '/') {
+			snprintf(path, size, "%s", file);
+			found = true;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+bool target__loader_text(pid_t pid, uint64_t *start, uint64_t *end)
+{
+	char name[64], line[4096 + 256], ld[PATH_MAX];
+	uint64_t auxv[2], base = 0;
+	bool found = false;
+	FILE *f;
+
+	snprintf(name, sizeof(name), "/proc/%d/auxv", pid);
+	f = fopen(name, "re");
+	if (!f)
+		return false;
+	while (fread(auxv, sizeof(auxv), 1, f) == 1 && auxv[0])
+		if (auxv[0] == 7) /* AT_BASE */
+			base = auxv[1];
+	fclose(f);
+	if (!base || !mapping_path(pid, base, ld, sizeof(ld)))
+		return false;
+	snprintf(name, sizeof(name), "/proc/%d/maps", pid);
+	f = fopen(name, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned long long lo, hi;
+		char perms[8], file[4096] = "";
+
+		if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %4095[^\n]", &lo, &hi, perms, file) ==
+			4 &&
+		    perms[2] == 'x' && !strcmp(file, ld)) {
+			*start = lo;
+			*end = hi;
+			found = true;
+		}
+	}
+	fclose(f);
+	return found;
 }

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "memstudy.h"
+#include "resolve/glibc_steps.h"
 #include "resolve/probe_place.h"
 
 struct target_fn {
@@ -28,9 +29,11 @@ struct target {
 	int nfn;	/* functions in fn[] (the glibc family: MS_FN_GLIBC_COUNT) */
 	bool has_phase; /* exe defines memstudy_phase() */
 	uint64_t phase_offset;
-	char searched[1024]; /* files looked at, for error messages */
-	bool probe_at_entry; /* --probe-at-entry: no placement past the first instruction */
-	bool quiet;	     /* resolving says nothing on failure */
+	char searched[1024];	  /* files looked at, for error messages */
+	bool probe_at_entry;	  /* --probe-at-entry: no placement past the first instruction */
+	bool is_glibc;		  /* the allocator is glibc's libc: its own calls can be told */
+	struct glibc_steps steps; /* its internal steps, when its debug file is installed */
+	bool quiet;		  /* resolving says nothing on failure */
 };
 
 /* One allocator function: its symbol and what the BPF side reads (bpf/memstudy.h). */
@@ -58,6 +61,8 @@ void target__place_probes(struct target *t);
 /* After T exec'ed into EXE: is the new image's allocator the file T's probes are on (then
  * its calls keep being counted)? Its allocator's path, or "none found", into ALLOCATOR. */
 bool target__exec_traced(const struct target *t, const char *exe, char *allocator, size_t len);
+/* The text (r-xp) mapping of the dynamic loader in process PID (from its AT_BASE). */
+bool target__loader_text(pid_t pid, uint64_t *start, uint64_t *end);
 /* The BPF cookie of FN's probes: its slot, arguments and kind, as placed. */
 uint64_t target__cookie(const struct target *t, int fn);
 

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyse/codemap.h"
+#include "analyse/symbolize.h"
+#include "analyse/unwind.h"
+#include "lib/util.h"
+
+struct codemap *codemap__new(pid_t pid)
+{
+	struct codemap *cm = calloc(1, sizeof(*cm));
+
+	if (!cm)
+		return NULL;
+	cm->pid = pid; /* not read until a record says the target's code is there */
+	cm->sym = symbolize__new();
+	cm->unwind = cm->sym ? unwinder__new(cm->sym) : NULL;
+	if (!cm->unwind) {
+		symbolize__free(cm->sym);
+		free(cm);
+		return NULL;
+	}
+	return cm;
+}
+
+void codemap__free(struct codemap *cm)
+{
+	if (!cm)
+		return;
+	unwinder__free(cm->unwind);
+	symbolize__free(cm->sym);
+	free(cm);
+}
+
+void codemap__module(struct codemap *cm, const struct ms_event_module *e)
+{
+	char path[MS_MODULE_PATH_LEN + 2];
+	const char *comp[MS_MODULE_MAX_DEPTH];
+	size_t at = 0, n = 0;
+
+	/* the components come leaf first */
+	for (int i = 0; i < e->ncomp && i < MS_MODULE_MAX_DEPTH && at < sizeof(e->name); i++) {
+		comp[n++] = e->name + at;
+		at += strnlen(e->name + at, sizeof(e->name) - at) + 1;
+	}
+	if (!n || (e->flags & MS_MODULE_TRUNCATED)) {
+		cm->st.modules_unnamed++;
+		return;
+	}
+	path[0] = '\0';
+	for (size_t i = n; i-- > 0;)
+		appendf(path, sizeof(path), "/%.*s", MS_MODULE_NAME_MAX, comp[i]);
+	cm->st.modules_from_kernel++;
+	if (e->flags & MS_MODULE_IMAGE)
+		symbolize__add_image(cm->sym, e->start, path);
+	else
+		symbolize__add_mapping(cm->sym, e->start, e->end, e->offset, path);
+	unwinder__sync_kernel(cm->unwind);
+}
+
+void codemap__refresh(struct codemap *cm, bool force, codemap_line_fn other, void *ctx)
+{
+	char path[64], line[4096 + 256];
+	FILE *f;
+
+	if (!force && !cm->dirty)
+		return;
+	if (getenv("MEMSTUDY_NO_PROC_MODULES")) /* tests: the kernel's module records alone */
+		return;
+	cm->dirty = false;
+	snprintf(path, sizeof(path), "/proc/%d/maps", cm->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return; /* exited: what we kept is what we have */
+	cm->read = true;
+	cm->st.refreshes++;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, end, off, inode;
+		char perms[8], file[4096] = "";
+
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %llu %4095[^\n]", &start, &end, perms,
+			   &off, &inode, file) < 5)
+			continue;
+		if (perms[2] == 'x' && file[0] == '/')
+			symbolize__add_mapping(cm->sym, start, end, off, file);
+		else if (other && file[0])
+			other(ctx, start, end, file);
+	}
+	fclose(f);
+	unwinder__sync_kernel(cm->unwind);
+}
+
+void codemap__exec(struct codemap *cm)
+{
+	unwinder__reset(cm->unwind);
+	cm->dirty = true;
+}
+
+int codemap__unwind(struct codemap *cm, uint64_t pc, uint64_t sp, uint64_t bp, const uint8_t *stack,
+		    size_t len, uint64_t *frames, int max, enum ms_unwind_end *end)
+{
+	size_t used;
+
+	return unwinder__walk(cm->unwind, pc, sp, bp, stack, len, frames, max, end, &used);
+}
+
+int codemap__symbolize(struct codemap *cm, const uint64_t *frames, int n, bool pc_first,
+		       struct sym_info *out, uint64_t *out_addr, int max)
+{
+	int k = 0;
+
+	for (int f = 0; f < n && k < max; f++) {
+		int got =
+		    symbolize__frames(cm->sym, frames[f], !(pc_first && !f), out + k, max - k);
+
+		for (int j = 0; j < got; j++)
+			out_addr[k + j] = frames[f];
+		k += got;
+	}
+	return k;
+}

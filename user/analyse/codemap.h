@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The target's code, as the collector learns it: every executable file mapping (from the
+ * kernel's module records, MS_EV_MODULE, and from /proc/PID/maps while the target lives),
+ * with the symbolizer that names addresses in it and the unwinder that walks stacks copied
+ * from it. One per trace, shared by whatever unwinds: per-allocation stacks, slow calls,
+ * syscalls made outside allocator calls.
+ */
+#ifndef MEMSTUDY_CODEMAP_H
+#define MEMSTUDY_CODEMAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "memstudy.h"
+
+struct symbolizer;
+struct unwinder;
+struct sym_info;
+
+struct codemap_stats {
+	uint64_t refreshes;	      /* reads of /proc/PID/maps */
+	uint64_t modules_from_kernel; /* MS_EV_MODULE records */
+	uint64_t modules_unnamed;     /* ... whose path the kernel could not give */
+};
+
+struct codemap {
+	pid_t pid;
+	struct symbolizer *sym;
+	struct unwinder *unwind;
+	bool dirty; /* new code may be mapped: read /proc/PID/maps at the next refresh */
+	bool read;  /* /proc/PID/maps was read at least once */
+	struct codemap_stats st;
+};
+
+struct codemap *codemap__new(pid_t pid);
+void codemap__free(struct codemap *cm);
+/* A code mapping the kernel named (MS_EV_MODULE). */
+void codemap__module(struct codemap *cm, const struct ms_event_module *e);
+/* A /proc/PID/maps line that is not a code mapping, for whoever wants the layout. */
+typedef void (*codemap_line_fn)(void *ctx, uint64_t start, uint64_t end, const char *file);
+/* Read /proc/PID/maps for code mappings when new code may be mapped (or FORCE); OTHER gets
+ * the other named lines. Cheap when nothing changed. */
+void codemap__refresh(struct codemap *cm, bool force, codemap_line_fn other, void *ctx);
+/* The target exec'ed: the cached unwind rules are stale, new code comes. */
+void codemap__exec(struct codemap *cm);
+/*
+ * Unwind a stack copied at a return into the caller (PC a return address, SP, BP, LEN bytes
+ * of STACK from SP) into FRAMES, at most MAX, ending at the program's entry; how many, with
+ * why the walk ended in *END.
+ */
+int codemap__unwind(struct codemap *cm, uint64_t pc, uint64_t sp, uint64_t bp, const uint8_t *stack,
+		    size_t len, uint64_t *frames, int max, enum ms_unwind_end *end);
+/* FRAMES (return addresses) as symbolized frames, inlined ones their own, at most MAX;
+ * PC_FIRST: FRAMES[0] is an instruction pointer, not a return address. How many. */
+int codemap__symbolize(struct codemap *cm, const uint64_t *frames, int n, bool pc_first,
+		       struct sym_info *out, uint64_t *out_addr, int max);
+
+#endif

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "resolve/elfsyms.h"
+#include "resolve/glibc_steps.h"
+
+/* clang-format off */
+const char *const ms_step_names[MS_STEP_MAX] = {
+#define MS_STEP_NAME(id, name) [MS_STEP_##id] = name,
+	MS_GLIBC_STEPS(MS_STEP_NAME)
+#undef MS_STEP_NAME
+};
+/* clang-format on */
+
+/*
+ * libc functions that call malloc or realloc themselves and give the block to the program:
+ * a call from inside them is the program's allocation, not glibc's own. Exported names
+ * first; the internal ones only the debug file has.
+ */
+static const char *const user_fns[] = {
+    "__strdup",
+    "__strndup",
+    "wcsdup",
+    "__getdelim",
+    "realpath",
+    "open_memstream",
+    "scandir",
+    "getcwd",
+    "tempnam",
+    "get_current_dir_name",
+    "open_wmemstream",
+    "__vasprintf_internal",
+    "backtrace_symbols",
+    "canonicalize_file_name",
+};
+
+static void find_debug_file(struct glibc_steps *gs, struct elf_syms *libc)
+{
+	const char *dir = getenv("MEMSTUDY_DEBUG_DIR");
+	char id[64];
+
+	if (elf_syms__build_id(libc, id, sizeof(id)) < 2)
+		return;
+	snprintf(gs->build_id, sizeof(gs->build_id), "%s", id);
+	snprintf(gs->debug_file, sizeof(gs->debug_file), "%s/.build-id/%.2s/%s.debug",
+		 dir && *dir ? dir : "/usr/lib/debug", id, id + 2);
+	if (access(gs->debug_file, R_OK))
+		gs->debug_file[0] = '\0';
+}
+
+void glibc_steps__resolve(struct glibc_steps *gs, const char *path, bool probe_at_entry)
+{
+	struct elf_syms *libc = elf_syms__open(path), *dbg = NULL;
+
+	memset(gs, 0, sizeof(*gs));
+	if (!libc)
+		return;
+	find_debug_file(gs, libc);
+	if (gs->debug_file[0])
+		dbg = elf_syms__open(gs->debug_file);
+	for (size_t i = 0; i < sizeof(user_fns) / sizeof(*user_fns) && gs->nuser < GLIBC_USER_FNS;
+	     i++) {
+		uint64_t off, size;
+
+		if ((elf_syms__find(libc, user_fns[i], &off, &size) ||
+		     (dbg && elf_syms__find_debug(dbg, libc, user_fns[i], &off, &size))) &&
+		    size) {
+			gs->user_lo[gs->nuser] = off;
+			gs->user_hi[gs->nuser++] = off + size;
+		}
+	}
+	for (int s = 0; dbg && s < MS_STEP_COUNT; s++) {
+		uint64_t off, size;
+
+		if (!elf_syms__find_debug(dbg, libc, ms_step_names[s], &off, &size))
+			continue;
+		/* the probes read no argument: any instruction every call passes will do */
+		probe_place(libc, path, off, size, 0, probe_at_entry, &gs->site[s]);
+		gs->found[s] = true;
+	}
+	elf_syms__close(dbg);
+	elf_syms__close(libc);
+}
+
+int glibc_steps__count(const struct glibc_steps *gs)
+{
+	int n = 0;
+
+	for (int s = 0; s < MS_STEP_COUNT; s++)
+		n += gs->found[s];
+	return n;
+}
