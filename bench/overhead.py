@@ -8,7 +8,10 @@ Runs, interleaved in one session so machine drift hits every mode alike:
   floor(uprobes)   empty programs at the allocator's uprobes only (--probe-floor=uprobes):
                    floor / floor(uprobes) is what the kernel-side probe points cost a call
   floor@entry      the same at each function's first instruction (--probe-at-entry)
-  summary          memstudy's summary mode (counts, histograms, attribution)
+  summary          memstudy's summary mode (counts, histograms, attribution), with its
+                   defaults: the 10 slowest calls per function, syscall stacks, glibc's
+                   internal steps, per-thread numbers, glibc's own calls apart
+  summary(bare)    the same without slowest calls, syscall stacks and internal steps
   summary@entry    the same with every probe at the function entry
   per-allocation   --per-allocation: a ring-buffer record per call carrying the top of the
                    stack for the collector to unwind with the code's CFI (the default,
@@ -37,12 +40,13 @@ MODES = [
     ("floor(uprobes)", ["--probe-floor=uprobes"]),
     ("floor@entry", ["--probe-floor", "--probe-at-entry"]),
     ("summary", []),
+    ("summary(bare)", ["--slowest", "0", "--no-syscall-stacks", "--no-glibc-steps"]),
     ("summary@entry", ["--probe-at-entry"]),
     ("per-allocation", ["--per-allocation"]),
     ("per-allocation(fp)", ["--per-allocation", "--unwind", "fp"]),
     ("per-allocation(kernel)", ["--per-allocation", "--unwind", "kernel"]),
 ]
-RATIOS = [("summary", "floor"), ("per-allocation", "floor"), ("per-allocation", "summary"),
+RATIOS = [("summary", "floor"), ("summary", "summary(bare)"), ("summary(bare)", "floor"), ("per-allocation", "floor"), ("per-allocation", "summary"),
           ("per-allocation", "per-allocation(fp)"), ("per-allocation(fp)", "floor"),
           ("per-allocation(kernel)", "floor"), ("per-allocation(kernel)", "per-allocation(fp)"),
           ("floor", "floor(uprobes)"), ("summary", "floor(uprobes)"),
