@@ -861,7 +861,9 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 			struct ms_thread_work *w = ts->depth ? work_of(ts) : NULL;
 
 			if (w) {
-				w->call.offcpu_ns += bpf_ktime_get_ns() - ts->off_ns;
+				/* inside a syscall the wait is the syscall's time already */
+				if (!ts->in_sys)
+					w->call.offcpu_ns += bpf_ktime_get_ns() - ts->off_ns;
 				w->call.switches++;
 				ts->dirty = 1;
 			}

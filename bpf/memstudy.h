@@ -164,7 +164,7 @@ struct ms_call_work {
 	__u64 faults;
 	__u64 major_faults;
 	__u64 sys_ns;
-	__u64 offcpu_ns; /* switched out (preempted, or waiting in the kernel) */
+	__u64 offcpu_ns; /* switched out outside its syscalls (theirs is in sys_ns) */
 	__u64 syscalls[MS_SYS_MAX];
 	__u32 nsys; /* syscalls made; the first MS_CALL_SYSCALLS are in sys[] */
 	__u32 switches;

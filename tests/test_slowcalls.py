@@ -180,6 +180,19 @@ class SlowCalls(unittest.TestCase):
                              for t in rep["threads"]), total)
         self.assertEqual(rep["threads_without_numbers"], 0)
 
+    def test_which_heap_each_threads_blocks_came_from(self):
+        # --per-allocation tells the heaps apart by their mappings: the main heap (brk),
+        # arena heaps (64 MiB, aligned), mmapped chunks
+        rep, p = self.trace("threads", ["--per-allocation"])
+        own = {int(t): int(n) for t, n in re.findall(r"^thread (\d+) (\d+)$", p.stdout, re.M)}
+        heaps = {t["tid"]: t for t in rep["per_allocation"]["threads"]}
+        for tid, n in own.items():
+            t = heaps[tid]
+            # a thread's own arena: glibc gives each new thread one while it may
+            self.assertTrue(all(h["heap"].startswith("arena heap 0x") for h in t["heaps"]), t)
+            self.assertEqual(sum(h["allocations"] for h in t["heaps"]), n)
+            self.assertEqual(t["allocations_from_other_heaps"], 0)
+
     def test_syscalls_outside_calls_have_their_callers(self):
         rep, p = self.trace("outside")
         out = rep["syscalls_outside_calls"]

@@ -64,6 +64,9 @@ struct pa_thread {
 	bool last_in_alloc;
 	uint64_t copy_top;   /* the kernel was told: this thread's frames end below it */
 	uint64_t top_needed; /* the most a complete walk of this thread's copies needed */
+	/* where its blocks came from: the main heap, an arena's heap, an mmapped chunk */
+	struct pa_heap_use heaps[PA_THREAD_HEAPS];
+	uint64_t heaps_other; /* blocks from heaps past the first PA_THREAD_HEAPS */
 };
 
 struct peralloc {
@@ -372,6 +375,38 @@ static struct pa_thread *thread_get(struct peralloc *pa, uint32_t tid)
 
 /* Classification ------------------------------------------------------------------------- */
 
+/*
+ * The heap a block came from, as the mappings tell: the main heap (brk), a non-main
+ * arena's heap (glibc maps those HEAP_MAX-aligned, HEAP_MAX long: the heap at that
+ * address), or a chunk mmapped for the block alone.
+ */
+static uint64_t heap_of(struct peralloc *pa, uint64_t ptr)
+{
+	int r;
+
+	if (ptr >= pa->heap_start && ptr < pa->heap_end)
+		return PA_HEAP_MAIN;
+	r = region_find(pa, ptr);
+	if (r >= 0 && !(pa->regions[r].start & (GLIBC_ARENA_HEAP_MAX - 1)) &&
+	    pa->regions[r].end - pa->regions[r].start == GLIBC_ARENA_HEAP_MAX)
+		return pa->regions[r].start;
+	return r >= 0 && pa->regions[r].type == R_ALLOC ? PA_HEAP_MMAP : PA_HEAP_UNKNOWN;
+}
+
+static void heap_count(struct peralloc *pa, struct pa_thread *th, uint64_t ptr)
+{
+	uint64_t heap = heap_of(pa, ptr);
+
+	for (int i = 0; i < PA_THREAD_HEAPS; i++) {
+		if (th->heaps[i].heap == heap || !th->heaps[i].allocs) {
+			th->heaps[i].heap = heap;
+			th->heaps[i].allocs++;
+			return;
+		}
+	}
+	th->heaps_other++;
+}
+
 static enum pa_kind region_kind(struct peralloc *pa, uint64_t a, bool header)
 {
 	int r = region_find(pa, a);
@@ -596,6 +631,7 @@ static void on_alloc(struct peralloc *pa, const struct ms_event_alloc *ev, size_
 			site_account_end(pa, entry_at(&pa->live, old));
 			addr_index__remove(&pa->live, old);
 		}
+		heap_count(pa, th, ev->ptr);
 		if (addr_index__insert(&pa->live, ev->ptr, ev->size, site, &e))
 			pa->st.lost_nomem++;
 		else if (pa->live.live > pa->st.live_max) {
@@ -1100,6 +1136,20 @@ uint64_t peralloc__lost(const struct peralloc *pa)
 uint64_t peralloc__events(const struct peralloc *pa)
 {
 	return pa->st.events;
+}
+
+int peralloc__thread_heaps(struct peralloc *pa, uint64_t i, uint32_t *tid,
+			   const struct pa_heap_use **heaps, uint64_t *other)
+{
+	const struct pa_thread *th;
+
+	if (i >= pa->threads_cap)
+		return -1;
+	th = &pa->threads[i];
+	*tid = th->tid;
+	*heaps = th->heaps;
+	*other = th->heaps_other;
+	return th->tid ? PA_THREAD_HEAPS : 0;
 }
 
 uint32_t peralloc__nsites(struct peralloc *pa)

@@ -71,6 +71,18 @@ struct pa_stats {
 
 #define PA_NIL 0xffffffffu
 
+/* Which heaps a thread's blocks came from (the heap walk's view of arenas). */
+enum { PA_HEAP_UNKNOWN, PA_HEAP_MAIN, PA_HEAP_MMAP }; /* else: an arena heap's address */
+#define PA_THREAD_HEAPS 4
+struct pa_heap_use {
+	uint64_t heap;
+	uint64_t allocs;
+};
+/* Slot I of the collector's thread table (I from 0; -1 past the end): its TID, its HEAPS
+ * (PA_THREAD_HEAPS, those with allocations in use) and blocks from further heaps; 0 for
+ * an empty slot. */
+int peralloc__thread_heaps(struct peralloc *pa, uint64_t i, uint32_t *tid,
+			   const struct pa_heap_use **heaps, uint64_t *other);
 uint32_t peralloc__nsites(struct peralloc *pa);
 /* After peralloc__finish: the frame a site is named after, its first one outside the
  * allocator's wrappers (operator new..., xmalloc, g_malloc, PyMem_*, and --wrapper's). */

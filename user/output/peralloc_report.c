@@ -215,6 +215,48 @@ out:
 	free(pick);
 }
 
+/* "main heap", "mmapped chunk", "arena heap 0x7f...": where a block came from. */
+static const char *heap_name(uint64_t heap, char *buf, size_t size)
+{
+	if (heap == PA_HEAP_MAIN)
+		return "main heap";
+	if (heap == PA_HEAP_MMAP)
+		return "mmapped chunk";
+	if (heap == PA_HEAP_UNKNOWN)
+		return "unknown";
+	snprintf(buf, size, "arena heap 0x%llx", (unsigned long long)heap);
+	return buf;
+}
+
+/* Which heaps each thread's blocks came from, when more than one heap is in use. */
+static void print_thread_heaps(struct peralloc *pa, FILE *out)
+{
+	const struct pa_heap_use *h;
+	uint64_t other, arenas = 0;
+	uint32_t tid;
+	char b[64];
+	int n;
+
+	for (uint64_t i = 0; (n = peralloc__thread_heaps(pa, i, &tid, &h, &other)) >= 0; i++)
+		for (int k = 0; k < n; k++)
+			arenas += h[k].allocs && h[k].heap > PA_HEAP_MMAP;
+	if (!arenas)
+		return; /* every block from the main heap or its own mapping */
+	fprintf(out, "\nHeaps by thread (the arena each thread's blocks came from):\n");
+	for (uint64_t i = 0; (n = peralloc__thread_heaps(pa, i, &tid, &h, &other)) >= 0; i++) {
+		if (!n)
+			continue;
+		fprintf(out, "  tid %-8u", tid);
+		for (int k = 0; k < n && h[k].allocs; k++)
+			fprintf(out, "%s %s: %llu", k ? "," : "",
+				heap_name(h[k].heap, b, sizeof(b)),
+				(unsigned long long)h[k].allocs);
+		if (other)
+			fprintf(out, ", %llu from other heaps", (unsigned long long)other);
+		fputc('\n', out);
+	}
+}
+
 void peralloc__print_text(struct peralloc *pa, FILE *out, int top)
 {
 	const struct pa_stats *st = peralloc__stats(pa);
@@ -266,6 +308,7 @@ void peralloc__print_text(struct peralloc *pa, FILE *out, int top)
 	print_site_table(pa, out, true, top);
 	print_site_table(pa, out, false, top);
 	print_call_chains(pa, out, top < 5 ? top : 5);
+	print_thread_heaps(pa, out);
 	fprintf(out, "\nStacks: %s.", frame_note);
 	if (st->stack_errors)
 		fprintf(out, " %llu calls had no stack stored (caller only).",
@@ -344,6 +387,38 @@ static json_object *json_site(struct peralloc *pa, const struct pa_site *s)
 	return o;
 }
 
+static json_object *json_thread_heaps(struct peralloc *pa)
+{
+	json_object *a = json_object_new_array();
+	const struct pa_heap_use *h;
+	uint64_t other;
+	uint32_t tid;
+	char b[64];
+	int n;
+
+	for (uint64_t i = 0; (n = peralloc__thread_heaps(pa, i, &tid, &h, &other)) >= 0; i++) {
+		json_object *t, *hs;
+
+		if (!n)
+			continue;
+		t = json_object_new_object();
+		hs = json_object_new_array();
+		json_object_object_add(t, "tid", U64(tid));
+		for (int k = 0; k < n && h[k].allocs; k++) {
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(
+			    o, "heap", json_object_new_string(heap_name(h[k].heap, b, sizeof(b))));
+			json_object_object_add(o, "allocations", U64(h[k].allocs));
+			json_object_array_add(hs, o);
+		}
+		json_object_object_add(t, "heaps", hs);
+		json_object_object_add(t, "allocations_from_other_heaps", U64(other));
+		json_object_array_add(a, t);
+	}
+	return a;
+}
+
 json_object *peralloc__json(struct peralloc *pa)
 {
 	const struct pa_stats *st = peralloc__stats(pa);
@@ -387,6 +462,7 @@ json_object *peralloc__json(struct peralloc *pa)
 	json_object_object_add(faults, "by_region", detail);
 
 	json_object_object_add(o, "sites", sites);
+	json_object_object_add(o, "threads", json_thread_heaps(pa));
 	json_object_object_add(o, "top_by_faults", top_f);
 	json_object_object_add(o, "top_by_bytes", top_b);
 	json_object_object_add(o, "faults", faults);
