@@ -113,10 +113,12 @@ static void *work(void *arg)
 {
 	struct worker *w = arg;
 
+	void *volatile mine; /* the thread's own: the shared sink would be a race */
+
 	w->tid = gettid();
 	for (int i = 0; i < w->n; i++) {
-		sink = malloc(32 + i % 512);
-		free(sink);
+		mine = malloc(32 + i % 512);
+		free(mine);
 	}
 	return NULL;
 }
