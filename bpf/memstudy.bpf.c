@@ -31,10 +31,11 @@ const volatile __u32 stack_copy;
 const volatile __u32 slowest_n;
 /* Send each memory syscall made outside allocator calls with its caller's stack. */
 const volatile bool syscall_stacks;
-/* Tell glibc's own calls apart: the return address in libc (own_lo/hi[0], learned from the
- * first call's probe address) or in ld.so ([1], at exec or from /proc by the collector),
- * but not in the functions that return the block to the program (strdup...): their file
- * offsets in libc, user_fn_lo/hi[0 .. user_fns). */
+/* Tell the allocator's own calls apart (glibc's, or tcmalloc's...): the return address in
+ * the allocator's file (own_lo/hi[0], learned from the first call's probe address) or in
+ * ld.so ([1], at exec or from /proc by the collector), but not in the functions that
+ * return the block to the program (glibc's strdup...): their file offsets in libc,
+ * user_fn_lo/hi[0 .. user_fns). */
 const volatile bool own_calls;
 const volatile __u32 user_fns;
 const volatile __u64 user_fn_lo[MS_USER_FNS], user_fn_hi[MS_USER_FNS];
@@ -71,9 +72,9 @@ struct thread_state {
 	__u8 dirty;   /* the call in progress did kernel work: thread_work's call is in use */
 	__u16 in_sys;
 	__u16 sys;
-	__u16 seq; /* per-allocation: outermost allocator calls of this thread */
-	__u16 pad0;
-	__u32 work; /* this thread's slot in thread_work, + 1; 0: none */
+	__u16 seq;     /* per-allocation: outermost allocator calls of this thread */
+	__u16 variant; /* the C++ operator's variant + 1, or 0 */
+	__u32 work;    /* this thread's slot in thread_work, + 1; 0: none */
 	__u64 sys_ns;
 	__u64 sys_len;
 	__u64 sys_len2;
@@ -123,6 +124,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ms_fn_stats);
 } fn_stats SEC(".maps");
+
+/* Calls per C++ operator variant (the cookie's), per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MS_VARIANTS_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} variant_calls SEC(".maps");
 
 /* Per thread: sized before load (thread_work_max). */
 struct {
@@ -387,10 +396,12 @@ int BPF_KPROBE(alloc_enter)
 	/* glibc calling its own entry points (realloc(NULL, n) -> malloc) is one user call. */
 	if (ts->depth++)
 		return 0;
-	if (own_calls && !own_hi[0])
-		learn_own_text(0, PT_REGS_IP(ctx));
 	cookie = bpf_get_attach_cookie(ctx);
+	/* the allocator's own text, from a probe in it (C++'s may be in another file) */
+	if (own_calls && !own_hi[0] && !(cookie >> MS_COOKIE_VARIANT_SHIFT))
+		learn_own_text(0, PT_REGS_IP(ctx));
 	ts->fn = cookie & MS_COOKIE_FN_MASK;
+	ts->variant = (cookie >> MS_COOKIE_VARIANT_SHIFT) & 0xff;
 	ts->kind = MS_COOKIE_ARG(cookie, MS_COOKIE_KIND_SHIFT);
 	ts->bytes = request_bytes(cookie, ctx);
 	ts->entry_ns = now;
@@ -726,6 +737,13 @@ int BPF_KRETPROBE(alloc_exit, long ret)
 	if (lat > s->lat_max_ns)
 		s->lat_max_ns = lat;
 	s->hist[hist_slot(lat) & (MS_HIST_SLOTS - 1)]++;
+	if (ts->variant) {
+		__u32 v = ts->variant - 1;
+		__u64 *n = bpf_map_lookup_elem(&variant_calls, &v);
+
+		if (n)
+			(*n)++;
+	}
 	own = own_calls && is_own_call(PT_REGS_IP(ctx));
 	w = work_of(ts);
 	if (w) {

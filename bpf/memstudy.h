@@ -41,16 +41,30 @@ enum ms_fn_kind {
 	X(PVALLOC, "pvalloc", 1, 0, 0, MS_KIND_ALLOC)                                              \
 	X(MALLOC_TRIM, "malloc_trim", 0, 0, 0, MS_KIND_OTHER)
 
+/*
+ * C++'s operators, probed in whichever file defines them (libstdc++, or an allocator that
+ * replaces them): each one function of the report, its nothrow, sized and aligned variants
+ * counted inside it (the variant is in the probe's cookie).
+ */
+#define MS_CXX_FUNCTIONS(X)                                                                        \
+	X(OP_NEW, "operator new", 1, 0, 0, MS_KIND_ALLOC)                                          \
+	X(OP_NEW_ARRAY, "operator new[]", 1, 0, 0, MS_KIND_ALLOC)                                  \
+	X(OP_DELETE, "operator delete", 0, 0, 1, MS_KIND_FREE)                                     \
+	X(OP_DELETE_ARRAY, "operator delete[]", 0, 0, 1, MS_KIND_FREE)
+
 /* clang-format cannot see through the X-macro: */
 /* clang-format off */
 enum ms_fn {
 #define MS_FN_ENUM(id, name, size, count, ptr, kind) MS_FN_##id,
 	MS_GLIBC_FUNCTIONS(MS_FN_ENUM)
+	MS_CXX_FUNCTIONS(MS_FN_ENUM)
 #undef MS_FN_ENUM
-	MS_FN_GLIBC_COUNT,
+	MS_FN_COUNT,
+	MS_FN_GLIBC_COUNT = MS_FN_OP_NEW, /* the malloc family comes first */
 	MS_FN_MAX = 16, /* function slots in the statistics maps */
 };
 /* clang-format on */
+#define MS_VARIANTS_MAX 32 /* C++ operator variants, counted per variant */
 
 /*
  * An allocator probe's BPF cookie: everything the programs need about its function, so
@@ -61,6 +75,7 @@ enum ms_fn {
 #define MS_COOKIE_COUNT_SHIFT	11   /* 3 bits: the size is times this argument, 0 = none */
 #define MS_COOKIE_PTR_SHIFT	14   /* 3 bits: argument holding the block passed in */
 #define MS_COOKIE_KIND_SHIFT	17   /* 3 bits: enum ms_fn_kind */
+#define MS_COOKIE_VARIANT_SHIFT 20   /* 8 bits: the C++ variant + 1; 0 = none */
 #define MS_COOKIE_ARG(c, shift) (((c) >> (shift)) & 7)
 #define MS_COOKIE(fn, size, count, ptr, kind)                                                      \
 	((__u64)(fn) | (__u64)(size) << MS_COOKIE_SIZE_SHIFT |                                     \
@@ -507,8 +522,7 @@ _Static_assert(sizeof(struct ms_event_phase) == 48 && sizeof(struct ms_event_all
 		   sizeof(struct ms_event_map) == 64 && sizeof(struct ms_event_exec) == 272 &&
 		   sizeof(struct ms_event_module) == 1080,
 	       "record sizes are part of the stream's format");
-_Static_assert(MS_FN_GLIBC_COUNT <= MS_FN_MAX && MS_FN_MAX <= MS_COOKIE_FN_MASK + 1,
-	       "function slots");
+_Static_assert(MS_FN_COUNT <= MS_FN_MAX && MS_FN_MAX <= MS_COOKIE_FN_MASK + 1, "function slots");
 _Static_assert(sizeof(struct ms_unwind_row) == 8 && sizeof(struct ms_unwind_map) == 32 &&
 		   __builtin_offsetof(struct ms_event_alloc_stack, frames) == 88 &&
 		   __builtin_offsetof(struct ms_event_alloc_stack, stack) ==

@@ -27,7 +27,7 @@ struct tracer {
 	struct memstudy_bpf *skel;
 	struct floor_bpf *floor;
 	bool multi;  /* uprobes as multi-uprobe links (uprobe_multi.h) */
-	int mfds[6]; /* those links */
+	int mfds[8]; /* those links */
 	int nmfds;
 	struct bpf_link **links;
 	int nlinks;
@@ -120,8 +120,8 @@ static int configure_details(struct tracer *tr, const struct target *t,
 	ro->syscall_stacks = opts->syscall_stacks;
 	ro->send_modules = opts->per_alloc || ro->slowest_n || ro->syscall_stacks;
 	ro->thread_work_max = nwork;
-	/* a static program's libc is the program: every call would look like glibc's own */
-	ro->own_calls = t->is_glibc && strcmp(t->allocator, t->exe);
+	/* a static program's allocator is the program: every call would look like its own */
+	ro->own_calls = strcmp(t->allocator, t->exe);
 	ro->user_fns = t->steps.nuser;
 	for (unsigned int i = 0; i < t->steps.nuser && i < MS_USER_FNS; i++) {
 		ro->user_fn_lo[i] = t->steps.user_lo[i];
@@ -270,45 +270,77 @@ static int attach_uprobe(struct tracer *tr, struct bpf_program *prog, bool ret, 
 			what);
 }
 
-/* Entry and return probes on every traced allocator function: two multi-uprobe links, or
- * two classic links per function on kernels without them. */
-static int attach_allocator(struct tracer *tr, struct bpf_program *enter, struct bpf_program *exit)
+/* Probe points in one file: offsets and cookies. */
+struct probe_group {
+	const char *file;
+	uint64_t offs[MS_FN_MAX + MS_VARIANTS_MAX], cookies[MS_FN_MAX + MS_VARIANTS_MAX];
+	const char *names[MS_FN_MAX + MS_VARIANTS_MAX];
+	unsigned int n;
+};
+
+static void group_add(struct probe_group *g, uint64_t off, uint64_t cookie, const char *name)
 {
-	const struct target *t = tr->target;
-	uint64_t offs[MS_FN_MAX], cookies[MS_FN_MAX];
-	unsigned int n = 0;
-	int i, fd;
+	g->offs[g->n] = off;
+	g->cookies[g->n] = cookie;
+	g->names[g->n++] = name;
+}
 
-	for (i = 0; i < t->nfn; i++) {
-		uint64_t cookie = target__cookie(t, i);
+/* Entry and return probes on the points of G: two multi-uprobe links, or two classic links
+ * per point on kernels without them. */
+static int attach_group(struct tracer *tr, const struct probe_group *g, struct bpf_program *enter,
+			struct bpf_program *exit)
+{
+	int fd;
 
-		if (!t->fn[i].found || t->fn[i].alias_of >= 0)
-			continue;
-		if (!tr->multi) {
-			if (attach_uprobe(tr, exit, true, t->allocator, t->fn[i].site.offset,
-					  cookie, ms_fn_names[i]) ||
-			    attach_uprobe(tr, enter, false, t->allocator, t->fn[i].site.offset,
-					  cookie, ms_fn_names[i]))
-				return -1;
-			continue;
-		}
-		offs[n] = t->fn[i].site.offset;
-		cookies[n++] = cookie;
-	}
+	for (unsigned int i = 0; !tr->multi && i < g->n; i++)
+		if (attach_uprobe(tr, exit, true, g->file, g->offs[i], g->cookies[i],
+				  g->names[i]) ||
+		    attach_uprobe(tr, enter, false, g->file, g->offs[i], g->cookies[i],
+				  g->names[i]))
+			return -1;
 	/* Return probes first: an entry seen without its return would leave a call open. */
-	for (i = 0; tr->multi && n && i < 2; i++) {
+	for (int i = 0; tr->multi && g->n && i < 2; i++) {
 		struct bpf_program *prog = i ? enter : exit;
 
-		fd = uprobe_multi__attach(bpf_program__fd(prog), t->allocator, offs, cookies, n, !i,
-					  t->pid);
+		fd = uprobe_multi__attach(bpf_program__fd(prog), g->file, g->offs, g->cookies, g->n,
+					  !i, tr->target->pid);
 		if (fd < 0) {
 			ms_err("cannot attach the %s probes in %s: %s", i ? "entry" : "return",
-			       t->allocator, strerror(-fd));
+			       g->file, strerror(-fd));
 			return -1;
 		}
 		tr->mfds[tr->nmfds++] = fd;
 	}
 	return 0;
+}
+
+/* Every traced allocator function: the malloc family in the allocator's file, C++'s
+ * operators in theirs (one group when it is the same file). */
+static int attach_allocator(struct tracer *tr, struct bpf_program *enter, struct bpf_program *exit)
+{
+	const struct target *t = tr->target;
+	struct probe_group *g = calloc(2, sizeof(*g));
+	int i, err = -1;
+
+	if (!g)
+		return -1;
+	g[0].file = t->allocator;
+	g[1].file = t->cxx;
+	for (i = 0; i < MS_FN_GLIBC_COUNT && i < t->nfn; i++)
+		if (t->fn[i].found && t->fn[i].alias_of < 0)
+			group_add(&g[0], t->fn[i].site.offset, target__cookie(t, i),
+				  ms_fn_names[i]);
+	for (i = 0; t->cxx[0] && i < ms_nvariants; i++) {
+		const struct target_variant *v = &t->variants[i];
+
+		if (target__variant_probed(t, i))
+			group_add(&g[strcmp(t->cxx, t->allocator) ? 1 : 0], v->site.offset,
+				  target__variant_cookie(t, i), ms_variants[i].label);
+	}
+	if (!attach_group(tr, &g[0], enter, exit) && !attach_group(tr, &g[1], enter, exit))
+		err = 0;
+	free(g);
+	return err;
 }
 
 static int attach_major_faults(struct tracer *tr, struct bpf_program *prog)
@@ -523,10 +555,12 @@ void tracer__print_probes(const struct target *t, FILE *out)
 {
 	int i;
 
-	fprintf(out, "allocator: %s\n", t->allocator);
+	fprintf(out, "allocator: %s (%s)\n", t->allocator, target__allocator_name(t->allocator));
+	if (t->cxx[0])
+		fprintf(out, "C++ operators: %s (%s)\n", t->cxx, target__allocator_name(t->cxx));
 	fprintf(out, "probes (entry and return at the same place; an emulated instruction costs "
 		     "~0.9 us a hit, a single-stepped one ~13 us):\n");
-	for (i = 0; i < t->nfn; i++) {
+	for (i = 0; i < MS_FN_GLIBC_COUNT && i < t->nfn; i++) {
 		const struct target_fn *f = &t->fn[i];
 
 		if (!f->found)
@@ -543,6 +577,23 @@ void tracer__print_probes(const struct target *t, FILE *out)
 				f->site.insn, f->site.emulated ? "emulated" : "SINGLE-STEPPED",
 				f->site.why[0] ? ": " : "", f->site.why);
 		}
+	}
+	for (i = 0; t->cxx[0] && i < ms_nvariants; i++) {
+		const struct target_variant *v = &t->variants[i];
+
+		if (!v->found)
+			continue;
+		if (v->alias_variant >= 0)
+			fprintf(out, "  %-38s same address as %s: counted there\n",
+				ms_variants[i].label, ms_variants[v->alias_variant].label);
+		else if (v->alias_of >= 0)
+			fprintf(out, "  %-38s same address as %s: counted there\n",
+				ms_variants[i].label, ms_fn_names[v->alias_of]);
+		else
+			fprintf(out, "  %-38s +%-3llu %-26s %s%s%s\n", ms_variants[i].label,
+				(unsigned long long)v->site.skip, v->site.insn,
+				v->site.emulated ? "emulated" : "SINGLE-STEPPED",
+				v->site.why[0] ? ": " : "", v->site.why);
 	}
 	if (t->is_glibc && !t->steps.debug_file[0])
 		fprintf(out,

@@ -99,6 +99,9 @@ int collect__summary(struct tracer *tr, const struct event_sink *ev, struct repo
 		r->lost_total += r->lost[i];
 	}
 	r->own_calls = s->rodata->own_calls;
+	for (i = 0; i < ms_nvariants; i++)
+		if (read_percpu(s->maps.variant_calls, i, &r->variant_calls[i], 1, scratch, ncpus))
+			goto out;
 	report__sum(r);
 	err = 0;
 out:

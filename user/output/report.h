@@ -52,7 +52,8 @@ struct report {
 	/* glibc's internal steps inside each function (libc6-dbg), over the whole trace */
 	bool steps_traced;
 	struct ms_step_stats steps[MS_FN_MAX][MS_STEP_MAX];
-	bool own_calls; /* glibc's own calls were told apart */
+	bool own_calls;				 /* glibc's own calls were told apart */
+	uint64_t variant_calls[MS_VARIANTS_MAX]; /* per C++ operator variant (ms_variants) */
 	/* per thread (collect__threads), in the order threads first called */
 	struct ms_thread_work *threads;
 	int nthreads;

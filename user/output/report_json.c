@@ -56,6 +56,86 @@ static json_object *json_own(const struct ms_own_stats *o)
 	return j;
 }
 
+/* A C++ operator's calls per variant (the whole trace's): {"new(size_t)": n, ...}. */
+static json_object *json_variants(const struct report *r, int fn)
+{
+	json_object *o = json_object_new_object();
+
+	for (int v = 0; v < ms_nvariants; v++)
+		if (ms_variants[v].fn == fn && target__variant_probed(r->target, v))
+			json_object_object_add(o, ms_variants[v].label, U64(r->variant_calls[v]));
+	return o;
+}
+
+/* Variants at another's address: counted under that one's name. */
+static json_object *json_variant_aliases(const struct report *r, int fn)
+{
+	const struct target *t = r->target;
+	json_object *o = json_object_new_object();
+
+	for (int v = 0; v < ms_nvariants; v++) {
+		const struct target_variant *tv = &t->variants[v];
+
+		if (ms_variants[v].fn != fn || !t->cxx[0] || !tv->found)
+			continue;
+		if (tv->alias_variant >= 0)
+			json_object_object_add(
+			    o, ms_variants[v].label,
+			    json_object_new_string(ms_variants[tv->alias_variant].label));
+		else if (tv->alias_of >= 0)
+			json_object_object_add(o, ms_variants[v].label,
+					       json_object_new_string(ms_fn_names[tv->alias_of]));
+	}
+	return o;
+}
+
+/* The allocators found: each file with the functions probed in it. */
+static json_object *json_allocators(const struct report *r)
+{
+	const struct target *t = r->target;
+	json_object *a = json_object_new_array();
+	const char *files[2] = {t->allocator, t->cxx};
+
+	for (int k = 0; k < 2; k++) {
+		json_object *o, *fns;
+
+		if (!files[k][0] || (k && !strcmp(files[1], files[0])))
+			continue;
+		o = json_object_new_object();
+		fns = json_object_new_array();
+		json_object_object_add(o, "name",
+				       json_object_new_string(target__allocator_name(files[k])));
+		json_object_object_add(o, "file", json_object_new_string(files[k]));
+		for (int f = 0; f < t->nfn; f++) {
+			bool cxx = f >= MS_FN_GLIBC_COUNT;
+
+			if (t->fn[f].found && (cxx ? !strcmp(t->cxx, files[k]) : !k))
+				json_object_array_add(fns, json_object_new_string(ms_fn_names[f]));
+		}
+		json_object_object_add(o, "functions", fns);
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+/* Every probe the kernel must single-step (~10x an emulated one): named, not only warned. */
+static json_object *json_single_stepped(const struct report *r)
+{
+	const struct target *t = r->target;
+	json_object *a = json_object_new_array();
+
+	for (int f = 0; f < MS_FN_GLIBC_COUNT && f < t->nfn; f++)
+		if (t->fn[f].found && t->fn[f].alias_of < 0 && !t->fn[f].site.emulated)
+			json_object_array_add(a, json_object_new_string(ms_fn_names[f]));
+	for (int v = 0; t->cxx[0] && v < ms_nvariants; v++)
+		if (target__variant_probed(t, v) && !t->variants[v].site.emulated)
+			json_object_array_add(a, json_object_new_string(ms_variants[v].label));
+	for (int k = 0; r->steps_traced && k < MS_STEP_COUNT; k++)
+		if (t->steps.found[k] && !t->steps.site[k].emulated)
+			json_object_array_add(a, json_object_new_string(ms_step_names[k]));
+	return a;
+}
+
 static json_object *json_phase(const struct report *r, const struct report_phase *ph)
 {
 	json_object *o = json_object_new_object(), *fns = json_object_new_object();
@@ -83,6 +163,11 @@ static json_object *json_phase(const struct report *r, const struct report_phase
 		json_object_object_add(fo, "kernel", json_kwork(&f->kernel));
 		if (r->own_calls)
 			json_object_object_add(fo, "internal_calls", json_own(&ph->own[i]));
+		if (i >= MS_FN_GLIBC_COUNT && ph == &r->total) {
+			json_object_object_add(fo, "variants", json_variants(r, i));
+			json_object_object_add(fo, "variants_counted_elsewhere",
+					       json_variant_aliases(r, i));
+		}
 		json_object_object_add(fns, ms_fn_names[i], fo);
 	}
 	for (i = 0; i < MS_SYS_MAX; i++) {
@@ -223,7 +308,9 @@ json_object *report__to_json(const struct report *r)
 		json_object_object_add(tg, "execs", ex);
 		json_object_object_add(tg, "execs_not_listed", U64(r->execs_dropped));
 	}
+	json_object_object_add(tg, "cxx", json_object_new_string(r->target->cxx));
 	json_object_object_add(root, "target", tg);
+	json_object_object_add(root, "allocators", json_allocators(r));
 	add_steps(r, root);
 	json_object_object_add(root, "threads", json_threads(r));
 	json_object_object_add(root, "threads_without_numbers", U64(r->threads_without_numbers));
@@ -257,6 +344,10 @@ json_object *report__to_json(const struct report *r)
 			if (!f->found || f->alias_of >= 0)
 				continue;
 			fo = json_object_new_object();
+			json_object_object_add(fo, "file",
+					       json_object_new_string(i >= MS_FN_GLIBC_COUNT
+									  ? r->target->cxx
+									  : r->target->allocator));
 			json_object_object_add(fo, "offset", U64(f->site.skip));
 			json_object_object_add(fo, "file_offset", U64(f->site.offset));
 			json_object_object_add(fo, "emulated",
@@ -281,6 +372,7 @@ json_object *report__to_json(const struct report *r)
 		}
 		/* glibc's internal steps: probed in libc too (libc6-dbg) */
 		json_object_object_add(ov, "step_probes", per);
+		json_object_object_add(ov, "single_stepped", json_single_stepped(r));
 		{
 			json_object *cal = json_object_new_object();
 

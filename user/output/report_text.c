@@ -34,6 +34,8 @@ static void print_fn_table(const struct report *r, const struct report_phase *ph
 		const struct target_fn *tf = &r->target->fn[i];
 		char name[32];
 
+		if (!tf->found && i >= MS_FN_GLIBC_COUNT && !r->target->cxx[0])
+			continue; /* no C++ runtime in the program */
 		if (!tf->found) {
 			if (all)
 				fprintf(out, "%-22s (not defined in the allocator: not traced)\n",
@@ -70,9 +72,48 @@ static void print_fn_table(const struct report *r, const struct report_phase *ph
 		fprintf(out, "(not defined in the allocator, so not traced: %s)\n", missing);
 }
 
+/* C++'s operators: the calls of each variant (nothrow, sized, aligned). */
+static void print_variants(const struct report *r, FILE *out)
+{
+	for (int f = MS_FN_GLIBC_COUNT; r->target->cxx[0] && f < r->target->nfn; f++) {
+		bool any = false;
+
+		for (int v = 0; v < ms_nvariants; v++) {
+			if (ms_variants[v].fn != f || !r->variant_calls[v])
+				continue;
+			fprintf(out, "%s %s %llu", any ? "," : "  variants:", ms_variants[v].label,
+				(unsigned long long)r->variant_calls[v]);
+			any = true;
+		}
+		if (any)
+			fputc('\n', out);
+	}
+}
+
+/* Probes the kernel single-steps (~10x an emulated one), named in the report itself. */
+static void print_single_stepped(const struct report *r, FILE *out)
+{
+	const struct target *t = r->target;
+	char names[512] = "";
+
+	for (int f = 0; f < MS_FN_GLIBC_COUNT && f < t->nfn; f++)
+		if (t->fn[f].found && t->fn[f].alias_of < 0 && !t->fn[f].site.emulated)
+			appendf(names, sizeof(names), "%s%s", names[0] ? ", " : "", ms_fn_names[f]);
+	for (int v = 0; t->cxx[0] && v < ms_nvariants; v++)
+		if (target__variant_probed(t, v) && !t->variants[v].site.emulated)
+			appendf(names, sizeof(names), "%s%s", names[0] ? ", " : "",
+				ms_variants[v].label);
+	if (names[0])
+		fprintf(out,
+			"(single-stepped probes, ~10x an emulated one per call, included in the "
+			"latencies: %s; --dry-run says why)\n",
+			names);
+}
+
 /* "of which N by glibc itself", per function, with the kernel work of those calls. */
 static void print_own_calls(const struct report *r, const struct report_phase *ph, FILE *out)
 {
+	const char *who = target__allocator_name(r->target->allocator);
 	char b[32];
 
 	for (int i = 0; r->own_calls && i < r->target->nfn; i++) {
@@ -81,10 +122,11 @@ static void print_own_calls(const struct report *r, const struct report_phase *p
 		if (!o->calls)
 			continue;
 		fprintf(out,
-			"  %s: of which %llu by glibc itself (called from inside libc or ld.so: "
-			"thread exit, stdio, dlopen...), %llu faults, %llu syscalls (%s) inside "
-			"them\n",
-			ms_fn_names[i], (unsigned long long)o->calls,
+			"  %s: of which %llu by %s itself (called from inside %s or ld.so%s), "
+			"%llu faults, %llu syscalls (%s) inside them\n",
+			ms_fn_names[i], (unsigned long long)o->calls, who,
+			r->target->is_glibc ? "libc" : who,
+			r->target->is_glibc ? ": thread exit, stdio, dlopen..." : "",
 			(unsigned long long)(o->kernel.faults + o->kernel.major_faults),
 			(unsigned long long)kwork_syscalls(&o->kernel),
 			fmt_ns(b, sizeof(b), o->kernel.syscall_ns));
@@ -276,6 +318,8 @@ void report__print_text(const struct report *r, FILE *out, const struct report_t
 		r->lost_total ? " (some counts are low: see docs/json.md, lost_events)" : "");
 	fprintf(out, "\nAllocator calls, and the kernel work done inside them\n");
 	print_fn_table(r, t, o->all_rows, out);
+	print_variants(r, out);
+	print_single_stepped(r, out);
 	print_own_calls(r, t, out);
 	print_steps(r, out);
 	fprintf(out, "\nMemory syscalls (\"in alloc\": made inside an allocator call)\n");

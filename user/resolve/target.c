@@ -19,17 +19,62 @@
 #include "lib/util.h"
 
 /* The table of bpf/memstudy.h, as data. */
-const struct ms_fn_spec ms_fn_specs[MS_FN_GLIBC_COUNT] = {
+const struct ms_fn_spec ms_fn_specs[MS_FN_COUNT] = {
 #define MS_FN_SPEC(id, sym, size, count, ptr, kind) {sym, size, count, ptr, kind},
-    MS_GLIBC_FUNCTIONS(MS_FN_SPEC)
+    MS_GLIBC_FUNCTIONS(MS_FN_SPEC) MS_CXX_FUNCTIONS(MS_FN_SPEC)
 #undef MS_FN_SPEC
 };
 
 const char *const ms_fn_names[MS_FN_MAX] = {
 #define MS_FN_NAME(id, sym, size, count, ptr, kind) [MS_FN_##id] = sym,
-    MS_GLIBC_FUNCTIONS(MS_FN_NAME)
+    MS_GLIBC_FUNCTIONS(MS_FN_NAME) MS_CXX_FUNCTIONS(MS_FN_NAME)
 #undef MS_FN_NAME
 };
+
+/* The Itanium C++ ABI's names of the replaceable operators (x86-64: size_t is m). */
+const struct ms_variant ms_variants[] = {
+    {"_Znwm", MS_FN_OP_NEW, "new(size_t)"},
+    {"_ZnwmRKSt9nothrow_t", MS_FN_OP_NEW, "new(size_t, nothrow_t)"},
+    {"_ZnwmSt11align_val_t", MS_FN_OP_NEW, "new(size_t, align_val_t)"},
+    {"_ZnwmSt11align_val_tRKSt9nothrow_t", MS_FN_OP_NEW, "new(size_t, align_val_t, nothrow_t)"},
+    {"_Znam", MS_FN_OP_NEW_ARRAY, "new[](size_t)"},
+    {"_ZnamRKSt9nothrow_t", MS_FN_OP_NEW_ARRAY, "new[](size_t, nothrow_t)"},
+    {"_ZnamSt11align_val_t", MS_FN_OP_NEW_ARRAY, "new[](size_t, align_val_t)"},
+    {"_ZnamSt11align_val_tRKSt9nothrow_t", MS_FN_OP_NEW_ARRAY,
+     "new[](size_t, align_val_t, nothrow_t)"},
+    {"_ZdlPv", MS_FN_OP_DELETE, "delete(void*)"},
+    {"_ZdlPvm", MS_FN_OP_DELETE, "delete(void*, size_t)"},
+    {"_ZdlPvSt11align_val_t", MS_FN_OP_DELETE, "delete(void*, align_val_t)"},
+    {"_ZdlPvmSt11align_val_t", MS_FN_OP_DELETE, "delete(void*, size_t, align_val_t)"},
+    {"_ZdlPvRKSt9nothrow_t", MS_FN_OP_DELETE, "delete(void*, nothrow_t)"},
+    {"_ZdlPvSt11align_val_tRKSt9nothrow_t", MS_FN_OP_DELETE,
+     "delete(void*, align_val_t, nothrow_t)"},
+    {"_ZdaPv", MS_FN_OP_DELETE_ARRAY, "delete[](void*)"},
+    {"_ZdaPvm", MS_FN_OP_DELETE_ARRAY, "delete[](void*, size_t)"},
+    {"_ZdaPvSt11align_val_t", MS_FN_OP_DELETE_ARRAY, "delete[](void*, align_val_t)"},
+    {"_ZdaPvmSt11align_val_t", MS_FN_OP_DELETE_ARRAY, "delete[](void*, size_t, align_val_t)"},
+    {"_ZdaPvRKSt9nothrow_t", MS_FN_OP_DELETE_ARRAY, "delete[](void*, nothrow_t)"},
+    {"_ZdaPvSt11align_val_tRKSt9nothrow_t", MS_FN_OP_DELETE_ARRAY,
+     "delete[](void*, align_val_t, nothrow_t)"},
+};
+const int ms_nvariants = sizeof(ms_variants) / sizeof(*ms_variants);
+_Static_assert(sizeof(ms_variants) / sizeof(*ms_variants) <= MS_VARIANTS_MAX, "variants");
+
+const char *target__allocator_name(const char *path)
+{
+	static const struct {
+		const char *prefix, *name;
+	} known[] = {{"libc.so", "glibc"},	  {"libc-", "glibc"},
+		     {"libjemalloc", "jemalloc"}, {"libtcmalloc", "tcmalloc"},
+		     {"libmimalloc", "mimalloc"}, {"libstdc++", "libstdc++"}};
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	for (size_t i = 0; i < sizeof(known) / sizeof(*known); i++)
+		if (!strncmp(base, known[i].prefix, strlen(known[i].prefix)))
+			return known[i].name;
+	return base;
+}
 
 const char *const ms_sys_names[MS_SYS_MAX] = {
     [MS_SYS_BRK] = "brk",	[MS_SYS_MMAP] = "mmap",	      [MS_SYS_MUNMAP] = "munmap",
@@ -102,7 +147,7 @@ static bool try_allocator(struct target *t, const char *path)
 		return false;
 	}
 	snprintf(t->allocator, sizeof(t->allocator), "%s", path);
-	t->nfn = MS_FN_GLIBC_COUNT;
+	t->nfn = MS_FN_COUNT;
 	for (i = 0; i < MS_FN_GLIBC_COUNT; i++) {
 		t->fn[i].alias_of = -1;
 		t->fn[i].found =
@@ -114,6 +159,83 @@ static bool try_allocator(struct target *t, const char *path)
 	}
 	elf_syms__close(es);
 	return true;
+}
+
+/* PATH defines C++'s operator new: its operators are probed there (the first such file in
+ * lookup order wins, as it does for the dynamic linker). */
+static bool try_cxx(struct target *t, const char *path)
+{
+	struct elf_syms *es;
+	uint64_t off;
+	bool found;
+
+	if (t->cxx[0])
+		return true;
+	es = elf_syms__open(path);
+	found = es && elf_syms__find(es, "_Znwm", &off, NULL);
+	elf_syms__close(es);
+	if (found)
+		snprintf(t->cxx, sizeof(t->cxx), "%s", path);
+	return found;
+}
+
+/* The operators' variants in t->cxx, and which of C++'s functions are traced. */
+static void resolve_cxx(struct target *t)
+{
+	struct elf_syms *es = t->cxx[0] ? elf_syms__open(t->cxx) : NULL;
+	bool same_file = es && !strcmp(t->cxx, t->allocator);
+
+	for (int f = MS_FN_GLIBC_COUNT; f < MS_FN_COUNT; f++)
+		t->fn[f] = (struct target_fn){.alias_of = -1};
+	for (int v = 0; es && v < ms_nvariants; v++) {
+		struct target_variant *tv = &t->variants[v];
+		struct target_fn *f = &t->fn[ms_variants[v].fn];
+
+		tv->alias_of = tv->alias_variant = -1;
+		tv->found = elf_syms__find(es, ms_variants[v].sym, &tv->offset, &tv->size);
+		if (!tv->found)
+			continue;
+		for (int u = 0; u < v; u++)
+			if (t->variants[u].found && t->variants[u].offset == tv->offset) {
+				tv->alias_variant = t->variants[u].alias_variant >= 0
+							? t->variants[u].alias_variant
+							: u;
+				tv->alias_of = t->variants[u].alias_of;
+				break;
+			}
+		if (tv->alias_variant >= 0)
+			continue; /* one probe at one address: the first variant's */
+		/* mimalloc's operator delete is its free: one address, one probe, counted there */
+		for (int g = 0; same_file && g < MS_FN_GLIBC_COUNT; g++)
+			if (t->fn[g].found && t->fn[g].alias_of < 0 &&
+			    t->fn[g].offset == tv->offset)
+				tv->alias_of = g;
+		if (!f->found || (f->alias_of >= 0 && tv->alias_of < 0)) {
+			f->offset = tv->offset;
+			f->size = tv->size;
+			f->alias_of = tv->alias_of;
+		}
+		f->found = true;
+	}
+	elf_syms__close(es);
+	/* a function all of whose variants are another's addresses is counted there */
+	for (int f = MS_FN_GLIBC_COUNT; f < MS_FN_COUNT; f++) {
+		int other = -1;
+		bool own = false;
+
+		for (int v = 0; v < ms_nvariants; v++) {
+			const struct target_variant *tv = &t->variants[v];
+
+			if (ms_variants[v].fn != f || !tv->found)
+				continue;
+			if (tv->alias_of < 0 && tv->alias_variant < 0)
+				own = true;
+			else if (other < 0)
+				other = tv->alias_of >= 0 ? tv->alias_of
+							  : ms_variants[tv->alias_variant].fn;
+		}
+		t->fn[f].alias_of = own || other == f ? -1 : other;
+	}
 }
 
 /* A path as this process can open it, even when the target has another mount namespace. */
@@ -211,6 +333,7 @@ static int resolve_pid_once(struct target *t)
 
 	path_in_target(t, t->exe, exe, sizeof(exe));
 	find_phase_marker(t, exe);
+	try_cxx(t, exe);
 	if (try_allocator(t, exe))
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/maps", t->pid);
@@ -233,6 +356,16 @@ static int resolve_pid_once(struct target *t)
 		snprintf(libs[nlibs++], PATH_MAX, "%s", name);
 	}
 	fclose(f);
+	/* An allocator replacing C++'s operators wins over libstdc++ (second pass). */
+	for (pass = 0; pass < 2 && !t->cxx[0]; pass++) {
+		for (i = 0; i < nlibs; i++) {
+			if (!!strstr(libs[i], "/libstdc++") != (pass == 1))
+				continue;
+			path_in_target(t, libs[i], file, sizeof(file));
+			if (try_cxx(t, file))
+				break;
+		}
+	}
 	/* A preloaded allocator wins over libc: look at libc only on the second pass. */
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < nlibs; i++) {
@@ -316,6 +449,7 @@ int target__resolve_exec(struct target *t, const char *path)
 	if (elf_syms__interp(es))
 		snprintf(interp, sizeof(interp), "%s", elf_syms__interp(es));
 	elf_syms__close(es);
+	try_cxx(t, path);
 	if (try_allocator(t, path))
 		return 0;
 	if (!interp[0])
@@ -324,6 +458,7 @@ int target__resolve_exec(struct target *t, const char *path)
 	for (i = 0; i < n; i++) {
 		if (ret && try_allocator(t, objs[i]))
 			ret = 0;
+		try_cxx(t, objs[i]);
 		free(objs[i]);
 	}
 	free(objs);
@@ -343,6 +478,21 @@ static unsigned int registers_read(const struct ms_fn_spec *f)
 		r |= (f->size_arg < 4 ? reg[f->size_arg] : 0) |
 		     (f->count_arg < 4 ? reg[f->count_arg] : 0);
 	return r | (f->ptr_arg < 4 ? reg[f->ptr_arg] : 0);
+}
+
+bool target__variant_probed(const struct target *t, int v)
+{
+	const struct target_variant *tv = &t->variants[v];
+
+	return t->cxx[0] && tv->found && tv->alias_of < 0 && tv->alias_variant < 0;
+}
+
+uint64_t target__variant_cookie(const struct target *t, int v)
+{
+	const struct ms_fn_spec *f = &ms_fn_specs[ms_variants[v].fn];
+
+	return MS_COOKIE(ms_variants[v].fn, f->size_arg, f->count_arg, f->ptr_arg, f->kind) |
+	       (uint64_t)(v + 1) << MS_COOKIE_VARIANT_SHIFT;
 }
 
 uint64_t target__cookie(const struct target *t, int fn)
@@ -368,6 +518,22 @@ void target__place_probes(struct target *t)
 		probe_place(es, t->allocator, f->offset, f->size, registers_read(&ms_fn_specs[i]),
 			    t->probe_at_entry, &f->site);
 	}
+	elf_syms__close(es);
+	resolve_cxx(t);
+	es = t->cxx[0] ? elf_syms__open(t->cxx) : NULL;
+	for (int v = 0; es && v < ms_nvariants; v++) {
+		struct target_variant *tv = &t->variants[v];
+		const struct ms_fn_spec *spec = &ms_fn_specs[ms_variants[v].fn];
+
+		if (!target__variant_probed(t, v))
+			continue;
+		probe_place(es, t->cxx, tv->offset, tv->size, registers_read(spec),
+			    t->probe_at_entry, &tv->site);
+	}
+	for (int f = MS_FN_GLIBC_COUNT; f < MS_FN_COUNT; f++)
+		for (int v = ms_nvariants - 1; v >= 0; v--) /* the base variant's, for reports */
+			if (ms_variants[v].fn == f && target__variant_probed(t, v))
+				t->fn[f].site = t->variants[v].site;
 	elf_syms__close(es);
 	base = strrchr(t->allocator, '/');
 	t->is_glibc = !strncmp(base ? base + 1 : t->allocator, "libc.so", 7);

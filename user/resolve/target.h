@@ -20,13 +20,27 @@ struct target_fn {
 	struct probe_site site; /* where the probes go: see probe_place.h */
 };
 
+/* One C++ operator variant (ms_variants[]), probed in target.cxx. */
+struct target_variant {
+	bool found;
+	uint64_t offset; /* file offset in target.cxx */
+	uint64_t size;
+	int alias_of;	   /* a malloc-family function at the same address (target.cxx is the
+			    * allocator): its probe counts the calls, or -1 */
+	int alias_variant; /* an earlier variant at the same address (tcmalloc's new and
+			    * new[] are one function): counted there, or -1 */
+	struct probe_site site;
+};
+
 struct target {
 	pid_t pid;
 	char comm[32];
 	char exe[PATH_MAX];
 	char allocator[PATH_MAX]; /* the file the malloc family is probed in */
 	struct target_fn fn[MS_FN_MAX];
-	int nfn;	/* functions in fn[] (the glibc family: MS_FN_GLIBC_COUNT) */
+	int nfn; /* functions in fn[]: MS_FN_COUNT; C++'s found when cxx[] names a file */
+	char cxx[PATH_MAX]; /* the file C++'s operators are probed in; "" without C++ */
+	struct target_variant variants[MS_VARIANTS_MAX];
 	bool has_phase; /* exe defines memstudy_phase() */
 	uint64_t phase_offset;
 	char searched[1024];	  /* files looked at, for error messages */
@@ -43,7 +57,21 @@ struct ms_fn_spec {
 	enum ms_fn_kind kind;
 };
 
-extern const struct ms_fn_spec ms_fn_specs[MS_FN_GLIBC_COUNT];
+extern const struct ms_fn_spec ms_fn_specs[MS_FN_COUNT];
+
+/* A C++ operator variant: its mangled symbol, the report function it counts in, and how
+ * the report names it. */
+struct ms_variant {
+	const char *sym;
+	int fn;
+	const char *label;
+};
+extern const struct ms_variant ms_variants[];
+extern const int ms_nvariants;
+
+/* Which allocator a file is, by its name: "glibc", "jemalloc", "tcmalloc", "mimalloc",
+ * "libstdc++", or the file's base name. */
+const char *target__allocator_name(const char *path);
 extern const char *const ms_fn_names[MS_FN_MAX];
 extern const char *const ms_sys_names[MS_SYS_MAX];
 
@@ -63,6 +91,10 @@ void target__place_probes(struct target *t);
 bool target__exec_traced(const struct target *t, const char *exe, char *allocator, size_t len);
 /* The text (r-xp) mapping of the dynamic loader in process PID (from its AT_BASE). */
 bool target__loader_text(pid_t pid, uint64_t *start, uint64_t *end);
+/* C++ variant V has a probe of its own (found, and at no address already probed). */
+bool target__variant_probed(const struct target *t, int v);
+/* The BPF cookie of C++ variant V's probes. */
+uint64_t target__variant_cookie(const struct target *t, int v);
 /* The BPF cookie of FN's probes: its slot, arguments and kind, as placed. */
 uint64_t target__cookie(const struct target *t, int fn);
 

@@ -1,0 +1,102 @@
+"""C++'s operators traced wherever they are defined (issue 16, items 1-2): libstdc++'s, and
+tcmalloc's, mimalloc's and jemalloc's when they replace them, linked or LD_PRELOADed.
+tests/targets/cxx_ops.cpp makes known numbers of calls: 1000 new + delete, 500 new[] +
+delete[], 200 nothrow new + delete, 100 aligned new + delete.
+
+Where two operators are one function (tcmalloc's new and new[]; mimalloc's and tcmalloc's
+delete is their free) one probe counts both, under the first name: the totals are exact,
+and the JSON says where each variant is counted. Calls the allocator makes itself (tcmalloc
+registering its extension at start-up) are its internal_calls, not the program's."""
+import os
+import unittest
+
+from memtest import memstudy_json, need_bpf, target, main
+
+LIBDIR = "/usr/lib/x86_64-linux-gnu"
+ALLOCATORS = {"tcmalloc": "libtcmalloc_minimal.so.4", "mimalloc": "libmimalloc.so.2",
+              "jemalloc": "libjemalloc.so.2"}
+NEWS, DELETES = 1000 + 500 + 200 + 100, 1000 + 500 + 200 + 100
+
+
+def program_calls(fn):
+    """A function's calls made by the program: all of them but the allocator's own."""
+    return fn["calls"] - fn.get("internal_calls", {}).get("calls", 0)
+
+
+class Cxx(unittest.TestCase):
+    def setUp(self):
+        need_bpf(self)
+
+    def trace(self, exe, env=None):
+        if not os.path.exists(exe):
+            self.fail("%s was not built: build.sh installs the allocator it needs" % exe)
+        rep, p = memstudy_json(["run", "--", exe], self, env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(rep["lost_events"], 0)
+        self.assertIn("new 1000", p.stdout)
+        return rep
+
+    def check_totals(self, rep, name):
+        f = rep["functions"]
+        news = program_calls(f["operator new"]) + program_calls(f["operator new[]"])
+        deletes = sum(program_calls(f[n]) for n in
+                      ("operator delete", "operator delete[]", "free"))
+        self.assertEqual(news, NEWS, name)
+        self.assertEqual(deletes, DELETES, name)
+        # new -> malloc inside it is one call, counted as new
+        self.assertLessEqual(program_calls(f["malloc"]), 2, name)
+        names = [a["name"] for a in rep["allocators"]]
+        self.assertIn(name, names)
+        # what the kernel single-steps is named in the JSON, each once
+        stepped = rep["overhead"]["single_stepped"]
+        self.assertEqual(len(stepped), len(set(stepped)))
+
+    def test_libstdcxx(self):
+        rep = self.trace(target("cxx_ops"))
+        self.check_totals(rep, "libstdc++")
+        f = rep["functions"]
+        self.assertEqual(rep["allocators"][0]["name"], "glibc")
+        self.assertTrue(rep["target"]["cxx"].endswith("libstdc++.so.6"))
+        # each operator its own function, exact, the variants counted inside
+        self.assertEqual(f["operator new"]["calls"], 1300)
+        self.assertEqual(f["operator new[]"]["calls"], 500)
+        self.assertEqual(f["operator delete"]["calls"], 1300)
+        self.assertEqual(f["operator delete[]"]["calls"], 500)
+        v = f["operator new"]["variants"]
+        self.assertEqual((v["new(size_t)"], v["new(size_t, nothrow_t)"],
+                          v["new(size_t, align_val_t)"]), (1000, 200, 100))
+        self.assertEqual(f["operator new[]"]["variants"]["new[](size_t)"], 500)
+        self.assertEqual(sum(f["operator delete"]["variants"].values()), 1300)
+        self.assertEqual(sum(f["operator delete[]"]["variants"].values()), 500)
+        self.assertEqual(f["operator new"]["bytes"], 1000 * 4 + 200 * 4 + 100 * 64)
+        self.assertEqual(f["free"]["calls"], 0)  # delete -> free is one call: delete
+
+    def test_linked_allocators(self):
+        for name in ALLOCATORS:
+            with self.subTest(allocator=name):
+                rep = self.trace(target("cxx_ops_" + name))
+                self.check_totals(rep, name)
+                self.assertEqual(rep["target"]["cxx"], rep["target"]["allocator"])
+                self.assertIn(ALLOCATORS[name], rep["target"]["allocator"])
+
+    def test_preloaded_allocators(self):
+        for name, lib in ALLOCATORS.items():
+            with self.subTest(allocator=name):
+                env = dict(os.environ, LD_PRELOAD=os.path.join(LIBDIR, lib))
+                rep = self.trace(target("cxx_ops"), env=env)
+                self.check_totals(rep, name)
+                self.assertIn(lib, rep["target"]["cxx"])
+
+    def test_aliases_say_where_they_are_counted(self):
+        rep = self.trace(target("cxx_ops_tcmalloc"))
+        f = rep["functions"]
+        # tcmalloc's new[] is its new: counted there, and the JSON says so
+        self.assertEqual(f["operator new[]"]["calls"], 0)
+        self.assertEqual(f["operator new[]"]["variants_counted_elsewhere"]["new[](size_t)"],
+                         "new(size_t)")
+        self.assertEqual(f["operator delete"]["variants_counted_elsewhere"]["delete(void*)"],
+                         "free")
+
+
+if __name__ == "__main__":
+    main()
