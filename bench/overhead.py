@@ -63,7 +63,8 @@ def run_once(args, mode_args, build):
     else:
         cmd = ["taskset", "-c", "0", os.path.join(build, "memstudy"), "run", "-o",
                "/dev/null"] + mode_args + ["--"] + target
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    env = dict(os.environ, LD_PRELOAD=args.preload) if args.preload else None
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if p.returncode == 3:
         sys.exit("overhead: " + p.stderr.strip())
     if p.returncode:
@@ -85,6 +86,8 @@ def main():
                     help="the malloc loop this many frames deep (per-allocation stacks unwind"
                     " them; 8 is the stacks benchmark)")
     ap.add_argument("--modes", help="comma-separated subset of the modes (default: all)")
+    ap.add_argument("--preload", help="another allocator for the target (LD_PRELOAD), e.g. "
+                    "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2: its cost against its floor")
     args = ap.parse_args()
     modes = MODES
     if args.modes:
