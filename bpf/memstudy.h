@@ -64,7 +64,7 @@ enum ms_fn {
 	MS_FN_MAX = 16, /* function slots in the statistics maps */
 };
 /* clang-format on */
-#define MS_VARIANTS_MAX 32 /* C++ operator variants, counted per variant */
+#define MS_VARIANTS_MAX 64 /* C++ operator variants and allocator APIs, counted apart */
 
 /*
  * An allocator probe's BPF cookie: everything the programs need about its function, so

@@ -1,5 +1,6 @@
 """C++'s operators traced wherever they are defined (issue 16, items 1-2): libstdc++'s, and
-tcmalloc's, mimalloc's and jemalloc's when they replace them, linked or LD_PRELOADed.
+tcmalloc's, mimalloc's and jemalloc's when they replace them, linked or LD_PRELOADed; and
+jemalloc's and mimalloc's own APIs (tests/targets/api/).
 tests/targets/cxx_ops.cpp makes known numbers of calls: 1000 new + delete, 500 new[] +
 delete[], 200 nothrow new + delete, 100 aligned new + delete.
 
@@ -27,12 +28,16 @@ class Cxx(unittest.TestCase):
     def setUp(self):
         need_bpf(self)
 
-    def trace(self, exe, env=None):
+    def trace_exe(self, exe, env=None):
         if not os.path.exists(exe):
             self.fail("%s was not built: build.sh installs the allocator it needs" % exe)
         rep, p = memstudy_json(["run", "--", exe], self, env=env)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(rep["lost_events"], 0)
+        return rep, p
+
+    def trace(self, exe, env=None):
+        rep, p = self.trace_exe(exe, env)
         self.assertIn("new 1000", p.stdout)
         return rep
 
@@ -91,6 +96,37 @@ class Cxx(unittest.TestCase):
                 rep = self.trace(target("cxx_ops"), env=env)
                 self.check_totals(rep, name)
                 self.assertIn(lib, rep["target"]["cxx"])
+
+    def test_jemalloc_api(self):
+        # mallocx, rallocx, xallocx, sdallocx, dallocx: each counted in the malloc-family
+        # function it is closest to, as a variant of its own
+        rep = self.trace_api("jemalloc")
+        f = rep["functions"]
+        self.assertEqual(f["malloc"]["variants"]["mallocx"], 500)
+        # + the 2 libc makes itself (stdio): the program's, under another allocator than glibc
+        self.assertEqual(program_calls(f["malloc"]) - 500, 100 + 2)
+        self.assertEqual(f["realloc"]["variants"], {"rallocx": 200, "xallocx": 200})
+        self.assertEqual(f["realloc"]["calls"], 400)
+        self.assertEqual(f["free"]["variants"], {"sdallocx": 300, "dallocx": 200})
+        self.assertEqual(program_calls(f["free"]), 600)
+
+    def test_mimalloc_api(self):
+        rep = self.trace_api("mimalloc")
+        f = rep["functions"]
+        self.assertEqual(f["calloc"]["variants"]["mi_zalloc"], 300)
+        self.assertEqual(f["calloc"]["calls"], 300)
+        self.assertEqual(f["malloc"]["variants"]["mi_mallocn"], 200)
+        self.assertEqual(f["realloc"]["variants"]["mi_reallocf"], 200)
+        self.assertEqual(f["realloc"]["calls"], 200)
+        # mi_free is its free, mi_free_size its sized operator delete: one probe each
+        self.assertEqual(f["free"]["variants_counted_elsewhere"]["mi_free_size"],
+                         "delete(void*, size_t)")
+        self.assertEqual(program_calls(f["free"]) + program_calls(f["operator delete"]), 600)
+
+    def trace_api(self, name):
+        rep, _ = self.trace_exe(target("api_" + name))
+        self.assertIn(ALLOCATORS[name], rep["target"]["allocator"])
+        return rep
 
     def test_aliases_say_where_they_are_counted(self):
         rep = self.trace(target("cxx_ops_tcmalloc"))

@@ -330,12 +330,13 @@ static int attach_allocator(struct tracer *tr, struct bpf_program *enter, struct
 		if (t->fn[i].found && t->fn[i].alias_of < 0)
 			group_add(&g[0], t->fn[i].site.offset, target__cookie(t, i),
 				  ms_fn_names[i]);
-	for (i = 0; t->cxx[0] && i < ms_nvariants; i++) {
+	for (i = 0; i < ms_nvariants; i++) {
 		const struct target_variant *v = &t->variants[i];
 
 		if (target__variant_probed(t, i))
-			group_add(&g[strcmp(t->cxx, t->allocator) ? 1 : 0], v->site.offset,
-				  target__variant_cookie(t, i), ms_variants[i].label);
+			group_add(&g[strcmp(target__variant_file(t, i), t->allocator) ? 1 : 0],
+				  v->site.offset, target__variant_cookie(t, i),
+				  ms_variants[i].label);
 	}
 	if (!attach_group(tr, &g[0], enter, exit) && !attach_group(tr, &g[1], enter, exit))
 		err = 0;
@@ -578,7 +579,7 @@ void tracer__print_probes(const struct target *t, FILE *out)
 				f->site.why[0] ? ": " : "", f->site.why);
 		}
 	}
-	for (i = 0; t->cxx[0] && i < ms_nvariants; i++) {
+	for (i = 0; i < ms_nvariants; i++) {
 		const struct target_variant *v = &t->variants[i];
 
 		if (!v->found)

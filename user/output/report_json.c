@@ -67,6 +67,16 @@ static json_object *json_variants(const struct report *r, int fn)
 	return o;
 }
 
+/* FN has variants in the files probed (C++'s operators; an allocator's own API). */
+static bool has_variants(const struct report *r, int fn)
+{
+	for (int v = 0; v < ms_nvariants; v++)
+		if (ms_variants[v].fn == fn && r->target->variants[v].found &&
+		    target__variant_file(r->target, v)[0])
+			return true;
+	return false;
+}
+
 /* Variants at another's address: counted under that one's name. */
 static json_object *json_variant_aliases(const struct report *r, int fn)
 {
@@ -76,7 +86,7 @@ static json_object *json_variant_aliases(const struct report *r, int fn)
 	for (int v = 0; v < ms_nvariants; v++) {
 		const struct target_variant *tv = &t->variants[v];
 
-		if (ms_variants[v].fn != fn || !t->cxx[0] || !tv->found)
+		if (ms_variants[v].fn != fn || !target__variant_file(t, v)[0] || !tv->found)
 			continue;
 		if (tv->alias_variant >= 0)
 			json_object_object_add(
@@ -127,7 +137,7 @@ static json_object *json_single_stepped(const struct report *r)
 	for (int f = 0; f < MS_FN_GLIBC_COUNT && f < t->nfn; f++)
 		if (t->fn[f].found && t->fn[f].alias_of < 0 && !t->fn[f].site.emulated)
 			json_object_array_add(a, json_object_new_string(ms_fn_names[f]));
-	for (int v = 0; t->cxx[0] && v < ms_nvariants; v++)
+	for (int v = 0; v < ms_nvariants; v++)
 		if (target__variant_probed(t, v) && !t->variants[v].site.emulated)
 			json_object_array_add(a, json_object_new_string(ms_variants[v].label));
 	for (int k = 0; r->steps_traced && k < MS_STEP_COUNT; k++)
@@ -163,7 +173,7 @@ static json_object *json_phase(const struct report *r, const struct report_phase
 		json_object_object_add(fo, "kernel", json_kwork(&f->kernel));
 		if (r->own_calls)
 			json_object_object_add(fo, "internal_calls", json_own(&ph->own[i]));
-		if (i >= MS_FN_GLIBC_COUNT && ph == &r->total) {
+		if (ph == &r->total && has_variants(r, i)) {
 			json_object_object_add(fo, "variants", json_variants(r, i));
 			json_object_object_add(fo, "variants_counted_elsewhere",
 					       json_variant_aliases(r, i));

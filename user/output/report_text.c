@@ -75,7 +75,7 @@ static void print_fn_table(const struct report *r, const struct report_phase *ph
 /* C++'s operators: the calls of each variant (nothrow, sized, aligned). */
 static void print_variants(const struct report *r, FILE *out)
 {
-	for (int f = MS_FN_GLIBC_COUNT; r->target->cxx[0] && f < r->target->nfn; f++) {
+	for (int f = 0; f < r->target->nfn; f++) {
 		bool any = false;
 
 		for (int v = 0; v < ms_nvariants; v++) {
@@ -99,7 +99,7 @@ static void print_single_stepped(const struct report *r, FILE *out)
 	for (int f = 0; f < MS_FN_GLIBC_COUNT && f < t->nfn; f++)
 		if (t->fn[f].found && t->fn[f].alias_of < 0 && !t->fn[f].site.emulated)
 			appendf(names, sizeof(names), "%s%s", names[0] ? ", " : "", ms_fn_names[f]);
-	for (int v = 0; t->cxx[0] && v < ms_nvariants; v++)
+	for (int v = 0; v < ms_nvariants; v++)
 		if (target__variant_probed(t, v) && !t->variants[v].site.emulated)
 			appendf(names, sizeof(names), "%s%s", names[0] ? ", " : "",
 				ms_variants[v].label);

@@ -31,31 +31,81 @@ const char *const ms_fn_names[MS_FN_MAX] = {
 #undef MS_FN_NAME
 };
 
-/* The Itanium C++ ABI's names of the replaceable operators (x86-64: size_t is m). */
+/* What the operators read: new's size, delete's block. */
+#define NEW_ARGS                                                                                   \
+	{                                                                                          \
+		NULL, 1, 0, 0, MS_KIND_ALLOC                                                       \
+	}
+#define DELETE_ARGS                                                                                \
+	{                                                                                          \
+		NULL, 0, 0, 1, MS_KIND_FREE                                                        \
+	}
+#define CXX(sym, fn, label, args)                                                                  \
+	{                                                                                          \
+		sym, MS_FN_##fn, label, MS_IN_CXX, args                                            \
+	}
+#define API(sym, fn, size, count, ptr, kind)                                                       \
+	{                                                                                          \
+		sym, MS_FN_##fn, sym, MS_IN_ALLOCATOR,                                             \
+		{                                                                                  \
+			NULL, size, count, ptr, MS_KIND_##kind                                     \
+		}                                                                                  \
+	}
+
+/*
+ * The Itanium C++ ABI's names of the replaceable operators (x86-64: size_t is m), then the
+ * allocators' own APIs, counted in the malloc-family function they are closest to. Names
+ * at an address already probed are aliases (tcmalloc's tc_malloc is its malloc).
+ */
 const struct ms_variant ms_variants[] = {
-    {"_Znwm", MS_FN_OP_NEW, "new(size_t)"},
-    {"_ZnwmRKSt9nothrow_t", MS_FN_OP_NEW, "new(size_t, nothrow_t)"},
-    {"_ZnwmSt11align_val_t", MS_FN_OP_NEW, "new(size_t, align_val_t)"},
-    {"_ZnwmSt11align_val_tRKSt9nothrow_t", MS_FN_OP_NEW, "new(size_t, align_val_t, nothrow_t)"},
-    {"_Znam", MS_FN_OP_NEW_ARRAY, "new[](size_t)"},
-    {"_ZnamRKSt9nothrow_t", MS_FN_OP_NEW_ARRAY, "new[](size_t, nothrow_t)"},
-    {"_ZnamSt11align_val_t", MS_FN_OP_NEW_ARRAY, "new[](size_t, align_val_t)"},
-    {"_ZnamSt11align_val_tRKSt9nothrow_t", MS_FN_OP_NEW_ARRAY,
-     "new[](size_t, align_val_t, nothrow_t)"},
-    {"_ZdlPv", MS_FN_OP_DELETE, "delete(void*)"},
-    {"_ZdlPvm", MS_FN_OP_DELETE, "delete(void*, size_t)"},
-    {"_ZdlPvSt11align_val_t", MS_FN_OP_DELETE, "delete(void*, align_val_t)"},
-    {"_ZdlPvmSt11align_val_t", MS_FN_OP_DELETE, "delete(void*, size_t, align_val_t)"},
-    {"_ZdlPvRKSt9nothrow_t", MS_FN_OP_DELETE, "delete(void*, nothrow_t)"},
-    {"_ZdlPvSt11align_val_tRKSt9nothrow_t", MS_FN_OP_DELETE,
-     "delete(void*, align_val_t, nothrow_t)"},
-    {"_ZdaPv", MS_FN_OP_DELETE_ARRAY, "delete[](void*)"},
-    {"_ZdaPvm", MS_FN_OP_DELETE_ARRAY, "delete[](void*, size_t)"},
-    {"_ZdaPvSt11align_val_t", MS_FN_OP_DELETE_ARRAY, "delete[](void*, align_val_t)"},
-    {"_ZdaPvmSt11align_val_t", MS_FN_OP_DELETE_ARRAY, "delete[](void*, size_t, align_val_t)"},
-    {"_ZdaPvRKSt9nothrow_t", MS_FN_OP_DELETE_ARRAY, "delete[](void*, nothrow_t)"},
-    {"_ZdaPvSt11align_val_tRKSt9nothrow_t", MS_FN_OP_DELETE_ARRAY,
-     "delete[](void*, align_val_t, nothrow_t)"},
+    CXX("_Znwm", OP_NEW, "new(size_t)", NEW_ARGS),
+    CXX("_ZnwmRKSt9nothrow_t", OP_NEW, "new(size_t, nothrow_t)", NEW_ARGS),
+    CXX("_ZnwmSt11align_val_t", OP_NEW, "new(size_t, align_val_t)", NEW_ARGS),
+    CXX("_ZnwmSt11align_val_tRKSt9nothrow_t", OP_NEW, "new(size_t, align_val_t, nothrow_t)",
+	NEW_ARGS),
+    CXX("_Znam", OP_NEW_ARRAY, "new[](size_t)", NEW_ARGS),
+    CXX("_ZnamRKSt9nothrow_t", OP_NEW_ARRAY, "new[](size_t, nothrow_t)", NEW_ARGS),
+    CXX("_ZnamSt11align_val_t", OP_NEW_ARRAY, "new[](size_t, align_val_t)", NEW_ARGS),
+    CXX("_ZnamSt11align_val_tRKSt9nothrow_t", OP_NEW_ARRAY, "new[](size_t, align_val_t, nothrow_t)",
+	NEW_ARGS),
+    CXX("_ZdlPv", OP_DELETE, "delete(void*)", DELETE_ARGS),
+    CXX("_ZdlPvm", OP_DELETE, "delete(void*, size_t)", DELETE_ARGS),
+    CXX("_ZdlPvSt11align_val_t", OP_DELETE, "delete(void*, align_val_t)", DELETE_ARGS),
+    CXX("_ZdlPvmSt11align_val_t", OP_DELETE, "delete(void*, size_t, align_val_t)", DELETE_ARGS),
+    CXX("_ZdlPvRKSt9nothrow_t", OP_DELETE, "delete(void*, nothrow_t)", DELETE_ARGS),
+    CXX("_ZdlPvSt11align_val_tRKSt9nothrow_t", OP_DELETE, "delete(void*, align_val_t, nothrow_t)",
+	DELETE_ARGS),
+    CXX("_ZdaPv", OP_DELETE_ARRAY, "delete[](void*)", DELETE_ARGS),
+    CXX("_ZdaPvm", OP_DELETE_ARRAY, "delete[](void*, size_t)", DELETE_ARGS),
+    CXX("_ZdaPvSt11align_val_t", OP_DELETE_ARRAY, "delete[](void*, align_val_t)", DELETE_ARGS),
+    CXX("_ZdaPvmSt11align_val_t", OP_DELETE_ARRAY, "delete[](void*, size_t, align_val_t)",
+	DELETE_ARGS),
+    CXX("_ZdaPvRKSt9nothrow_t", OP_DELETE_ARRAY, "delete[](void*, nothrow_t)", DELETE_ARGS),
+    CXX("_ZdaPvSt11align_val_tRKSt9nothrow_t", OP_DELETE_ARRAY,
+	"delete[](void*, align_val_t, nothrow_t)", DELETE_ARGS),
+    /* jemalloc: mallocx(size, flags), rallocx(ptr, size, flags), xallocx(ptr, size, extra,
+     * flags) resizes in place and returns the size, sdallocx(ptr, size, flags) and
+     * dallocx(ptr, flags) free */
+    API("mallocx", MALLOC, 1, 0, 0, ALLOC),
+    API("rallocx", REALLOC, 2, 0, 1, REALLOC),
+    API("xallocx", REALLOC, 0, 0, 0, OTHER),
+    API("sdallocx", FREE, 0, 0, 1, FREE),
+    API("dallocx", FREE, 0, 0, 1, FREE),
+    /* mimalloc's own (mi_malloc, mi_free, mi_calloc, mi_realloc are its malloc...) */
+    API("mi_zalloc", CALLOC, 1, 0, 0, ALLOC),
+    API("mi_mallocn", MALLOC, 2, 1, 0, ALLOC),
+    API("mi_malloc_aligned", MALLOC, 1, 0, 0, ALLOC),
+    API("mi_zalloc_aligned", CALLOC, 1, 0, 0, ALLOC),
+    API("mi_reallocn", REALLOC, 3, 2, 1, REALLOC),
+    API("mi_reallocf", REALLOC, 2, 0, 1, REALLOC),
+    API("mi_realloc_aligned", REALLOC, 2, 0, 1, REALLOC),
+    API("mi_free_size", FREE, 0, 0, 1, FREE),
+    API("mi_free_aligned", FREE, 0, 0, 1, FREE),
+    API("mi_new", OP_NEW, 1, 0, 0, ALLOC),
+    API("mi_new_n", OP_NEW, 2, 1, 0, ALLOC),
+    /* tcmalloc's tc_* are its malloc family and operators under other names: aliases, but
+     * this one is a function of its own */
+    API("tc_malloc_skip_new_handler", MALLOC, 1, 0, 0, ALLOC),
 };
 const int ms_nvariants = sizeof(ms_variants) / sizeof(*ms_variants);
 _Static_assert(sizeof(ms_variants) / sizeof(*ms_variants) <= MS_VARIANTS_MAX, "variants");
@@ -179,45 +229,54 @@ static bool try_cxx(struct target *t, const char *path)
 	return found;
 }
 
-/* The operators' variants in t->cxx, and which of C++'s functions are traced. */
-static void resolve_cxx(struct target *t)
+/* The file variant V is looked for in: C++'s, or the allocator's. */
+static const char *variant_file(const struct target *t, int v)
 {
-	struct elf_syms *es = t->cxx[0] ? elf_syms__open(t->cxx) : NULL;
-	bool same_file = es && !strcmp(t->cxx, t->allocator);
+	return ms_variants[v].file == MS_IN_CXX ? t->cxx : t->allocator;
+}
+
+/* The variants in their files, aliases found, and which of C++'s functions are traced. */
+static void resolve_variants(struct target *t)
+{
+	struct elf_syms *files[2] = {t->cxx[0] ? elf_syms__open(t->cxx) : NULL,
+				     elf_syms__open(t->allocator)};
 
 	for (int f = MS_FN_GLIBC_COUNT; f < MS_FN_COUNT; f++)
 		t->fn[f] = (struct target_fn){.alias_of = -1};
-	for (int v = 0; es && v < ms_nvariants; v++) {
+	for (int v = 0; v < ms_nvariants; v++) {
 		struct target_variant *tv = &t->variants[v];
+		struct elf_syms *es = files[ms_variants[v].file];
+		bool in_allocator = !strcmp(variant_file(t, v), t->allocator);
 		struct target_fn *f = &t->fn[ms_variants[v].fn];
 
 		tv->alias_of = tv->alias_variant = -1;
-		tv->found = elf_syms__find(es, ms_variants[v].sym, &tv->offset, &tv->size);
+		tv->found = es && elf_syms__find(es, ms_variants[v].sym, &tv->offset, &tv->size);
 		if (!tv->found)
 			continue;
-		for (int u = 0; u < v; u++)
-			if (t->variants[u].found && t->variants[u].offset == tv->offset) {
+		/* mimalloc's operator delete is its free: one address, one probe, counted there */
+		for (int g = 0; in_allocator && g < MS_FN_GLIBC_COUNT; g++)
+			if (t->fn[g].found && t->fn[g].alias_of < 0 &&
+			    t->fn[g].offset == tv->offset)
+				tv->alias_of = g;
+		for (int u = 0; tv->alias_of < 0 && u < v; u++)
+			if (t->variants[u].found && t->variants[u].offset == tv->offset &&
+			    !strcmp(variant_file(t, u), variant_file(t, v))) {
 				tv->alias_variant = t->variants[u].alias_variant >= 0
 							? t->variants[u].alias_variant
 							: u;
 				tv->alias_of = t->variants[u].alias_of;
 				break;
 			}
-		if (tv->alias_variant >= 0)
-			continue; /* one probe at one address: the first variant's */
-		/* mimalloc's operator delete is its free: one address, one probe, counted there */
-		for (int g = 0; same_file && g < MS_FN_GLIBC_COUNT; g++)
-			if (t->fn[g].found && t->fn[g].alias_of < 0 &&
-			    t->fn[g].offset == tv->offset)
-				tv->alias_of = g;
-		if (!f->found || (f->alias_of >= 0 && tv->alias_of < 0)) {
+		if (ms_variants[v].fn < MS_FN_GLIBC_COUNT)
+			continue; /* an API of the allocator: its function is traced anyway */
+		if (!f->found || (f->alias_of >= 0 && tv->alias_of < 0 && tv->alias_variant < 0)) {
 			f->offset = tv->offset;
 			f->size = tv->size;
-			f->alias_of = tv->alias_of;
 		}
 		f->found = true;
 	}
-	elf_syms__close(es);
+	elf_syms__close(files[0]);
+	elf_syms__close(files[1]);
 	/* a function all of whose variants are another's addresses is counted there */
 	for (int f = MS_FN_GLIBC_COUNT; f < MS_FN_COUNT; f++) {
 		int other = -1;
@@ -226,7 +285,8 @@ static void resolve_cxx(struct target *t)
 		for (int v = 0; v < ms_nvariants; v++) {
 			const struct target_variant *tv = &t->variants[v];
 
-			if (ms_variants[v].fn != f || !tv->found)
+			if (ms_variants[v].fn != f || !tv->found ||
+			    ms_variants[v].file != MS_IN_CXX)
 				continue;
 			if (tv->alias_of < 0 && tv->alias_variant < 0)
 				own = true;
@@ -484,12 +544,18 @@ bool target__variant_probed(const struct target *t, int v)
 {
 	const struct target_variant *tv = &t->variants[v];
 
-	return t->cxx[0] && tv->found && tv->alias_of < 0 && tv->alias_variant < 0;
+	return v < ms_nvariants && variant_file(t, v)[0] && tv->found && tv->alias_of < 0 &&
+	       tv->alias_variant < 0;
+}
+
+const char *target__variant_file(const struct target *t, int v)
+{
+	return variant_file(t, v);
 }
 
 uint64_t target__variant_cookie(const struct target *t, int v)
 {
-	const struct ms_fn_spec *f = &ms_fn_specs[ms_variants[v].fn];
+	const struct ms_fn_spec *f = &ms_variants[v].args;
 
 	return MS_COOKIE(ms_variants[v].fn, f->size_arg, f->count_arg, f->ptr_arg, f->kind) |
 	       (uint64_t)(v + 1) << MS_COOKIE_VARIANT_SHIFT;
@@ -519,17 +585,18 @@ void target__place_probes(struct target *t)
 			    t->probe_at_entry, &f->site);
 	}
 	elf_syms__close(es);
-	resolve_cxx(t);
-	es = t->cxx[0] ? elf_syms__open(t->cxx) : NULL;
-	for (int v = 0; es && v < ms_nvariants; v++) {
+	resolve_variants(t);
+	for (int v = 0; v < ms_nvariants; v++) {
 		struct target_variant *tv = &t->variants[v];
-		const struct ms_fn_spec *spec = &ms_fn_specs[ms_variants[v].fn];
 
 		if (!target__variant_probed(t, v))
 			continue;
-		probe_place(es, t->cxx, tv->offset, tv->size, registers_read(spec),
-			    t->probe_at_entry, &tv->site);
+		es = elf_syms__open(variant_file(t, v));
+		probe_place(es, variant_file(t, v), tv->offset, tv->size,
+			    registers_read(&ms_variants[v].args), t->probe_at_entry, &tv->site);
+		elf_syms__close(es);
 	}
+	es = NULL;
 	for (int f = MS_FN_GLIBC_COUNT; f < MS_FN_COUNT; f++)
 		for (int v = ms_nvariants - 1; v >= 0; v--) /* the base variant's, for reports */
 			if (ms_variants[v].fn == f && target__variant_probed(t, v))

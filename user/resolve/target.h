@@ -27,8 +27,8 @@ struct target_variant {
 	uint64_t size;
 	int alias_of;	   /* a malloc-family function at the same address (target.cxx is the
 			    * allocator): its probe counts the calls, or -1 */
-	int alias_variant; /* an earlier variant at the same address (tcmalloc's new and
-			    * new[] are one function): counted there, or -1 */
+	int alias_variant; /* an earlier variant at the same address in the same file
+			    * (tcmalloc's new and new[] are one function): counted there, or -1 */
 	struct probe_site site;
 };
 
@@ -59,12 +59,18 @@ struct ms_fn_spec {
 
 extern const struct ms_fn_spec ms_fn_specs[MS_FN_COUNT];
 
-/* A C++ operator variant: its mangled symbol, the report function it counts in, and how
- * the report names it. */
+/*
+ * A variant: a C++ operator overload (in target.cxx), or an allocator's own API function
+ * (jemalloc's mallocx, mimalloc's mi_zalloc..., in target.allocator): its symbol, the
+ * report function it counts in, how the report names it, and what the BPF side reads.
+ */
+enum ms_variant_file { MS_IN_CXX, MS_IN_ALLOCATOR };
 struct ms_variant {
 	const char *sym;
 	int fn;
 	const char *label;
+	enum ms_variant_file file;
+	struct ms_fn_spec args; /* .name unused */
 };
 extern const struct ms_variant ms_variants[];
 extern const int ms_nvariants;
@@ -93,6 +99,8 @@ bool target__exec_traced(const struct target *t, const char *exe, char *allocato
 bool target__loader_text(pid_t pid, uint64_t *start, uint64_t *end);
 /* C++ variant V has a probe of its own (found, and at no address already probed). */
 bool target__variant_probed(const struct target *t, int v);
+/* The file variant V is probed in. */
+const char *target__variant_file(const struct target *t, int v);
 /* The BPF cookie of C++ variant V's probes. */
 uint64_t target__variant_cookie(const struct target *t, int v);
 /* The BPF cookie of FN's probes: its slot, arguments and kind, as placed. */
