@@ -315,21 +315,29 @@ static __always_inline struct ms_fn_stats *fn_stats_of(__u32 phase, __u32 fn)
 }
 
 /*
- * Argument N (1-based) of the call being entered. Every register is loaded first and the
- * value chosen after: left to itself the compiler turns the choice into an offset added to
- * ctx, which the verifier refuses.
+ * Argument register N of the call being entered: 1-5 rdi, rsi, rdx, rcx, r8; 6 rax, where a
+ * probe moved past the prologue finds an argument the prologue copied there. Every
+ * register is loaded first and the value chosen after: left to itself the compiler turns
+ * the choice into an offset added to ctx, which the verifier refuses.
  */
 static __always_inline __u64 arg_n(struct pt_regs *ctx, __u32 n)
 {
 	__u64 a1 = PT_REGS_PARM1(ctx), a2 = PT_REGS_PARM2(ctx), a3 = PT_REGS_PARM3(ctx);
-	__u64 a4 = PT_REGS_PARM4(ctx), a5 = PT_REGS_PARM5(ctx);
+	__u64 a4 = PT_REGS_PARM4(ctx), a5 = PT_REGS_PARM5(ctx), a6 = PT_REGS_RC(ctx);
 
 	barrier_var(a1);
 	barrier_var(a2);
 	barrier_var(a3);
 	barrier_var(a4);
 	barrier_var(a5);
-	return n == 1 ? a1 : n == 2 ? a2 : n == 3 ? a3 : n == 4 ? a4 : n == 5 ? a5 : 0;
+	barrier_var(a6);
+	return n == 1	? a1
+	       : n == 2 ? a2
+	       : n == 3 ? a3
+	       : n == 4 ? a4
+	       : n == 5 ? a5
+	       : n == 6 ? a6
+			: 0;
 }
 
 /* Requested bytes: the size argument, times the count argument when there is one. */

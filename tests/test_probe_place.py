@@ -21,13 +21,13 @@ EXPECTED = {
     "reallocarray": (9, True, None),     # past n*size into rsi, on the jo (as glibc 2.36)
     "posix_memalign": (7, True, None),   # past the rip-relative cmpb
     "memalign": (0, False, "stack pointer"),
-    "aligned_alloc": (0, False, "no emulated instruction in the first 4"),
+    "aligned_alloc": (0, False, "no emulated instruction in the first 12"),
     "valloc": (0, False, "a branch lands inside"),
-    "pvalloc": (3, True, None),          # on the nop
+    "pvalloc": (5, True, None),          # on the nop: the size from rsi, where it was copied
 }
 
 # what --dry-run adds for a probe that reads an argument from where the prologue moved it
-NOTES = {"reallocarray": "reads n*size from rsi"}
+NOTES = {"reallocarray": "reads n*size from rsi", "pvalloc": "reads argument 1 from rsi"}
 
 LINE = re.compile(r"^  (\w+)\s+(\w+)\+(\d+)\s+(.*?)\s+(emulated|SINGLE-STEPPED)(?:: (.*))?$")
 

@@ -13,9 +13,10 @@
  *                   the product from rsi there
  *   posix_memalign  cmpb rip-rel   moved to +7, as on glibc 2.36
  *   memalign        sub rsp        kept at +0: moves the stack pointer (return probe)
- *   aligned_alloc   5 x mov        kept at +0: no emulated instruction in reach
+ *   aligned_alloc   13 x mov       kept at +0: no emulated instruction in reach
  *   valloc          xor; push      kept at +0: another function jumps to the push
- *   pvalloc         mov rcx; nop   moved to +3 (the nop)
+ *   pvalloc         mov rsi,rdi; xor edi; nop   moved to +5 (the nop), the size read
+ *                   from rsi, where the prologue copied it before clearing rdi
  */
 #include <errno.h>
 #include <stddef.h>
@@ -126,10 +127,13 @@ asm(".text\n"
     ENTRY(memalign) "sub $8,%rsp\n add $8,%rsp\n push %rbx\n pop %rbx\n jmp pp_memalign\n"
 		    END(memalign)
     ENTRY(aligned_alloc) "mov %rdi,%rax\n mov %rdi,%rax\n mov %rdi,%rax\n mov %rdi,%rax\n"
+			 " mov %rdi,%rax\n mov %rdi,%rax\n mov %rdi,%rax\n mov %rdi,%rax\n"
+			 " mov %rdi,%rax\n mov %rdi,%rax\n mov %rdi,%rax\n mov %rdi,%rax\n"
 			 " mov %rdi,%rax\n push %rbx\n pop %rbx\n jmp pp_memalign\n"
 			 END(aligned_alloc)
     ENTRY(valloc) "xor %eax,%eax\n.Lvalloc_push:\n push %rbx\n pop %rbx\n jmp pp_page\n"
 		  END(valloc)
     ENTRY(pp_jumper) "jmp .Lvalloc_push\n" END(pp_jumper)
-    ENTRY(pvalloc) "mov %rdi,%rcx\n nop\n jmp pp_pvalloc\n" END(pvalloc));
+    ENTRY(pvalloc) "mov %rdi,%rsi\n xor %edi,%edi\n nop\n mov %rsi,%rdi\n jmp pp_pvalloc\n"
+		   END(pvalloc));
 /* clang-format on */

@@ -100,8 +100,36 @@ TEST(shapes_that_keep_the_entry)
 	place("c3 53", PROBE_READS_RDI, false, &s);
 	CHECK_U64(s.skip, 0);
 	CHECK_CONTAINS(s.why, "branches");
-	/* five instructions before anything emulated: too far */
-	place("4889c0 4889c0 4889c0 4889c0 4889c0 53", PROBE_READS_RDI, false, &s);
+	/* thirteen instructions before anything emulated: too far */
+	place("4889c0 4889c0 4889c0 4889c0 4889c0 4889c0 4889c0 4889c0 4889c0 4889c0 4889c0 "
+	      "4889c0 4889c0 53",
+	      PROBE_READS_RDI, false, &s);
 	CHECK_U64(s.skip, 0);
-	CHECK_CONTAINS(s.why, "no emulated instruction in the first 4");
+	CHECK_CONTAINS(s.why, "no emulated instruction in the first 12");
+	/* an argument copied into 32 bits only is not a copy: rdi overwritten, it is lost */
+	place("89fe 31ff 7710", PROBE_READS_RDI, false, &s);
+	CHECK_U64(s.skip, 0);
+	CHECK_CONTAINS(s.why, "changes rdi");
+}
+
+/* mimalloc 2.0's malloc: mov rsi,rdi; mov rdi,fs:[rax]; ja: the size is read from rsi */
+TEST(arguments_followed_to_where_the_prologue_copied_them)
+{
+	struct probe_site s;
+
+	place("4889fe 64488b38 7710", PROBE_READS_RDI, false, &s);
+	CHECK_U64(s.skip, 7);
+	CHECK(s.emulated);
+	CHECK_U64(s.arg_at[PROBE_ARG_RDI], PROBE_ARG_RSI);
+	CHECK_U64(s.arg_at[PROBE_ARG_RSI], PROBE_ARG_RSI);
+	CHECK_CONTAINS(s.why, "from rsi");
+	/* calloc's: mov rax,rdi; mov rdi,fs:[rdx]; je: the count in rax, the size in rsi */
+	place("4889f8 64488b3a 7408", PROBE_READS_RDI | PROBE_READS_RSI, false, &s);
+	CHECK_U64(s.skip, 7);
+	CHECK_U64(s.arg_at[PROBE_ARG_RDI], PROBE_ARG_RAX);
+	CHECK_U64(s.arg_at[PROBE_ARG_RSI], PROBE_ARG_RSI);
+	/* an argument left in place is read there, even when copied too */
+	place("4889f8 7408", PROBE_READS_RDI, false, &s);
+	CHECK_U64(s.skip, 3);
+	CHECK_U64(s.arg_at[PROBE_ARG_RDI], PROBE_ARG_RDI);
 }

@@ -12,7 +12,8 @@
 #include "resolve/elfsyms.h"
 #include "resolve/probe_place.h"
 
-#define MAX_SKIP_INSNS 4 /* look no further than this into a prologue */
+#define MAX_SKIP_INSNS 12 /* look no further than this into a prologue */
+#define PROLOGUE_BYTES 128
 
 /* Opcodes arch/x86/kernel/uprobes.c emulates: no prefixes allowed. */
 static bool kernel_emulates(const cs_insn *in)
@@ -28,43 +29,83 @@ static bool kernel_emulates(const cs_insn *in)
 	return in->size == 6 && b[0] == 0x0f && b[1] >= 0x80 && b[1] <= 0x8f; /* jcc rel32 */
 }
 
-/* Why an instruction may not be stepped over, or NULL when it may. */
-static const char *writes_reg(csh h, const cs_insn *in, unsigned int reads)
+/* The probe register a capstone register is (any width of it), or 0; *FULL when it is the
+ * whole 64-bit register. */
+static int probe_reg(x86_reg r, bool *full)
 {
+	static const struct {
+		x86_reg r64, r32, r16, r8;
+		int arg;
+	} regs[] = {
+	    {X86_REG_RDI, X86_REG_EDI, X86_REG_DI, X86_REG_DIL, PROBE_ARG_RDI},
+	    {X86_REG_RSI, X86_REG_ESI, X86_REG_SI, X86_REG_SIL, PROBE_ARG_RSI},
+	    {X86_REG_RDX, X86_REG_EDX, X86_REG_DX, X86_REG_DL, PROBE_ARG_RDX},
+	    {X86_REG_RCX, X86_REG_ECX, X86_REG_CX, X86_REG_CL, PROBE_ARG_RCX},
+	    {X86_REG_R8, X86_REG_R8D, X86_REG_R8W, X86_REG_R8B, PROBE_ARG_R8},
+	    {X86_REG_RAX, X86_REG_EAX, X86_REG_AX, X86_REG_AL, PROBE_ARG_RAX},
+	};
+
+	*full = false;
+	for (size_t i = 0; i < sizeof(regs) / sizeof(*regs); i++) {
+		if (r == regs[i].r64)
+			*full = true;
+		if (r == regs[i].r64 || r == regs[i].r32 || r == regs[i].r16 || r == regs[i].r8 ||
+		    (r == X86_REG_DH && regs[i].arg == PROBE_ARG_RDX) ||
+		    (r == X86_REG_CH && regs[i].arg == PROBE_ARG_RCX) ||
+		    (r == X86_REG_AH && regs[i].arg == PROBE_ARG_RAX))
+			return regs[i].arg;
+	}
+	return 0;
+}
+
+static const char *const arg_reg_names[PROBE_ARG_REGS] = {"",	 "rdi", "rsi", "rdx",
+							  "rcx", "r8",	"rax"};
+
+/*
+ * Step over IN with HOLDERS[a], the registers (bits of PROBE_ARG_*) that hold argument a:
+ * a 64-bit register-to-register mov copies an argument, any other write loses it. Why the
+ * instruction may not be stepped over (the stack pointer moved, an argument the probe
+ * reads lost everywhere), or NULL when it may.
+ */
+static const char *step_over(csh h, const cs_insn *in, unsigned int reads, uint8_t *holders)
+{
+	const cs_x86 *x = &in->detail->x86;
+	uint8_t copy_from = 0, copy_to = 0;
 	cs_regs rd, wr;
 	uint8_t nrd, nwr;
+	bool full_d, full_s;
+	static char why[64];
 
 	if (cs_regs_access(h, in, rd, &nrd, wr, &nwr))
 		return "has register effects capstone cannot tell"; /* assume the worst */
+	if (in->id == X86_INS_MOV && x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
+	    x->operands[1].type == X86_OP_REG) {
+		int d = probe_reg(x->operands[0].reg, &full_d),
+		    s = probe_reg(x->operands[1].reg, &full_s);
+
+		if (d && s && full_d && full_s) {
+			copy_from = 1 << s;
+			copy_to = 1 << d;
+		}
+	}
 	for (int i = 0; i < nwr; i++) {
-		switch (wr[i]) {
-		case X86_REG_RSP:
-		case X86_REG_ESP:
-		case X86_REG_SP:
-		case X86_REG_SPL:
+		bool full;
+		int r = probe_reg(wr[i], &full);
+
+		if (wr[i] == X86_REG_RSP || wr[i] == X86_REG_ESP || wr[i] == X86_REG_SP ||
+		    wr[i] == X86_REG_SPL)
 			return "moves the stack pointer the return probe needs";
-		case X86_REG_RDI:
-		case X86_REG_EDI:
-		case X86_REG_DI:
-		case X86_REG_DIL:
-			if (reads & PROBE_READS_RDI)
-				return "changes rdi, an argument the probe reads";
-			break;
-		case X86_REG_RSI:
-		case X86_REG_ESI:
-		case X86_REG_SI:
-		case X86_REG_SIL:
-			if (reads & PROBE_READS_RSI)
-				return "changes rsi, an argument the probe reads";
-			break;
-		case X86_REG_RDX:
-		case X86_REG_EDX:
-		case X86_REG_DX:
-		case X86_REG_DL:
-		case X86_REG_DH:
-			if (reads & PROBE_READS_RDX)
-				return "changes rdx, an argument the probe reads";
-			break;
+		for (int a = 1; r && a < PROBE_ARG_REGS; a++)
+			holders[a] &= ~(1 << r);
+	}
+	for (int a = 1; copy_from && a < PROBE_ARG_REGS; a++)
+		if (holders[a] & copy_from)
+			holders[a] |= copy_to;
+	for (int a = 1; a <= PROBE_ARG_RDX; a++) {
+		if ((reads & (PROBE_READS_RDI << (a - 1))) && !holders[a]) {
+			snprintf(why, sizeof(why), "changes %s, an argument the probe reads",
+				 arg_reg_names[a]);
+			return why;
 		}
 	}
 	return NULL;
@@ -212,6 +253,7 @@ static void describe_site(const cs_insn *in, size_t n, struct probe_site *site)
 void probe_place_prologue(const uint8_t *code, size_t len, uint64_t func_off, uint64_t func_size,
 			  unsigned int reads, bool entry_only, struct probe_site *site)
 {
+	uint8_t holders[PROBE_ARG_REGS];
 	cs_insn *in = NULL;
 	size_t n = 0, i;
 	uint64_t skip = 0;
@@ -220,6 +262,10 @@ void probe_place_prologue(const uint8_t *code, size_t len, uint64_t func_off, ui
 
 	memset(site, 0, sizeof(*site));
 	site->offset = func_off;
+	for (int a = 0; a < PROBE_ARG_REGS; a++) {
+		site->arg_at[a] = a;
+		holders[a] = a ? 1 << a : 0;
+	}
 	if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK) {
 		snprintf(site->why, sizeof(site->why), "capstone cannot decode x86-64");
 		return;
@@ -250,7 +296,7 @@ void probe_place_prologue(const uint8_t *code, size_t len, uint64_t func_off, ui
 			i = n;
 			break;
 		}
-		why = changes_flow(&in[i]) ? "branches" : writes_reg(h, &in[i], reads);
+		why = changes_flow(&in[i]) ? "branches" : step_over(h, &in[i], reads, holders);
 		if (why) {
 			snprintf(site->why, sizeof(site->why),
 				 "'%.16s %.40s' at +%llu %.50s: kept the entry", in[i].mnemonic,
@@ -264,6 +310,17 @@ void probe_place_prologue(const uint8_t *code, size_t len, uint64_t func_off, ui
 		if (!site->why[0])
 			snprintf(site->why, sizeof(site->why), "no emulated instruction in reach");
 		skip = 0;
+	}
+	/* each argument read where it still is: its own register if it can */
+	for (int a = 1; skip && a < PROBE_ARG_REGS; a++) {
+		if (!holders[a] || (holders[a] & (1 << a)))
+			continue;
+		site->arg_at[a] = __builtin_ctz(holders[a]);
+		if (!site->why[0])
+			snprintf(site->why, sizeof(site->why),
+				 "reads argument %d from %s, where the "
+				 "prologue copied it",
+				 a, arg_reg_names[site->arg_at[a]]);
 	}
 	if (!skip)
 		site->product_in_rsi = false;
@@ -282,21 +339,26 @@ void probe_place(struct elf_syms *es, const char *path, uint64_t func_off, uint6
 		 unsigned int reads, bool entry_only, struct probe_site *site)
 {
 	uint64_t seg_off, seg_len;
-	uint8_t code[64], *seg;
+	uint8_t code[PROLOGUE_BYTES], *seg;
+	ssize_t len = -1;
 	bool lands;
 	csh h = 0;
 	int fd;
 
 	memset(site, 0, sizeof(*site));
 	site->offset = func_off;
+	for (int a = 0; a < PROBE_ARG_REGS; a++)
+		site->arg_at[a] = a;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || pread(fd, code, sizeof(code), func_off) != (ssize_t)sizeof(code)) {
+	if (fd >= 0)
+		len = pread(fd, code, sizeof(code), func_off); /* less near the end of the file */
+	if (len < 16) {
 		snprintf(site->why, sizeof(site->why), "cannot read the function's code");
 		if (fd >= 0)
 			close(fd);
 		return;
 	}
-	probe_place_prologue(code, sizeof(code), func_off, func_size, reads, entry_only, site);
+	probe_place_prologue(code, len, func_off, func_size, reads, entry_only, site);
 	if (!site->skip) {
 		close(fd);
 		return;
@@ -312,7 +374,7 @@ void probe_place(struct elf_syms *es, const char *path, uint64_t func_off, uint6
 	if (lands) {
 		uint64_t skip = site->skip;
 
-		probe_place_prologue(code, sizeof(code), func_off, func_size, reads, true, site);
+		probe_place_prologue(code, len, func_off, func_size, reads, true, site);
 		snprintf(site->why, sizeof(site->why),
 			 seg ? "a branch lands inside the first %llu bytes: kept the entry"
 			     : "cannot read the code to check branches: kept the entry",

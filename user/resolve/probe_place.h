@@ -22,6 +22,18 @@ enum {
 	PROBE_READS_RSI_TIMES_RDX = 1 << 3,
 };
 
+/* The registers a moved probe may find an argument in: the BPF side's argument numbers
+ * (bpf/memstudy.bpf.c, arg_n), rdi..r8 and rax. */
+enum {
+	PROBE_ARG_RDI = 1,
+	PROBE_ARG_RSI,
+	PROBE_ARG_RDX,
+	PROBE_ARG_RCX,
+	PROBE_ARG_R8,
+	PROBE_ARG_RAX,
+	PROBE_ARG_REGS
+};
+
 struct probe_site {
 	uint64_t offset; /* file offset of the probed instruction */
 	uint64_t skip;	 /* bytes after the function's start */
@@ -30,6 +42,9 @@ struct probe_site {
 	char why[160];	 /* why the entry was kept, when it was; or what a moved probe reads */
 	/* Past a prologue that put rsi * rdx in rsi: the probe reads the product from rsi. */
 	bool product_in_rsi;
+	/* Where argument N (1-based) is at the probe: a prologue may have copied it to another
+	 * register before overwriting it (mimalloc's malloc: mov rsi, rdi). */
+	uint8_t arg_at[PROBE_ARG_REGS];
 };
 
 /*

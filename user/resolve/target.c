@@ -540,6 +540,18 @@ static unsigned int registers_read(const struct ms_fn_spec *f)
 	return r | (f->ptr_arg < 4 ? reg[f->ptr_arg] : 0);
 }
 
+/* The cookie of a probe at SITE on a function of slot FN reading F's arguments: each read
+ * where the probe finds it. */
+static uint64_t cookie_at(int fn, const struct ms_fn_spec *f, const struct probe_site *site)
+{
+	const uint8_t *at = site->arg_at;
+
+	/* past a prologue that put n * size in rsi, the size is that one argument */
+	if (site->product_in_rsi)
+		return MS_COOKIE(fn, at[2], 0, at[f->ptr_arg], f->kind);
+	return MS_COOKIE(fn, at[f->size_arg], at[f->count_arg], at[f->ptr_arg], f->kind);
+}
+
 bool target__variant_probed(const struct target *t, int v)
 {
 	const struct target_variant *tv = &t->variants[v];
@@ -555,20 +567,13 @@ const char *target__variant_file(const struct target *t, int v)
 
 uint64_t target__variant_cookie(const struct target *t, int v)
 {
-	const struct ms_fn_spec *f = &ms_variants[v].args;
-
-	return MS_COOKIE(ms_variants[v].fn, f->size_arg, f->count_arg, f->ptr_arg, f->kind) |
+	return cookie_at(ms_variants[v].fn, &ms_variants[v].args, &t->variants[v].site) |
 	       (uint64_t)(v + 1) << MS_COOKIE_VARIANT_SHIFT;
 }
 
 uint64_t target__cookie(const struct target *t, int fn)
 {
-	const struct ms_fn_spec *f = &ms_fn_specs[fn];
-
-	/* past a prologue that put n * size in rsi, the size is that one argument */
-	if (t->fn[fn].site.product_in_rsi)
-		return MS_COOKIE(fn, 2, 0, f->ptr_arg, f->kind);
-	return MS_COOKIE(fn, f->size_arg, f->count_arg, f->ptr_arg, f->kind);
+	return cookie_at(fn, &ms_fn_specs[fn], &t->fn[fn].site);
 }
 
 void target__place_probes(struct target *t)
