@@ -9,14 +9,24 @@ delete is their free) one probe counts both, under the first name: the totals ar
 and the JSON says where each variant is counted. Calls the allocator makes itself (tcmalloc
 registering its extension at start-up) are its internal_calls, not the program's."""
 import os
+import signal
+import subprocess
+import tempfile
 import unittest
 
-from memtest import memstudy_json, need_bpf, target, main
+from memtest import MEMSTUDY, memstudy_json, need_bpf, target, main
 
 LIBDIR = "/usr/lib/x86_64-linux-gnu"
 ALLOCATORS = {"tcmalloc": "libtcmalloc_minimal.so.4", "mimalloc": "libmimalloc.so.2",
               "jemalloc": "libjemalloc.so.2"}
 NEWS, DELETES = 1000 + 500 + 200 + 100, 1000 + 500 + 200 + 100
+
+
+def wait_attached(m):
+    """Until memstudy --pid says its probes are in place (its first line on stderr)."""
+    line = m.stderr.readline()
+    if "tracing PID" not in line:
+        raise AssertionError("memstudy did not attach: " + line + m.stderr.read())
 
 
 def program_calls(fn):
@@ -127,6 +137,37 @@ class Cxx(unittest.TestCase):
         rep, _ = self.trace_exe(target("api_" + name))
         self.assertIn(ALLOCATORS[name], rep["target"]["allocator"])
         return rep
+
+    def test_maps_names_another_allocators_memory(self):
+        # --per-allocation --maps on a live jemalloc program: the anonymous mappings
+        # jemalloc made inside its calls (its extents) are named as its memory
+        env = dict(os.environ, LD_PRELOAD=os.path.join(LIBDIR, ALLOCATORS["jemalloc"]))
+        w = subprocess.Popen([target("waiter"), "20000"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, env=env)
+        try:
+            self.assertTrue(w.stdout.readline().startswith("ready"))
+            with tempfile.NamedTemporaryFile(mode="r", suffix=".txt") as out:
+                m = subprocess.Popen([MEMSTUDY, "--pid", str(w.pid), "--per-allocation",
+                                      "--maps", "--no-histograms", "-o", out.name],
+                                     stderr=subprocess.PIPE, text=True)
+                wait_attached(m)
+                w.stdin.write("\n")  # 20000 blocks of 4 KiB, then freed
+                w.stdin.flush()
+                self.assertTrue(w.stdout.readline().startswith("done"))
+                m.send_signal(signal.SIGINT)
+                err = m.communicate(timeout=60)[1]
+                self.assertEqual(m.returncode, 0, err)
+                text = out.read()
+        finally:
+            w.stdin.write("\n")
+            w.stdin.flush()
+            w.wait(timeout=30)
+        mine = [line for line in text.splitlines() if "<- jemalloc's memory:" in line]
+        self.assertTrue(mine, text[-3000:])
+        full = [int(line.split()[1]) for line in mine if "mapped inside its calls" in line
+                and "KiB of it" not in line]
+        # the 80 MB the waiter held were mapped by jemalloc while traced
+        self.assertGreaterEqual(sum(full), 60000, mine)
 
     def test_aliases_say_where_they_are_counted(self):
         rep = self.trace(target("cxx_ops_tcmalloc"))

@@ -1138,6 +1138,23 @@ uint64_t peralloc__events(const struct peralloc *pa)
 	return pa->st.events;
 }
 
+uint64_t peralloc__bytes_mapped_in_alloc(struct peralloc *pa, uint64_t start, uint64_t end)
+{
+	uint64_t bytes = 0;
+
+	/* regions are sorted and disjoint: from the one holding START, or the next */
+	for (int i = 0; i < pa->nregions; i++) {
+		const struct pa_region *r = &pa->regions[i];
+
+		if (r->end <= start || r->type != R_ALLOC)
+			continue;
+		if (r->start >= end)
+			break;
+		bytes += (r->end < end ? r->end : end) - (r->start > start ? r->start : start);
+	}
+	return bytes;
+}
+
 int peralloc__thread_heaps(struct peralloc *pa, uint64_t i, uint32_t *tid,
 			   const struct pa_heap_use **heaps, uint64_t *other)
 {

@@ -59,6 +59,9 @@ uint64_t peralloc__events(const struct peralloc *pa);
  * BUF (after peralloc__finish). False when no live allocation holds it. */
 bool peralloc__describe_addr(struct peralloc *pa, uint64_t addr, char *buf, size_t size);
 
+/* How many bytes of [START, END) the allocator mapped inside its calls (mmap, mremap made
+ * in a malloc-family call), as far as the trace saw. */
+uint64_t peralloc__bytes_mapped_in_alloc(struct peralloc *pa, uint64_t start, uint64_t end);
 /* peralloc_report.c */
 void peralloc__print_text(struct peralloc *pa, FILE *out, int top);
 json_object *peralloc__json(struct peralloc *pa);

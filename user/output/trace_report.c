@@ -13,19 +13,21 @@
 #include "maps/maps.h"
 #include "output/report.h"
 #include "output/trace_report.h"
+#include "resolve/target.h"
 
 /*
  * --maps: memstudy maps of the live target, with each mmapped malloc chunk named by the
  * call site of the live allocation it holds (docs/maps.md).
  */
-static void print_annotated_maps(pid_t pid, struct peralloc *pa, FILE *out)
+static void print_annotated_maps(const struct target *t, struct peralloc *pa, FILE *out)
 {
 	struct maps_options mo = {0};
-	struct maps_snapshot *s = maps_snapshot__read(pid);
+	struct maps_snapshot *s = maps_snapshot__read(t->pid);
+	const char *alloc = target__allocator_name(t->allocator);
 	char site[512];
 
 	if (!s) {
-		fprintf(out, "\n(--maps: PID %d has exited; its memory map is gone)\n", pid);
+		fprintf(out, "\n(--maps: PID %d has exited; its memory map is gone)\n", t->pid);
 		return;
 	}
 	maps_snapshot__label(s, &mo);
@@ -33,9 +35,27 @@ static void print_annotated_maps(pid_t pid, struct peralloc *pa, FILE *out)
 		const struct maps_mapping *m = &s->maps[i];
 
 		/* glibc's mmapped chunk: 16 bytes of header, then the block */
+		uint64_t mine;
+
 		if (m->label == MAPS_L_MMAP_CHUNK &&
-		    peralloc__describe_addr(pa, m->start + GLIBC_CHUNK_HDR, site, sizeof(site)))
+		    peralloc__describe_addr(pa, m->start + GLIBC_CHUNK_HDR, site, sizeof(site))) {
 			maps_snapshot__annotate(s, m->start, site);
+			continue;
+		}
+		/* another allocator's memory (jemalloc's extents, mimalloc's segments...): what
+		 * it mapped inside its own calls, as the trace saw */
+		mine = m->label == MAPS_L_ANON
+			   ? peralloc__bytes_mapped_in_alloc(pa, m->start, m->end)
+			   : 0;
+		if (!mine)
+			continue;
+		if (mine == m->end - m->start)
+			snprintf(site, sizeof(site), "%s's memory: mapped inside its calls", alloc);
+		else
+			snprintf(site, sizeof(site),
+				 "%s's memory: %llu KiB of it mapped inside its calls", alloc,
+				 (unsigned long long)(mine >> 10));
+		maps_snapshot__annotate(s, m->start, site);
 	}
 	fprintf(out, "\nMemory map at the end of the trace (mmapped chunks named by the call "
 		     "that made them):\n");
@@ -57,7 +77,7 @@ static void print_text(const struct report *r, const struct trace_opts *o, struc
 	if (pa)
 		peralloc__print_text(pa, out, o->top ? o->top : 10);
 	if (pa && o->maps)
-		print_annotated_maps(r->target->pid, pa, out);
+		print_annotated_maps(r->target, pa, out);
 }
 
 /*
