@@ -9,7 +9,8 @@
 #include <string>
 #include <vector>
 
-namespace shop {
+namespace shop
+{
 
 struct Order {
 	std::string customer;

@@ -29,6 +29,7 @@ int main(void)
 		sink = malloc(10);
 		free(sink);
 	}
-	printf("mallocx 500 sdallocx 300 rallocx 200 xallocx 200 dallocx 200 malloc 100 free 100\n");
+	printf(
+	    "mallocx 500 sdallocx 300 rallocx 200 xallocx 200 dallocx 200 malloc 100 free 100\n");
 	return 0;
 }
