@@ -70,11 +70,13 @@ struct thread_state {
 	__u8 kind;    /* enum ms_fn_kind */
 	__u8 walking; /* reading the user stack: its reads may fault (not the target's faults) */
 	__u8 dirty;   /* the call in progress did kernel work: thread_work's call is in use */
-	__u16 in_sys;
-	__u16 sys;
-	__u16 seq;     /* per-allocation: outermost allocator calls of this thread */
-	__u16 variant; /* the C++ operator's variant + 1, or 0 */
-	__u32 work;    /* this thread's slot in thread_work, + 1; 0: none */
+	__u8 in_sys;
+	__u8 sys;
+	__u8 armed_fn;	  /* an entry-only operator new is in progress: its slot + 1 */
+	__u8 pre_counted; /* the call in progress was counted at an entry-only probe */
+	__u16 seq;	  /* per-allocation: outermost allocator calls of this thread */
+	__u16 variant;	  /* the C++ operator's variant + 1, or 0 */
+	__u32 work;	  /* this thread's slot in thread_work, + 1; 0: none */
 	__u64 sys_ns;
 	__u64 sys_len;
 	__u64 sys_len2;
@@ -84,7 +86,7 @@ struct thread_state {
 	__u64 sys_arg3;	 /* mmap: flags */
 	__u64 stack_end; /* the end of this thread's stack mapping, once looked up */
 	__u64 off_ns;	 /* switched out at, inside an allocator call */
-	__u64 pad;
+	__u64 armed_sp;	 /* the entry-only call's stack pointer: calls below it are inside */
 	struct ms_thread_shared shared; /* written by the collector */
 } __attribute__((aligned(64)));
 
@@ -391,6 +393,35 @@ static __always_inline bool is_own_call(__u64 ip)
 	return true;
 }
 
+/*
+ * An entry-only probe (MS_COOKIE_ENTRY_ONLY): the call counted now, and armed so that the
+ * outermost allocator call it makes, below its stack pointer, is charged to it. A new
+ * inside an armed new (libstdc++'s nothrow new calls new) is part of the outer one.
+ */
+static __always_inline void entry_only_call(struct pt_regs *ctx, struct thread_state *ts,
+					    __u64 cookie)
+{
+	__u32 fn = cookie & MS_COOKIE_FN_MASK, v = (cookie >> MS_COOKIE_VARIANT_SHIFT) & 0xff;
+	struct ms_fn_stats *s;
+	__u64 *n;
+
+	if (ts->depth || (ts->armed_fn && PT_REGS_SP(ctx) <= ts->armed_sp))
+		return; /* inside another allocator call */
+	s = fn_stats_of(phase_now(), fn);
+	if (!s)
+		return;
+	s->calls++;
+	s->bytes += request_bytes(cookie, ctx);
+	if (v) {
+		v--;
+		n = bpf_map_lookup_elem(&variant_calls, &v);
+		if (n)
+			(*n)++;
+	}
+	ts->armed_fn = fn + 1;
+	ts->armed_sp = PT_REGS_SP(ctx);
+}
+
 SEC("uprobe")
 int BPF_KPROBE(alloc_enter)
 {
@@ -401,10 +432,14 @@ int BPF_KPROBE(alloc_enter)
 
 	if (!ts)
 		return 0;
+	cookie = bpf_get_attach_cookie(ctx);
+	if (cookie & MS_COOKIE_ENTRY_ONLY) {
+		entry_only_call(ctx, ts, cookie);
+		return 0;
+	}
 	/* glibc calling its own entry points (realloc(NULL, n) -> malloc) is one user call. */
 	if (ts->depth++)
 		return 0;
-	cookie = bpf_get_attach_cookie(ctx);
 	/* the allocator's own text, from a probe in it (C++'s may be in another file) */
 	if (own_calls && !own_hi[0] && !(cookie >> MS_COOKIE_VARIANT_SHIFT))
 		learn_own_text(0, PT_REGS_IP(ctx));
@@ -413,6 +448,16 @@ int BPF_KPROBE(alloc_enter)
 	ts->kind = MS_COOKIE_ARG(cookie, MS_COOKIE_KIND_SHIFT);
 	ts->bytes = request_bytes(cookie, ctx);
 	ts->entry_ns = now;
+	ts->pre_counted = 0;
+	if (ts->armed_fn) {
+		/* the malloc an entry-only operator new makes is the new's body */
+		if (PT_REGS_SP(ctx) <= ts->armed_sp) {
+			ts->fn = ts->armed_fn - 1;
+			ts->variant = 0;
+			ts->pre_counted = 1;
+		}
+		ts->armed_fn = 0;
+	}
 	if (per_alloc) {
 		ts->seq++;
 		ts->arg_ptr = arg_n(ctx, MS_COOKIE_ARG(cookie, MS_COOKIE_PTR_SHIFT));
@@ -736,8 +781,10 @@ int BPF_KRETPROBE(alloc_exit, long ret)
 	s = fn_stats_of(phase, ts->fn);
 	if (!s)
 		return 0;
-	s->calls++;
-	s->bytes += ts->bytes;
+	if (!ts->pre_counted) { /* an entry-only new counted itself */
+		s->calls++;
+		s->bytes += ts->bytes;
+	}
 	if (ts->kind == MS_KIND_ALLOC_OUT ? (int)ret != 0
 					  : ts->kind != MS_KIND_FREE && !ret && ts->bytes)
 		s->failed++;

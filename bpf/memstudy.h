@@ -76,6 +76,13 @@ enum ms_fn {
 #define MS_COOKIE_PTR_SHIFT	14   /* 3 bits: argument holding the block passed in */
 #define MS_COOKIE_KIND_SHIFT	17   /* 3 bits: enum ms_fn_kind */
 #define MS_COOKIE_VARIANT_SHIFT 20   /* 8 bits: the C++ variant + 1; 0 = none */
+/*
+ * An entry probe with no return probe: C++'s throwing operator new in libstdc++. A return
+ * probe replaces the return address with the kernel's trampoline, which has no unwind
+ * information, so a bad_alloc thrown through it would terminate the program. The call is
+ * counted at its entry, and the malloc it makes becomes its body (latency, kernel work).
+ */
+#define MS_COOKIE_ENTRY_ONLY (1ULL << 28)
 #define MS_COOKIE_ARG(c, shift) (((c) >> (shift)) & 7)
 #define MS_COOKIE(fn, size, count, ptr, kind)                                                      \
 	((__u64)(fn) | (__u64)(size) << MS_COOKIE_SIZE_SHIFT |                                     \

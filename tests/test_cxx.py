@@ -86,6 +86,18 @@ class Cxx(unittest.TestCase):
         self.assertEqual(f["operator new"]["bytes"], 1000 * 4 + 200 * 4 + 100 * 64)
         self.assertEqual(f["free"]["calls"], 0)  # delete -> free is one call: delete
 
+    def test_a_failing_new_still_throws(self):
+        # libstdc++'s throwing new has no return probe: the kernel's return trampoline has
+        # no unwind information, and a bad_alloc thrown through it would terminate the
+        # program; its malloc stands for it
+        rep, p = memstudy_json(["run", "--", target("cxx_ops"), "throw"], self)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("caught bad_alloc", p.stdout)
+        self.assertIn("nothrow new: NULL", p.stdout)
+        f = rep["functions"]
+        self.assertEqual(f["operator new[]"]["calls"], 2)
+        self.assertGreaterEqual(f["operator new[]"]["failed"], 1)  # its malloc returned NULL
+
     def test_linked_allocators(self):
         for name in ALLOCATORS:
             with self.subTest(allocator=name):

@@ -5,7 +5,9 @@
  * align_val_t variants). Built linked with libstdc++ alone and against tcmalloc, mimalloc
  * and jemalloc (target-cxx_ops_ALLOCATOR), which replace the operators. Prints its counts.
  */
+#include <cstddef>
 #include <cstdio>
+#include <cstring>
 #include <new>
 
 struct alignas(64) Wide {
@@ -17,8 +19,25 @@ static int *volatile one;
 static int *volatile many;
 static Wide *volatile wide;
 
-int main()
+/* "throw": an operator new that fails must still throw bad_alloc to the catch */
+static int fail_news()
 {
+	volatile std::size_t huge = std::size_t(1) << 50;
+
+	try {
+		char *p = new char[huge];
+		std::printf("new of 1 PiB returned %p\n", static_cast<void *>(p));
+	} catch (std::bad_alloc &) {
+		std::printf("caught bad_alloc\n");
+	}
+	std::printf("nothrow new: %s\n", new (std::nothrow) char[huge] ? "a block" : "NULL");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !std::strcmp(argv[1], "throw"))
+		return fail_news();
 	for (int i = 0; i < 1000; i++) {
 		one = new int(i);
 		delete one;

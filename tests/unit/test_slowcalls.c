@@ -140,7 +140,7 @@ TEST(syscalls_outside_calls_are_grouped_by_stack)
 		 two = (uint64_t)(uintptr_t)caller_two + 1;
 
 	CHECK(cm != NULL);
-	codemap__refresh(cm, true, NULL, NULL); /* this program's code */
+	codemap__refresh(cm, true); /* this program's code */
 	sc = slowcalls__new(cm, 10, 8);
 	syscall_record(sc, one, MS_SYS_MMAP, 4096, 100);
 	syscall_record(sc, one, MS_SYS_MMAP, 8192, 100);

@@ -60,7 +60,7 @@ void codemap__module(struct codemap *cm, const struct ms_event_module *e)
 	unwinder__sync_kernel(cm->unwind);
 }
 
-void codemap__refresh(struct codemap *cm, bool force, codemap_line_fn other, void *ctx)
+void codemap__refresh(struct codemap *cm, bool force)
 {
 	char path[64], line[4096 + 256];
 	FILE *f;
@@ -85,8 +85,8 @@ void codemap__refresh(struct codemap *cm, bool force, codemap_line_fn other, voi
 			continue;
 		if (perms[2] == 'x' && file[0] == '/')
 			symbolize__add_mapping(cm->sym, start, end, off, file);
-		else if (other && file[0])
-			other(ctx, start, end, file);
+		else if (cm->layout && file[0])
+			cm->layout(cm->layout_ctx, start, end, file);
 	}
 	fclose(f);
 	unwinder__sync_kernel(cm->unwind);

@@ -32,17 +32,18 @@ struct codemap {
 	bool dirty; /* new code may be mapped: read /proc/PID/maps at the next refresh */
 	bool read;  /* /proc/PID/maps was read at least once */
 	struct codemap_stats st;
+	/* who wants the other lines of every read (per-allocation: the heap and stack) */
+	void (*layout)(void *ctx, uint64_t start, uint64_t end, const char *file);
+	void *layout_ctx;
 };
 
 struct codemap *codemap__new(pid_t pid);
 void codemap__free(struct codemap *cm);
 /* A code mapping the kernel named (MS_EV_MODULE). */
 void codemap__module(struct codemap *cm, const struct ms_event_module *e);
-/* A /proc/PID/maps line that is not a code mapping, for whoever wants the layout. */
-typedef void (*codemap_line_fn)(void *ctx, uint64_t start, uint64_t end, const char *file);
-/* Read /proc/PID/maps for code mappings when new code may be mapped (or FORCE); OTHER gets
- * the other named lines. Cheap when nothing changed. */
-void codemap__refresh(struct codemap *cm, bool force, codemap_line_fn other, void *ctx);
+/* Read /proc/PID/maps for code mappings when new code may be mapped (or FORCE); the other
+ * named lines go to cm->layout. Cheap when nothing changed. */
+void codemap__refresh(struct codemap *cm, bool force);
 /* The target exec'ed: the cached unwind rules are stale, new code comes. */
 void codemap__exec(struct codemap *cm);
 /*

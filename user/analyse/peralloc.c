@@ -793,7 +793,7 @@ static void layout_line(void *ctx, uint64_t start, uint64_t end, const char *fil
 
 void peralloc__refresh_modules(struct peralloc *pa, bool force)
 {
-	codemap__refresh(pa->cm, force, layout_line, pa);
+	codemap__refresh(pa->cm, force);
 }
 
 struct peralloc *peralloc__new(pid_t pid, bool attached_late, struct codemap *cm)
@@ -812,6 +812,9 @@ struct peralloc *peralloc__new(pid_t pid, bool attached_late, struct codemap *cm
 		return NULL;
 	}
 	cm = pa->cm;
+	/* every read of the maps, whoever asks for it, tells us the heap and the stack */
+	cm->layout = layout_line;
+	cm->layout_ctx = pa;
 	pa->sym = cm->sym;
 	pa->unwind = cm->unwind;
 	pa->stack_depth = MS_STACK_DEPTH;
@@ -828,6 +831,7 @@ void peralloc__free(struct peralloc *pa)
 	free(pa->regions);
 	free(pa->freed);
 	free(pa->threads);
+	pa->cm->layout = NULL;
 	if (pa->own_cm)
 		codemap__free(pa->cm);
 	free(pa);

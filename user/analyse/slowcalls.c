@@ -108,6 +108,7 @@ static void on_slow(struct slowcalls *sc, const struct ms_event_slow *e, size_t 
 	c->work = e->work;
 	c->w = e->w;
 	copy_keep(&c->copy, e->pc, e->sp, e->bp, e->stack, e->stack_len, have);
+	c->st.nframes = c->st.nsym = 0; /* unwound later (at an exec, or the end) */
 }
 
 static uint64_t stack_key(uint32_t sys, const struct sc_stack *st)
@@ -169,7 +170,7 @@ static void pending_flush(struct slowcalls *sc)
 {
 	if (!sc->cm)
 		return; /* no code map: no records were asked for */
-	codemap__refresh(sc->cm, false, NULL, NULL);
+	codemap__refresh(sc->cm, false);
 	for (uint32_t i = 0; i < sc->npending; i++) {
 		site_add(sc, sc->pending[i]);
 		free(sc->pending[i]);
@@ -217,19 +218,38 @@ static void symbolize_stack(struct slowcalls *sc, struct sc_stack *st)
 				      MS_STACK_DEPTH);
 }
 
+/* Unwind the kept calls' copies against the code mapped now (once each). */
+static void unwind_kept(struct slowcalls *sc)
+{
+	for (int f = 0; sc->cm && f < MS_FN_MAX; f++)
+		for (int i = 0; i < sc->ncalls[f]; i++) {
+			struct sc_call *c = &sc->calls[f][i];
+
+			if (!c->copy.bytes && c->st.nframes)
+				continue; /* done at an exec */
+			unwind_into(sc, &c->st, c->copy.pc, c->copy.sp, c->copy.bp, c->copy.bytes,
+				    c->copy.len);
+			free(c->copy.bytes);
+			c->copy.bytes = NULL;
+			c->copy.len = 0;
+		}
+}
+
+void slowcalls__exec(struct slowcalls *sc)
+{
+	pending_flush(sc);
+	unwind_kept(sc);
+}
+
 void slowcalls__finish(struct slowcalls *sc, uint64_t lost_slow, uint64_t lost_syscalls)
 {
 	sc->lost_slow = lost_slow;
 	sc->lost_syscalls = lost_syscalls;
 	pending_flush(sc);
+	unwind_kept(sc);
 	for (int f = 0; sc->cm && f < MS_FN_MAX; f++)
-		for (int i = 0; i < sc->ncalls[f]; i++) {
-			struct sc_call *c = &sc->calls[f][i];
-
-			unwind_into(sc, &c->st, c->copy.pc, c->copy.sp, c->copy.bp, c->copy.bytes,
-				    c->copy.len);
-			symbolize_stack(sc, &c->st);
-		}
+		for (int i = 0; i < sc->ncalls[f]; i++)
+			symbolize_stack(sc, &sc->calls[f][i].st);
 	for (uint32_t i = 0; sc->cm && i < sc->nsites; i++)
 		symbolize_stack(sc, &sc->sites[i].st);
 }

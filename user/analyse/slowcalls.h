@@ -25,6 +25,8 @@ struct slowcalls *slowcalls__new(struct codemap *cm, int n, int stack_depth);
 void slowcalls__free(struct slowcalls *sc);
 /* One record, MS_EV_SLOW or MS_EV_SYSCALL, of at least its type's size. */
 void slowcalls__event(struct slowcalls *sc, const void *data, size_t size);
+/* The target exec'ed: unwind what is kept while the old code's rules are known. */
+void slowcalls__exec(struct slowcalls *sc);
 /* After the last record: symbolize what was kept. LOST: records the kernel dropped. */
 void slowcalls__finish(struct slowcalls *sc, uint64_t lost_slow, uint64_t lost_syscalls);
 

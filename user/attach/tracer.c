@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <linux/capability.h>
 #include <linux/perf_event.h>
 #include <sys/mman.h>
@@ -106,6 +107,16 @@ static unsigned int thread_slots_for_pid_max(void)
 	return n;
 }
 
+/* A and B name one file (paths may differ: /proc/PID/root/... for another namespace). */
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (stat(a, &sa) || stat(b, &sb))
+		return !strcmp(a, b);
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 /* What the calls are explained with: slowest calls, syscall stacks, glibc's own calls,
  * per-thread numbers. Set before load. */
 static int configure_details(struct tracer *tr, const struct target *t,
@@ -121,7 +132,7 @@ static int configure_details(struct tracer *tr, const struct target *t,
 	ro->send_modules = opts->per_alloc || ro->slowest_n || ro->syscall_stacks;
 	ro->thread_work_max = nwork;
 	/* a static program's allocator is the program: every call would look like its own */
-	ro->own_calls = strcmp(t->allocator, t->exe);
+	ro->own_calls = !same_file(t->allocator, t->exe);
 	ro->user_fns = t->steps.nuser;
 	for (unsigned int i = 0; i < t->steps.nuser && i < MS_USER_FNS; i++) {
 		ro->user_fn_lo[i] = t->steps.user_lo[i];
@@ -285,21 +296,21 @@ static void group_add(struct probe_group *g, uint64_t off, uint64_t cookie, cons
 	g->names[g->n++] = name;
 }
 
-/* Entry and return probes on the points of G: two multi-uprobe links, or two classic links
- * per point on kernels without them. */
+/* Entry and return probes on the points of G (entry probes only with a NULL EXIT): two
+ * multi-uprobe links, or two classic links per point on kernels without them. */
 static int attach_group(struct tracer *tr, const struct probe_group *g, struct bpf_program *enter,
 			struct bpf_program *exit)
 {
 	int fd;
 
 	for (unsigned int i = 0; !tr->multi && i < g->n; i++)
-		if (attach_uprobe(tr, exit, true, g->file, g->offs[i], g->cookies[i],
-				  g->names[i]) ||
+		if ((exit && attach_uprobe(tr, exit, true, g->file, g->offs[i], g->cookies[i],
+					   g->names[i])) ||
 		    attach_uprobe(tr, enter, false, g->file, g->offs[i], g->cookies[i],
 				  g->names[i]))
 			return -1;
 	/* Return probes first: an entry seen without its return would leave a call open. */
-	for (int i = 0; tr->multi && g->n && i < 2; i++) {
+	for (int i = exit ? 0 : 1; tr->multi && g->n && i < 2; i++) {
 		struct bpf_program *prog = i ? enter : exit;
 
 		fd = uprobe_multi__attach(bpf_program__fd(prog), g->file, g->offs, g->cookies, g->n,
@@ -319,26 +330,30 @@ static int attach_group(struct tracer *tr, const struct probe_group *g, struct b
 static int attach_allocator(struct tracer *tr, struct bpf_program *enter, struct bpf_program *exit)
 {
 	const struct target *t = tr->target;
-	struct probe_group *g = calloc(2, sizeof(*g));
+	struct probe_group *g = calloc(3, sizeof(*g));
 	int i, err = -1;
 
 	if (!g)
 		return -1;
 	g[0].file = t->allocator;
 	g[1].file = t->cxx;
+	g[2].file = t->cxx; /* entry probes only: see MS_COOKIE_ENTRY_ONLY */
 	for (i = 0; i < MS_FN_GLIBC_COUNT && i < t->nfn; i++)
 		if (t->fn[i].found && t->fn[i].alias_of < 0)
 			group_add(&g[0], t->fn[i].site.offset, target__cookie(t, i),
 				  ms_fn_names[i]);
 	for (i = 0; i < ms_nvariants; i++) {
 		const struct target_variant *v = &t->variants[i];
+		int k = target__variant_entry_only(t, i)		   ? 2
+			: strcmp(target__variant_file(t, i), t->allocator) ? 1
+									   : 0;
 
 		if (target__variant_probed(t, i))
-			group_add(&g[strcmp(target__variant_file(t, i), t->allocator) ? 1 : 0],
-				  v->site.offset, target__variant_cookie(t, i),
+			group_add(&g[k], v->site.offset, target__variant_cookie(t, i),
 				  ms_variants[i].label);
 	}
-	if (!attach_group(tr, &g[0], enter, exit) && !attach_group(tr, &g[1], enter, exit))
+	if (!attach_group(tr, &g[0], enter, exit) && !attach_group(tr, &g[1], enter, exit) &&
+	    !attach_group(tr, &g[2], enter, NULL))
 		err = 0;
 	free(g);
 	return err;

@@ -154,7 +154,7 @@ static void note_steps(const struct target *t, const struct trace_opts *o)
 
 static void refresh_code(void *cm)
 {
-	codemap__refresh(cm, false, NULL, NULL);
+	codemap__refresh(cm, false);
 }
 
 /* --pid: ld.so's text, so that its calls (TLS, dlopen) count as glibc's own. */
@@ -228,7 +228,7 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 		if (child <= 0)
 			peralloc__refresh_modules(pa, true);
 	} else if (cm && child <= 0) {
-		codemap__refresh(cm, true, NULL, NULL);
+		codemap__refresh(cm, true);
 	}
 	if (child <= 0)
 		note_loader(tr, t->pid);

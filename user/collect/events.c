@@ -45,6 +45,8 @@ static void on_exec(struct event_sink *s, const struct ms_event_exec *e)
 		s->expect_exec = false;
 		return;
 	}
+	if (s->sc)
+		slowcalls__exec(s->sc); /* before the code map forgets the old image */
 	if (s->pa)
 		peralloc__exec(s->pa);
 	else if (s->cm)

@@ -127,7 +127,7 @@ static void print_own_calls(const struct report *r, const struct report_phase *p
 			ms_fn_names[i], (unsigned long long)o->calls, who,
 			r->target->is_glibc ? "libc" : who,
 			r->target->is_glibc ? ": thread exit, stdio, dlopen..." : "",
-			(unsigned long long)(o->kernel.faults + o->kernel.major_faults),
+			(unsigned long long)o->kernel.faults, /* major faults are of these */
 			(unsigned long long)kwork_syscalls(&o->kernel),
 			fmt_ns(b, sizeof(b), o->kernel.syscall_ns));
 	}
@@ -211,7 +211,7 @@ void report__print_threads(const struct report *r, FILE *out, int top)
 			w->comm, (unsigned long long)w->fn_calls[MS_FN_MALLOC],
 			(unsigned long long)w->fn_calls[MS_FN_FREE], (unsigned long long)other,
 			(unsigned long long)own, (unsigned long long)sys,
-			(unsigned long long)(w->faults + w->major_faults),
+			(unsigned long long)w->faults, /* major faults are of these */
 			w->exited ? "" : " (live)");
 	}
 	if (r->nthreads > shown)

@@ -78,8 +78,9 @@ static void print_call(const struct sc_call *c, FILE *out, uint64_t t0)
 	fmt_ns(d, sizeof(d), user_ns(c));
 	fprintf(out, "    %9s  at %.3f s  tid %u  user %s, kernel %s in %u syscall%s, %llu fault%s",
 		a, c->ts_ns > t0 ? (c->ts_ns - t0) / 1e9 : 0.0, c->tid, d, b, w->nsys,
-		w->nsys == 1 ? "" : "s", (unsigned long long)(w->faults + w->major_faults),
-		w->faults + w->major_faults == 1 ? "" : "s");
+		w->nsys == 1 ? "" : "s",
+		(unsigned long long)w->faults, /* major faults are of these */
+		w->faults == 1 ? "" : "s");
 	if (w->switches)
 		fprintf(out, ", off-CPU %s (%u switch%s)", fmt_ns(b, sizeof(b), w->offcpu_ns),
 			w->switches, w->switches == 1 ? "" : "es");

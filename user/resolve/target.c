@@ -565,10 +565,22 @@ const char *target__variant_file(const struct target *t, int v)
 	return variant_file(t, v);
 }
 
+bool target__variant_entry_only(const struct target *t, int v)
+{
+	int fn = ms_variants[v].fn;
+
+	/* libstdc++'s new calls the probed malloc, which can stand for it; an allocator's own
+	 * new (tcmalloc's, jemalloc's) does not, and keeps its return probe */
+	return ms_variants[v].file == MS_IN_CXX &&
+	       (fn == MS_FN_OP_NEW || fn == MS_FN_OP_NEW_ARRAY) && t->cxx[0] &&
+	       strcmp(t->cxx, t->allocator);
+}
+
 uint64_t target__variant_cookie(const struct target *t, int v)
 {
 	return cookie_at(ms_variants[v].fn, &ms_variants[v].args, &t->variants[v].site) |
-	       (uint64_t)(v + 1) << MS_COOKIE_VARIANT_SHIFT;
+	       (uint64_t)(v + 1) << MS_COOKIE_VARIANT_SHIFT |
+	       (target__variant_entry_only(t, v) ? MS_COOKIE_ENTRY_ONLY : 0);
 }
 
 uint64_t target__cookie(const struct target *t, int fn)

@@ -99,6 +99,9 @@ bool target__exec_traced(const struct target *t, const char *exe, char *allocato
 bool target__loader_text(pid_t pid, uint64_t *start, uint64_t *end);
 /* C++ variant V has a probe of its own (found, and at no address already probed). */
 bool target__variant_probed(const struct target *t, int v);
+/* Variant V gets an entry probe only: libstdc++'s throwing operator new, through which a
+ * bad_alloc must unwind (MS_COOKIE_ENTRY_ONLY). */
+bool target__variant_entry_only(const struct target *t, int v);
 /* The file variant V is probed in. */
 const char *target__variant_file(const struct target *t, int v);
 /* The BPF cookie of C++ variant V's probes. */
