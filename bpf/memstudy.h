@@ -82,7 +82,7 @@ enum ms_fn {
  * information, so a bad_alloc thrown through it would terminate the program. The call is
  * counted at its entry, and the malloc it makes becomes its body (latency, kernel work).
  */
-#define MS_COOKIE_ENTRY_ONLY (1ULL << 28)
+#define MS_COOKIE_ENTRY_ONLY	(1ULL << 28)
 #define MS_COOKIE_ARG(c, shift) (((c) >> (shift)) & 7)
 #define MS_COOKIE(fn, size, count, ptr, kind)                                                      \
 	((__u64)(fn) | (__u64)(size) << MS_COOKIE_SIZE_SHIFT |                                     \
