@@ -85,6 +85,9 @@ class Cxx(unittest.TestCase):
         self.assertEqual(sum(f["operator delete[]"]["variants"].values()), 500)
         self.assertEqual(f["operator new"]["bytes"], 1000 * 4 + 200 * 4 + 100 * 64)
         self.assertEqual(f["free"]["calls"], 0)  # delete -> free is one call: delete
+        # the entry-only news need no return address: placed past 'sub rsp', none stepped
+        self.assertEqual([n for n in rep["overhead"]["single_stepped"] if "new" in n
+                          and n != "new_heap"], [])
 
     def test_a_failing_new_still_throws(self):
         # libstdc++'s throwing new has no return probe: the kernel's return trampoline has

@@ -92,8 +92,9 @@ static const char *step_over(csh h, const cs_insn *in, unsigned int reads, uint8
 		bool full;
 		int r = probe_reg(wr[i], &full);
 
-		if (wr[i] == X86_REG_RSP || wr[i] == X86_REG_ESP || wr[i] == X86_REG_SP ||
-		    wr[i] == X86_REG_SPL)
+		if ((wr[i] == X86_REG_RSP || wr[i] == X86_REG_ESP || wr[i] == X86_REG_SP ||
+		     wr[i] == X86_REG_SPL) &&
+		    !(reads & PROBE_NO_RETURN))
 			return "moves the stack pointer the return probe needs";
 		for (int a = 1; r && a < PROBE_ARG_REGS; a++)
 			holders[a] &= ~(1 << r);

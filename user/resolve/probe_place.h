@@ -20,6 +20,8 @@ enum {
 	PROBE_READS_RDX = 1 << 2,
 	/* only the low 64 bits of rsi * rdx (reallocarray's n * size), not rsi and rdx */
 	PROBE_READS_RSI_TIMES_RDX = 1 << 3,
+	/* an entry probe with no return probe: the stack pointer may move before it */
+	PROBE_NO_RETURN = 1 << 4,
 };
 
 /* The registers a moved probe may find an argument in: the BPF side's argument numbers

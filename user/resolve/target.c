@@ -610,7 +610,9 @@ void target__place_probes(struct target *t)
 			continue;
 		es = elf_syms__open(variant_file(t, v));
 		probe_place(es, variant_file(t, v), tv->offset, tv->size,
-			    registers_read(&ms_variants[v].args), t->probe_at_entry, &tv->site);
+			    registers_read(&ms_variants[v].args) |
+				(target__variant_entry_only(t, v) ? PROBE_NO_RETURN : 0),
+			    t->probe_at_entry, &tv->site);
 		elf_syms__close(es);
 	}
 	es = NULL;
