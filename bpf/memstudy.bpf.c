@@ -262,6 +262,15 @@ static __always_inline struct ms_thread_work *work_of(struct thread_state *ts)
 	return ts->work ? bpf_map_lookup_elem(&thread_work, &i) : NULL;
 }
 
+/* The state slot of the target's thread TID, if it has one (not in task storage). */
+static __always_inline struct thread_state *slot_of(__u32 tid)
+{
+	__u32 key = tid & slot_mask;
+	struct thread_state *ts = bpf_map_lookup_elem(&thread_slots, &key);
+
+	return ts && ts->tid == tid ? ts : NULL;
+}
+
 static __always_inline struct thread_state *thread_get(bool create)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -393,6 +402,16 @@ static __always_inline bool is_own_call(__u64 ip)
 	return true;
 }
 
+/* One call of C++ variant V1 - 1 (the cookie's numbering; 0: not a variant). */
+static __always_inline void count_variant(__u32 v1)
+{
+	__u32 v = v1 - 1;
+	__u64 *n = v1 ? bpf_map_lookup_elem(&variant_calls, &v) : NULL;
+
+	if (n)
+		(*n)++;
+}
+
 /*
  * An entry-only probe (MS_COOKIE_ENTRY_ONLY): the call counted now, and armed so that the
  * outermost allocator call it makes, below its stack pointer, is charged to it. A new
@@ -403,7 +422,6 @@ static __always_inline void entry_only_call(struct pt_regs *ctx, struct thread_s
 {
 	__u32 fn = cookie & MS_COOKIE_FN_MASK, v = (cookie >> MS_COOKIE_VARIANT_SHIFT) & 0xff;
 	struct ms_fn_stats *s;
-	__u64 *n;
 
 	if (ts->depth || (ts->armed_fn && PT_REGS_SP(ctx) <= ts->armed_sp))
 		return; /* inside another allocator call */
@@ -412,12 +430,7 @@ static __always_inline void entry_only_call(struct pt_regs *ctx, struct thread_s
 		return;
 	s->calls++;
 	s->bytes += request_bytes(cookie, ctx);
-	if (v) {
-		v--;
-		n = bpf_map_lookup_elem(&variant_calls, &v);
-		if (n)
-			(*n)++;
-	}
+	count_variant(v);
 	ts->armed_fn = fn + 1;
 	ts->armed_sp = PT_REGS_SP(ctx);
 }
@@ -792,13 +805,7 @@ int BPF_KRETPROBE(alloc_exit, long ret)
 	if (lat > s->lat_max_ns)
 		s->lat_max_ns = lat;
 	s->hist[hist_slot(lat) & (MS_HIST_SLOTS - 1)]++;
-	if (ts->variant) {
-		__u32 v = ts->variant - 1;
-		__u64 *n = bpf_map_lookup_elem(&variant_calls, &v);
-
-		if (n)
-			(*n)++;
-	}
+	count_variant(ts->variant);
 	own = own_calls && is_own_call(PT_REGS_IP(ctx));
 	w = work_of(ts);
 	if (w) {
@@ -829,10 +836,9 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(thread_exit)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u32 key = tid & slot_mask;
-	struct thread_state *ts = bpf_map_lookup_elem(&thread_slots, &key);
+	struct thread_state *ts = slot_of(tid);
 
-	if (ts && ts->tid == tid) {
+	if (ts) {
 		struct ms_thread_work *w = work_of(ts);
 
 		if (w) {
@@ -901,15 +907,6 @@ int BPF_KRETPROBE(step_exit)
 		st->ns += d;
 	}
 	return 0;
-}
-
-/* The state slot of the target's thread TID, if it has one (not in task storage). */
-static __always_inline struct thread_state *slot_of(__u32 tid)
-{
-	__u32 key = tid & slot_mask;
-	struct thread_state *ts = bpf_map_lookup_elem(&thread_slots, &key);
-
-	return ts && ts->tid == tid ? ts : NULL;
 }
 
 /*

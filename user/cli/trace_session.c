@@ -143,10 +143,9 @@ static void note_steps(const struct target *t, const struct trace_opts *o)
 	if (!t->is_glibc || !o->tracer.glibc_steps || o->tracer.floor)
 		return;
 	if (!t->steps.debug_file[0])
-		ms_warn("glibc's debug symbols are not installed (%s has build-id %s): install "
-			"libc6-dbg to see which slow calls consolidated fastbins, grew the heap "
-			"(sysmalloc), unmapped a chunk or made an arena",
-			t->allocator, t->steps.build_id[0] ? t->steps.build_id : "?");
+		ms_warn("glibc's debug symbols are not installed (%s has build-id %s): %s",
+			t->allocator, t->steps.build_id[0] ? t->steps.build_id : "?",
+			glibc_steps_hint);
 	else if (!glibc_steps__count(&t->steps))
 		ms_warn("%s names none of glibc's internal steps: they are not traced",
 			t->steps.debug_file);

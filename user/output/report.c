@@ -77,3 +77,20 @@ void report__overhead(const struct report *r, uint64_t *hits, uint64_t *ns)
 		*ns += r->total.fn[i].calls * report__probe_cost_ns(r, f);
 	}
 }
+
+int report__single_stepped(const struct report *r, bool steps, const char **names, int max)
+{
+	const struct target *t = r->target;
+	int n = 0;
+
+	for (int f = 0; f < MS_FN_GLIBC_COUNT && f < t->nfn && n < max; f++)
+		if (t->fn[f].found && t->fn[f].alias_of < 0 && !t->fn[f].site.emulated)
+			names[n++] = ms_fn_names[f];
+	for (int v = 0; v < ms_nvariants && n < max; v++)
+		if (target__variant_probed(t, v) && !t->variants[v].site.emulated)
+			names[n++] = ms_variants[v].label;
+	for (int k = 0; steps && r->steps_traced && k < MS_STEP_COUNT && n < max; k++)
+		if (t->steps.found[k] && !t->steps.site[k].emulated)
+			names[n++] = ms_step_names[k];
+	return n;
+}

@@ -67,6 +67,10 @@ uint64_t report__percentile(const struct ms_fn_stats *f, double pct);
 /* What memstudy's probes cost the target per call of function F, and over the trace. */
 uint64_t report__probe_cost_ns(const struct report *r, const struct target_fn *f);
 void report__overhead(const struct report *r, uint64_t *hits, uint64_t *ns);
+/* The probes the kernel single-steps (~10x an emulated one): the allocator functions', C++
+ * variants', and with STEPS glibc's internal steps'. Their names into NAMES (at most MAX);
+ * how many. */
+int report__single_stepped(const struct report *r, bool steps, const char **names, int max);
 struct report_text_opts {
 	bool histograms; /* a latency histogram per function called */
 	bool all_rows;	 /* rows for functions and syscalls never called (--all) */

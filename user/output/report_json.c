@@ -131,18 +131,12 @@ static json_object *json_allocators(const struct report *r)
 /* Every probe the kernel must single-step (~10x an emulated one): named, not only warned. */
 static json_object *json_single_stepped(const struct report *r)
 {
-	const struct target *t = r->target;
+	const char *names[MS_FN_MAX + MS_VARIANTS_MAX + MS_STEP_MAX];
+	int n = report__single_stepped(r, true, names, sizeof(names) / sizeof(*names));
 	json_object *a = json_object_new_array();
 
-	for (int f = 0; f < MS_FN_GLIBC_COUNT && f < t->nfn; f++)
-		if (t->fn[f].found && t->fn[f].alias_of < 0 && !t->fn[f].site.emulated)
-			json_object_array_add(a, json_object_new_string(ms_fn_names[f]));
-	for (int v = 0; v < ms_nvariants; v++)
-		if (target__variant_probed(t, v) && !t->variants[v].site.emulated)
-			json_object_array_add(a, json_object_new_string(ms_variants[v].label));
-	for (int k = 0; r->steps_traced && k < MS_STEP_COUNT; k++)
-		if (t->steps.found[k] && !t->steps.site[k].emulated)
-			json_object_array_add(a, json_object_new_string(ms_step_names[k]));
+	for (int i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_string(names[i]));
 	return a;
 }
 
@@ -219,9 +213,7 @@ static void add_steps(const struct report *r, json_object *root)
 			json_object_array_add(names, json_object_new_string(ms_step_names[k]));
 	json_object_object_add(g, "probed", names);
 	if (r->target->is_glibc && !gs->debug_file[0])
-		json_object_object_add(g, "hint",
-				       json_object_new_string("install libc6-dbg to see glibc's "
-							      "internal steps in slow calls"));
+		json_object_object_add(g, "hint", json_object_new_string(glibc_steps_hint));
 	json_object_object_add(root, "glibc_steps", g);
 	for (int f = 0; r->steps_traced && f < r->target->nfn; f++) {
 		json_object *fo = json_object_object_get(fns, ms_fn_names[f]);

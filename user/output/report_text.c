@@ -93,16 +93,12 @@ static void print_variants(const struct report *r, FILE *out)
 /* Probes the kernel single-steps (~10x an emulated one), named in the report itself. */
 static void print_single_stepped(const struct report *r, FILE *out)
 {
-	const struct target *t = r->target;
+	const char *stepped[MS_FN_MAX + MS_VARIANTS_MAX];
+	int n = report__single_stepped(r, false, stepped, sizeof(stepped) / sizeof(*stepped));
 	char names[512] = "";
 
-	for (int f = 0; f < MS_FN_GLIBC_COUNT && f < t->nfn; f++)
-		if (t->fn[f].found && t->fn[f].alias_of < 0 && !t->fn[f].site.emulated)
-			appendf(names, sizeof(names), "%s%s", names[0] ? ", " : "", ms_fn_names[f]);
-	for (int v = 0; v < ms_nvariants; v++)
-		if (target__variant_probed(t, v) && !t->variants[v].site.emulated)
-			appendf(names, sizeof(names), "%s%s", names[0] ? ", " : "",
-				ms_variants[v].label);
+	for (int i = 0; i < n; i++)
+		appendf(names, sizeof(names), "%s%s", i ? ", " : "", stepped[i]);
 	if (names[0])
 		fprintf(out,
 			"(single-stepped probes, ~10x an emulated one per call, included in the "
@@ -141,9 +137,7 @@ static void print_steps(const struct report *r, FILE *out)
 	char b[32], p[32];
 
 	if (r->target->is_glibc && !gs->debug_file[0]) {
-		fprintf(out, "\n(glibc's internal steps are not shown: install libc6-dbg to see "
-			     "which calls consolidated fastbins, grew the heap, unmapped a chunk "
-			     "or made an arena)\n");
+		fprintf(out, "\n(glibc's internal steps are not shown: %s)\n", glibc_steps_hint);
 		return;
 	}
 	for (int f = 0; r->steps_traced && f < r->target->nfn; f++) {

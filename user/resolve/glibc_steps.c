@@ -15,6 +15,10 @@ const char *const ms_step_names[MS_STEP_MAX] = {
 };
 /* clang-format on */
 
+const char glibc_steps_hint[] =
+    "install libc6-dbg to see which calls consolidated fastbins, grew the heap (sysmalloc), "
+    "unmapped a chunk or made an arena";
+
 /*
  * libc functions that call malloc or realloc themselves and give the block to the program:
  * a call from inside them is the program's allocation, not glibc's own. Exported names

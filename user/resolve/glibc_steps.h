@@ -28,6 +28,8 @@ struct glibc_steps {
 };
 
 extern const char *const ms_step_names[MS_STEP_MAX];
+/* What installing glibc's debug file adds, for every place that says it is missing. */
+extern const char glibc_steps_hint[];
 
 /* Look in LIBC (the allocator file, glibc's) and its debug file. Directory of debug files:
  * $MEMSTUDY_DEBUG_DIR, else /usr/lib/debug. Never fails: what is missing is not found. */
