@@ -21,6 +21,9 @@
 char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 target_tgid;
+/* Function slots in use (enum ms_fn, then the custom allocators'): fn_stats and own_stats
+ * hold MS_MAX_PHASES of them, sized before load. */
+const volatile __u32 fn_slots = MS_FN_MAX;
 const volatile bool per_alloc;
 /* Per-allocation: bytes of stack copied into an allocation record where the in-kernel walk
  * (unwind.h) stopped for want of rows, for the collector to unwind (a power of two,
@@ -122,7 +125,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MS_MAX_PHASES *MS_FN_MAX);
+	__uint(max_entries, MS_MAX_PHASES *MS_FN_MAX); /* set before load: fn_slots */
 	__type(key, __u32);
 	__type(value, struct ms_fn_stats);
 } fn_stats SEC(".maps");
@@ -145,7 +148,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MS_MAX_PHASES *MS_FN_MAX);
+	__uint(max_entries, MS_MAX_PHASES *MS_FN_MAX); /* set before load: fn_slots */
 	__type(key, __u32);
 	__type(value, struct ms_own_stats);
 } own_stats SEC(".maps");
@@ -320,9 +323,9 @@ static __always_inline __u32 phase_now(void)
 
 static __always_inline struct ms_fn_stats *fn_stats_of(__u32 phase, __u32 fn)
 {
-	__u32 key = phase * MS_FN_MAX + fn;
+	__u32 key = phase * fn_slots + fn;
 
-	return fn < MS_FN_MAX ? bpf_map_lookup_elem(&fn_stats, &key) : NULL;
+	return fn < fn_slots ? bpf_map_lookup_elem(&fn_stats, &key) : NULL;
 }
 
 /*
@@ -435,6 +438,31 @@ static __always_inline void entry_only_call(struct pt_regs *ctx, struct thread_s
 	ts->armed_sp = PT_REGS_SP(ctx);
 }
 
+/*
+ * Per-allocation: blocks that go at a call's entry, before the allocator can hand them to
+ * another thread (whose allocation record must come after this one): free's block, or
+ * every block of a pool being cleared or destroyed.
+ */
+static __always_inline void emit_free(struct thread_state *ts, __u64 ptr, __u32 kind, __u32 fn,
+				      __u64 now)
+{
+	struct ms_event_free *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		record_lost(MS_EV_FREE);
+		return;
+	}
+	e->type = MS_EV_FREE;
+	e->tid = (__u32)bpf_get_current_pid_tgid();
+	e->ts_ns = now;
+	e->ptr = ptr;
+	e->seq = ts->seq;
+	e->kind = kind;
+	e->fn = fn;
+	e->pad[0] = e->pad[1] = 0;
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
 SEC("uprobe")
 int BPF_KPROBE(alloc_enter)
 {
@@ -450,11 +478,18 @@ int BPF_KPROBE(alloc_enter)
 		entry_only_call(ctx, ts, cookie);
 		return 0;
 	}
+	/* A pool's blocks go with it, even when the pool is a child destroyed by its parent's
+	 * clear or destroy (APR's): that call is inside the parent's. */
+	if (per_alloc && MS_COOKIE_ARG(cookie, MS_COOKIE_KIND_SHIFT) >= MS_KIND_POOL_CLEAR)
+		emit_free(ts, arg_n(ctx, MS_COOKIE_ARG(cookie, MS_COOKIE_PTR_SHIFT)),
+			  MS_COOKIE_ARG(cookie, MS_COOKIE_KIND_SHIFT), cookie & MS_COOKIE_FN_MASK,
+			  now);
 	/* glibc calling its own entry points (realloc(NULL, n) -> malloc) is one user call. */
 	if (ts->depth++)
 		return 0;
 	/* the allocator's own text, from a probe in it (C++'s may be in another file) */
-	if (own_calls && !own_hi[0] && !(cookie >> MS_COOKIE_VARIANT_SHIFT))
+	if (own_calls && !own_hi[0] && !(cookie >> MS_COOKIE_VARIANT_SHIFT) &&
+	    (cookie & MS_COOKIE_FN_MASK) < MS_FN_GLIBC_COUNT)
 		learn_own_text(0, PT_REGS_IP(ctx));
 	ts->fn = cookie & MS_COOKIE_FN_MASK;
 	ts->variant = (cookie >> MS_COOKIE_VARIANT_SHIFT) & 0xff;
@@ -474,22 +509,8 @@ int BPF_KPROBE(alloc_enter)
 	if (per_alloc) {
 		ts->seq++;
 		ts->arg_ptr = arg_n(ctx, MS_COOKIE_ARG(cookie, MS_COOKIE_PTR_SHIFT));
-		/* Freed blocks are reported on entry: once inside free() glibc may give the
-		 * block to another thread, whose malloc record must come after this one. */
-		if (ts->kind == MS_KIND_FREE && ts->arg_ptr) {
-			struct ms_event_free *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-
-			if (!e) {
-				record_lost(MS_EV_FREE);
-				return 0;
-			}
-			e->type = MS_EV_FREE;
-			e->tid = (__u32)bpf_get_current_pid_tgid();
-			e->ts_ns = now;
-			e->ptr = ts->arg_ptr;
-			e->seq = ts->seq;
-			bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
-		}
+		if (ts->kind == MS_KIND_FREE && ts->arg_ptr)
+			emit_free(ts, ts->arg_ptr, MS_KIND_FREE, ts->fn, now);
 	}
 	return 0;
 }
@@ -602,10 +623,11 @@ static __always_inline void fill_alloc(struct ms_event_alloc *e, struct pt_regs 
 	e->ts_ns = now;
 	e->ptr = ptr;
 	e->size = ts->bytes;
-	e->old_ptr = ts->kind == MS_KIND_REALLOC ? ts->arg_ptr : 0;
+	/* realloc's block passed in; a pool allocator's pool (0 without one) */
+	e->old_ptr = ts->kind == MS_KIND_REALLOC || ts->kind == MS_KIND_ALLOC ? ts->arg_ptr : 0;
 	e->caller = PT_REGS_IP(ctx);
 	e->fn = ts->fn;
-	e->pad = 0;
+	e->kind = ts->kind;
 	e->seq = ts->seq;
 }
 
@@ -687,8 +709,8 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, struct thread_state 
 static __always_inline void charge_own(__u32 phase, struct thread_state *ts,
 				       struct ms_thread_work *w, __u64 lat)
 {
-	__u32 key = phase * MS_FN_MAX + ts->fn;
-	struct ms_own_stats *o = ts->fn < MS_FN_MAX ? bpf_map_lookup_elem(&own_stats, &key) : NULL;
+	__u32 key = phase * fn_slots + ts->fn;
+	struct ms_own_stats *o = ts->fn < fn_slots ? bpf_map_lookup_elem(&own_stats, &key) : NULL;
 
 	if (!o)
 		return;
@@ -787,7 +809,7 @@ int BPF_KRETPROBE(alloc_exit, long ret)
 	if (--ts->depth)
 		return 0;
 	lat = now - ts->entry_ns;
-	if (per_alloc && ts->kind != MS_KIND_FREE && ts->kind != MS_KIND_OTHER)
+	if (per_alloc && ts->kind <= MS_KIND_REALLOC) /* a block came out */
 		emit_alloc(ctx, ts, ret, now);
 	/* Kernel work inside the call was charged as it happened (sys_exit, page_fault). */
 	phase = phase_now();

@@ -20,6 +20,8 @@ enum ms_fn_kind {
 	MS_KIND_REALLOC,   /* returns a block; the ptr argument's block is gone when it succeeds */
 	MS_KIND_FREE,	   /* the ptr argument's block is gone */
 	MS_KIND_OTHER,	   /* no block in or out: its time and kernel work only (malloc_trim) */
+	MS_KIND_POOL_CLEAR,   /* every block of the pool argument's pool is gone; the pool stays */
+	MS_KIND_POOL_DESTROY, /* every block of the pool argument's pool is gone, and the pool */
 };
 
 /*
@@ -61,7 +63,8 @@ enum ms_fn {
 #undef MS_FN_ENUM
 	MS_FN_COUNT,
 	MS_FN_GLIBC_COUNT = MS_FN_OP_NEW, /* the malloc family comes first */
-	MS_FN_MAX = 16, /* function slots in the statistics maps */
+	MS_FN_CUSTOM = MS_FN_COUNT, /* custom allocators' functions (--alloc...) from here */
+	MS_FN_MAX = 32, /* function slots; the statistics maps are sized to those in use */
 };
 /* clang-format on */
 #define MS_VARIANTS_MAX 64 /* C++ operator variants and allocator APIs, counted apart */
@@ -73,7 +76,8 @@ enum ms_fn {
 #define MS_COOKIE_FN_MASK	0xff /* the function's slot, < MS_FN_MAX */
 #define MS_COOKIE_SIZE_SHIFT	8    /* 3 bits: argument holding the size, 0 = none */
 #define MS_COOKIE_COUNT_SHIFT	11   /* 3 bits: the size is times this argument, 0 = none */
-#define MS_COOKIE_PTR_SHIFT	14   /* 3 bits: argument holding the block passed in */
+#define MS_COOKIE_PTR_SHIFT	14   /* 3 bits: argument holding the block passed in; a pool
+				      * allocator's alloc, clear or destroy: the pool */
 #define MS_COOKIE_KIND_SHIFT	17   /* 3 bits: enum ms_fn_kind */
 #define MS_COOKIE_VARIANT_SHIFT 20   /* 8 bits: the C++ variant + 1; 0 = none */
 /*
@@ -364,7 +368,7 @@ struct ms_event_alloc {
 	__u64 caller;	/* return address into the caller (instruction pointer at the return) */
 	__s32 stack_id; /* in the stacks map; MS_STACK_NO_FP, or -errno when not stored */
 	__u8 fn;	/* enum ms_fn */
-	__u8 pad;
+	__u8 kind;	/* enum ms_fn_kind: MS_KIND_ALLOC's old_ptr is the block's pool, or 0 */
 	__u16 seq;
 };
 
@@ -445,9 +449,11 @@ struct ms_event_free {
 	__u32 type; /* MS_EV_FREE */
 	__u32 tid;
 	__u64 ts_ns;
-	__u64 ptr;
+	__u64 ptr;  /* the block; with kind MS_KIND_POOL_*, the pool */
 	__u16 seq;
-	__u16 pad[3];
+	__u8 kind; /* MS_KIND_FREE, MS_KIND_POOL_CLEAR or MS_KIND_POOL_DESTROY */
+	__u8 fn;
+	__u16 pad[2];
 };
 
 enum ms_fault_flags {

@@ -21,9 +21,11 @@
 #include "analyse/addr_index.h"
 #include "analyse/codemap.h"
 #include "analyse/peralloc_int.h"
+#include "analyse/pools.h"
 #include "analyse/unwind.h"
 #include "lib/glibc_layout.h"
 #include "lib/util.h"
+#include "resolve/target.h"
 
 #define PAGE_SHIFT  12
 #define PAGE_SZ	    (1ULL << PAGE_SHIFT)
@@ -99,6 +101,10 @@ struct peralloc {
 	const char *wrappers[PERALLOC_WRAPPERS_MAX]; /* --wrapper */
 	int nwrappers;
 	int stack_depth; /* frames kept from an unwound stack */
+	const char *fn_names[MS_FN_MAX]; /* the report's names of the function slots */
+	/* pool allocators: each pool's blocks, and the functions that allocate in pools */
+	struct pools pools;
+	uint32_t pooled_fns; /* 1 << fn */
 };
 
 static uint64_t index_bytes(struct peralloc *pa)
@@ -503,20 +509,48 @@ static void unknown_free(struct peralloc *pa)
 		st->unknown_allocator_internal++;
 }
 
-static void free_ptr(struct peralloc *pa, uint64_t ptr)
+/* Live block E is freed. */
+static void end_block(struct peralloc *pa, uint32_t e)
 {
-	uint32_t e = addr_index__find(&pa->live, ptr);
-	struct pa_entry *x;
+	struct pa_entry *x = entry_at(&pa->live, e);
 
-	if (e == NIL) {
-		unknown_free(pa);
-		return;
-	}
-	x = entry_at(&pa->live, e);
 	pa->sites[x->site].frees++;
 	site_account_end(pa, x);
 	freed_mark(pa, x->ptr, x->ptr + x->size, true);
 	addr_index__remove(&pa->live, e);
+}
+
+static void free_ptr(struct peralloc *pa, uint64_t ptr)
+{
+	uint32_t e = addr_index__find(&pa->live, ptr);
+
+	if (e == NIL)
+		unknown_free(pa);
+	else
+		end_block(pa, e);
+}
+
+/* A pool is cleared or destroyed: every block allocated in it since its last clear ends
+ * (those still live and from a pool allocator: one freed otherwise is another's now). */
+static void pool_release(struct peralloc *pa, uint64_t pool, bool destroy)
+{
+	struct pool_blocks *b = pools__find(&pa->pools, pool);
+
+	if (destroy)
+		pa->st.pool_destroys++;
+	else
+		pa->st.pool_clears++;
+	if (!b)
+		return;
+	for (uint32_t i = 0; i < b->n; i++) {
+		uint32_t e = addr_index__find(&pa->live, b->ptr[i]);
+
+		if (e != NIL && pa->sites[entry_at(&pa->live, e)->site].fn_mask & pa->pooled_fns) {
+			pa->st.pool_frees++;
+			end_block(pa, e);
+		}
+	}
+	pools__clear(b);
 }
 
 /*
@@ -610,8 +644,9 @@ static void on_alloc(struct peralloc *pa, const struct ms_event_alloc *ev, size_
 	}
 	nframes = record_frames(pa, th, ev, size, frames);
 	th->in_free = false;
-	if (ev->old_ptr && (ev->ptr || !ev->size))
-		free_ptr(pa, ev->old_ptr); /* realloc moved, or freed (size 0) */
+	/* realloc moved, or freed (size 0); an allocation's old_ptr is its pool */
+	if (ev->old_ptr && ev->kind != MS_KIND_ALLOC && (ev->ptr || !ev->size))
+		free_ptr(pa, ev->old_ptr);
 	site = site_get(pa, ev->stack_id, ev->caller, ev->fn, frames, nframes);
 	if (site == NIL) {
 		pa->st.lost_nomem++;
@@ -634,6 +669,11 @@ static void on_alloc(struct peralloc *pa, const struct ms_event_alloc *ev, size_
 		heap_count(pa, th, ev->ptr);
 		if (addr_index__insert(&pa->live, ev->ptr, ev->size, site, &e))
 			pa->st.lost_nomem++;
+		else if (ev->kind == MS_KIND_ALLOC && ev->old_ptr) {
+			pa->pooled_fns |= 1u << ev->fn;
+			if (pools__add(&pa->pools, ev->old_ptr, ev->ptr))
+				pa->st.lost_nomem++;
+		}
 		else if (pa->live.live > pa->st.live_max) {
 			pa->st.live_max = pa->live.live;
 			pa->st.index_bytes_at_max = index_bytes(pa);
@@ -667,6 +707,10 @@ static void on_free(struct peralloc *pa, const struct ms_event_free *ev)
 		pending_flush(pa, th, th->npend);
 		th->in_free = true;
 		th->free_seq = ev->seq;
+	}
+	if (ev->kind == MS_KIND_POOL_CLEAR || ev->kind == MS_KIND_POOL_DESTROY) {
+		pool_release(pa, ev->ptr, ev->kind == MS_KIND_POOL_DESTROY);
+		return;
 	}
 	pa->st.frees++;
 	free_ptr(pa, ev->ptr);
@@ -818,7 +862,19 @@ struct peralloc *peralloc__new(pid_t pid, bool attached_late, struct codemap *cm
 	pa->sym = cm->sym;
 	pa->unwind = cm->unwind;
 	pa->stack_depth = MS_STACK_DEPTH;
+	for (int f = 0; f < MS_FN_MAX; f++) /* the built-in table until told the target's */
+		pa->fn_names[f] = f < MS_FN_COUNT ? ms_fn_names[f] : NULL;
 	return pa;
+}
+
+void peralloc__set_fn_names(struct peralloc *pa, const char *const *names)
+{
+	memcpy(pa->fn_names, names, sizeof(pa->fn_names));
+}
+
+const char *peralloc__fn_name(const struct peralloc *pa, int fn)
+{
+	return fn >= 0 && fn < MS_FN_MAX ? pa->fn_names[fn] : NULL;
 }
 
 void peralloc__free(struct peralloc *pa)
@@ -831,6 +887,7 @@ void peralloc__free(struct peralloc *pa)
 	free(pa->regions);
 	free(pa->freed);
 	free(pa->threads);
+	pools__free(&pa->pools);
 	pa->cm->layout = NULL;
 	if (pa->own_cm)
 		codemap__free(pa->cm);
@@ -1124,6 +1181,7 @@ void peralloc__exec(struct peralloc *pa)
 		pa->st.ended_by_exec++;
 	}
 	addr_index__free(&pa->live);
+	pools__reset(&pa->pools);
 	codemap__exec(pa->cm);
 	pa->nregions = 0;
 	pa->heap_start = pa->heap_end = pa->stack_lo = pa->stack_hi = 0;

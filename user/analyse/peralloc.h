@@ -38,6 +38,9 @@ void peralloc__set_sites_by_address(struct peralloc *pa, bool by_address);
 void peralloc__add_wrapper(struct peralloc *pa, const char *name);
 /* Frames kept from each unwound stack (1 .. MS_STACK_DEPTH). */
 void peralloc__set_stack_depth(struct peralloc *pa, int depth);
+/* The names of the function slots, MS_FN_MAX of them (target__fn_names);
+ * the strings are kept, not copied. */
+void peralloc__set_fn_names(struct peralloc *pa, const char *const *names);
 /* The target exec'ed: its old address space is gone. */
 void peralloc__exec(struct peralloc *pa);
 void peralloc__free(struct peralloc *pa);

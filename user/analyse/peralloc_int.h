@@ -49,6 +49,8 @@ struct pa_stats {
 	/* unknown_frees by cause (peralloc.c, unknown_free) */
 	uint64_t unknown_before_tracing, unknown_records_lost, unknown_allocator_internal;
 	uint64_t ended_by_exec; /* live blocks of an image the target exec'ed away from */
+	uint64_t pool_clears, pool_destroys; /* pool allocators: calls seen */
+	uint64_t pool_frees;		     /* blocks they freed */
 	uint64_t lost_records[MS_EV_TYPES]; /* dropped by the kernel, by record type */
 	uint64_t lost_thread_state;	    /* calls not followed: no per-thread state */
 	uint64_t live, live_max, live_at_end;
@@ -89,6 +91,8 @@ uint32_t peralloc__nsites(struct peralloc *pa);
 int peralloc__title_frame(struct peralloc *pa, const struct pa_site *s);
 struct pa_site *peralloc__site(struct peralloc *pa, uint32_t i);
 const struct pa_stats *peralloc__stats(struct peralloc *pa);
+/* The report's name of function slot FN (peralloc__set_fn_names), or NULL. */
+const char *peralloc__fn_name(const struct peralloc *pa, int fn);
 extern const char *const pa_kind_names[PA_KIND_MAX];
 /* "malloc 4194304 B: f <- g (file:line)" for one block of SIZE bytes from site I. */
 bool peralloc__describe_site(struct peralloc *pa, uint32_t i, uint64_t size, char *buf, size_t len);

@@ -178,6 +178,13 @@ struct tracer *tracer__open(const struct target *t, const struct tracer_opts *op
 		ms_err("cannot size the thread slots");
 		goto fail;
 	}
+	/* statistics for the function slots in use only: each is 4 KiB per phase and CPU */
+	tr->skel->rodata->fn_slots = t->nfn;
+	if (bpf_map__set_max_entries(tr->skel->maps.fn_stats, MS_MAX_PHASES * t->nfn) ||
+	    bpf_map__set_max_entries(tr->skel->maps.own_stats, MS_MAX_PHASES * t->nfn)) {
+		ms_err("cannot size the function statistics");
+		goto fail;
+	}
 	if (configure_details(tr, t, opts))
 		goto fail;
 	tr->skel->rodata->per_alloc = opts->per_alloc && !opts->floor;
@@ -326,12 +333,14 @@ static int attach_group(struct tracer *tr, const struct probe_group *g, struct b
 }
 
 /* Every traced allocator function: the malloc family in the allocator's file, C++'s
- * operators in theirs (one group when it is the same file). */
+ * operators in theirs (one group when it is the same file), each custom allocator function
+ * in its file's group. */
 static int attach_allocator(struct tracer *tr, struct bpf_program *enter, struct bpf_program *exit)
 {
 	const struct target *t = tr->target;
-	struct probe_group *g = calloc(3, sizeof(*g));
-	int i, err = -1;
+	const int fixed = 3, ngroups = fixed + MS_FN_MAX - MS_FN_CUSTOM;
+	struct probe_group *g = calloc(ngroups, sizeof(*g));
+	int i, k, err = -1;
 
 	if (!g)
 		return -1;
@@ -341,7 +350,17 @@ static int attach_allocator(struct tracer *tr, struct bpf_program *enter, struct
 	for (i = 0; i < MS_FN_GLIBC_COUNT && i < t->nfn; i++)
 		if (t->fn[i].found && t->fn[i].alias_of < 0)
 			group_add(&g[0], t->fn[i].site.offset, target__cookie(t, i),
-				  ms_fn_names[i]);
+				  t->fn[i].name);
+	for (i = MS_FN_CUSTOM; i < t->nfn; i++) {
+		if (!t->fn[i].found || t->fn[i].alias_of >= 0)
+			continue;
+		for (k = fixed; g[k].file && strcmp(g[k].file, t->fn[i].file); k++)
+			;
+		if (!strcmp(t->fn[i].file, t->allocator))
+			k = 0;
+		g[k].file = t->fn[i].file;
+		group_add(&g[k], t->fn[i].site.offset, target__cookie(t, i), t->fn[i].name);
+	}
 	for (i = 0; i < ms_nvariants; i++) {
 		const struct target_variant *v = &t->variants[i];
 		int k = target__variant_entry_only(t, i)		   ? 2
@@ -355,6 +374,8 @@ static int attach_allocator(struct tracer *tr, struct bpf_program *enter, struct
 	if (!attach_group(tr, &g[0], enter, exit) && !attach_group(tr, &g[1], enter, exit) &&
 	    !attach_group(tr, &g[2], enter, NULL))
 		err = 0;
+	for (k = fixed; !err && k < ngroups && g[k].file; k++)
+		err = attach_group(tr, &g[k], enter, exit);
 	free(g);
 	return err;
 }
@@ -563,7 +584,54 @@ void tracer__warn_single_stepped(const struct target *t)
 			    "memstudy: warning: %s's probe is on an instruction the kernel must "
 			    "single-step (~13 us a call, not ~1): %s. --dry-run lists every "
 			    "probe\n",
-			    ms_fn_names[i], f->site.why);
+			    f->name, f->site.why);
+	}
+}
+
+/* One function's probe, for --dry-run. */
+static void print_fn_probe(const struct target *t, int i, FILE *out)
+{
+	const struct target_fn *f = &t->fn[i];
+	char at[SPEC_SYM_LEN + 32];
+
+	if (!f->found) {
+		fprintf(out, "  %-15s not defined there: not traced\n", f->name);
+	} else if (f->alias_of >= 0) {
+		fprintf(out, "  %-15s same address as %s: counted there\n", f->name,
+			t->fn[f->alias_of].name);
+	} else {
+		snprintf(at, sizeof(at), "%s+%llu", f->name, (unsigned long long)f->site.skip);
+		fprintf(out, "  %-15s %-18s %-28s %s%s%s\n", f->name, at, f->site.insn,
+			f->site.emulated ? "emulated" : "SINGLE-STEPPED", f->site.why[0] ? ": " : "",
+			f->site.why);
+	}
+}
+
+/* The custom allocators chosen, each function as its spec line and its probe. */
+static void print_custom(const struct target *t, FILE *out)
+{
+	for (int k = 0; k < t->nfamilies; k++) {
+		fprintf(out, "custom allocator %s (%s): %s\n", t->families[k].name,
+			t->families[k].builtin ? "built-in spec, its symbols are present"
+					       : "your spec",
+			t->families[k].file);
+		for (int f = MS_FN_CUSTOM; f < t->nfn; f++) {
+			const struct target_fn *tf = &t->fn[f];
+			struct spec_fn sf = {.kind = tf->spec.kind,
+					     .size = tf->spec.size_arg,
+					     .count = tf->spec.count_arg,
+					     .ptr = tf->pool ? 0 : tf->spec.ptr_arg,
+					     .pool = tf->pool};
+			char line[SPEC_SYM_LEN + 64];
+
+			if (tf->family != k)
+				continue;
+			snprintf(sf.sym, sizeof(sf.sym), "%s", tf->name);
+			spec__format_fn(&sf, line, sizeof(line));
+			fprintf(out, "    %s%s%s\n", line, strcmp(tf->file, t->families[k].file) ? " in " : "",
+				strcmp(tf->file, t->families[k].file) ? tf->file : "");
+			print_fn_probe(t, f, out);
+		}
 	}
 }
 
@@ -576,24 +644,8 @@ void tracer__print_probes(const struct target *t, FILE *out)
 		fprintf(out, "C++ operators: %s (%s)\n", t->cxx, target__allocator_name(t->cxx));
 	fprintf(out, "probes (entry and return at the same place; an emulated instruction costs "
 		     "~0.9 us a hit, a single-stepped one ~13 us):\n");
-	for (i = 0; i < MS_FN_GLIBC_COUNT && i < t->nfn; i++) {
-		const struct target_fn *f = &t->fn[i];
-
-		if (!f->found)
-			fprintf(out, "  %-15s not defined there: not traced\n", ms_fn_names[i]);
-		else if (f->alias_of >= 0)
-			fprintf(out, "  %-15s same address as %s: counted there\n", ms_fn_names[i],
-				ms_fn_names[f->alias_of]);
-		else {
-			char at[64];
-
-			snprintf(at, sizeof(at), "%s+%llu", ms_fn_names[i],
-				 (unsigned long long)f->site.skip);
-			fprintf(out, "  %-15s %-18s %-28s %s%s%s\n", ms_fn_names[i], at,
-				f->site.insn, f->site.emulated ? "emulated" : "SINGLE-STEPPED",
-				f->site.why[0] ? ": " : "", f->site.why);
-		}
-	}
+	for (i = 0; i < MS_FN_GLIBC_COUNT && i < t->nfn; i++)
+		print_fn_probe(t, i, out);
 	for (i = 0; i < ms_nvariants; i++) {
 		const struct target_variant *v = &t->variants[i];
 
@@ -604,7 +656,7 @@ void tracer__print_probes(const struct target *t, FILE *out)
 				ms_variants[i].label, ms_variants[v->alias_variant].label);
 		else if (v->alias_of >= 0)
 			fprintf(out, "  %-38s same address as %s: counted there\n",
-				ms_variants[i].label, ms_fn_names[v->alias_of]);
+				ms_variants[i].label, t->fn[v->alias_of].name);
 		else
 			fprintf(out, "  %-38s +%-3llu %-26s %s%s%s\n", ms_variants[i].label,
 				(unsigned long long)v->site.skip, v->site.insn,
@@ -631,6 +683,7 @@ void tracer__print_probes(const struct target *t, FILE *out)
 		fprintf(out, "  %-18s %-22s %-28s %s\n", ms_step_names[i], at, s->insn,
 			s->emulated ? "emulated" : "SINGLE-STEPPED");
 	}
+	print_custom(t, out);
 	if (t->has_phase)
 		fprintf(out, "phase marker: memstudy_phase in %s at offset 0x%llx\n", t->exe,
 			(unsigned long long)t->phase_offset);

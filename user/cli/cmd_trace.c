@@ -54,6 +54,14 @@ enum {
 	O_SLOWEST,
 	O_NO_SYSCALL_STACKS,
 	O_NO_STEPS,
+	O_ALLOC,
+	O_FREE,
+	O_REALLOC,
+	O_POOL_CREATE,
+	O_POOL_CLEAR,
+	O_POOL_DESTROY,
+	O_ALLOC_SPEC,
+	O_NO_BUILTIN,
 };
 
 static const char *const floor_choices[] = {"all", "uprobes", NULL};
@@ -107,6 +115,29 @@ static const struct opt trace_table[] = {
      "do not probe glibc's internal steps (malloc_consolidate,\n"
      "sysmalloc, munmap_chunk, arena_get2, new_heap), which need\n"
      "libc6-dbg and cost a probe hit each time one runs"},
+    {O_ALLOC, "alloc", 0, OPT_TEXT, "FUNC:size=N[,count=M][,pool=P]",
+     "trace FUNC as a custom allocator's allocation: argument N\n"
+     "(1 = the first) is the size, times argument M; argument P\n"
+     "its pool; the return value is the block. FUNC may be\n"
+     "MODULE:FUNC (the start of a file name, or a path) where the\n"
+     "symbol is in several files. docs/allocators.md"},
+    {O_FREE, "free", 0, OPT_TEXT, "FUNC:ptr=N", "trace FUNC as a free of the block in argument N"},
+    {O_REALLOC, "realloc", 0, OPT_TEXT, "FUNC:ptr=N,size=M",
+     "trace FUNC as a realloc: block in argument N, new size in M"},
+    {O_POOL_CREATE, "pool-create", 0, OPT_TEXT, "FUNC",
+     "trace FUNC's calls (a pool's creation: counted and timed)"},
+    {O_POOL_CLEAR, "pool-clear", 0, OPT_TEXT, "FUNC:pool=N",
+     "trace FUNC as freeing every block of the pool in argument N\n"
+     "(the pool stays)"},
+    {O_POOL_DESTROY, "pool-destroy", 0, OPT_TEXT, "FUNC:pool=N",
+     "trace FUNC as destroying the pool in argument N and its blocks"},
+    {O_ALLOC_SPEC, "allocator-spec", 0, OPT_TEXT, "FILE",
+     "a custom allocator described in FILE: a 'name: NAME' line and\n"
+     "one 'alloc FUNC:size=N' (free, realloc, pool-...) line per\n"
+     "function, as the options above; may be given several times"},
+    {O_NO_BUILTIN, "no-builtin-allocators", 0, OPT_FLAG, NULL,
+     "do not trace the allocators memstudy knows by their symbols\n"
+     "(TLSF, kamailio's q_malloc and f_malloc, APR pools)"},
     {O_PER_ALLOC, "per-allocation", 0, OPT_FLAG, NULL,
      "every allocation and page fault, with call stacks: faults per\n"
      "call site, in allocator metadata, in freed memory; see\n"
@@ -240,13 +271,33 @@ struct parse_ctx {
 	bool version;
 	bool stack_bytes_set;
 	bool slowest_set, no_syscall_stacks, no_steps;
-	int unwind; /* UNWIND_* */
+	int unwind;   /* UNWIND_* */
+	int cli_spec; /* the spec --alloc & co. add to, or -1 */
 };
+
+/* --alloc, --free...: a function of the command line's custom allocator ("custom"). */
+static int add_spec_fn(struct parse_ctx *c, const struct opt *opt, const char *value)
+{
+	struct alloc_specs *sp = &c->o->specs;
+	char err[512];
+
+	if (c->cli_spec < 0) {
+		if (sp->n == SPECS_MAX)
+			return opt_usage_error(c->doc, "too many custom allocators (at most %d)",
+					       SPECS_MAX);
+		c->cli_spec = sp->n++;
+		snprintf(sp->s[c->cli_spec].name, sizeof(sp->s[c->cli_spec].name), "custom");
+	}
+	if (spec__add(&sp->s[c->cli_spec], opt->name, value, err, sizeof(err)))
+		return opt_usage_error(c->doc, "--%s %s: %s", opt->name, value, err);
+	return 0;
+}
 
 static int on_trace_opt(void *ctx, const struct opt *opt, const struct opt_value *v)
 {
 	struct parse_ctx *c = ctx;
 	struct trace_opts *o = c->o;
+	char err[512];
 
 	switch (opt->id) {
 	case O_PID:
@@ -338,6 +389,26 @@ static int on_trace_opt(void *ctx, const struct opt *opt, const struct opt_value
 	case O_NO_STEPS:
 		c->no_steps = true;
 		break;
+	case O_ALLOC:
+	case O_FREE:
+	case O_REALLOC:
+	case O_POOL_CREATE:
+	case O_POOL_CLEAR:
+	case O_POOL_DESTROY:
+		return add_spec_fn(c, opt, v->text);
+	case O_ALLOC_SPEC:
+		if (o->specs.n == SPECS_MAX)
+			return opt_usage_error(c->doc, "--allocator-spec is taken at most %d times",
+					       SPECS_MAX);
+		if (spec__parse_file(&o->specs.s[o->specs.n], v->text, err, sizeof(err))) {
+			ms_err("--allocator-spec %s", err);
+			return 2;
+		}
+		o->specs.n++;
+		break;
+	case O_NO_BUILTIN:
+		o->specs.no_builtin = true;
+		break;
 	case O_WRAPPER:
 		if (o->nwrappers == PERALLOC_WRAPPERS_MAX)
 			return opt_usage_error(c->doc, "--wrapper is taken at most %d times",
@@ -359,8 +430,10 @@ static void print_version(void)
 static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o, char ***args,
 		      int *nargs)
 {
-	struct parse_ctx c = {
-	    .o = o, .doc = run_mode ? &run_doc : &trace_doc, .run_mode = run_mode};
+	struct parse_ctx c = {.o = o,
+			      .doc = run_mode ? &run_doc : &trace_doc,
+			      .run_mode = run_mode,
+			      .cli_spec = -1};
 	int rc = opt_parse(c.doc, argc, argv, OPT_STOP_AT_ARG, on_trace_opt, &c, args, nargs);
 
 	if (rc)
@@ -420,7 +493,10 @@ int cmd_trace(int argc, char **argv)
 	}
 	if (!o.dry_run && tracer__check_privileges())
 		return 1;
-	if (target__check_pid(&t, o.pid) || target__resolve_pid(&t))
+	if (target__check_pid(&t, o.pid))
+		return 1;
+	t.specs = &o.specs;
+	if (target__resolve_pid(&t))
 		return 1;
 	t.probe_at_entry = o.probe_at_entry;
 	target__place_probes(&t);
@@ -449,6 +525,7 @@ int cmd_run(int argc, char **argv)
 		    &run_doc, "run needs a command: memstudy run [options] -- CMD [ARGS...]");
 	}
 	err = target__command_path(args[0], path, sizeof(path));
+	t.specs = &o.specs;
 	if (!err && target__resolve_exec(&t, path))
 		err = 1;
 	if (err) {

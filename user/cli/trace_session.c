@@ -201,6 +201,8 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 		}
 	}
 	if (o->tracer.per_alloc) {
+		const char *names[MS_FN_MAX];
+
 		/* --pid: blocks may have been allocated before tracing */
 		pa = peralloc__new(t->pid, child <= 0, cm);
 		if (!pa) {
@@ -209,6 +211,8 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 		}
 		peralloc__set_stack_depth(pa, o->stack_depth);
 		peralloc__set_sites_by_address(pa, o->sites_by_address);
+		target__fn_names(t, names);
+		peralloc__set_fn_names(pa, names);
 		for (int i = 0; i < o->nwrappers; i++)
 			peralloc__add_wrapper(pa, o->wrappers[i]);
 	}

@@ -27,6 +27,7 @@ struct trace_opts {
 	bool sites_by_address;			     /* --sites address */
 	const char *wrappers[PERALLOC_WRAPPERS_MAX]; /* --wrapper */
 	int nwrappers;
+	struct alloc_specs specs; /* custom allocators: --alloc..., --allocator-spec */
 	struct tracer_opts tracer;
 };
 

@@ -75,10 +75,10 @@ int collect__summary(struct tracer *tr, const struct event_sink *ev, struct repo
 			 p < ev->nphases && ev->phase_names[p][0] ? ev->phase_names[p] : "?");
 		ph->start_ns = p ? ev->phase_start[p] : start;
 		for (i = 0; i < r->target->nfn; i++)
-			if (read_fn(s, p * MS_FN_MAX + i, &ph->fn[i], scratch, ncpus))
+			if (read_fn(s, p * s->rodata->fn_slots + i, &ph->fn[i], scratch, ncpus))
 				goto out;
 		for (i = 0; i < r->target->nfn; i++)
-			if (read_percpu(s->maps.own_stats, p * MS_FN_MAX + i,
+			if (read_percpu(s->maps.own_stats, p * s->rodata->fn_slots + i,
 					(uint64_t *)&ph->own[i], sizeof(ph->own[i]) / 8, scratch,
 					ncpus))
 				goto out;

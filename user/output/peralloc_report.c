@@ -97,14 +97,15 @@ static struct pa_site **sorted_sites(struct peralloc *pa, bool faults, uint32_t 
 	return v;
 }
 
-static void fn_list(const struct pa_site *s, char *buf, size_t size)
+static void fn_list(const struct peralloc *pa, const struct pa_site *s, char *buf, size_t size)
 {
 	size_t o = 0;
 
 	buf[0] = '\0';
 	for (int i = 0; i < MS_FN_MAX && o < size; i++)
-		if (s->fn_mask & 1u << i && ms_fn_names[i])
-			o += snprintf(buf + o, size - o, "%s%s", o ? "," : "", ms_fn_names[i]);
+		if (s->fn_mask & 1u << i && peralloc__fn_name(pa, i))
+			o += snprintf(buf + o, size - o, "%s%s", o ? "," : "",
+				      peralloc__fn_name(pa, i));
 }
 
 bool peralloc__describe_site(struct peralloc *pa, uint32_t i, uint64_t size, char *buf, size_t len)
@@ -114,7 +115,7 @@ bool peralloc__describe_site(struct peralloc *pa, uint32_t i, uint64_t size, cha
 
 	if (!s)
 		return false;
-	fn_list(s, fns, sizeof(fns));
+	fn_list(pa, s, fns, sizeof(fns));
 	snprintf(buf, len, "%s %llu B:", fns, (unsigned long long)size);
 	for (int f = 0; f < s->nframes && f < 4; f++) {
 		frame_name(s, f, fr, sizeof(fr));
@@ -142,7 +143,7 @@ static void print_site_table(struct peralloc *pa, FILE *out, bool faults, int to
 
 		if (faults ? !s->f.faults : !s->bytes)
 			break;
-		fn_list(s, fns, sizeof(fns));
+		fn_list(pa, s, fns, sizeof(fns));
 		fprintf(out, "%8llu %8llu %8llu %6llu %10llu %12llu %7llu  %s:",
 			(unsigned long long)s->f.faults, (unsigned long long)s->f.in_alloc_code,
 			(unsigned long long)(s->f.faults - s->f.in_alloc_code),
@@ -189,7 +190,7 @@ static void print_call_chains(struct peralloc *pa, FILE *out, int top)
 		const struct pa_site *s = pick[i];
 		int title = peralloc__title_frame(pa, s);
 
-		fn_list(s, fns, sizeof(fns));
+		fn_list(pa, s, fns, sizeof(fns));
 		fprintf(out, "  %s: %llu allocations, %llu bytes, %llu page faults\n", fns,
 			(unsigned long long)s->allocs, (unsigned long long)s->bytes,
 			(unsigned long long)s->f.faults);
@@ -291,6 +292,12 @@ void peralloc__print_text(struct peralloc *pa, FILE *out, int top)
 			"%llu blocks were live when the target exec'ed: gone with its old "
 			"image\n",
 			(unsigned long long)st->ended_by_exec);
+	if (st->pool_clears || st->pool_destroys)
+		fprintf(out,
+			"Pools: %llu cleared and %llu destroyed (children included), freeing %llu "
+			"blocks (not in the frees above)\n",
+			(unsigned long long)st->pool_clears, (unsigned long long)st->pool_destroys,
+			(unsigned long long)st->pool_frees);
 	fprintf(out, "Page faults: %llu (%llu inside allocator calls, %llu major)\n",
 		(unsigned long long)total, (unsigned long long)ia, (unsigned long long)maj);
 	fprintf(out, "  %-24s %10s %10s %8s\n", "where", "faults", "in-alloc", "major");
@@ -363,8 +370,9 @@ static json_object *json_site(struct peralloc *pa, const struct pa_site *s)
 
 	frames_json(s->sym, s->frames, s->nframes, &frames, &locs);
 	for (int i = 0; i < MS_FN_MAX; i++)
-		if (s->fn_mask & 1u << i && ms_fn_names[i])
-			json_object_array_add(fns, json_object_new_string(ms_fn_names[i]));
+		if (s->fn_mask & 1u << i && peralloc__fn_name(pa, i))
+			json_object_array_add(fns,
+					      json_object_new_string(peralloc__fn_name(pa, i)));
 	json_object_object_add(o, "frames", frames);
 	if (s->nframes) {
 		frame_name(s, peralloc__title_frame(pa, s), fr, sizeof(fr));
@@ -476,6 +484,9 @@ json_object *peralloc__json(struct peralloc *pa)
 	json_object_object_add(causes, "allocator_internal", U64(st->unknown_allocator_internal));
 	json_object_object_add(o, "unknown_frees_by_cause", causes);
 	json_object_object_add(o, "ended_by_exec", U64(st->ended_by_exec));
+	json_object_object_add(o, "pool_clears", U64(st->pool_clears));
+	json_object_object_add(o, "pool_destroys", U64(st->pool_destroys));
+	json_object_object_add(o, "pool_frees", U64(st->pool_frees));
 	json_object_object_add(o, "complete", json_object_new_boolean(!dropped_total(st)));
 	json_object_object_add(dropped, "alloc_records", U64(st->lost_records[MS_EV_ALLOC]));
 	json_object_object_add(dropped, "free_records", U64(st->lost_records[MS_EV_FREE]));

@@ -83,9 +83,10 @@ int report__single_stepped(const struct report *r, bool steps, const char **name
 	const struct target *t = r->target;
 	int n = 0;
 
-	for (int f = 0; f < MS_FN_GLIBC_COUNT && f < t->nfn && n < max; f++)
-		if (t->fn[f].found && t->fn[f].alias_of < 0 && !t->fn[f].site.emulated)
-			names[n++] = ms_fn_names[f];
+	for (int f = 0; f < t->nfn && n < max; f++)
+		if ((f < MS_FN_GLIBC_COUNT || f >= MS_FN_CUSTOM) && t->fn[f].found &&
+		    t->fn[f].alias_of < 0 && !t->fn[f].site.emulated)
+			names[n++] = t->fn[f].name;
 	for (int v = 0; v < ms_nvariants && n < max; v++)
 		if (target__variant_probed(t, v) && !t->variants[v].site.emulated)
 			names[n++] = ms_variants[v].label;

@@ -94,7 +94,7 @@ static json_object *json_variant_aliases(const struct report *r, int fn)
 			    json_object_new_string(ms_variants[tv->alias_variant].label));
 		else if (tv->alias_of >= 0)
 			json_object_object_add(o, ms_variants[v].label,
-					       json_object_new_string(ms_fn_names[tv->alias_of]));
+					       json_object_new_string(t->fn[tv->alias_of].name));
 	}
 	return o;
 }
@@ -116,12 +116,26 @@ static json_object *json_allocators(const struct report *r)
 		json_object_object_add(o, "name",
 				       json_object_new_string(target__allocator_name(files[k])));
 		json_object_object_add(o, "file", json_object_new_string(files[k]));
-		for (int f = 0; f < t->nfn; f++) {
+		for (int f = 0; f < MS_FN_CUSTOM && f < t->nfn; f++) {
 			bool cxx = f >= MS_FN_GLIBC_COUNT;
 
 			if (t->fn[f].found && (cxx ? !strcmp(t->cxx, files[k]) : !k))
-				json_object_array_add(fns, json_object_new_string(ms_fn_names[f]));
+				json_object_array_add(fns, json_object_new_string(r->target->fn[f].name));
 		}
+		json_object_object_add(o, "functions", fns);
+		json_object_array_add(a, o);
+	}
+	for (int k = 0; k < t->nfamilies; k++) {
+		json_object *o = json_object_new_object(), *fns = json_object_new_array();
+
+		json_object_object_add(o, "name", json_object_new_string(t->families[k].name));
+		json_object_object_add(o, "file", json_object_new_string(t->families[k].file));
+		json_object_object_add(o, "custom", json_object_new_boolean(true));
+		json_object_object_add(o, "builtin_spec",
+				       json_object_new_boolean(t->families[k].builtin));
+		for (int f = MS_FN_CUSTOM; f < t->nfn; f++)
+			if (t->fn[f].family == k)
+				json_object_array_add(fns, json_object_new_string(t->fn[f].name));
 		json_object_object_add(o, "functions", fns);
 		json_object_array_add(a, o);
 	}
@@ -154,7 +168,7 @@ static json_object *json_phase(const struct report *r, const struct report_phase
 		json_object_object_add(fo, "traced", json_object_new_boolean(tf->found));
 		if (tf->alias_of >= 0)
 			json_object_object_add(fo, "alias_of",
-					       json_object_new_string(ms_fn_names[tf->alias_of]));
+					       json_object_new_string(r->target->fn[tf->alias_of].name));
 		json_object_object_add(fo, "calls", U64(f->calls));
 		json_object_object_add(fo, "bytes", U64(f->bytes));
 		json_object_object_add(fo, "failed", U64(f->failed));
@@ -172,7 +186,7 @@ static json_object *json_phase(const struct report *r, const struct report_phase
 			json_object_object_add(fo, "variants_counted_elsewhere",
 					       json_variant_aliases(r, i));
 		}
-		json_object_object_add(fns, ms_fn_names[i], fo);
+		json_object_object_add(fns, r->target->fn[i].name, fo);
 	}
 	for (i = 0; i < MS_SYS_MAX; i++) {
 		const struct ms_sys_stats *s = &ph->sys[i];
@@ -216,7 +230,7 @@ static void add_steps(const struct report *r, json_object *root)
 		json_object_object_add(g, "hint", json_object_new_string(glibc_steps_hint));
 	json_object_object_add(root, "glibc_steps", g);
 	for (int f = 0; r->steps_traced && f < r->target->nfn; f++) {
-		json_object *fo = json_object_object_get(fns, ms_fn_names[f]);
+		json_object *fo = json_object_object_get(fns, r->target->fn[f].name);
 		json_object *a = json_object_new_array();
 		uint64_t total = r->total.fn[f].lat_sum_ns;
 
@@ -267,7 +281,7 @@ static json_object *json_threads(const struct report *r)
 			json_object_object_add(fo, "bytes", U64(w->fn_bytes[f]));
 			json_object_object_add(fo, "latency_sum_ns", U64(w->fn_ns[f]));
 			json_object_object_add(fo, "internal_calls", U64(w->fn_own_calls[f]));
-			json_object_object_add(fns, ms_fn_names[f], fo);
+			json_object_object_add(fns, r->target->fn[f].name, fo);
 		}
 		json_object_object_add(o, "functions", fns);
 		for (int k = 0; k < MS_SYS_MAX; k++)
@@ -346,17 +360,15 @@ json_object *report__to_json(const struct report *r)
 			if (!f->found || f->alias_of >= 0)
 				continue;
 			fo = json_object_new_object();
-			json_object_object_add(fo, "file",
-					       json_object_new_string(i >= MS_FN_GLIBC_COUNT
-									  ? r->target->cxx
-									  : r->target->allocator));
+			json_object_object_add(
+			    fo, "file", json_object_new_string(target__fn_file(r->target, i)));
 			json_object_object_add(fo, "offset", U64(f->site.skip));
 			json_object_object_add(fo, "file_offset", U64(f->site.offset));
 			json_object_object_add(fo, "emulated",
 					       json_object_new_boolean(f->site.emulated));
 			json_object_object_add(fo, "cost_per_call_ns",
 					       U64(report__probe_cost_ns(r, f)));
-			json_object_object_add(per, ms_fn_names[i], fo);
+			json_object_object_add(per, r->target->fn[i].name, fo);
 		}
 		json_object_object_add(ov, "probes", per);
 		per = json_object_new_object();

@@ -32,30 +32,30 @@ static void print_fn_table(const struct report *r, const struct report_phase *ph
 	for (i = 0; i < r->target->nfn; i++) {
 		const struct ms_fn_stats *f = &ph->fn[i];
 		const struct target_fn *tf = &r->target->fn[i];
-		char name[32];
+		char name[2 * SPEC_SYM_LEN];
 
 		if (!tf->found && i >= MS_FN_GLIBC_COUNT && !r->target->cxx[0])
 			continue; /* no C++ runtime in the program */
 		if (!tf->found) {
 			if (all)
 				fprintf(out, "%-22s (not defined in the allocator: not traced)\n",
-					ms_fn_names[i]);
+					r->target->fn[i].name);
 			else
 				appendf(missing, sizeof(missing), "%s%s", missing[0] ? ", " : "",
-					ms_fn_names[i]);
+					r->target->fn[i].name);
 			continue;
 		}
 		if (tf->alias_of >= 0)
 			continue; /* its calls are in the row of the function it aliases */
 		if (!f->calls && !all) {
-			appendf(quiet, sizeof(quiet), "%s%s", quiet[0] ? ", " : "", ms_fn_names[i]);
+			appendf(quiet, sizeof(quiet), "%s%s", quiet[0] ? ", " : "", r->target->fn[i].name);
 			continue;
 		}
-		snprintf(name, sizeof(name), "%s", ms_fn_names[i]);
+		snprintf(name, sizeof(name), "%s", r->target->fn[i].name);
 		for (int j = 0; j < r->target->nfn; j++)
 			if (r->target->fn[j].alias_of == i)
-				snprintf(name, sizeof(name), "%s/%s", ms_fn_names[i],
-					 ms_fn_names[j]);
+				snprintf(name, sizeof(name), "%s/%s", r->target->fn[i].name,
+					 r->target->fn[j].name);
 		fprintf(out, "%-22s %10llu %10s %6llu %9s %9s %9s | %7llu %6llu %8llu %9s\n", name,
 			(unsigned long long)f->calls, fmt_bytes(b1, sizeof(b1), f->bytes),
 			(unsigned long long)f->failed,
@@ -120,7 +120,7 @@ static void print_own_calls(const struct report *r, const struct report_phase *p
 		fprintf(out,
 			"  %s: of which %llu by %s itself (called from inside %s or ld.so%s), "
 			"%llu faults, %llu syscalls (%s) inside them\n",
-			ms_fn_names[i], (unsigned long long)o->calls, who,
+			r->target->fn[i].name, (unsigned long long)o->calls, who,
 			r->target->is_glibc ? "libc" : who,
 			r->target->is_glibc ? ": thread exit, stdio, dlopen..." : "",
 			(unsigned long long)o->kernel.faults, /* major faults are of these */
@@ -154,7 +154,7 @@ static void print_steps(const struct report *r, FILE *out)
 					"steps it calls)\n%-22s %-20s %10s %10s %9s\n",
 					"function", "step", "calls", "time", "of its time");
 			any = true;
-			fprintf(out, "%-22s %-20s %10llu %10s %9s\n", ms_fn_names[f],
+			fprintf(out, "%-22s %-20s %10llu %10s %9s\n", r->target->fn[f].name,
 				ms_step_names[k], (unsigned long long)st->calls,
 				fmt_ns(b, sizeof(b), st->ns),
 				fmt_pct(p, sizeof(p), total ? (double)st->ns / total : 0));
@@ -350,7 +350,7 @@ void report__print_text(const struct report *r, FILE *out, const struct report_t
 	for (i = 0; o->histograms && i < r->target->nfn; i++) {
 		if (!t->fn[i].calls)
 			continue;
-		fprintf(out, "\n%s latency:\n", ms_fn_names[i]);
+		fprintf(out, "\n%s latency:\n", r->target->fn[i].name);
 		hist_print_log2(out, t->fn[i].hist, MS_HIST_SLOTS, "nsecs");
 	}
 }

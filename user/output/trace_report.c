@@ -68,10 +68,12 @@ static void print_text(const struct report *r, const struct trace_opts *o, struc
 		       struct slowcalls *sc, FILE *out)
 {
 	struct report_text_opts to = {.histograms = !o->no_hist, .all_rows = o->all_rows};
+	const char *names[MS_FN_MAX];
 
+	target__fn_names(r->target, names);
 	report__print_text(r, out, &to);
 	if (sc)
-		slowcalls__print_text(sc, out, ms_fn_names, r->target->nfn, r->total.start_ns,
+		slowcalls__print_text(sc, out, names, r->target->nfn, r->total.start_ns,
 				      o->top ? o->top : 10);
 	report__print_threads(r, out, o->top ? o->top : 10);
 	if (pa)
@@ -104,9 +106,12 @@ int trace_report__write(const struct report *r, const struct trace_opts *o, stru
 
 		if (pa)
 			json_object_object_add(root, "per_allocation", peralloc__json(pa));
-		if (sc)
-			slowcalls__add_json(sc, root, ms_fn_names, r->target->nfn,
-					    r->total.start_ns);
+		if (sc) {
+			const char *names[MS_FN_MAX];
+
+			target__fn_names(r->target, names);
+			slowcalls__add_json(sc, root, names, r->target->nfn, r->total.start_ns);
+		}
 		if (json_write_file(root, o->json)) {
 			ms_err("the JSON report follows on stderr instead");
 			json_print(root, stderr);

@@ -182,6 +182,13 @@ static void note_searched(struct target *t, const char *path)
 			 path);
 }
 
+/* Slot F of the built-in table: its name and arguments, nothing found yet. */
+static void fn_init_builtin(struct target *t, int f)
+{
+	t->fn[f] = (struct target_fn){.alias_of = -1, .spec = ms_fn_specs[f]};
+	snprintf(t->fn[f].name, sizeof(t->fn[f].name), "%s", ms_fn_names[f]);
+}
+
 /* Fill t->fn from PATH when it defines malloc; true if it does. */
 static bool try_allocator(struct target *t, const char *path)
 {
@@ -199,7 +206,7 @@ static bool try_allocator(struct target *t, const char *path)
 	snprintf(t->allocator, sizeof(t->allocator), "%s", path);
 	t->nfn = MS_FN_COUNT;
 	for (i = 0; i < MS_FN_GLIBC_COUNT; i++) {
-		t->fn[i].alias_of = -1;
+		fn_init_builtin(t, i);
 		t->fn[i].found =
 		    elf_syms__find(es, ms_fn_names[i], &t->fn[i].offset, &t->fn[i].size);
 		for (j = 0; t->fn[i].found && j < i; j++)
@@ -242,7 +249,7 @@ static void resolve_variants(struct target *t)
 				     elf_syms__open(t->allocator)};
 
 	for (int f = MS_FN_GLIBC_COUNT; f < MS_FN_COUNT; f++)
-		t->fn[f] = (struct target_fn){.alias_of = -1};
+		fn_init_builtin(t, f);
 	for (int v = 0; v < ms_nvariants; v++) {
 		struct target_variant *tv = &t->variants[v];
 		struct elf_syms *es = files[ms_variants[v].file];
@@ -360,6 +367,9 @@ static int no_allocator(struct target *t)
 }
 
 static int resolve_pid_once(struct target *t);
+static int pid_objects(const struct target *t, char ***out);
+static int resolve_custom(struct target *t, char **objs, int n);
+static void objects_free(char **objs, int n);
 
 int target__resolve_pid(struct target *t)
 {
@@ -374,8 +384,13 @@ int target__resolve_pid(struct target *t)
 	elf_syms__close(es);
 	/* A dynamic program caught before ld.so mapped libc: give it a moment. */
 	for (tries = 0; tries < 40; tries++) {
-		if (!resolve_pid_once(t))
-			return 0;
+		if (!resolve_pid_once(t)) {
+			char **objs;
+			int n = pid_objects(t, &objs), err = resolve_custom(t, objs, n);
+
+			objects_free(objs, n);
+			return err;
+		}
 		if (!dynamic)
 			break;
 		usleep(25000);
@@ -511,18 +526,214 @@ int target__resolve_exec(struct target *t, const char *path)
 	elf_syms__close(es);
 	try_cxx(t, path);
 	if (try_allocator(t, path))
-		return 0;
-	if (!interp[0])
+		ret = 0;
+	else if (!interp[0])
 		return no_allocator(t);
-	n = list_objects(interp, path, &objs);
+	n = interp[0] ? list_objects(interp, path, &objs) : 0;
+	if (n < 0)
+		n = 0;
 	for (i = 0; i < n; i++) {
 		if (ret && try_allocator(t, objs[i]))
 			ret = 0;
 		try_cxx(t, objs[i]);
-		free(objs[i]);
 	}
+	if (ret) {
+		objects_free(objs, n);
+		return no_allocator(t);
+	}
+	/* the program first: where the dynamic linker looks first */
+	objs = realloc(objs, (n + 1) * sizeof(*objs));
+	memmove(objs + 1, objs, n * sizeof(*objs));
+	objs[0] = strdup(path);
+	ret = resolve_custom(t, objs, n + 1);
+	objects_free(objs, n + 1);
+	return ret;
+}
+
+/* Custom allocators ------------------------------------------------------------------- */
+
+/* OBJ is the module a spec names: its path, or a base name it starts with. */
+static bool module_is(const char *obj, const char *module)
+{
+	const char *base = strrchr(obj, '/');
+
+	if (module[0] == '/')
+		return !strcmp(obj, module);
+	base = base ? base + 1 : obj;
+	return !strncmp(base, module, strlen(module));
+}
+
+/* The first of OBJS (lookup order) defining F's symbol, in F's module when it names one:
+ * its index, with the offset and size; -1 when none does. */
+static int find_spec_fn(char **objs, int n, const struct spec_fn *f, uint64_t *off, uint64_t *size)
+{
+	for (int i = 0; i < n; i++) {
+		struct elf_syms *es;
+		bool found;
+
+		if (f->module[0] && !module_is(objs[i], f->module))
+			continue;
+		es = elf_syms__open(objs[i]);
+		found = es && elf_syms__find(es, f->sym, off, size);
+		elf_syms__close(es);
+		if (found)
+			return i;
+	}
+	return -1;
+}
+
+/* Say what is wrong with F, not found in OBJS. */
+static void spec_fn_missing(const struct alloc_spec *s, const struct spec_fn *f, char **objs,
+			    int n)
+{
+	char searched[1024] = "";
+	bool module_seen = false;
+
+	for (int i = 0; i < n; i++) {
+		module_seen |= f->module[0] && module_is(objs[i], f->module);
+		appendf(searched, sizeof(searched), "%s%s", i ? ", " : "", objs[i]);
+	}
+	if (f->module[0] && !module_seen)
+		ms_err("%s (%s): the program loads no module '%s' (it loads: %s); name it by "
+		       "the start of its file name or its full path",
+		       f->sym, s->name, f->module, searched);
+	else
+		ms_err("%s (%s): no function %s in %s%s; check the name with 'nm -D FILE' (C++ "
+		       "names are mangled)",
+		       f->sym, s->name, f->sym, f->module[0] ? "module " : "",
+		       f->module[0] ? f->module : searched);
+}
+
+/* Probe the functions of spec S found in OBJS as one family; a spec the user gave must be
+ * found whole (-1 after saying what is missing), a built-in one is taken when its first
+ * function is there. */
+static int add_family(struct target *t, const struct alloc_spec *s, char **objs, int n)
+{
+	int fam = t->nfamilies, first = t->nfn;
+
+	if (fam >= (int)(sizeof(t->families) / sizeof(*t->families)))
+		return 0;
+	for (int i = 0; i < s->nfn; i++) {
+		const struct spec_fn *f = &s->fn[i];
+		struct target_fn *tf = &t->fn[t->nfn];
+		uint64_t off, size;
+		int o = find_spec_fn(objs, n, f, &off, &size);
+
+		if (o < 0) {
+			if (s->builtin) {
+				if (!i)
+					return 0;
+				continue;
+			}
+			spec_fn_missing(s, f, objs, n);
+			return -1;
+		}
+		if (t->nfn >= MS_FN_MAX) {
+			ms_err("%s (%s): more than %d allocator functions in all; memstudy traces "
+			       "%d besides the malloc family and C++'s",
+			       f->sym, s->name, MS_FN_MAX, MS_FN_MAX - MS_FN_CUSTOM);
+			t->nfn = first;
+			return s->builtin ? 0 : -1;
+		}
+		*tf = (struct target_fn){.found = true, .offset = off, .size = size, .alias_of = -1,
+					 .family = fam, .pool = f->pool};
+		snprintf(tf->name, sizeof(tf->name), "%s", f->sym);
+		snprintf(tf->file, sizeof(tf->file), "%s", objs[o]);
+		tf->spec = (struct ms_fn_spec){NULL, f->size, f->count,
+					       f->kind == MS_KIND_ALLOC ? f->pool
+					       : f->kind >= MS_KIND_POOL_CLEAR ? f->pool
+									      : f->ptr,
+					       f->kind};
+		/* one address, one probe: counted under the first name */
+		for (int g = 0; g < t->nfn && tf->alias_of < 0; g++)
+			if (t->fn[g].found && t->fn[g].alias_of < 0 && t->fn[g].offset == off &&
+			    !strcmp(target__fn_file(t, g), objs[o]))
+				tf->alias_of = g;
+		t->nfn++;
+	}
+	snprintf(t->families[fam].name, sizeof(t->families[fam].name), "%s",
+		 s->name[0] ? s->name : "custom");
+	t->families[fam].builtin = s->builtin;
+	memcpy(t->families[fam].file, t->fn[first].file, sizeof(t->families[fam].file));
+	t->nfamilies++;
+	return 0;
+}
+
+/* The user's specs, then the built-in ones whose symbols OBJS define and no spec of the
+ * user's names. */
+static int resolve_custom(struct target *t, char **objs, int n)
+{
+	const struct alloc_spec *b;
+	int nb = t->specs && t->specs->no_builtin ? 0 : spec__builtins(&b);
+
+	t->nfamilies = 0;
+	for (int i = 0; t->specs && i < t->specs->n; i++)
+		if (add_family(t, &t->specs->s[i], objs, n))
+			return -1;
+	for (int i = 0; i < nb; i++) {
+		bool named = false;
+
+		for (int f = MS_FN_CUSTOM; f < t->nfn; f++)
+			named |= !strcmp(t->fn[f].name, b[i].fn[0].sym);
+		if (!named)
+			add_family(t, &b[i], objs, n);
+	}
+	return 0;
+}
+
+const char *target__fn_file(const struct target *t, int fn)
+{
+	if (fn >= MS_FN_CUSTOM)
+		return t->fn[fn].file;
+	return fn >= MS_FN_GLIBC_COUNT ? t->cxx : t->allocator;
+}
+
+void target__fn_names(const struct target *t, const char **names)
+{
+	for (int f = 0; f < MS_FN_MAX; f++)
+		names[f] = f < t->nfn ? t->fn[f].name : NULL;
+}
+
+/* The program's objects as this process opens them, in lookup order: the executable, then
+ * the text mappings of /proc/PID/maps. */
+static int pid_objects(const struct target *t, char ***out)
+{
+	char path[64], line[PATH_MAX + 128], file[PATH_MAX], **objs = NULL;
+	int n = 0, i;
+	FILE *f;
+
+	path_in_target(t, t->exe, file, sizeof(file));
+	objs = malloc(sizeof(*objs));
+	objs[n++] = strdup(file);
+	snprintf(path, sizeof(path), "/proc/%d/maps", t->pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *name = strchr(line, '/');
+
+		if (!name || !strstr(line, " r-xp ") || strstr(line, "(deleted)"))
+			continue;
+		name[strcspn(name, "\n")] = '\0';
+		if (!strcmp(name, t->exe))
+			continue;
+		path_in_target(t, name, file, sizeof(file));
+		for (i = 0; i < n && strcmp(objs[i], file); i++)
+			;
+		if (i < n)
+			continue;
+		objs = realloc(objs, (n + 1) * sizeof(*objs));
+		objs[n++] = strdup(file);
+	}
+	if (f)
+		fclose(f);
+	*out = objs;
+	return n;
+}
+
+static void objects_free(char **objs, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(objs[i]);
 	free(objs);
-	return ret ? no_allocator(t) : 0;
 }
 
 /* The argument registers the BPF side reads at a function's entry, for probe placement. */
@@ -585,7 +796,7 @@ uint64_t target__variant_cookie(const struct target *t, int v)
 
 uint64_t target__cookie(const struct target *t, int fn)
 {
-	return cookie_at(fn, &ms_fn_specs[fn], &t->fn[fn].site);
+	return cookie_at(fn, &t->fn[fn].spec, &t->fn[fn].site);
 }
 
 void target__place_probes(struct target *t)
@@ -615,12 +826,20 @@ void target__place_probes(struct target *t)
 			    t->probe_at_entry, &tv->site);
 		elf_syms__close(es);
 	}
-	es = NULL;
 	for (int f = MS_FN_GLIBC_COUNT; f < MS_FN_COUNT; f++)
 		for (int v = ms_nvariants - 1; v >= 0; v--) /* the base variant's, for reports */
 			if (ms_variants[v].fn == f && target__variant_probed(t, v))
 				t->fn[f].site = t->variants[v].site;
-	elf_syms__close(es);
+	for (int f = MS_FN_CUSTOM; f < t->nfn; f++) {
+		struct target_fn *tf = &t->fn[f];
+
+		if (!tf->found || tf->alias_of >= 0)
+			continue;
+		es = elf_syms__open(tf->file);
+		probe_place(es, tf->file, tf->offset, tf->size, registers_read(&tf->spec),
+			    t->probe_at_entry, &tf->site);
+		elf_syms__close(es);
+	}
 	base = strrchr(t->allocator, '/');
 	t->is_glibc = !strncmp(base ? base + 1 : t->allocator, "libc.so", 7);
 	if (t->is_glibc)

@@ -9,15 +9,37 @@
 #include <sys/types.h>
 
 #include "memstudy.h"
+#include "resolve/alloc_spec.h"
 #include "resolve/glibc_steps.h"
 #include "resolve/probe_place.h"
 
+/* One allocator function: its symbol and what the BPF side reads (bpf/memstudy.h). */
+struct ms_fn_spec {
+	const char *name;
+	unsigned int size_arg, count_arg, ptr_arg; /* 1-based, 0 = none */
+	enum ms_fn_kind kind;
+};
+
+/* One function of the report: the malloc family's, C++'s operators, or a custom allocator's. */
 struct target_fn {
 	bool found;
-	uint64_t offset; /* file offset in target.allocator */
-	int alias_of;	 /* another enum ms_fn at the same address, or -1 */
+	uint64_t offset; /* file offset in target.allocator (custom: in file) */
+	int alias_of;	 /* another function at the same address, or -1 */
 	uint64_t size;
 	struct probe_site site; /* where the probes go: see probe_place.h */
+	char name[SPEC_SYM_LEN]; /* the report's and the JSON's name */
+	/* custom allocators (slots from MS_FN_CUSTOM) */
+	int family;	     /* its spec: target.families[family] */
+	unsigned int pool;   /* the pool argument, 0 = none (in spec.ptr_arg for the probes) */
+	struct ms_fn_spec spec;
+	char file[PATH_MAX];
+};
+
+/* A custom allocator: a spec whose functions were found. */
+struct target_family {
+	char name[SPEC_NAME_LEN];
+	bool builtin; /* chosen by memstudy, not named by the user */
+	char file[PATH_MAX]; /* where its first function is */
 };
 
 /* One C++ operator variant (ms_variants[]), probed in target.cxx. */
@@ -38,7 +60,12 @@ struct target {
 	char exe[PATH_MAX];
 	char allocator[PATH_MAX]; /* the file the malloc family is probed in */
 	struct target_fn fn[MS_FN_MAX];
-	int nfn; /* functions in fn[]: MS_FN_COUNT; C++'s found when cxx[] names a file */
+	/* function slots in use: MS_FN_COUNT and the custom allocators' (C++'s found when cxx[]
+	 * names a file) */
+	int nfn;
+	const struct alloc_specs *specs; /* the user's, set before resolving; NULL: none */
+	struct target_family families[SPECS_MAX + 4];
+	int nfamilies;
 	char cxx[PATH_MAX]; /* the file C++'s operators are probed in; "" without C++ */
 	struct target_variant variants[MS_VARIANTS_MAX];
 	bool has_phase; /* exe defines memstudy_phase() */
@@ -48,13 +75,6 @@ struct target {
 	bool is_glibc;		  /* the allocator is glibc's libc: its own calls can be told */
 	struct glibc_steps steps; /* its internal steps, when its debug file is installed */
 	bool quiet;		  /* resolving says nothing on failure */
-};
-
-/* One allocator function: its symbol and what the BPF side reads (bpf/memstudy.h). */
-struct ms_fn_spec {
-	const char *name;
-	unsigned int size_arg, count_arg, ptr_arg; /* 1-based, 0 = none */
-	enum ms_fn_kind kind;
 };
 
 extern const struct ms_fn_spec ms_fn_specs[MS_FN_COUNT];
@@ -108,5 +128,9 @@ const char *target__variant_file(const struct target *t, int v);
 uint64_t target__variant_cookie(const struct target *t, int v);
 /* The BPF cookie of FN's probes: its slot, arguments and kind, as placed. */
 uint64_t target__cookie(const struct target *t, int fn);
+/* The file function FN is probed in. */
+const char *target__fn_file(const struct target *t, int fn);
+/* Every function's name, for tables indexed by slot (NAMES holds MS_FN_MAX). */
+void target__fn_names(const struct target *t, const char **names);
 
 #endif
