@@ -19,7 +19,8 @@ esac
 PKGS=(build-essential cmake pkg-config clang llvm bpftool
       libbpf-dev libelf-dev libdw-dev zlib1g-dev libjson-c-dev libcapstone-dev
       python3 strace util-linux gnuplot-nox clang-format libclang-rt-14-dev libc6-dbg
-      libtcmalloc-minimal4 libmimalloc2.0 libjemalloc2)
+      libtcmalloc-minimal4 libmimalloc2.0 libjemalloc2
+      kamailio libapr1-dev bpftrace redis-server redis-tools)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -31,6 +31,7 @@
 #define PAGE_SZ	    (1ULL << PAGE_SHIFT)
 #define NIL	    ADDR_NIL
 #define PENDING_MAX 8
+#define PA_ARENAS_MAX 8
 
 const char *const pa_kind_names[PA_KIND_MAX] = {"in_allocations",  "in_allocator_metadata",
 						"in_freed_memory", "thread_stacks",
@@ -105,6 +106,10 @@ struct peralloc {
 	/* pool allocators: each pool's blocks, and the functions that allocate in pools */
 	struct pools pools;
 	uint32_t pooled_fns; /* 1 << fn */
+	/* live blocks holding another allocator's blocks (kamailio's pkg pool is one malloc):
+	 * a fault inside one but in none of its blocks is charged to it */
+	uint64_t arena[PA_ARENAS_MAX]; /* ptr; 0 = empty */
+	int narenas;
 };
 
 static uint64_t index_bytes(struct peralloc *pa)
@@ -439,6 +444,38 @@ static void count(struct pa_counts *c, uint16_t flags, bool fault, bool major)
 	c->major += major;
 }
 
+/* The live arena holding A (another allocator's memory, outside its blocks), or NIL. */
+static uint32_t arena_of(struct peralloc *pa, uint64_t a)
+{
+	for (int i = 0; i < pa->narenas; i++) {
+		uint32_t e = addr_index__find(&pa->live, pa->arena[i]);
+
+		if (e != NIL && a >= pa->arena[i] && a < pa->arena[i] + entry_at(&pa->live, e)->size)
+			return e;
+	}
+	return NIL;
+}
+
+/* A custom allocator's block [PTR, PTR + SIZE), before it is in the index: when a live
+ * block of the malloc family holds it, that one is an arena (the first PA_ARENAS_MAX). */
+static void arena_note(struct peralloc *pa, uint64_t ptr, uint64_t size)
+{
+	struct pa_entry *x;
+	bool header;
+	uint32_t e;
+
+	if (pa->narenas == PA_ARENAS_MAX || arena_of(pa, ptr) != NIL)
+		return;
+	e = addr_index__lookup(&pa->live, ptr, 0, &header);
+	if (e == NIL)
+		return;
+	x = entry_at(&pa->live, e);
+	if (!(pa->sites[x->site].fn_mask & ((1u << MS_FN_CUSTOM) - 1)) ||
+	    ptr + size > x->ptr + x->size)
+		return; /* another custom block, or not inside */
+	pa->arena[pa->narenas++] = x->ptr;
+}
+
 /* Charge a fault (FAULT) and/or a major fault (MAJOR) at A to what holds it now, or to
  * entry E when given. Returns the target for a later major-fault record. */
 static int64_t charge(struct peralloc *pa, uint64_t a, uint16_t flags, bool fault, bool major,
@@ -449,6 +486,8 @@ static int64_t charge(struct peralloc *pa, uint64_t a, uint16_t flags, bool faul
 
 	if (e == NIL)
 		e = addr_index__lookup(&pa->live, a, GLIBC_CHUNK_HDR, &header);
+	if (e == NIL)
+		e = arena_of(pa, a);
 	if (e != NIL) {
 		struct pa_entry *x = entry_at(&pa->live, e);
 
@@ -667,14 +706,16 @@ static void on_alloc(struct peralloc *pa, const struct ms_event_alloc *ev, size_
 			addr_index__remove(&pa->live, old);
 		}
 		heap_count(pa, th, ev->ptr);
-		if (addr_index__insert(&pa->live, ev->ptr, ev->size, site, &e))
+		if (ev->fn >= MS_FN_CUSTOM) /* inside a malloc'ed arena? */
+			arena_note(pa, ev->ptr, ev->size);
+		if (addr_index__insert(&pa->live, ev->ptr, ev->size, site, &e)) {
 			pa->st.lost_nomem++;
-		else if (ev->kind == MS_KIND_ALLOC && ev->old_ptr) {
+		} else if (ev->kind == MS_KIND_ALLOC && ev->old_ptr) {
 			pa->pooled_fns |= 1u << ev->fn;
 			if (pools__add(&pa->pools, ev->old_ptr, ev->ptr))
 				pa->st.lost_nomem++;
 		}
-		else if (pa->live.live > pa->st.live_max) {
+		if (e != NIL && pa->live.live > pa->st.live_max) {
 			pa->st.live_max = pa->live.live;
 			pa->st.index_bytes_at_max = index_bytes(pa);
 		}

@@ -307,6 +307,10 @@ void report__print_text(const struct report *r, FILE *out, const struct report_t
 	fprintf(out, "\nmemstudy: PID %d (%s), %.3f s traced%s; allocator %s\n", r->target->pid,
 		r->target->comm, r->duration_s, r->target_exited ? " until it exited" : "",
 		r->target->allocator);
+	for (i = 0; i < r->target->nfamilies; i++)
+		fprintf(out, "%s %s in %s (%s)\n", i ? "     and" : "custom allocators:",
+			r->target->families[i].name, r->target->families[i].file,
+			r->target->families[i].builtin ? "built-in spec" : "your spec");
 	print_execs(r, out);
 	fprintf(out, "lost events: %llu%s\n", (unsigned long long)r->lost_total,
 		r->lost_total ? " (some counts are low: see docs/json.md, lost_events)" : "");

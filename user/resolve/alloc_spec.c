@@ -284,8 +284,8 @@ int spec__parse_file(struct alloc_spec *s, const char *path, char *err, size_t l
 
 void spec__format_fn(const struct spec_fn *f, char *buf, size_t len)
 {
-	static const char *const keys[] = {"size", "count", "ptr", "pool"};
-	const unsigned int vals[] = {f->size, f->count, f->ptr, f->pool};
+	static const char *const keys[] = {"ptr", "size", "count", "pool"};
+	const unsigned int vals[] = {f->ptr, f->size, f->count, f->pool};
 	char sep = ':';
 
 	snprintf(buf, len, "%s %s%s%s", spec__kind_word(f->kind), f->module, f->module[0] ? ":" : "",

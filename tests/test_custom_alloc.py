@@ -1,0 +1,291 @@
+"""Custom allocators (issue 16, items 3-4): specs on the command line and in files, and the
+built-in specs memstudy chooses by their symbols, on real programs:
+
+- a C program on Debian's libapr1 (tests/targets/custom/apr_pools.c) that creates,
+  allocates in, clears and destroys pools: its own counts are the oracle, and per-allocation
+  mode must end every block of a cleared or destroyed pool, children included;
+- Debian's kamailio with a minimal configuration, run with -x tlsf, -x qm and -x fm, sent
+  K SIP OPTIONS over UDP on loopback: the oracle is bpftrace counting the same functions'
+  outermost calls on a private copy of the binary (bpftrace does not filter uprobes by pid:
+  a copy no other process runs keeps it to this one), and the replies the server sent.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+from memtest import MEMSTUDY, memstudy, memstudy_json, need_bpf, target, main
+
+KAMAILIO = "/usr/sbin/kamailio"
+BPFTRACE = shutil.which("bpftrace") or "/usr/bin/bpftrace"
+APR = target("apr_pools")
+
+
+def work_phase(rep):
+    """The counts of the program's own work, between its "work" and "done" markers."""
+    for ph in rep["phases"]:
+        if ph["name"] == "work":
+            return ph["functions"]
+    raise AssertionError("no 'work' phase: %s" % [p["name"] for p in rep["phases"]])
+
+
+class AprPools(unittest.TestCase):
+    ROUNDS, N, KEEP = 10, 100, 7
+
+    def setUp(self):
+        need_bpf(self)
+        if not os.path.exists(APR):
+            self.fail("%s was not built: build.sh installs libapr1-dev" % APR)
+
+    def trace(self, extra=()):
+        rep, p = memstudy_json(["run"] + list(extra) + ["--", APR, str(self.ROUNDS),
+                                                        str(self.N), str(self.KEEP)], self)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(rep["lost_events"], 0)
+        return rep, json.loads(p.stdout)
+
+    def check_counts(self, rep, truth):
+        work = work_phase(rep)
+        for fn in ("apr_palloc", "apr_pool_create_ex", "apr_pool_clear", "apr_pool_destroy"):
+            self.assertEqual(work[fn]["calls"], truth[fn], fn)
+        self.assertEqual(work["apr_palloc"]["failed"], 0)
+
+    def test_builtin_spec(self):
+        rep, truth = self.trace()
+        self.check_counts(rep, truth)
+        fams = {a["name"]: a for a in rep["allocators"]}
+        self.assertIn("apr-pools", fams)
+        self.assertTrue(fams["apr-pools"]["builtin_spec"])
+        self.assertIn("libapr-1", fams["apr-pools"]["file"])
+        self.assertEqual(fams["apr-pools"]["functions"],
+                         ["apr_palloc", "apr_pcalloc", "apr_pool_create_ex", "apr_pool_clear",
+                          "apr_pool_destroy"])
+        # glibc's own internal steps may be (munmap_chunk, new_heap); APR's never
+        self.assertEqual([n for n in rep["overhead"]["single_stepped"] if "apr" in n], [])
+
+    def test_per_allocation_pools_free_their_blocks(self):
+        rep, truth = self.trace(["--per-allocation"])
+        pa = rep["per_allocation"]
+        # every block of the rounds' pools ends with its pool: N * 2 a round
+        self.assertEqual(pa["pool_frees"], self.ROUNDS * self.N * 2)
+        self.assertEqual(pa["pool_clears"], truth["apr_pool_clear"])
+        # children destroyed by their parent's clear or destroy are seen too
+        self.assertEqual(pa["pool_destroys"], truth["pools_destroyed"])
+        main_sites = [s for s in pa["sites"] if s["functions"] == ["apr_palloc"]
+                      and s["title"].startswith("main")]
+        live = sum(s["allocations"] - s["frees"] for s in main_sites)
+        self.assertEqual(live, truth["live"])
+        self.assertEqual(sum(s["allocations"] for s in main_sites), truth["apr_palloc"])
+
+    def test_command_line_spec(self):
+        rep, truth = self.trace(["--no-builtin-allocators",
+                                 "--alloc", "libapr-1:apr_palloc:size=2,pool=1",
+                                 "--pool-create", "apr_pool_create_ex",
+                                 "--pool-clear", "apr_pool_clear:pool=1",
+                                 "--pool-destroy", "apr_pool_destroy:pool=1"])
+        self.check_counts(rep, truth)
+        self.assertEqual([a["name"] for a in rep["allocators"] if a.get("custom")], ["custom"])
+        self.assertNotIn("apr_pcalloc", rep["functions"])
+
+    def test_spec_file(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".spec") as f:
+            f.write("# APR's pools, as a user would write them\nname: mypools\n"
+                    "alloc apr_palloc:size=2,pool=1\n\n--pool-destroy apr_pool_destroy:pool=1\n"
+                    "pool-clear apr_pool_clear:pool=1   # children go through destroy\n"
+                    "pool-create apr_pool_create_ex\n")
+            f.flush()
+            rep, truth = self.trace(["--no-builtin-allocators", "--allocator-spec", f.name,
+                                     "--per-allocation"])
+        self.check_counts(rep, truth)
+        self.assertEqual([a["name"] for a in rep["allocators"] if a.get("custom")],
+                         ["mypools"])
+        self.assertEqual(rep["per_allocation"]["pool_frees"], self.ROUNDS * self.N * 2)
+
+    def test_dry_run_shows_the_choice(self):
+        p = memstudy(["run", "--dry-run", "--", APR])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("custom allocator apr-pools (built-in spec", p.stdout)
+        self.assertIn("alloc apr_palloc:size=2,pool=1", p.stdout)
+        self.assertIn("pool-destroy apr_pool_destroy:pool=1", p.stdout)
+
+    def test_bad_specs_say_what_is_wrong(self):
+        p = memstudy(["run", "--dry-run", "--alloc", "no_such_alloc:size=1", "--", APR])
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("no function no_such_alloc in", p.stderr)
+        self.assertIn("nm -D", p.stderr)
+        p = memstudy(["run", "--dry-run", "--alloc", "nolib:apr_palloc:size=2", "--", APR])
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("loads no module 'nolib'", p.stderr)
+        p = memstudy(["run", "--dry-run", "--alloc", "apr_palloc:size=7", "--", APR])
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("size=7 is past the arguments memstudy reads", p.stderr)
+        p = memstudy(["run", "--dry-run", "--free", "apr_palloc:size=2", "--", APR])
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("free takes the keys ptr", p.stderr)
+        p = memstudy(["run", "--dry-run", "--pool-clear", "apr_pool_clear", "--", APR])
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("needs pool=N", p.stderr)
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def sip_options(sock, port, i):
+    me = sock.getsockname()[1]
+    msg = ("OPTIONS sip:t@127.0.0.1:%d SIP/2.0\r\n"
+           "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-%d\r\n"
+           "From: <sip:memstudy@127.0.0.1>;tag=%d\r\nTo: <sip:t@127.0.0.1>\r\n"
+           "Call-ID: memstudy-%d\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
+           "Content-Length: 0\r\n\r\n" % (port, me, i, i, i))
+    sock.sendto(msg.encode(), ("127.0.0.1", port))
+
+
+class Kamailio(unittest.TestCase):
+    K = 300
+    FAMILIES = {"tlsf": "tlsf", "qm": "q_malloc", "fm": "f_malloc"}
+
+    def setUp(self):
+        need_bpf(self)
+        for exe in (KAMAILIO, BPFTRACE):
+            if not os.path.exists(exe):
+                self.fail("%s is missing: build.sh installs kamailio and bpftrace" % exe)
+        self.dir = tempfile.mkdtemp(prefix="memstudy-kamailio-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        # a private copy: the only file bpftrace's unfiltered uprobes land in
+        self.exe = os.path.join(self.dir, "kamailio")
+        shutil.copy(KAMAILIO, self.exe)
+        self.port = free_udp_port()
+        self.cfg = os.path.join(self.dir, "kamailio.cfg")
+        with open(self.cfg, "w") as f:
+            f.write('#!KAMAILIO\ndebug=0\nlog_stderror=yes\nfork=no\n'
+                    'listen=udp:127.0.0.1:%d\n'
+                    'mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"\n'
+                    'loadmodule "sl.so"\n'
+                    'request_route {\n\tsl_send_reply("200", "OK");\n}\n' % self.port)
+
+    def bpftrace_oracle(self, prefix):
+        """bpftrace counting the outermost calls of PREFIX_malloc/free/realloc in the copy;
+        returns the process once its probes are in place (its BEGIN ran)."""
+        fns = ["%s_%s" % (prefix, f) for f in ("malloc", "free", "realloc")]
+        enter = ",".join("uprobe:%s:%s" % (self.exe, f) for f in fns)
+        leave = ",".join("uretprobe:%s:%s" % (self.exe, f) for f in fns)
+        prog = ('BEGIN { printf("ready\\n"); }\n'
+                '%s { if (@depth[tid] == 0) { @calls[probe] = count(); } @depth[tid]++; }\n'
+                '%s { @depth[tid]--; }\n' % (enter, leave))
+        bt = subprocess.Popen([BPFTRACE, "-f", "json", "-e", prog], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: bt.poll() is None and bt.kill())
+        for line in bt.stdout:
+            if '"ready' in line:
+                return bt
+        self.fail("bpftrace did not start: " + bt.stderr.read())
+
+    @staticmethod
+    def bpftrace_counts(bt):
+        bt.send_signal(signal.SIGINT)
+        out, _ = bt.communicate(timeout=60)
+        for line in out.splitlines():
+            if not line.startswith("{"):
+                continue
+            j = json.loads(line)
+            if j.get("type") == "map" and "@calls" in j["data"]:
+                return {k.rsplit(":", 1)[1]: v for k, v in j["data"]["@calls"].items()}
+        raise AssertionError("bpftrace printed no counts: " + out)
+
+    def serve(self, mode, extra=()):
+        """kamailio -x MODE under memstudy run, sent K OPTIONS once it answers; stopped with
+        SIGTERM. Returns (report, 200 OK replies to the K)."""
+        js = os.path.join(self.dir, "report.json")
+        m = subprocess.Popen([MEMSTUDY, "run", "--json", js, "-o", "/dev/null"] + list(extra)
+                             + ["--", self.exe, "-f", self.cfg, "-D", "-E", "-x", mode,
+                                "-Y", self.dir, "-m", "32", "-M", "8"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: m.poll() is None and m.kill())
+        ok = 0
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            s.settimeout(0.2)
+            deadline = time.monotonic() + 60
+            while True:  # until the server answers: then it is up, and traced
+                sip_options(s, self.port, -1)
+                try:
+                    if s.recv(4096).startswith(b"SIP/2.0 200"):
+                        break
+                except socket.timeout:
+                    pass
+                if m.poll() is not None or time.monotonic() > deadline:
+                    self.fail("kamailio did not answer: " + m.stderr.read())
+            s.settimeout(10)
+            for i in range(self.K):
+                sip_options(s, self.port, i)
+                ok += s.recv(4096).startswith(b"SIP/2.0 200")
+        pids = subprocess.run(["pgrep", "-P", str(m.pid)], capture_output=True,
+                              text=True).stdout.split()  # kamailio: memstudy run's child
+        for pid in pids:
+            os.kill(int(pid), signal.SIGTERM)
+        _, err = m.communicate(timeout=120)
+        self.assertEqual(m.returncode, 0, err)
+        with open(js) as f:
+            return json.load(f), ok
+
+    def check_mode(self, mode):
+        prefix = mode
+        bt = self.bpftrace_oracle(prefix)
+        rep, ok = self.serve(mode)
+        truth = self.bpftrace_counts(bt)
+        self.assertEqual(ok, self.K)
+        self.assertEqual(rep["lost_events"], 0)
+        print("kamailio -x %s: %d OPTIONS answered; memstudy %s; bpftrace %s" % (
+            mode, ok, {f: rep["functions"][f]["calls"] for f in rep["functions"]
+                       if f.startswith(prefix + "_")}, truth), file=sys.stderr)
+        for f in ("malloc", "free", "realloc"):
+            fn = "%s_%s" % (prefix, f)
+            self.assertEqual(rep["functions"][fn]["calls"], truth.get(fn, 0), fn)
+        # requests make allocations: K of them make at least K
+        self.assertGreaterEqual(rep["functions"][prefix + "_malloc"]["calls"], self.K)
+        fams = [a["name"] for a in rep["allocators"]]
+        self.assertIn("glibc", fams)  # several allocators at once: glibc's malloc too
+        self.assertIn(self.FAMILIES[mode], fams)
+        self.assertGreater(rep["functions"]["malloc"]["calls"], 0)
+        self.assertEqual([n for n in rep["overhead"]["single_stepped"]
+                          if n.startswith(prefix + "_")], [])
+
+    def test_tlsf(self):
+        self.check_mode("tlsf")
+
+    def test_q_malloc(self):
+        self.check_mode("qm")
+
+    def test_f_malloc(self):
+        self.check_mode("fm")
+
+    def test_per_allocation_faults_in_the_pkg_pool(self):
+        rep, ok = self.serve("tlsf", ["--per-allocation"])
+        self.assertEqual(ok, self.K)
+        pa = rep["per_allocation"]
+        self.assertTrue(pa["complete"])
+        tlsf = [s for s in pa["sites"] if s["functions"] == ["tlsf_malloc"]]
+        # kamailio's pkg pool is one malloc; the tlsf blocks inside it own their faults
+        self.assertGreater(sum(s["page_faults"] for s in tlsf), 0)
+        pool = [s for s in pa["sites"] if s["functions"] == ["malloc"]
+                and s["title"].startswith("tlsf_malloc_init_pkg_manager")]
+        self.assertEqual(len(pool), 1, [s["title"] for s in pa["sites"]][:20])
+        self.assertEqual(pool[0]["bytes"], 8 << 20)
+        # every block has its site (sites reading the same merge: realloc's with malloc's)
+        ours = [s for s in pa["sites"] if set(s["functions"]) <= {"tlsf_malloc", "tlsf_realloc"}]
+        self.assertEqual(sum(s["allocations"] for s in ours),
+                         rep["functions"]["tlsf_malloc"]["calls"]
+                         + rep["functions"]["tlsf_realloc"]["calls"])
+
+
+if __name__ == "__main__":
+    main()
