@@ -133,6 +133,32 @@ class AprPools(unittest.TestCase):
         self.assertIn("needs pool=N", p.stderr)
 
 
+class JePrefixed(unittest.TestCase):
+    """A je_-prefixed jemalloc beside glibc's malloc: a stand-in program (Debian has no
+    prefixed build) whose je_ functions allocate through glibc's; one call is counted
+    once, as the je_ function."""
+
+    def test_both_families_counted_apart(self):
+        need_bpf(self)
+        exe = target("je_prefixed")
+        rep, p = memstudy_json(["run", "--", exe, "1000"], self)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        truth = json.loads(p.stdout)
+        f = rep["functions"]
+        for fn in ("je_malloc", "je_calloc", "je_realloc", "je_free", "je_sdallocx"):
+            self.assertEqual(f[fn]["calls"], truth[fn], fn)
+        self.assertEqual(f["je_calloc"]["bytes"], 100 * truth["je_calloc"])
+        # glibc's: the program's own, and glibc's for itself (stdio)
+        self.assertEqual(f["malloc"]["calls"] - f["malloc"]["internal_calls"]["calls"],
+                         truth["malloc"])
+        self.assertEqual(f["free"]["calls"] - f["free"]["internal_calls"]["calls"],
+                         truth["free"])
+        self.assertEqual(f["calloc"]["calls"] - f["calloc"]["internal_calls"]["calls"], 0)
+        names = [a["name"] for a in rep["allocators"]]
+        self.assertEqual(names[0], "glibc")
+        self.assertIn("jemalloc-je", names)
+
+
 def free_udp_port():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -201,9 +227,9 @@ class Kamailio(unittest.TestCase):
                 return {k.rsplit(":", 1)[1]: v for k, v in j["data"]["@calls"].items()}
         raise AssertionError("bpftrace printed no counts: " + out)
 
-    def serve(self, mode, extra=()):
-        """kamailio -x MODE under memstudy run, sent K OPTIONS once it answers; stopped with
-        SIGTERM. Returns (report, 200 OK replies to the K)."""
+    def serve(self, mode, extra=(), during=None):
+        """kamailio -x MODE under memstudy run, sent K OPTIONS once it answers, then
+        DURING(pid) if given; stopped with SIGTERM. Returns (report, 200 OK replies)."""
         js = os.path.join(self.dir, "report.json")
         m = subprocess.Popen([MEMSTUDY, "run", "--json", js, "-o", "/dev/null"] + list(extra)
                              + ["--", self.exe, "-f", self.cfg, "-D", "-E", "-x", mode,
@@ -230,6 +256,8 @@ class Kamailio(unittest.TestCase):
                 ok += s.recv(4096).startswith(b"SIP/2.0 200")
         pids = subprocess.run(["pgrep", "-P", str(m.pid)], capture_output=True,
                               text=True).stdout.split()  # kamailio: memstudy run's child
+        if during:
+            during(int(pids[0]))
         for pid in pids:
             os.kill(int(pid), signal.SIGTERM)
         _, err = m.communicate(timeout=120)
@@ -267,6 +295,24 @@ class Kamailio(unittest.TestCase):
 
     def test_f_malloc(self):
         self.check_mode("fm")
+
+    def test_maps_names_the_pools(self):
+        """memstudy maps, untraced: kamailio's pkg pool (one malloc of -M MiB) and shm pool
+        (a shared mapping of -m MiB) found from its _pkg_root and _shm_root."""
+        seen = {}
+
+        def maps(pid):
+            p = memstudy(["maps", str(pid), "--json", "-"])
+            self.assertEqual(p.returncode, 0, p.stderr)
+            for m in json.loads(p.stdout)["mappings"]:
+                for pool in ("pkg", "shm"):
+                    if "kamailio's %s pool" % pool in (m["annotation"] or ""):
+                        seen[pool] = m
+        self.serve("qm", during=maps)
+        self.assertIn("q_malloc manager, 8.0 MiB", seen["pkg"]["annotation"])
+        self.assertEqual(seen["pkg"]["label"], "mmap-chunk")
+        self.assertIn("q_malloc manager, 32.0 MiB", seen["shm"]["annotation"])
+        self.assertEqual(seen["shm"]["kbytes"], 32 << 10)
 
     def test_per_allocation_faults_in_the_pkg_pool(self):
         rep, ok = self.serve("tlsf", ["--per-allocation"])

@@ -101,6 +101,15 @@ class Redis(unittest.TestCase):
         self.assertEqual(self.cli("dbsize").returncode, 0)
         keys = int(self.cli("dbsize").stdout)
         self.assertGreater(keys, 0)
+        # untraced memstudy maps: its anonymous memory is jemalloc's, and says no more
+        pid = int(self.cli("info", "server").stdout.split("process_id:")[1].split()[0])
+        mp = subprocess.run([MEMSTUDY, "maps", str(pid), "--json", "-"], capture_output=True,
+                            text=True, timeout=60)
+        self.assertEqual(mp.returncode, 0, mp.stderr)
+        labels = [m for m in json.loads(mp.stdout)["mappings"] if m["label"] == "allocator"]
+        self.assertTrue(labels)
+        self.assertIn("malloc is jemalloc's", labels[0]["evidence"])
+        self.assertGreater(sum(m["rss_kb"] for m in labels), 0)
         self.cli("shutdown", "nosave")
         _, err = m.communicate(timeout=120)
         self.assertEqual(m.returncode, 0, err)

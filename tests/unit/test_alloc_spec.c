@@ -64,10 +64,11 @@ TEST(spec_text_with_name_comments_and_line_numbers)
 	struct alloc_spec s = {0};
 	char err[256];
 
-	CHECK(!spec__parse_text(&s,
-				"# a pool\nname: mypool\n\n  alloc p_alloc:size=2,pool=1  # blocks\n"
-				"--free p_free:ptr=1\r\npool-destroy p_done:pool=1\n",
-				err, sizeof(err)));
+	CHECK(
+	    !spec__parse_text(&s,
+			      "# a pool\nname: mypool\n\n  alloc p_alloc:size=2,pool=1  # blocks\n"
+			      "--free p_free:ptr=1\r\npool-destroy p_done:pool=1\n",
+			      err, sizeof(err)));
 	CHECK(!strcmp(s.name, "mypool") && s.nfn == 3);
 	CHECK(s.fn[1].kind == MS_KIND_FREE && s.fn[2].kind == MS_KIND_POOL_DESTROY);
 	memset(&s, 0, sizeof(s));
@@ -105,16 +106,18 @@ TEST(spec_builtins_and_formatting)
 	int n = spec__builtins(&b);
 	char line[256];
 
-	CHECK(n == 4);
+	CHECK(n == 5);
 	CHECK(!strcmp(b[0].name, "tlsf") && !strcmp(b[0].fn[0].sym, "tlsf_malloc"));
 	CHECK(b[0].fn[0].size == 2 && b[0].fn[1].ptr == 2 && b[0].fn[2].size == 3);
 	CHECK(!strcmp(b[1].name, "q_malloc") && !strcmp(b[2].name, "f_malloc"));
-	CHECK(!strcmp(b[3].name, "apr-pools") && b[3].nfn == 5 && b[3].builtin);
-	spec__format_fn(&b[3].fn[0], line, sizeof(line));
+	CHECK(!strcmp(b[3].name, "jemalloc-je") && b[3].nfn == 9);
+	CHECK(b[3].fn[1].size == 1 && b[3].fn[1].count == 2);
+	CHECK(!strcmp(b[4].name, "apr-pools") && b[4].nfn == 5 && b[4].builtin);
+	spec__format_fn(&b[4].fn[0], line, sizeof(line));
 	CHECK(!strcmp(line, "alloc apr_palloc:size=2,pool=1"));
 	spec__format_fn(&b[0].fn[2], line, sizeof(line));
 	CHECK(!strcmp(line, "realloc tlsf_realloc:ptr=2,size=3"));
-	spec__format_fn(&b[3].fn[2], line, sizeof(line));
+	spec__format_fn(&b[4].fn[2], line, sizeof(line));
 	CHECK(!strcmp(line, "pool-create apr_pool_create_ex"));
 }
 

@@ -263,6 +263,7 @@ void maps_snapshot__label(struct maps_snapshot *s, const struct maps_options *op
 		label_guard_below(s, i);
 	}
 
+	maps_allocators__label(s, r);
 	for (size_t i = 0; i < s->nr_maps; i++) {
 		struct maps_mapping *m = &s->maps[i];
 

@@ -26,6 +26,7 @@ enum maps_label {
 	MAPS_L_THREAD_STACK,
 	MAPS_L_GUARD,
 	MAPS_L_MMAP_CHUNK,
+	MAPS_L_ALLOCATOR, /* another allocator's memory (jemalloc, tcmalloc, mimalloc) */
 	MAPS_L_ANON,
 	MAPS_L_VDSO,
 	MAPS_L_VVAR,

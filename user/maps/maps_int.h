@@ -61,6 +61,10 @@ uint64_t *read_pagemap(int pid, unsigned long start, unsigned long end, long pag
 long count_resident(const uint64_t *pm, unsigned long base, unsigned long a, unsigned long b,
 		    long page_size);
 
+/* allocators.c: other allocators' memory (kamailio's pools; jemalloc's, tcmalloc's,
+ * mimalloc's by the process's malloc), after glibc's own labels */
+void maps_allocators__label(struct maps_snapshot *s, struct memrd *r);
+
 /* snapshot.c */
 void maps_snapshot__add_note(struct maps_snapshot *s, char *note);
 /* labels.c */

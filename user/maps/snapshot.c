@@ -30,6 +30,7 @@ static const char *const label_names[MAPS_L__COUNT] = {
     [MAPS_L_THREAD_STACK] = "thread-stack",
     [MAPS_L_GUARD] = "guard",
     [MAPS_L_MMAP_CHUNK] = "mmap-chunk",
+    [MAPS_L_ALLOCATOR] = "allocator",
     [MAPS_L_ANON] = "anon",
     [MAPS_L_VDSO] = "vdso",
     [MAPS_L_VVAR] = "vvar",

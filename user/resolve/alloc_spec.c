@@ -94,8 +94,8 @@ static int parse_args(struct spec_fn *f, int w, const char *args, char *err, siz
 		field = arg_field(f, item);
 		if (!field || !in_list(words[w].keys, item)) {
 			snprintf(err, len, "%s: %s takes %s%s, not '%s'", f->sym, words[w].word,
-				 *words[w].keys ? "the keys " : "no arguments",
-				 words[w].keys, item);
+				 *words[w].keys ? "the keys " : "no arguments", words[w].keys,
+				 item);
 			return -1;
 		}
 		if (*field) {
@@ -127,7 +127,7 @@ static int parse_args(struct spec_fn *f, int w, const char *args, char *err, siz
 		if (!*arg_field(f, key)) {
 			snprintf(err, len, "%s: %s needs %s=N (the argument holding the %s)",
 				 f->sym, words[w].word, key,
-				 !strcmp(key, "size") ? "size in bytes"
+				 !strcmp(key, "size")  ? "size in bytes"
 				 : !strcmp(key, "ptr") ? "block"
 						       : "pool");
 			return -1;
@@ -170,8 +170,7 @@ int spec__add(struct alloc_spec *s, const char *word, const char *value, char *e
 		name = colon + 1;
 		nlen -= colon + 1 - value;
 	}
-	if (!nlen || nlen >= sizeof(f.sym) || memchr(name, ':', nlen) ||
-	    (colon && !f.module[0])) {
+	if (!nlen || nlen >= sizeof(f.sym) || memchr(name, ':', nlen) || (colon && !f.module[0])) {
 		snprintf(err, len, "'%s' is not [MODULE:]FUNCTION[:key=N,...]", value);
 		return -1;
 	}
@@ -197,8 +196,8 @@ static int parse_line(struct alloc_spec *s, char *line, char *err, size_t len)
 	char *p = line + strspn(line, " \t"), *word, *value, *end;
 
 	p[strcspn(p, "#")] = '\0';
-	for (end = p + strlen(p); end > p && (end[-1] == ' ' || end[-1] == '\t' ||
-					     end[-1] == '\r');)
+	for (end = p + strlen(p);
+	     end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r');)
 		*--end = '\0';
 	if (!*p)
 		return 0;
@@ -276,8 +275,8 @@ int spec__parse_file(struct alloc_spec *s, const char *path, char *err, size_t l
 	if (!s->name[0]) {
 		const char *base = strrchr(path, '/');
 
-		snprintf(s->name, sizeof(s->name), "%.*s", (int)strcspn(base ? base + 1 : path, "."),
-			 base ? base + 1 : path);
+		snprintf(s->name, sizeof(s->name), "%.*s",
+			 (int)strcspn(base ? base + 1 : path, "."), base ? base + 1 : path);
 	}
 	return 0;
 }
@@ -288,8 +287,8 @@ void spec__format_fn(const struct spec_fn *f, char *buf, size_t len)
 	const unsigned int vals[] = {f->ptr, f->size, f->count, f->pool};
 	char sep = ':';
 
-	snprintf(buf, len, "%s %s%s%s", spec__kind_word(f->kind), f->module, f->module[0] ? ":" : "",
-		 f->sym);
+	snprintf(buf, len, "%s %s%s%s", spec__kind_word(f->kind), f->module,
+		 f->module[0] ? ":" : "", f->sym);
 	for (int i = 0; i < 4; i++)
 		if (vals[i]) {
 			appendf(buf, len, "%c%s=%u", sep, keys[i], vals[i]);
@@ -316,6 +315,18 @@ static const char *const builtin_text[] = {
     "alloc fm_malloc:size=2\n"
     "free fm_free:ptr=2\n"
     "realloc fm_realloc:ptr=2,size=3\n",
+    /* jemalloc built with --with-jemalloc-prefix=je_ (redis's bundled copy), beside
+     * the program's other malloc */
+    "name: jemalloc-je\n"
+    "alloc je_malloc:size=1\n"
+    "alloc je_calloc:size=1,count=2\n"
+    "realloc je_realloc:ptr=1,size=2\n"
+    "free je_free:ptr=1\n"
+    "alloc je_aligned_alloc:size=2\n"
+    "alloc je_mallocx:size=1\n"
+    "realloc je_rallocx:ptr=1,size=2\n"
+    "free je_sdallocx:ptr=1\n"
+    "free je_dallocx:ptr=1\n",
     /* apr_pool_clear and apr_pool_destroy destroy the pool's children through
      * apr_pool_destroy: each is seen */
     "name: apr-pools\n"

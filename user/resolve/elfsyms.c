@@ -96,7 +96,7 @@ static bool vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *off)
 /* NAME's symbol in ES's table of TYPE, as a file offset of CODE (ES itself, or the file a
  * separate debug file ES describes: its program headers are the ones to trust). */
 static bool find_in(struct elf_syms *es, Elf *code, Elf64_Word type, const char *name,
-		    uint64_t *offset, uint64_t *size)
+		    uint64_t *offset, uint64_t *size, bool object)
 {
 	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(es->elf, scn));) {
 		GElf_Shdr sh;
@@ -112,13 +112,16 @@ static bool find_in(struct elf_syms *es, Elf *code, Elf64_Word type, const char 
 			const char *s;
 
 			if (!gelf_getsym(data, i, &sym) || sym.st_shndx == SHN_UNDEF ||
-			    (GELF_ST_TYPE(sym.st_info) != STT_FUNC &&
-			     GELF_ST_TYPE(sym.st_info) != STT_GNU_IFUNC))
+			    (object ? GELF_ST_TYPE(sym.st_info) != STT_OBJECT
+				    : GELF_ST_TYPE(sym.st_info) != STT_FUNC &&
+					  GELF_ST_TYPE(sym.st_info) != STT_GNU_IFUNC))
 				continue;
 			s = elf_strptr(es->elf, sh.sh_link, sym.st_name);
 			if (!s || strcmp(s, name))
 				continue;
-			if (!vaddr_to_offset(code, sym.st_value, offset))
+			if (object)
+				*offset = sym.st_value;
+			else if (!vaddr_to_offset(code, sym.st_value, offset))
 				continue;
 			if (size)
 				*size = sym.st_size;
@@ -130,14 +133,36 @@ static bool find_in(struct elf_syms *es, Elf *code, Elf64_Word type, const char 
 
 bool elf_syms__find(struct elf_syms *es, const char *name, uint64_t *offset, uint64_t *size)
 {
-	return find_in(es, es->elf, SHT_DYNSYM, name, offset, size) ||
-	       find_in(es, es->elf, SHT_SYMTAB, name, offset, size);
+	return find_in(es, es->elf, SHT_DYNSYM, name, offset, size, false) ||
+	       find_in(es, es->elf, SHT_SYMTAB, name, offset, size, false);
+}
+
+bool elf_syms__object(struct elf_syms *es, const char *name, uint64_t *vaddr, uint64_t *size)
+{
+	return find_in(es, es->elf, SHT_DYNSYM, name, vaddr, size, true) ||
+	       find_in(es, es->elf, SHT_SYMTAB, name, vaddr, size, true);
+}
+
+uint64_t elf_syms__first_vaddr(struct elf_syms *es)
+{
+	uint64_t low = UINT64_MAX;
+	size_t n;
+
+	if (elf_getphdrnum(es->elf, &n))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(es->elf, i, &ph) && ph.p_type == PT_LOAD && ph.p_vaddr < low)
+			low = ph.p_vaddr & ~(uint64_t)4095;
+	}
+	return low == UINT64_MAX ? 0 : low;
 }
 
 bool elf_syms__find_debug(struct elf_syms *debug, struct elf_syms *code, const char *name,
 			  uint64_t *offset, uint64_t *size)
 {
-	return find_in(debug, code->elf, SHT_SYMTAB, name, offset, size);
+	return find_in(debug, code->elf, SHT_SYMTAB, name, offset, size, false);
 }
 
 int elf_syms__build_id(struct elf_syms *es, char *hex, size_t len)

@@ -13,6 +13,10 @@ struct elf_syms *elf_syms__open(const char *path);
 void elf_syms__close(struct elf_syms *es);
 /* File offset of the defined function NAME (dynamic table first, then .symtab). */
 bool elf_syms__find(struct elf_syms *es, const char *name, uint64_t *offset, uint64_t *size);
+/* The data object NAME: its link-time address (st_value) and size. */
+bool elf_syms__object(struct elf_syms *es, const char *name, uint64_t *vaddr, uint64_t *size);
+/* The lowest PT_LOAD address, page-aligned: where the file's offset 0 maps, less the bias. */
+uint64_t elf_syms__first_vaddr(struct elf_syms *es);
 /* NAME from the .symtab of DEBUG, a separate debug file of CODE, as a file offset in CODE. */
 bool elf_syms__find_debug(struct elf_syms *debug, struct elf_syms *code, const char *name,
 			  uint64_t *offset, uint64_t *size);
