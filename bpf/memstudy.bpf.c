@@ -21,6 +21,12 @@
 char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 target_tgid;
+/* --follow: the processes forked by the target's tree are traced too (the followed map) */
+const volatile bool follow;
+/* Without --follow: the target's children (fork, vfork, clone of a process), not traced */
+__u64 children_not_followed;
+__u64 follow_map_full; /* children not followed: the followed map was full */
+
 /* Function slots in use (enum ms_fn, then the custom allocators'): fn_stats and own_stats
  * hold MS_MAX_PHASES of them, sized before load. */
 const volatile __u32 fn_slots = MS_FN_MAX;
@@ -138,6 +144,14 @@ struct {
 	__type(value, __u64);
 } variant_calls SEC(".maps");
 
+/* --follow: the processes traced, by tgid (the target's too); sized before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} followed SEC(".maps");
+
 /* Per thread: sized before load (thread_work_max). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -236,9 +250,14 @@ static __always_inline void record_lost(__u32 type)
 	__sync_fetch_and_add(&lost_records[type & (MS_EV_TYPES - 1)], 1);
 }
 
+static __always_inline bool is_traced_tgid(__u32 tgid)
+{
+	return tgid == target_tgid || (follow && bpf_map_lookup_elem(&followed, &tgid));
+}
+
 static __always_inline bool is_target(void)
 {
-	return (bpf_get_current_pid_tgid() >> 32) == target_tgid;
+	return is_traced_tgid(bpf_get_current_pid_tgid() >> 32);
 }
 
 /* A thread's first allocator work: give it a thread_work slot while there are any. */
@@ -254,6 +273,7 @@ static __always_inline void work_claim(struct thread_state *ts, __u32 tid)
 	if (!w)
 		return;
 	w->tid = tid;
+	w->tgid = bpf_get_current_pid_tgid() >> 32;
 	bpf_get_current_comm(w->comm, sizeof(w->comm));
 	ts->work = i + 1;
 }
@@ -853,13 +873,75 @@ int BPF_KRETPROBE(alloc_exit, long ret)
 	return 0;
 }
 
+static __always_inline void send_proc(__u32 what, __u32 pid, __u32 ppid, __s32 code, __u32 stopped,
+				      struct task_struct *p)
+{
+	struct ms_event_proc *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		record_lost(MS_EV_PROC);
+		return;
+	}
+	e->type = MS_EV_PROC;
+	e->what = what;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->pid = pid;
+	e->ppid = ppid;
+	e->exit_code = code;
+	e->stopped = stopped;
+	BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* --follow: a followed process's last thread exits: it leaves the tree. */
+static __always_inline void proc_exit(struct task_struct *p)
+{
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+
+	if (!bpf_map_lookup_elem(&followed, &tgid))
+		return;
+	bpf_map_delete_elem(&followed, &tgid);
+	send_proc(MS_PROC_EXIT, tgid, 0, BPF_CORE_READ(p, exit_code), 0, p);
+}
+
+extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type type,
+				__u64 value) __ksym;
+
+/*
+ * A process of the traced tree forked (a thread is not a process: threads are followed
+ * already). With --follow the child joins the tree and is stopped before its first
+ * instruction, until the collector has attached its probes and continues it: none of its
+ * calls is missed. Without, it is counted.
+ */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid), pid = BPF_CORE_READ(child, pid), one = 1;
+
+	if (BPF_CORE_READ(child, tgid) != pid || !is_traced_tgid(ptgid))
+		return 0;
+	if (!follow) {
+		__sync_fetch_and_add(&children_not_followed, 1);
+		return 0;
+	}
+	if (bpf_map_update_elem(&followed, &pid, &one, BPF_NOEXIST)) {
+		__sync_fetch_and_add(&follow_map_full, 1);
+		return 0;
+	}
+	bpf_send_signal_task(child, 19 /* SIGSTOP */, PIDTYPE_TGID, 0);
+	send_proc(MS_PROC_FORK, pid, ptgid, 0, 1, child);
+	return 0;
+}
+
 /* A thread's exit gives its slot back (any process: a forked child may have taken one). */
 SEC("tp_btf/sched_process_exit")
-int BPF_PROG(thread_exit)
+int BPF_PROG(thread_exit, struct task_struct *p, bool group_dead)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct thread_state *ts = slot_of(tid);
 
+	if (follow && group_dead)
+		proc_exit(p);
 	if (ts) {
 		struct ms_thread_work *w = work_of(ts);
 
@@ -1425,6 +1507,10 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	e->tid = old_pid;
 	e->ts_ns = bpf_ktime_get_ns();
 	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
+	e->tgid = bpf_get_current_pid_tgid() >> 32;
+	/* --follow: the new image waits for its allocator's probes (the collector continues
+	 * it), as a forked child does */
+	e->stopped = follow && !bpf_send_signal_thread(19 /* SIGSTOP */);
 	bpf_ringbuf_submit(e, 0);
 	if (send_modules || own_calls) {
 		/* the kernel mapped the program and its interpreter: no mmap shows them */

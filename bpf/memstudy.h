@@ -15,12 +15,12 @@
  * BPF programs need to know about a function (they get it in the probe's cookie).
  */
 enum ms_fn_kind {
-	MS_KIND_ALLOC = 1, /* returns a block (NULL: failed) */
-	MS_KIND_ALLOC_OUT, /* stores the block at *(ptr argument), returns 0 (posix_memalign) */
-	MS_KIND_REALLOC,   /* returns a block; the ptr argument's block is gone when it succeeds */
-	MS_KIND_FREE,	   /* the ptr argument's block is gone */
-	MS_KIND_OTHER,	   /* no block in or out: its time and kernel work only (malloc_trim) */
-	MS_KIND_POOL_CLEAR,   /* every block of the pool argument's pool is gone; the pool stays */
+	MS_KIND_ALLOC = 1,  /* returns a block (NULL: failed) */
+	MS_KIND_ALLOC_OUT,  /* stores the block at *(ptr argument), returns 0 (posix_memalign) */
+	MS_KIND_REALLOC,    /* returns a block; the ptr argument's block is gone when it succeeds */
+	MS_KIND_FREE,	    /* the ptr argument's block is gone */
+	MS_KIND_OTHER,	    /* no block in or out: its time and kernel work only (malloc_trim) */
+	MS_KIND_POOL_CLEAR, /* every block of the pool argument's pool is gone; the pool stays */
 	MS_KIND_POOL_DESTROY, /* every block of the pool argument's pool is gone, and the pool */
 };
 
@@ -73,13 +73,14 @@ enum ms_fn {
  * An allocator probe's BPF cookie: everything the programs need about its function, so
  * they are the same for every allocator. Built by user/resolve/target.c from the table.
  */
-#define MS_COOKIE_FN_MASK	0xff /* the function's slot, < MS_FN_MAX */
-#define MS_COOKIE_SIZE_SHIFT	8    /* 3 bits: argument holding the size, 0 = none */
-#define MS_COOKIE_COUNT_SHIFT	11   /* 3 bits: the size is times this argument, 0 = none */
-#define MS_COOKIE_PTR_SHIFT	14   /* 3 bits: argument holding the block passed in; a pool
-				      * allocator's alloc, clear or destroy: the pool */
-#define MS_COOKIE_KIND_SHIFT	17   /* 3 bits: enum ms_fn_kind */
-#define MS_COOKIE_VARIANT_SHIFT 20   /* 8 bits: the C++ variant + 1; 0 = none */
+#define MS_COOKIE_FN_MASK     0xff /* the function's slot, < MS_FN_MAX */
+#define MS_COOKIE_SIZE_SHIFT  8	   /* 3 bits: argument holding the size, 0 = none */
+#define MS_COOKIE_COUNT_SHIFT 11   /* 3 bits: the size is times this argument, 0 = none */
+#define MS_COOKIE_PTR_SHIFT                                                                        \
+	14			   /* 3 bits: argument holding the block passed in; a pool         \
+				    * allocator's alloc, clear or destroy: the pool */
+#define MS_COOKIE_KIND_SHIFT	17 /* 3 bits: enum ms_fn_kind */
+#define MS_COOKIE_VARIANT_SHIFT 20 /* 8 bits: the C++ variant + 1; 0 = none */
 /*
  * An entry probe with no return probe: C++'s throwing operator new in libstdc++. A return
  * probe replaces the return address with the kernel's trampoline, which has no unwind
@@ -207,6 +208,8 @@ struct ms_call_work {
 struct ms_thread_work {
 	__u32 tid;
 	__u32 exited;
+	__u32 tgid; /* its process (--follow traces several) */
+	__u32 pad0;
 	char comm[16];
 	__u64 fn_calls[MS_FN_MAX];
 	__u64 fn_bytes[MS_FN_MAX];
@@ -301,6 +304,7 @@ enum ms_event_type {
 	MS_EV_MODULE,  /* a file mapped executable, named by the kernel */
 	MS_EV_SLOW,    /* an allocator call among the slowest so far (--slowest) */
 	MS_EV_SYSCALL, /* a memory syscall made outside any allocator call */
+	MS_EV_PROC,    /* --follow: a process of the followed tree forked or exited */
 	MS_EV_TYPES = 16, /* room for every type, a power of two: lost_records[] */
 };
 
@@ -317,7 +321,23 @@ struct ms_event_exec {
 	__u32 type; /* MS_EV_EXEC */
 	__u32 tid;  /* the thread that called execve (the new image keeps the tgid) */
 	__u64 ts_ns;
-	char filename[MS_PATH_LEN]; /* as given to execve */
+	char filename[MS_PATH_LEN - 8]; /* as given to execve */
+	__u32 tgid;
+	__u32 stopped; /* --follow: stopped (SIGSTOP) until the collector has probed it */
+};
+
+/* --follow: a process of the followed tree was forked (stopped with SIGSTOP before its
+ * first instruction, for the collector to probe it and continue it), or exited. */
+enum ms_proc_what { MS_PROC_FORK = 1, MS_PROC_EXIT };
+struct ms_event_proc {
+	__u32 type; /* MS_EV_PROC */
+	__u32 what; /* enum ms_proc_what */
+	__u64 ts_ns;
+	__u32 pid;	 /* the new or exited process (its tgid) */
+	__u32 ppid;	 /* fork: the parent process */
+	__s32 exit_code; /* exit: as wait() reports it */
+	__u32 stopped;	 /* fork: SIGSTOP was sent to it */
+	char comm[16];
 };
 
 /*
@@ -449,7 +469,7 @@ struct ms_event_free {
 	__u32 type; /* MS_EV_FREE */
 	__u32 tid;
 	__u64 ts_ns;
-	__u64 ptr;  /* the block; with kind MS_KIND_POOL_*, the pool */
+	__u64 ptr; /* the block; with kind MS_KIND_POOL_*, the pool */
 	__u16 seq;
 	__u8 kind; /* MS_KIND_FREE, MS_KIND_POOL_CLEAR or MS_KIND_POOL_DESTROY */
 	__u8 fn;
@@ -545,7 +565,8 @@ _Static_assert(sizeof(struct ms_call_syscall) == 40 && sizeof(struct ms_call_wor
 		   sizeof(struct ms_thread_work) % 8 == 0 && sizeof(struct ms_own_stats) % 8 == 0 &&
 		   MS_STEP_COUNT <= MS_STEP_MAX,
 	       "call work and thread records");
-_Static_assert(MS_EV_TYPES > MS_EV_SYSCALL && !(MS_EV_TYPES & (MS_EV_TYPES - 1)),
+_Static_assert(sizeof(struct ms_event_proc) == 48, "process records");
+_Static_assert(MS_EV_TYPES > MS_EV_PROC && !(MS_EV_TYPES & (MS_EV_TYPES - 1)),
 	       "lost_records[] is indexed by type & (MS_EV_TYPES - 1)");
 
 #endif /* MEMSTUDY_H */

@@ -1,6 +1,7 @@
 """jemalloc in a real server (issue 16): Debian's redis-server, linked with Debian's
 libjemalloc2, on a free loopback port with persistence off, driven by redis-benchmark for a
-fixed number of SETs, then shut down.
+fixed number of SETs, then made to BGSAVE (a forked child writes the snapshot: followed,
+issue 17), then shut down.
 
 The oracle: bpftrace counting the outermost calls of jemalloc's functions on a private copy
 of libjemalloc.so.2 that redis loads through LD_LIBRARY_PATH (bpftrace does not filter
@@ -83,7 +84,7 @@ class Redis(unittest.TestCase):
         bt = self.oracle()
         js = os.path.join(self.dir, "report.json")
         env = dict(os.environ, LD_LIBRARY_PATH=self.dir)
-        m = subprocess.Popen([MEMSTUDY, "run", "--json", js, "-o", "/dev/null", "--",
+        m = subprocess.Popen([MEMSTUDY, "run", "--follow", "--json", js, "-o", "/dev/null", "--",
                               REDIS, "--port", str(self.port), "--bind", "127.0.0.1",
                               "--save", "", "--appendonly", "no", "--dir", self.dir],
                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -101,6 +102,16 @@ class Redis(unittest.TestCase):
         self.assertEqual(self.cli("dbsize").returncode, 0)
         keys = int(self.cli("dbsize").stdout)
         self.assertGreater(keys, 0)
+        # a snapshot by a forked child: until redis says it is written
+        self.assertIn("Background saving started", self.cli("bgsave").stdout)
+        while True:
+            info = self.cli("info", "persistence").stdout
+            if "rdb_bgsave_in_progress:0" in info:
+                break
+            if m.poll() is not None or time.monotonic() > deadline + 120:
+                self.fail("BGSAVE did not finish: " + info)
+            time.sleep(0.05)
+        self.assertIn("rdb_last_bgsave_status:ok", info)
         # untraced memstudy maps: its anonymous memory is jemalloc's, and says no more
         pid = int(self.cli("info", "server").stdout.split("process_id:")[1].split()[0])
         mp = subprocess.run([MEMSTUDY, "maps", str(pid), "--json", "-"], capture_output=True,
@@ -125,6 +136,11 @@ class Redis(unittest.TestCase):
         for fn, syms in FAMILY.items():
             self.assertEqual(rep["functions"][fn]["calls"], sum(truth.get(s, 0) for s in syms),
                              fn)
+        procs = rep["processes"]
+        self.assertEqual(len(procs), 2, procs)  # redis and its BGSAVE child
+        self.assertEqual(procs[1]["ppid"], procs[0]["pid"])
+        self.assertEqual(procs[1]["exit"], 0)
+        self.assertGreater(sum(f["calls"] for f in procs[1]["functions"].values()), 0)
         # every SET allocates: the key and its value at least
         self.assertGreater(rep["functions"]["malloc"]["calls"], SETS)
         self.assertEqual(rep["overhead"]["single_stepped"], [])

@@ -27,10 +27,10 @@
 #include "lib/util.h"
 #include "resolve/target.h"
 
-#define PAGE_SHIFT  12
-#define PAGE_SZ	    (1ULL << PAGE_SHIFT)
-#define NIL	    ADDR_NIL
-#define PENDING_MAX 8
+#define PAGE_SHIFT    12
+#define PAGE_SZ	      (1ULL << PAGE_SHIFT)
+#define NIL	      ADDR_NIL
+#define PENDING_MAX   8
 #define PA_ARENAS_MAX 8
 
 const char *const pa_kind_names[PA_KIND_MAX] = {"in_allocations",  "in_allocator_metadata",
@@ -101,7 +101,7 @@ struct peralloc {
 	bool sites_by_address;			     /* --sites address */
 	const char *wrappers[PERALLOC_WRAPPERS_MAX]; /* --wrapper */
 	int nwrappers;
-	int stack_depth; /* frames kept from an unwound stack */
+	int stack_depth;		 /* frames kept from an unwound stack */
 	const char *fn_names[MS_FN_MAX]; /* the report's names of the function slots */
 	/* pool allocators: each pool's blocks, and the functions that allocate in pools */
 	struct pools pools;
@@ -450,7 +450,8 @@ static uint32_t arena_of(struct peralloc *pa, uint64_t a)
 	for (int i = 0; i < pa->narenas; i++) {
 		uint32_t e = addr_index__find(&pa->live, pa->arena[i]);
 
-		if (e != NIL && a >= pa->arena[i] && a < pa->arena[i] + entry_at(&pa->live, e)->size)
+		if (e != NIL && a >= pa->arena[i] &&
+		    a < pa->arena[i] + entry_at(&pa->live, e)->size)
 			return e;
 	}
 	return NIL;

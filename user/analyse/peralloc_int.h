@@ -51,8 +51,8 @@ struct pa_stats {
 	uint64_t ended_by_exec; /* live blocks of an image the target exec'ed away from */
 	uint64_t pool_clears, pool_destroys; /* pool allocators: calls seen */
 	uint64_t pool_frees;		     /* blocks they freed */
-	uint64_t lost_records[MS_EV_TYPES]; /* dropped by the kernel, by record type */
-	uint64_t lost_thread_state;	    /* calls not followed: no per-thread state */
+	uint64_t lost_records[MS_EV_TYPES];  /* dropped by the kernel, by record type */
+	uint64_t lost_thread_state;	     /* calls not followed: no per-thread state */
 	uint64_t live, live_max, live_at_end;
 	uint64_t index_bytes_at_max, index_bytes_peak;
 	uint64_t lost_nomem;	   /* records dropped for lack of collector memory */

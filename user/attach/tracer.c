@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Load memstudy.bpf.c, attach it to one target, and sum its per-CPU maps into a report. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,8 +28,8 @@ struct tracer {
 	struct tracer_opts opts;
 	struct memstudy_bpf *skel;
 	struct floor_bpf *floor;
-	bool multi;  /* uprobes as multi-uprobe links (uprobe_multi.h) */
-	int mfds[8]; /* those links */
+	bool multi; /* uprobes as multi-uprobe links (uprobe_multi.h) */
+	int *mfds;  /* those links */
 	int nmfds;
 	struct bpf_link **links;
 	int nlinks;
@@ -41,6 +42,7 @@ struct tracer {
 	struct unwind_kernel_ops unwind_ops; /* the kernel side of unwinding */
 	uint32_t rows_used;		     /* in unwind_rows */
 	uint8_t *slots;			     /* thread_slots, mapped (--unwind copy) */
+	int releasing;			     /* exited processes' probes being detached */
 	size_t slots_len;
 };
 
@@ -132,7 +134,9 @@ static int configure_details(struct tracer *tr, const struct target *t,
 	ro->send_modules = opts->per_alloc || ro->slowest_n || ro->syscall_stacks;
 	ro->thread_work_max = nwork;
 	/* a static program's allocator is the program: every call would look like its own */
-	ro->own_calls = !same_file(t->allocator, t->exe);
+	/* a static program's allocator is the program: every call would look like its own;
+	 * --follow: the processes' libcs are at other addresses (one text range is kept) */
+	ro->own_calls = !same_file(t->allocator, t->exe) && !opts->follow;
 	ro->user_fns = t->steps.nuser;
 	for (unsigned int i = 0; i < t->steps.nuser && i < MS_USER_FNS; i++) {
 		ro->user_fn_lo[i] = t->steps.user_lo[i];
@@ -240,12 +244,24 @@ struct tracer *tracer__open(const struct target *t, const struct tracer_opts *op
 			goto fail;
 		}
 	}
+	tr->skel->rodata->follow = opts->follow && !opts->floor;
+	if (bpf_map__set_max_entries(tr->skel->maps.followed,
+				     opts->follow_max ? opts->follow_max : 8192)) {
+		ms_err("cannot size the followed processes' map");
+		goto fail;
+	}
 	err = memstudy_bpf__load(tr->skel);
 	if (err) {
 		ms_err("cannot load the BPF programs (%s); run with -v for the verifier log. The "
 		       "kernel needs BTF (/sys/kernel/btf/vmlinux) and BPF task storage",
 		       strerror(-err));
 		goto fail;
+	}
+	if (tr->skel->rodata->follow) {
+		uint32_t pid = t->pid, one = 1;
+
+		bpf_map__update_elem(tr->skel->maps.followed, &pid, sizeof(pid), &one, sizeof(one),
+				     BPF_ANY);
 	}
 	tr->rb = ring_buffer__new(bpf_map__fd(tr->skel->maps.events), on_record, ctx, NULL);
 	if (!tr->rb) {
@@ -256,6 +272,20 @@ struct tracer *tracer__open(const struct target *t, const struct tracer_opts *op
 fail:
 	tracer__destroy(tr);
 	return NULL;
+}
+
+/* A multi-uprobe link's fd, kept to be closed at detach. */
+static int add_mfd(struct tracer *tr, int fd)
+{
+	int *fds = realloc(tr->mfds, (tr->nmfds + 1) * sizeof(*fds));
+
+	if (!fds) {
+		close(fd);
+		return -1;
+	}
+	tr->mfds = fds;
+	tr->mfds[tr->nmfds++] = fd;
+	return 0;
 }
 
 static int add_link(struct tracer *tr, struct bpf_link *link, const char *what)
@@ -327,7 +357,8 @@ static int attach_group(struct tracer *tr, const struct probe_group *g, struct b
 			       g->file, strerror(-fd));
 			return -1;
 		}
-		tr->mfds[tr->nmfds++] = fd;
+		if (add_mfd(tr, fd))
+			return -1;
 	}
 	return 0;
 }
@@ -349,8 +380,7 @@ static int attach_allocator(struct tracer *tr, struct bpf_program *enter, struct
 	g[2].file = t->cxx; /* entry probes only: see MS_COOKIE_ENTRY_ONLY */
 	for (i = 0; i < MS_FN_GLIBC_COUNT && i < t->nfn; i++)
 		if (t->fn[i].found && t->fn[i].alias_of < 0)
-			group_add(&g[0], t->fn[i].site.offset, target__cookie(t, i),
-				  t->fn[i].name);
+			group_add(&g[0], t->fn[i].site.offset, target__cookie(t, i), t->fn[i].name);
 	for (i = MS_FN_CUSTOM; i < t->nfn; i++) {
 		if (!t->fn[i].found || t->fn[i].alias_of >= 0)
 			continue;
@@ -414,7 +444,7 @@ static int attach_major_faults(struct tracer *tr, struct bpf_program *prog)
 struct probe_progs {
 	struct bpf_program *alloc_enter, *alloc_exit, *step_enter, *step_exit, *sys_enter,
 	    *sys_exit, *thread_exit, *sched_switch, *page_fault, *page_fault_kernel, *major_fault,
-	    *phase_mark, *exec;
+	    *phase_mark, *exec, *fork;
 };
 
 static int attach_kernel_side(struct tracer *tr, const struct probe_progs *p)
@@ -437,6 +467,7 @@ static int attach_kernel_side(struct tracer *tr, const struct probe_progs *p)
 	}
 	if (add_link(tr, bpf_program__attach(p->thread_exit), "sched_process_exit") ||
 	    add_link(tr, bpf_program__attach(p->exec), "sched_process_exec") ||
+	    (p->fork && add_link(tr, bpf_program__attach(p->fork), "sched_process_fork")) ||
 	    /* slow calls: the time a call spent switched out */
 	    (tr->opts.slowest &&
 	     add_link(tr, bpf_program__attach(p->sched_switch), "sched_switch")) ||
@@ -479,7 +510,8 @@ static int attach_steps(struct tracer *tr, struct bpf_program *enter, struct bpf
 			       t->allocator, strerror(-fd));
 			return -1;
 		}
-		tr->mfds[tr->nmfds++] = fd;
+		if (add_mfd(tr, fd))
+			return -1;
 	}
 	return 0;
 }
@@ -509,7 +541,8 @@ static int attach_phase_marker(struct tracer *tr, struct bpf_program *prog)
 		ms_err("cannot attach the phase marker probe in %s: %s", t->exe, strerror(-fd));
 		return -1;
 	}
-	tr->mfds[tr->nmfds++] = fd;
+	if (add_mfd(tr, fd))
+		return -1;
 	return 0;
 }
 
@@ -549,6 +582,7 @@ int tracer__attach(struct tracer *tr)
 		    .thread_exit = m->progs.thread_exit,
 		    .sched_switch = m->progs.on_switch,
 		    .exec = m->progs.on_exec,
+		    .fork = m->progs.on_fork,
 		    .page_fault = m->progs.page_fault,
 		    .page_fault_kernel = m->progs.page_fault_kernel,
 		    .major_fault = m->progs.major_fault,
@@ -602,8 +636,8 @@ static void print_fn_probe(const struct target *t, int i, FILE *out)
 	} else {
 		snprintf(at, sizeof(at), "%s+%llu", f->name, (unsigned long long)f->site.skip);
 		fprintf(out, "  %-15s %-18s %-28s %s%s%s\n", f->name, at, f->site.insn,
-			f->site.emulated ? "emulated" : "SINGLE-STEPPED", f->site.why[0] ? ": " : "",
-			f->site.why);
+			f->site.emulated ? "emulated" : "SINGLE-STEPPED",
+			f->site.why[0] ? ": " : "", f->site.why);
 	}
 }
 
@@ -628,7 +662,8 @@ static void print_custom(const struct target *t, FILE *out)
 				continue;
 			snprintf(sf.sym, sizeof(sf.sym), "%s", tf->name);
 			spec__format_fn(&sf, line, sizeof(line));
-			fprintf(out, "    %s%s%s\n", line, strcmp(tf->file, t->families[k].file) ? " in " : "",
+			fprintf(out, "    %s%s%s\n", line,
+				strcmp(tf->file, t->families[k].file) ? " in " : "",
 				strcmp(tf->file, t->families[k].file) ? tf->file : "");
 			print_fn_probe(t, f, out);
 		}
@@ -856,6 +891,108 @@ static void *destroy_link(void *link)
  * Each detach waits for an RCU grace period in the kernel (~0.1 s here): one after the
  * other, thirty links took three seconds. Detached in parallel they share grace periods.
  */
+int tracer__attach_process(struct tracer *tr, const struct target *t, struct tracer_links *out)
+{
+	const struct target *main = tr->target;
+	int *fds = tr->mfds, nfds = tr->nmfds, nlinks = tr->nlinks, err;
+	struct bpf_link **links = tr->links;
+	struct memstudy_bpf *m = tr->skel;
+
+	/* the same attach as the target's, into lists of this process's own */
+	tr->mfds = NULL;
+	tr->links = NULL;
+	tr->nmfds = tr->nlinks = 0;
+	tr->target = t;
+	err = attach_allocator(tr, m->progs.alloc_enter, m->progs.alloc_exit) ||
+	      (tracer__steps_traced(tr) &&
+	       attach_steps(tr, m->progs.step_enter, m->progs.step_exit)) ||
+	      (t->has_phase && attach_phase_marker(tr, m->progs.phase_mark));
+	tr->target = main;
+	*out = (struct tracer_links){tr->mfds, tr->nmfds, tr->links, tr->nlinks};
+	tr->mfds = fds;
+	tr->nmfds = nfds;
+	tr->links = links;
+	tr->nlinks = nlinks;
+	if (err)
+		tracer__links_free(out);
+	return err ? -1 : 0;
+}
+
+void tracer__follow_pid(struct tracer *tr, pid_t pid)
+{
+	uint32_t key = pid, one = 1;
+
+	bpf_map__update_elem(tr->skel->maps.followed, &key, sizeof(key), &one, sizeof(one),
+			     BPF_ANY);
+}
+
+static void *destroy_link(void *link);
+
+void tracer__links_free(struct tracer_links *l)
+{
+	struct par_job *jobs = calloc(l->nfds + l->nlinks + 1, sizeof(*jobs));
+	int n = 0;
+
+	/* each detach waits for a grace period: at once, they overlap */
+	for (int i = 0; i < l->nfds; i++)
+		if (jobs)
+			jobs[n++] = (struct par_job){close_fd_job, (void *)(intptr_t)l->fds[i]};
+		else
+			close(l->fds[i]);
+	for (int i = 0; i < l->nlinks; i++)
+		if (jobs)
+			jobs[n++] = (struct par_job){destroy_link, l->links[i]};
+		else
+			bpf_link__destroy(l->links[i]);
+	run_parallel(jobs, n);
+	free(jobs);
+	free(l->fds);
+	free(l->links);
+	*l = (struct tracer_links){0};
+}
+
+struct release_job {
+	struct tracer_links l;
+	int *pending;
+};
+
+static void *release_links(void *arg)
+{
+	struct release_job *j = arg;
+
+	tracer__links_free(&j->l);
+	__atomic_sub_fetch(j->pending, 1, __ATOMIC_RELEASE);
+	free(j);
+	return NULL;
+}
+
+void tracer__links_release(struct tracer *tr, struct tracer_links *l)
+{
+	struct release_job *j = malloc(sizeof(*j));
+	pthread_attr_t attr;
+	pthread_t th;
+	bool started = false;
+
+	if (!l->nfds && !l->nlinks) {
+		tracer__links_free(l);
+		return;
+	}
+	if (j) {
+		j->l = *l;
+		j->pending = &tr->releasing;
+		*l = (struct tracer_links){0};
+		__atomic_add_fetch(&tr->releasing, 1, __ATOMIC_ACQUIRE);
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		started = !pthread_create(&th, &attr, release_links, j);
+		pthread_attr_destroy(&attr);
+		if (!started)
+			release_links(j);
+		return;
+	}
+	tracer__links_free(l);
+}
+
 void tracer__detach(struct tracer *tr)
 {
 	struct par_job *jobs = calloc(tr->nmfds + tr->nlinks + 1, sizeof(*jobs));
@@ -874,6 +1011,8 @@ void tracer__detach(struct tracer *tr)
 	run_parallel(jobs, n);
 	free(jobs);
 	tr->nmfds = 0;
+	free(tr->mfds);
+	tr->mfds = NULL;
 	free(tr->links);
 	tr->links = NULL;
 	tr->nlinks = 0;
@@ -884,6 +1023,8 @@ void tracer__destroy(struct tracer *tr)
 	if (!tr)
 		return;
 	tracer__detach(tr);
+	while (__atomic_load_n(&tr->releasing, __ATOMIC_ACQUIRE)) /* processes' probes */
+		usleep(1000);
 	ring_buffer__free(tr->rb);
 	if (tr->slots)
 		munmap(tr->slots, tr->slots_len);

@@ -33,6 +33,16 @@ struct tracer_opts {
 	bool syscall_stacks;  /* the caller's stack for each memory syscall outside calls */
 	bool glibc_steps;     /* probe glibc's internal steps when its debug file has them */
 	unsigned int thread_work; /* threads with numbers of their own; 0 = default */
+	bool follow;		  /* --follow: the target's children are traced too */
+	unsigned int follow_max;  /* processes followed at once; 0 = default */
+};
+
+/* The probes of one followed process other than the target (tracer__attach_process). */
+struct tracer_links {
+	int *fds;
+	int nfds;
+	struct bpf_link **links;
+	int nlinks;
 };
 
 /* Open and load the BPF object for T, its ring buffer's records to ON_RECORD(CTX, ...);
@@ -41,6 +51,15 @@ struct tracer *tracer__open(const struct target *t, const struct tracer_opts *op
 			    ring_buffer_sample_fn on_record, void *ctx);
 /* Attach every probe (uprobes for t->pid only); -1 after printing what to do. */
 int tracer__attach(struct tracer *tr);
+/* --follow: T's allocator probes (and its glibc steps, phase marker) for T's pid, into OUT;
+ * -1 after saying why. */
+int tracer__attach_process(struct tracer *tr, const struct target *t, struct tracer_links *out);
+/* --follow: PID is in the traced tree (its syscalls and faults count, its children too). */
+void tracer__follow_pid(struct tracer *tr, pid_t pid);
+/* Detach a process's probes: now, or on a thread of their own (the collector goes on;
+ * each detach waits for a grace period). */
+void tracer__links_free(struct tracer_links *l);
+void tracer__links_release(struct tracer *tr, struct tracer_links *l);
 /* Wait up to TIMEOUT_MS for ring-buffer records and hand them on. */
 int tracer__poll(struct tracer *tr, int timeout_ms);
 /* FN(CTX) between rounds of records (per-allocation mode: new code mapped?). */

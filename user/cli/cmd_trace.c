@@ -62,6 +62,7 @@ enum {
 	O_POOL_DESTROY,
 	O_ALLOC_SPEC,
 	O_NO_BUILTIN,
+	O_FOLLOW,
 };
 
 static const char *const floor_choices[] = {"all", "uprobes", NULL};
@@ -115,6 +116,13 @@ static const struct opt trace_table[] = {
      "do not probe glibc's internal steps (malloc_consolidate,\n"
      "sysmalloc, munmap_chunk, arena_get2, new_heap), which need\n"
      "libc6-dbg and cost a probe hit each time one runs"},
+    {O_FOLLOW, "follow", 'f', OPT_FLAG, NULL,
+     "trace the processes the target forks, and their children, from\n"
+     "their first instruction (each is stopped until its probes are\n"
+     "in place), through exec into any program and allocator; with\n"
+     "--pid, PID's running descendants too. The report adds one row\n"
+     "per executable, the JSON processes[]. Not yet with\n"
+     "--per-allocation; no slowest calls"},
     {O_ALLOC, "alloc", 0, OPT_TEXT, "FUNC:size=N[,count=M][,pool=P]",
      "trace FUNC as a custom allocator's allocation: argument N\n"
      "(1 = the first) is the size, times argument M; argument P\n"
@@ -217,7 +225,8 @@ static const char trace_examples[] =
 static const char trace_notes[] =
     "Needs root (or CAP_BPF + CAP_PERFMON). Probes are attached for the target only:\n"
     "other processes using the same libc are not slowed. Children the target forks are\n"
-    "not followed. The allocator is the file that defines malloc in the target: the\n"
+    "counted but not traced unless --follow is given. The allocator is the file that defines "
+    "malloc in the target: the\n"
     "program itself, an LD_PRELOADed library (tcmalloc, mimalloc, jemalloc...), or\n"
     "libc.so.6; C++'s operator new/delete are probed where they are defined (libstdc++,\n"
     "or the allocator replacing them). Each call is explained: the slowest calls, with\n"
@@ -406,6 +415,9 @@ static int on_trace_opt(void *ctx, const struct opt *opt, const struct opt_value
 		}
 		o->specs.n++;
 		break;
+	case O_FOLLOW:
+		o->tracer.follow = true;
+		break;
 	case O_NO_BUILTIN:
 		o->specs.no_builtin = true;
 		break;
@@ -430,10 +442,8 @@ static void print_version(void)
 static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o, char ***args,
 		      int *nargs)
 {
-	struct parse_ctx c = {.o = o,
-			      .doc = run_mode ? &run_doc : &trace_doc,
-			      .run_mode = run_mode,
-			      .cli_spec = -1};
+	struct parse_ctx c = {
+	    .o = o, .doc = run_mode ? &run_doc : &trace_doc, .run_mode = run_mode, .cli_spec = -1};
 	int rc = opt_parse(c.doc, argc, argv, OPT_STOP_AT_ARG, on_trace_opt, &c, args, nargs);
 
 	if (rc)
@@ -456,7 +466,15 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 		o->tracer.stack_bytes = 0;
 	else if (c.unwind == UNWIND_COPY && !o->tracer.stack_bytes)
 		rc = opt_usage_error(c.doc, "--unwind copy needs --stack-bytes above 0");
-	if (o->tracer.per_alloc && o->tracer.floor)
+	if (o->tracer.follow) {
+		/* a slow call's stack is unwound with one process's code map */
+		o->tracer.slowest = 0;
+		o->tracer.syscall_stacks = false;
+	}
+	if (o->tracer.follow && (o->tracer.per_alloc || o->tracer.floor))
+		rc = opt_usage_error(c.doc, "--follow does not go with %s yet",
+				     o->tracer.per_alloc ? "--per-allocation" : "--probe-floor");
+	else if (o->tracer.per_alloc && o->tracer.floor)
 		rc =
 		    opt_usage_error(c.doc, "--per-allocation and --probe-floor do not go together");
 	else if (o->maps && !o->tracer.per_alloc)

@@ -23,6 +23,7 @@
 #include "attach/tracer.h"
 #include "cli/trace_session.h"
 #include "collect/events.h"
+#include "collect/procs.h"
 #include "collect/summary.h"
 #include "lib/util.h"
 #include "output/report.h"
@@ -177,7 +178,7 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 	struct codemap *cm = NULL;
 	struct slowcalls *sc = NULL;
 	struct tracer *tr = NULL;
-	struct event_sink ev;
+	struct event_sink ev = {0};
 	double start, last_tick;
 	int pidfd = -1, ret = 1;
 	bool exited = false, started = false;
@@ -237,6 +238,15 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 		note_loader(tr, t->pid);
 	if (tracer__attach(tr))
 		goto out;
+	if (o->tracer.follow) {
+		ev.procs = procs__new(tr, t, tracer__start_ns(tr));
+		if (!ev.procs) {
+			ms_err("cannot set up the process table: %s", strerror(errno));
+			goto out;
+		}
+		if (child <= 0)
+			procs__adopt_descendants(ev.procs);
+	}
 	if (pa) {
 		collect__watch_lost(tr, pa);
 		tracer__set_idle(tr, refresh_modules, pa);
@@ -269,9 +279,11 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 		/* 20 ms: the end of the target shows up within that, at ~50 wakeups a second */
 		if (tracer__poll(tr, 20) < 0 && errno != EINTR)
 			break;
-		if (target_gone(child, pidfd, child_status)) {
+		if (exited || target_gone(child, pidfd, child_status)) {
 			exited = true;
-			break;
+			/* --follow: until the whole tree is gone */
+			if (!ev.procs || !procs__alive(ev.procs))
+				break;
 		}
 		now = now_s();
 		if (o->duration && now - start >= o->duration)
@@ -294,6 +306,8 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 	tracer__detach(tr); /* the target runs at full speed from here */
 	r->target_exited = exited;
 	tracer__drain(tr);
+	procs__detach(ev.procs);
+	r->procs = ev.procs;
 	if (sc)
 		collect__finish_slowcalls(tr, sc);
 	if (pa) {
@@ -307,11 +321,19 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 	else
 		probe_costs__measure(&r->costs); /* after detach: the target is not slowed */
 	ret = trace_report__write(r, o, pa, sc);
+	if (r->children_not_followed)
+		ms_warn("PID %d's tree forked %llu processes while traced; they were not traced "
+			"(memstudy run --follow, or --pid %d --follow, traces them)",
+			t->pid, (unsigned long long)r->children_not_followed, t->pid);
+	if (r->follow_map_full)
+		ms_warn("%llu processes were not followed: more than %d at once",
+			(unsigned long long)r->follow_map_full, 8192);
 out:
 	if (go_fd >= 0)
 		close(go_fd);
 	if (pidfd >= 0)
 		close(pidfd);
+	procs__free(ev.procs);
 	tracer__destroy(tr);
 	peralloc__free(pa);
 	slowcalls__free(sc);

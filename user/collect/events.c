@@ -7,6 +7,7 @@
 #include "analyse/peralloc.h"
 #include "analyse/slowcalls.h"
 #include "collect/events.h"
+#include "collect/procs.h"
 
 void event_sink__init(struct event_sink *s, pid_t pid, bool has_phase, bool expect_exec,
 		      struct peralloc *pa)
@@ -41,6 +42,13 @@ static void on_exec(struct event_sink *s, const struct ms_event_exec *e)
 {
 	struct exec_seen *x;
 
+	if (s->procs) { /* --follow: probe the new image, then let it run */
+		bool initial = s->expect_exec && e->tgid == (uint32_t)s->pid;
+
+		procs__exec(s->procs, e, initial);
+		if (e->tgid != (uint32_t)s->pid)
+			return; /* another process of the tree: its own table row */
+	}
 	if (s->expect_exec) {
 		s->expect_exec = false;
 		return;
@@ -86,6 +94,7 @@ static const size_t record_size[MS_EV_TYPES] = {
 	[MS_EV_MODULE] = sizeof(struct ms_event_module),
 	[MS_EV_SLOW] = offsetof(struct ms_event_slow, stack),
 	[MS_EV_SYSCALL] = offsetof(struct ms_event_syscall, stack),
+	[MS_EV_PROC] = sizeof(struct ms_event_proc),
 };
 /* clang-format on */
 
@@ -105,6 +114,10 @@ int event_sink__record(void *sink, void *data, size_t size)
 		break;
 	case MS_EV_EXEC:
 		on_exec(s, data);
+		break;
+	case MS_EV_PROC:
+		if (s->procs)
+			procs__event(s->procs, data);
 		break;
 	case MS_EV_MODULE:
 		if (s->cm)

@@ -18,6 +18,7 @@
 struct peralloc;
 struct codemap;
 struct slowcalls;
+struct procs;
 
 /* An exec of the target seen while tracing. */
 struct exec_seen {
@@ -39,6 +40,7 @@ struct event_sink {
 	struct peralloc *pa;  /* per-allocation mode; NULL in summary mode */
 	struct codemap *cm;   /* the target's code, when stacks are unwound; or NULL */
 	struct slowcalls *sc; /* slow calls and syscalls outside calls; or NULL */
+	struct procs *procs;  /* --follow: the followed processes; or NULL */
 	uint64_t bad_records; /* records too short for their type: in lost_events */
 };
 

@@ -125,6 +125,8 @@ int collect__details(struct tracer *tr, struct report *r)
 					(uint64_t *)&r->steps[f][k], sizeof(r->steps[f][k]) / 8,
 					scratch, ncpus))
 				goto out;
+	r->children_not_followed = s->bss->children_not_followed;
+	r->follow_map_full = s->bss->follow_map_full;
 	r->nthreads = seen < max ? seen : max;
 	r->threads_without_numbers = seen - r->nthreads;
 	r->threads = calloc(r->nthreads ? r->nthreads : 1, sizeof(*r->threads));

@@ -58,6 +58,9 @@ struct report {
 	struct ms_thread_work *threads;
 	int nthreads;
 	uint64_t threads_without_numbers; /* threads past the per-thread map's size */
+	const struct procs *procs;	  /* --follow: the processes traced; or NULL */
+	uint64_t children_not_followed;	  /* without --follow: the target's children */
+	uint64_t follow_map_full;	  /* --follow: children not followed, map full */
 };
 
 /* Sum the phases into r->total. */
@@ -78,6 +81,9 @@ struct report_text_opts {
 void report__print_text(const struct report *r, FILE *out, const struct report_text_opts *o);
 /* Per thread: the TOP threads by calls (all in the JSON). */
 void report__print_threads(const struct report *r, FILE *out, int top);
+/* --follow: the processes, grouped by executable (procs_report.c); and in the JSON. */
+void report__print_procs(const struct report *r, FILE *out, int top);
+struct json_object *report__procs_json(const struct report *r);
 /* The report as one JSON object: the contract is documented in docs/json.md. */
 struct json_object;
 struct json_object *report__to_json(const struct report *r);

@@ -9,6 +9,7 @@
 #include "lib/fmt.h"
 #include "lib/json.h"
 #include "lib/util.h"
+#include "collect/procs.h"
 #include "output/report.h"
 
 #define U64(v) json_object_new_uint64(v)
@@ -120,7 +121,8 @@ static json_object *json_allocators(const struct report *r)
 			bool cxx = f >= MS_FN_GLIBC_COUNT;
 
 			if (t->fn[f].found && (cxx ? !strcmp(t->cxx, files[k]) : !k))
-				json_object_array_add(fns, json_object_new_string(r->target->fn[f].name));
+				json_object_array_add(
+				    fns, json_object_new_string(r->target->fn[f].name));
 		}
 		json_object_object_add(o, "functions", fns);
 		json_object_array_add(a, o);
@@ -167,8 +169,9 @@ static json_object *json_phase(const struct report *r, const struct report_phase
 
 		json_object_object_add(fo, "traced", json_object_new_boolean(tf->found));
 		if (tf->alias_of >= 0)
-			json_object_object_add(fo, "alias_of",
-					       json_object_new_string(r->target->fn[tf->alias_of].name));
+			json_object_object_add(
+			    fo, "alias_of",
+			    json_object_new_string(r->target->fn[tf->alias_of].name));
 		json_object_object_add(fo, "calls", U64(f->calls));
 		json_object_object_add(fo, "bytes", U64(f->bytes));
 		json_object_object_add(fo, "failed", U64(f->failed));
@@ -330,6 +333,16 @@ json_object *report__to_json(const struct report *r)
 	add_steps(r, root);
 	json_object_object_add(root, "threads", json_threads(r));
 	json_object_object_add(root, "threads_without_numbers", U64(r->threads_without_numbers));
+	if (r->procs) {
+		json_object *f = json_object_new_object();
+
+		json_object_object_add(f, "processes", U64(r->procs->n));
+		json_object_object_add(f, "map_full", U64(r->follow_map_full));
+		json_object_object_add(f, "attach_failures", U64(r->procs->attach_failures));
+		json_object_object_add(root, "follow", f);
+	}
+	json_object_object_add(root, "processes", report__procs_json(r));
+	json_object_object_add(root, "children_not_followed", U64(r->children_not_followed));
 	json_object_object_add(root, "duration_s", json_object_new_double(r->duration_s));
 	json_object_object_add(root, "lost_events", U64(r->lost_total));
 	for (int i = 0; i < MS_LOST_MAX; i++)

@@ -48,7 +48,8 @@ static void print_fn_table(const struct report *r, const struct report_phase *ph
 		if (tf->alias_of >= 0)
 			continue; /* its calls are in the row of the function it aliases */
 		if (!f->calls && !all) {
-			appendf(quiet, sizeof(quiet), "%s%s", quiet[0] ? ", " : "", r->target->fn[i].name);
+			appendf(quiet, sizeof(quiet), "%s%s", quiet[0] ? ", " : "",
+				r->target->fn[i].name);
 			continue;
 		}
 		snprintf(name, sizeof(name), "%s", r->target->fn[i].name);
@@ -308,10 +309,16 @@ void report__print_text(const struct report *r, FILE *out, const struct report_t
 		r->target->comm, r->duration_s, r->target_exited ? " until it exited" : "",
 		r->target->allocator);
 	for (i = 0; i < r->target->nfamilies; i++)
-		fprintf(out, "%s %s in %s (%s)\n", i ? "     and" : "custom allocators:",
-			r->target->families[i].name, r->target->families[i].file,
+		fprintf(out, "%s %s in %s (%s)\n",
+			i ? "     and" : "custom allocators:", r->target->families[i].name,
+			r->target->families[i].file,
 			r->target->families[i].builtin ? "built-in spec" : "your spec");
 	print_execs(r, out);
+	if (r->children_not_followed)
+		fprintf(out,
+			"children: the target's tree forked %llu processes, not traced (--follow "
+			"traces them)\n",
+			(unsigned long long)r->children_not_followed);
 	fprintf(out, "lost events: %llu%s\n", (unsigned long long)r->lost_total,
 		r->lost_total ? " (some counts are low: see docs/json.md, lost_events)" : "");
 	fprintf(out, "\nAllocator calls, and the kernel work done inside them\n");

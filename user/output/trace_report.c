@@ -76,6 +76,7 @@ static void print_text(const struct report *r, const struct trace_opts *o, struc
 		slowcalls__print_text(sc, out, names, r->target->nfn, r->total.start_ns,
 				      o->top ? o->top : 10);
 	report__print_threads(r, out, o->top ? o->top : 10);
+	report__print_procs(r, out, o->top ? o->top : 10);
 	if (pa)
 		peralloc__print_text(pa, out, o->top ? o->top : 10);
 	if (pa && o->maps)

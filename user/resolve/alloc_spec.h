@@ -13,12 +13,12 @@
 
 #include "memstudy.h"
 
-#define SPEC_NAME_LEN	 64
-#define SPEC_SYM_LEN	 128
-#define SPEC_MODULE_LEN	 256
-#define SPEC_FNS_MAX	 (MS_FN_MAX - MS_FN_CUSTOM) /* the function slots left */
-#define SPEC_ARG_MAX	 5 /* rdi, rsi, rdx, rcx, r8: the arguments a probe reads */
-#define SPECS_MAX	 8
+#define SPEC_NAME_LEN	64
+#define SPEC_SYM_LEN	128
+#define SPEC_MODULE_LEN 256
+#define SPEC_FNS_MAX	(MS_FN_MAX - MS_FN_CUSTOM) /* the function slots left */
+#define SPEC_ARG_MAX	5 /* rdi, rsi, rdx, rcx, r8: the arguments a probe reads */
+#define SPECS_MAX	8
 
 /* One function: its symbol (in MODULE when given) and its arguments, 1-based, 0 = none. */
 struct spec_fn {

@@ -184,12 +184,62 @@ static bool is_real_branch(csh h, int fd, uint64_t fstart, uint64_t fsize, uint6
  * branch there is a candidate; a candidate inside a known function is decoded from that
  * function's start to tell whether it is a real instruction. Unknown means yes.
  */
-static bool branch_lands_in(csh h, struct elf_syms *es, int fd, const uint8_t *seg,
-			    uint64_t seg_off, uint64_t seg_len, uint64_t start, uint64_t skip)
+static uint8_t *read_text_segment(int fd, uint64_t off, uint64_t *seg_off, uint64_t *seg_len);
+
+struct branch_cand {
+	uint32_t dst, src; /* file offsets */
+};
+
+/* Every candidate direct branch of a file's bytes, grouped by where it lands (64-byte
+ * buckets, a counting sort): built once per file, then each placement looks at the bucket
+ * or two its skipped bytes are in. */
+#define BUCKET_SHIFT 6
+struct branch_index {
+	dev_t dev;
+	ino_t ino;
+	uint64_t seg_off, seg_len; /* the bytes scanned: the file, or near the function */
+	struct branch_cand *c;
+	uint64_t n;
+	uint32_t *first; /* bucket b's candidates: c[first[b] .. first[b + 1]) */
+	uint64_t nbuckets;
+};
+
+/* Group IX's candidates by bucket. */
+static bool index_group(struct branch_index *ix)
 {
-	for (uint64_t i = 0; i + 2 <= seg_len; i++) {
+	struct branch_cand *by = malloc((ix->n ? ix->n : 1) * sizeof(*by));
+	uint32_t *at;
+
+	ix->nbuckets = ((ix->seg_off + ix->seg_len) >> BUCKET_SHIFT) + 1;
+	ix->first = calloc(ix->nbuckets + 1, sizeof(*ix->first));
+	at = malloc((ix->nbuckets + 1) * sizeof(*at));
+	if (!by || !ix->first || !at) {
+		free(by);
+		free(at);
+		return false;
+	}
+	for (uint64_t i = 0; i < ix->n; i++)
+		ix->first[(ix->c[i].dst >> BUCKET_SHIFT) + 1]++;
+	for (uint64_t b = 0; b < ix->nbuckets; b++)
+		ix->first[b + 1] += ix->first[b];
+	memcpy(at, ix->first, (ix->nbuckets + 1) * sizeof(*at));
+	for (uint64_t i = 0; i < ix->n; i++)
+		by[at[ix->c[i].dst >> BUCKET_SHIFT]++] = ix->c[i];
+	free(at);
+	free(ix->c);
+	ix->c = by;
+	return true;
+}
+
+static bool index_build(struct branch_index *ix, const uint8_t *seg, uint64_t seg_off,
+			uint64_t seg_len)
+{
+	uint64_t cap = 1 << 16;
+
+	ix->n = 0;
+	ix->c = malloc(cap * sizeof(*ix->c));
+	for (uint64_t i = 0; ix->c && i + 2 <= seg_len; i++) {
 		uint8_t op = seg[i];
-		uint64_t fstart, fsize;
 		int64_t dst;
 
 		if ((op == 0xe8 || op == 0xe9) && i + 5 <= seg_len) {
@@ -206,12 +256,70 @@ static bool branch_lands_in(csh h, struct elf_syms *es, int fd, const uint8_t *s
 		} else {
 			continue;
 		}
-		if (dst <= (int64_t)start || dst > (int64_t)(start + skip))
-			continue;
-		if (!es || !elf_syms__containing(es, seg_off + i, &fstart, &fsize) ||
-		    is_real_branch(h, fd, fstart, fsize, seg_off + i))
-			return true;
+		if (dst < 0 || (uint64_t)dst >= seg_off + seg_len || seg_off + i > UINT32_MAX)
+			continue; /* lands outside the file: not in a function of it */
+		if (ix->n == cap) {
+			struct branch_cand *c = realloc(ix->c, (cap *= 2) * sizeof(*c));
+
+			if (!c) {
+				free(ix->c);
+				ix->c = NULL;
+				break;
+			}
+			ix->c = c;
+		}
+		ix->c[ix->n++] = (struct branch_cand){(uint32_t)dst, (uint32_t)(seg_off + i)};
 	}
+	return ix->c && index_group(ix);
+}
+
+/* FD's index, from the cache of the last two files; NULL when it cannot be built. */
+static const struct branch_index *index_of(int fd, uint64_t func_off)
+{
+	static struct branch_index cache[2];
+	static int next;
+	struct branch_index *ix;
+	uint64_t seg_off, seg_len;
+	struct stat st;
+	uint8_t *seg;
+
+	if (fstat(fd, &st) || st.st_size > UINT32_MAX)
+		return NULL;
+	for (int i = 0; i < 2; i++)
+		if (cache[i].c && cache[i].dev == st.st_dev && cache[i].ino == st.st_ino &&
+		    func_off >= cache[i].seg_off && func_off < cache[i].seg_off + cache[i].seg_len)
+			return &cache[i];
+	seg = read_text_segment(fd, func_off, &seg_off, &seg_len);
+	if (!seg)
+		return NULL;
+	ix = &cache[next];
+	next ^= 1;
+	free(ix->c);
+	free(ix->first);
+	*ix = (struct branch_index){
+	    .dev = st.st_dev, .ino = st.st_ino, .seg_off = seg_off, .seg_len = seg_len};
+	if (!index_build(ix, seg, seg_off, seg_len))
+		ix = NULL;
+	free(seg);
+	return ix;
+}
+
+static bool branch_lands_in(csh h, struct elf_syms *es, int fd, const struct branch_index *ix,
+			    uint64_t start, uint64_t skip)
+{
+	uint64_t last = (start + skip) >> BUCKET_SHIFT;
+
+	for (uint64_t b = (start + 1) >> BUCKET_SHIFT; b <= last && b < ix->nbuckets; b++)
+		for (uint32_t i = ix->first[b]; i < ix->first[b + 1]; i++) {
+			const struct branch_cand *c = &ix->c[i];
+			uint64_t fstart, fsize;
+
+			if (c->dst <= start || c->dst > start + skip)
+				continue;
+			if (!es || !elf_syms__containing(es, c->src, &fstart, &fsize) ||
+			    is_real_branch(h, fd, fstart, fsize, c->src))
+				return true;
+		}
 	return false;
 }
 
@@ -339,8 +447,8 @@ void probe_place_prologue(const uint8_t *code, size_t len, uint64_t func_off, ui
 void probe_place(struct elf_syms *es, const char *path, uint64_t func_off, uint64_t func_size,
 		 unsigned int reads, bool entry_only, struct probe_site *site)
 {
-	uint64_t seg_off, seg_len;
-	uint8_t code[PROLOGUE_BYTES], *seg;
+	const struct branch_index *ix;
+	uint8_t code[PROLOGUE_BYTES];
 	ssize_t len = -1;
 	bool lands;
 	csh h = 0;
@@ -365,11 +473,11 @@ void probe_place(struct elf_syms *es, const char *path, uint64_t func_off, uint6
 		return;
 	}
 	/* a moved probe is only right if no branch lands in the bytes it skipped */
-	seg = read_text_segment(fd, func_off, &seg_off, &seg_len);
-	lands = !seg || cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK;
+	ix = index_of(fd, func_off);
+	lands = !ix || cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK;
 	if (!lands) {
 		cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
-		lands = branch_lands_in(h, es, fd, seg, seg_off, seg_len, func_off, site->skip);
+		lands = branch_lands_in(h, es, fd, ix, func_off, site->skip);
 		cs_close(&h);
 	}
 	if (lands) {
@@ -377,10 +485,9 @@ void probe_place(struct elf_syms *es, const char *path, uint64_t func_off, uint6
 
 		probe_place_prologue(code, len, func_off, func_size, reads, true, site);
 		snprintf(site->why, sizeof(site->why),
-			 seg ? "a branch lands inside the first %llu bytes: kept the entry"
-			     : "cannot read the code to check branches: kept the entry",
+			 ix ? "a branch lands inside the first %llu bytes: kept the entry"
+			    : "cannot read the code to check branches: kept the entry",
 			 (unsigned long long)skip);
 	}
-	free(seg);
 	close(fd);
 }

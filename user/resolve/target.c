@@ -459,8 +459,25 @@ static int resolve_pid_once(struct target *t)
 	return -1;
 }
 
+void target__env_of(struct target *t, pid_t pid)
+{
+	static const char *const names[2] = {"LD_PRELOAD=", "LD_LIBRARY_PATH="};
+	char path[64], *env = malloc(65536);
+	long n;
+
+	t->env_given = true;
+	t->ld_env[0][0] = t->ld_env[1][0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
+	n = env ? read_file(path, env, 65536) : -1;
+	for (long at = 0; at < n; at += strlen(env + at) + 1)
+		for (int k = 0; k < 2; k++)
+			if (!strncmp(env + at, names[k], strlen(names[k])))
+				snprintf(t->ld_env[k], sizeof(t->ld_env[k]), "%s", env + at);
+	free(env);
+}
+
 /* Objects the dynamic linker will load for PATH, in lookup order, from "ld.so --list". */
-static int list_objects(const char *interp, const char *path, char ***out)
+static int list_objects(const struct target *t, const char *interp, const char *path, char ***out)
 {
 	char line[PATH_MAX + 128], **objs = NULL;
 	int fds[2], n = 0, status;
@@ -474,6 +491,13 @@ static int list_objects(const char *interp, const char *path, char ***out)
 		return -1;
 	if (pid == 0) {
 		dup2(fds[1], 1);
+		if (t->env_given) { /* the traced process's, not ours */
+			unsetenv("LD_PRELOAD");
+			unsetenv("LD_LIBRARY_PATH");
+			for (int k = 0; k < 2; k++)
+				if (t->ld_env[k][0])
+					putenv((char *)t->ld_env[k]);
+		}
 		execl(interp, interp, "--list", path, (char *)NULL);
 		_exit(127);
 	}
@@ -529,7 +553,7 @@ int target__resolve_exec(struct target *t, const char *path)
 		ret = 0;
 	else if (!interp[0])
 		return no_allocator(t);
-	n = interp[0] ? list_objects(interp, path, &objs) : 0;
+	n = interp[0] ? list_objects(t, interp, path, &objs) : 0;
 	if (n < 0)
 		n = 0;
 	for (i = 0; i < n; i++) {
@@ -583,8 +607,7 @@ static int find_spec_fn(char **objs, int n, const struct spec_fn *f, uint64_t *o
 }
 
 /* Say what is wrong with F, not found in OBJS. */
-static void spec_fn_missing(const struct alloc_spec *s, const struct spec_fn *f, char **objs,
-			    int n)
+static void spec_fn_missing(const struct alloc_spec *s, const struct spec_fn *f, char **objs, int n)
 {
 	char searched[1024] = "";
 	bool module_seen = false;
@@ -635,14 +658,18 @@ static int add_family(struct target *t, const struct alloc_spec *s, char **objs,
 			t->nfn = first;
 			return s->builtin ? 0 : -1;
 		}
-		*tf = (struct target_fn){.found = true, .offset = off, .size = size, .alias_of = -1,
-					 .family = fam, .pool = f->pool};
+		*tf = (struct target_fn){.found = true,
+					 .offset = off,
+					 .size = size,
+					 .alias_of = -1,
+					 .family = fam,
+					 .pool = f->pool};
 		snprintf(tf->name, sizeof(tf->name), "%s", f->sym);
 		snprintf(tf->file, sizeof(tf->file), "%s", objs[o]);
 		tf->spec = (struct ms_fn_spec){NULL, f->size, f->count,
-					       f->kind == MS_KIND_ALLOC ? f->pool
+					       f->kind == MS_KIND_ALLOC	       ? f->pool
 					       : f->kind >= MS_KIND_POOL_CLEAR ? f->pool
-									      : f->ptr,
+									       : f->ptr,
 					       f->kind};
 		/* one address, one probe: counted under the first name */
 		for (int g = 0; g < t->nfn && tf->alias_of < 0; g++)
@@ -799,6 +826,37 @@ uint64_t target__cookie(const struct target *t, int fn)
 	return cookie_at(fn, &t->fn[fn].spec, &t->fn[fn].site);
 }
 
+static void place_custom(struct target *t)
+{
+	for (int f = MS_FN_CUSTOM; f < t->nfn; f++) {
+		struct target_fn *tf = &t->fn[f];
+		struct elf_syms *es;
+
+		if (!tf->found || tf->alias_of >= 0)
+			continue;
+		es = elf_syms__open(tf->file);
+		probe_place(es, tf->file, tf->offset, tf->size, registers_read(&tf->spec),
+			    t->probe_at_entry, &tf->site);
+		elf_syms__close(es);
+	}
+}
+
+void target__place_probes_like(struct target *t, const struct target *like)
+{
+	if (!like || strcmp(t->allocator, like->allocator) || strcmp(t->cxx, like->cxx) ||
+	    t->probe_at_entry != like->probe_at_entry) {
+		target__place_probes(t);
+		return;
+	}
+	/* the same files: the same places (disassembling them again costs ~40 ms) */
+	for (int f = 0; f < MS_FN_CUSTOM; f++)
+		t->fn[f] = like->fn[f];
+	memcpy(t->variants, like->variants, sizeof(t->variants));
+	t->steps = like->steps;
+	t->is_glibc = like->is_glibc;
+	place_custom(t);
+}
+
 void target__place_probes(struct target *t)
 {
 	struct elf_syms *es = elf_syms__open(t->allocator);
@@ -830,16 +888,7 @@ void target__place_probes(struct target *t)
 		for (int v = ms_nvariants - 1; v >= 0; v--) /* the base variant's, for reports */
 			if (ms_variants[v].fn == f && target__variant_probed(t, v))
 				t->fn[f].site = t->variants[v].site;
-	for (int f = MS_FN_CUSTOM; f < t->nfn; f++) {
-		struct target_fn *tf = &t->fn[f];
-
-		if (!tf->found || tf->alias_of >= 0)
-			continue;
-		es = elf_syms__open(tf->file);
-		probe_place(es, tf->file, tf->offset, tf->size, registers_read(&tf->spec),
-			    t->probe_at_entry, &tf->site);
-		elf_syms__close(es);
-	}
+	place_custom(t);
 	base = strrchr(t->allocator, '/');
 	t->is_glibc = !strncmp(base ? base + 1 : t->allocator, "libc.so", 7);
 	if (t->is_glibc)

@@ -26,11 +26,11 @@ struct target_fn {
 	uint64_t offset; /* file offset in target.allocator (custom: in file) */
 	int alias_of;	 /* another function at the same address, or -1 */
 	uint64_t size;
-	struct probe_site site; /* where the probes go: see probe_place.h */
+	struct probe_site site;	 /* where the probes go: see probe_place.h */
 	char name[SPEC_SYM_LEN]; /* the report's and the JSON's name */
 	/* custom allocators (slots from MS_FN_CUSTOM) */
-	int family;	     /* its spec: target.families[family] */
-	unsigned int pool;   /* the pool argument, 0 = none (in spec.ptr_arg for the probes) */
+	int family;	   /* its spec: target.families[family] */
+	unsigned int pool; /* the pool argument, 0 = none (in spec.ptr_arg for the probes) */
 	struct ms_fn_spec spec;
 	char file[PATH_MAX];
 };
@@ -38,7 +38,7 @@ struct target_fn {
 /* A custom allocator: a spec whose functions were found. */
 struct target_family {
 	char name[SPEC_NAME_LEN];
-	bool builtin; /* chosen by memstudy, not named by the user */
+	bool builtin;	     /* chosen by memstudy, not named by the user */
 	char file[PATH_MAX]; /* where its first function is */
 };
 
@@ -75,6 +75,10 @@ struct target {
 	bool is_glibc;		  /* the allocator is glibc's libc: its own calls can be told */
 	struct glibc_steps steps; /* its internal steps, when its debug file is installed */
 	bool quiet;		  /* resolving says nothing on failure */
+	/* resolve_exec with another process's dynamic-linker environment (--follow: a
+	 * child's LD_PRELOAD and LD_LIBRARY_PATH, not memstudy's): "NAME=value" or "" */
+	bool env_given;
+	char ld_env[2][PATH_MAX];
 };
 
 extern const struct ms_fn_spec ms_fn_specs[MS_FN_COUNT];
@@ -112,9 +116,13 @@ int target__command_path(const char *cmd, char *path, size_t size);
 int target__resolve_exec(struct target *t, const char *path);
 /* Decide each function's probe site (after resolving). */
 void target__place_probes(struct target *t);
+/* The same, taken from LIKE where it probes the same allocator and C++ files. */
+void target__place_probes_like(struct target *t, const struct target *like);
 /* After T exec'ed into EXE: is the new image's allocator the file T's probes are on (then
  * its calls keep being counted)? Its allocator's path, or "none found", into ALLOCATOR. */
 bool target__exec_traced(const struct target *t, const char *exe, char *allocator, size_t len);
+/* Take PID's LD_PRELOAD and LD_LIBRARY_PATH for target__resolve_exec (/proc/PID/environ). */
+void target__env_of(struct target *t, pid_t pid);
 /* The text (r-xp) mapping of the dynamic loader in process PID (from its AT_BASE). */
 bool target__loader_text(pid_t pid, uint64_t *start, uint64_t *end);
 /* C++ variant V has a probe of its own (found, and at no address already probed). */

@@ -1,0 +1,159 @@
+"""Following the process tree (issue 17): --follow traces forked children from their first
+instruction (each is stopped until its probes are in place) and re-resolves the allocator
+at each exec. The oracles are the programs' own counts: fork_storm's children each make
+exactly K mallocs right after fork; target-allocs makes N calls of each function; a
+compiler run leaves its object files."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from memtest import MEMSTUDY, memstudy_json, need_bpf, target, main
+
+TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
+
+
+def by_exe(rep, suffix):
+    return [p for p in rep["processes"] if p["exe"].endswith(suffix)]
+
+
+def calls(p, fn):
+    return p["functions"].get(fn, {}).get("calls", 0)
+
+
+class Follow(unittest.TestCase):
+    def setUp(self):
+        need_bpf(self)
+
+    def trace(self, cmd, extra=("--follow",), env=None):
+        rep, p = memstudy_json(["run"] + list(extra) + ["--"] + cmd, self, env=env)
+        self.assertEqual(rep["lost_events"], 0, p.stderr)
+        return rep, p
+
+    def test_fork_storm_every_child_counted(self):
+        children, k = 30, 200
+        rep, p = self.trace([target("fork_storm"), str(children), str(k)])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        procs = rep["processes"]
+        self.assertEqual(len(procs), children + 1)
+        root = procs[0]
+        for c in procs[1:]:
+            self.assertEqual(c["ppid"], root["pid"])
+            # the first thing each child does after fork: none of it missed
+            self.assertEqual(calls(c, "malloc"), k, c)
+            self.assertEqual(calls(c, "free"), k, c)
+            self.assertEqual(c["exit"], 3)
+            self.assertEqual(c["missed_calls_bound"], 0)
+        self.assertEqual(root["exit"], 0)
+        self.assertEqual(rep["functions"]["malloc"]["calls"],
+                         sum(calls(q, "malloc") for q in procs))
+        self.assertEqual(rep["follow"]["attach_failures"], 0)
+
+    def test_exec_chain_into_a_static_program(self):
+        """shell -> a dynamic program (a child) -> a static one (the shell's own exec): each
+        image's allocator is resolved and probed, the static program's in itself."""
+        rep, p = self.trace(["sh", "-c", "%s 100; exec %s 200" % (
+            target("allocs"), target("allocs-static"))])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        dyn, = by_exe(rep, "/target-allocs")
+        static, = by_exe(rep, "/target-allocs-static")
+        self.assertEqual(calls(dyn, "pvalloc"), 100)
+        self.assertIn("libc.so", dyn["allocators"][0])
+        self.assertEqual(calls(static, "pvalloc"), 200)
+        self.assertEqual(static["allocators"], [target("allocs-static")])
+        self.assertEqual(static["pid"], rep["processes"][0]["pid"])  # the shell exec'ed
+        self.assertEqual(static["execs"], 1)
+
+    def test_exec_with_the_childs_own_preload(self):
+        """env LD_PRELOAD=tcmalloc PROG: the new image's allocator is found with the
+        process's environment, not memstudy's."""
+        if not os.path.exists(TCMALLOC):
+            self.fail("%s is missing: build.sh installs libtcmalloc-minimal4" % TCMALLOC)
+        rep, p = self.trace(["env", "LD_PRELOAD=" + TCMALLOC, target("allocs"), "100"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        prog, = by_exe(rep, "/target-allocs")
+        self.assertEqual(prog["allocators"][0], TCMALLOC)
+        self.assertEqual(calls(prog, "pvalloc"), 100)
+
+    def test_make_j2_of_a_small_project(self):
+        gcc, make = shutil.which("gcc"), shutil.which("make")
+        if not gcc or not make:
+            self.fail("gcc and make are needed: build.sh installs build-essential")
+        d = tempfile.mkdtemp(prefix="memstudy-make-")
+        self.addCleanup(shutil.rmtree, d, True)
+        n = 5
+        for i in range(n):
+            with open(os.path.join(d, "f%d.c" % i), "w") as f:
+                f.write("#include <stdio.h>\nint f%d(int x) { return x * %d; }\n" % (i, i))
+        with open(os.path.join(d, "Makefile"), "w") as f:
+            f.write("OBJ = %s\nprog: $(OBJ)\n\tgcc -shared -o $@ $^\n"
+                    "%%.o: %%.c\n\tgcc -O2 -fPIC -c $< -o $@\n"
+                    % " ".join("f%d.o" % i for i in range(n)))
+        rep, p = self.trace(["make", "-C", d, "-j2"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(os.path.exists(os.path.join(d, "prog")))
+        cc1 = by_exe(rep, "/cc1")
+        self.assertEqual(len(cc1), n)  # one compiler per source file
+        for c in cc1:
+            self.assertGreater(calls(c, "malloc"), 1000)
+            self.assertEqual(c["exit"], 0)
+        self.assertEqual(len(by_exe(rep, "-as")), n)
+        self.assertTrue(by_exe(rep, "/make"))
+        self.assertEqual(sum(1 for q in rep["processes"] if q["probes_failed"]), 0)
+
+    def test_text_groups_processes_by_executable(self):
+        p = subprocess.run([MEMSTUDY, "run", "--follow", "--", target("fork_storm"), "12",
+                            "10"], capture_output=True, text=True, timeout=300)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("Processes followed: 13", p.stdout)
+        row = [l for l in p.stdout.splitlines() if l.startswith(target("fork_storm")[:40])]
+        self.assertEqual(len(row), 1, p.stdout)
+        self.assertIn(" 13 ", row[0])  # one row for the 13 processes of one executable
+
+    def test_without_follow_children_are_counted_and_named(self):
+        rep, p = self.trace([target("fork_storm"), "4", "10"], extra=())
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(rep["children_not_followed"], 4)
+        self.assertEqual(rep["processes"], [])
+        self.assertIn("--follow", p.stderr)
+        # the parent's own calls only: its children's 40 mallocs are not there
+        self.assertLess(rep["functions"]["malloc"]["calls"], 40)
+
+    def test_pid_follow_takes_in_running_descendants(self):
+        # a background job's stdin is /dev/null unless redirected: fd 3 keeps ours
+        sh = subprocess.Popen(["sh", "-c", "exec 3<&0; %s 300 <&3 & wait" % target("waiter")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: sh.poll() is None and sh.kill())
+        self.addCleanup(sh.stdout.close)
+        line = sh.stdout.readline()
+        self.assertTrue(line.startswith("ready "), line)
+        waiter = int(line.split()[1])
+        with tempfile.NamedTemporaryFile(suffix=".json") as js:
+            m = subprocess.Popen([MEMSTUDY, "--pid", str(sh.pid), "--follow", "--json",
+                                  js.name, "-o", "/dev/null"], stderr=subprocess.PIPE,
+                                 text=True)
+            self.addCleanup(lambda: m.poll() is None and m.kill())
+            self.addCleanup(m.stderr.close)
+            self.assertIn("tracing PID", m.stderr.readline())
+            sh.stdin.write("go\n")
+            sh.stdin.flush()
+            self.assertEqual(sh.stdout.readline().strip(), "done 300")
+            sh.stdin.write("go\n")
+            sh.stdin.close()
+            sh.wait(timeout=60)
+            err = m.stderr.read()
+            m.wait(timeout=120)
+            self.assertEqual(m.returncode, 0, err)
+            with open(js.name) as f:
+                rep = json.load(f)
+        w = [q for q in rep["processes"] if q["pid"] == waiter]
+        self.assertEqual(len(w), 1, rep["processes"])
+        self.assertEqual(w[0]["ppid"], sh.pid)
+        self.assertGreaterEqual(calls(w[0], "malloc"), 300)
+        self.assertEqual(calls(w[0], "free"), 300)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: GPL-2.0
+/* --follow: the followed processes, their images and probes (procs.h). */
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collect/procs.h"
+#include "lib/util.h"
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns's clock */
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static struct proc *proc_add(struct procs *ps, pid_t pid)
+{
+	struct proc *p;
+
+	if (ps->n == ps->cap) {
+		int cap = ps->cap ? ps->cap * 2 : 64;
+		struct proc *np = realloc(ps->p, cap * sizeof(*np));
+
+		if (!np)
+			return NULL;
+		ps->p = np;
+		ps->cap = cap;
+	}
+	p = &ps->p[ps->n++];
+	*p = (struct proc){.pid = pid};
+	return p;
+}
+
+struct proc *procs__find(struct procs *ps, pid_t pid)
+{
+	/* the latest first: a pid reused after an exit is the newer process */
+	for (int i = ps->n - 1; i >= 0; i--)
+		if (ps->p[i].pid == pid && !ps->p[i].exited)
+			return &ps->p[i];
+	return NULL;
+}
+
+static void note_latency(struct procs *ps, struct proc *p, uint64_t since)
+{
+	uint64_t *l = realloc(ps->lat_ns, (ps->nlat + 1) * sizeof(*l));
+
+	p->attach_ns = now_ns() - since;
+	if (l) {
+		ps->lat_ns = l;
+		ps->lat_ns[ps->nlat++] = p->attach_ns;
+	}
+}
+
+struct procs *procs__new(struct tracer *tr, struct target *root, uint64_t start_ns)
+{
+	struct procs *ps = calloc(1, sizeof(*ps));
+	struct proc_image *img = ps ? calloc(1, sizeof(*img)) : NULL;
+	struct proc *p;
+
+	if (!img) {
+		free(ps);
+		return NULL;
+	}
+	ps->tr = tr;
+	img->t = *root;
+	img->probed = true;
+	ps->img = malloc(sizeof(*ps->img));
+	p = ps->img ? proc_add(ps, root->pid) : NULL;
+	if (!p) {
+		procs__free(ps);
+		free(img);
+		return NULL;
+	}
+	ps->img[ps->nimg++] = img;
+	p->img = img;
+	p->start_ns = start_ns;
+	snprintf(p->comm, sizeof(p->comm), "%.15s", root->comm);
+	return ps;
+}
+
+/* Probe P for its image (none when it has no allocator), then let it run. */
+static void probe_and_continue(struct procs *ps, struct proc *p, bool stopped, uint64_t since)
+{
+	if (p->img && p->img->probed) {
+		p->img->t.pid = p->pid; /* the image's probes, for this process */
+		if (tracer__attach_process(ps->tr, &p->img->t, &p->links)) {
+			p->attach_failed = true;
+			ps->attach_failures++;
+		}
+	}
+	note_latency(ps, p, since);
+	if (stopped)
+		kill(p->pid, SIGCONT);
+}
+
+static void on_fork(struct procs *ps, const struct ms_event_proc *e)
+{
+	struct proc *parent = procs__find(ps, e->ppid), *p;
+	struct proc_image *img = parent ? parent->img : ps->p[0].img;
+
+	p = proc_add(ps, e->pid);
+	if (!p) {
+		if (e->stopped)
+			kill(e->pid, SIGCONT); /* never leave it stopped */
+		ps->attach_failures++;
+		return;
+	}
+	p->ppid = e->ppid;
+	p->start_ns = e->ts_ns;
+	p->img = img;
+	snprintf(p->comm, sizeof(p->comm), "%.15s", e->comm);
+	probe_and_continue(ps, p, e->stopped, e->ts_ns);
+}
+
+/* An image probing T's allocator and C++ files already, whose placement T can take. */
+static const struct target *image_like(struct procs *ps, const struct target *t)
+{
+	for (int i = 0; i < ps->nimg; i++)
+		if (ps->img[i]->probed && !strcmp(ps->img[i]->t.allocator, t->allocator) &&
+		    !strcmp(ps->img[i]->t.cxx, t->cxx))
+			return &ps->img[i]->t;
+	return NULL;
+}
+
+/* IMG into the table (freed with it); false (IMG freed) without memory. */
+static bool image_keep(struct procs *ps, struct proc_image *img)
+{
+	struct proc_image **all = realloc(ps->img, (ps->nimg + 1) * sizeof(*all));
+
+	if (!all) {
+		free(img);
+		return false;
+	}
+	ps->img = all;
+	ps->img[ps->nimg++] = img;
+	return true;
+}
+
+/* The image PID runs after its exec into EXE: one already resolved, or resolved now. */
+static struct proc_image *image_for(struct procs *ps, pid_t pid, const char *exe)
+{
+	struct proc_image *img = calloc(1, sizeof(*img));
+
+	if (!img)
+		return NULL;
+	img->t.pid = pid;
+	img->t.quiet = true;
+	target__env_of(&img->t, pid);
+	for (int i = 0; i < ps->nimg; i++) {
+		const struct target *o = &ps->img[i]->t;
+
+		if (o->env_given && !strcmp(o->exe, exe) &&
+		    !strcmp(o->ld_env[0], img->t.ld_env[0]) &&
+		    !strcmp(o->ld_env[1], img->t.ld_env[1])) {
+			free(img);
+			return ps->img[i];
+		}
+	}
+	img->probed = !target__resolve_exec(&img->t, exe);
+	snprintf(img->t.exe, sizeof(img->t.exe), "%s", exe);
+	if (img->probed)
+		target__place_probes_like(&img->t, image_like(ps, &img->t));
+	else
+		ps->unresolved_images++;
+	return image_keep(ps, img) ? img : NULL;
+}
+
+/* A and B put the same probes in a process: the same files, functions and places. */
+static bool same_probes(const struct proc_image *a, const struct proc_image *b)
+{
+	const struct target *x = &a->t, *y = &b->t;
+
+	if (a == b)
+		return true;
+	if (!a->probed || !b->probed || strcmp(x->allocator, y->allocator) ||
+	    strcmp(x->cxx, y->cxx) || x->nfn != y->nfn || x->has_phase || y->has_phase)
+		return false;
+	for (int f = MS_FN_CUSTOM; f < x->nfn; f++)
+		if (strcmp(x->fn[f].file, y->fn[f].file) || x->fn[f].offset != y->fn[f].offset)
+			return false;
+	return true;
+}
+
+void procs__exec(struct procs *ps, const struct ms_event_exec *e, bool initial)
+{
+	struct proc *p = procs__find(ps, e->tgid);
+	struct proc_image *old;
+	char link[64], exe[PATH_MAX];
+	ssize_t n;
+
+	if (!p || initial) {
+		if (e->stopped)
+			kill(e->tgid, SIGCONT);
+		return;
+	}
+	p->execs++;
+	snprintf(link, sizeof(link), "/proc/%u/exe", e->tgid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	if (n > 0)
+		exe[n] = '\0';
+	else
+		snprintf(exe, sizeof(exe), "%.*s", (int)sizeof(e->filename) - 1, e->filename);
+	old = p->img;
+	p->img = image_for(ps, e->tgid, exe);
+	if (p != &ps->p[0] && old && p->img && same_probes(old, p->img)) {
+		/* the same files probed at the same places: its probes stay (a pid's probes
+		 * follow it through exec) */
+		note_latency(ps, p, e->ts_ns);
+		if (e->stopped)
+			kill(e->tgid, SIGCONT);
+		return;
+	}
+	/* the old image's probes go before it runs again, so that no call is counted twice
+	 * where both images probe one file */
+	tracer__links_free(&p->links);
+	if (p == &ps->p[0] && p->img && p->img->probed &&
+	    !strcmp(p->img->t.allocator, ps->p[0].img->t.allocator))
+		p->img = ps->p[0].img;
+	if (p == &ps->p[0] && p->img == ps->img[0]) {
+		/* the target keeps the tracer's own probes on its allocator */
+		note_latency(ps, p, e->ts_ns);
+		if (e->stopped)
+			kill(e->tgid, SIGCONT);
+		return;
+	}
+	snprintf(p->comm, sizeof(p->comm), "%.15s",
+		 strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe);
+	probe_and_continue(ps, p, e->stopped, e->ts_ns);
+}
+
+void procs__event(struct procs *ps, const struct ms_event_proc *e)
+{
+	struct proc *p;
+
+	if (e->what == MS_PROC_FORK) {
+		on_fork(ps, e);
+		return;
+	}
+	p = procs__find(ps, e->pid);
+	if (!p)
+		return;
+	p->exited = true;
+	p->end_ns = e->ts_ns;
+	p->exit_code = e->exit_code;
+	snprintf(p->comm, sizeof(p->comm), "%.15s", e->comm);
+	tracer__links_release(ps->tr, &p->links);
+}
+
+int procs__alive(const struct procs *ps)
+{
+	int n = 0;
+
+	for (int i = 1; i < ps->n; i++)
+		n += !ps->p[i].exited;
+	return n;
+}
+
+/* PID's parent, from /proc/PID/stat; 0 when gone. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512], *close;
+	int ppid = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_file(path, buf, sizeof(buf)) <= 0 || !(close = strrchr(buf, ')')))
+		return 0;
+	if (sscanf(close + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return ppid;
+}
+
+void procs__adopt_descendants(struct procs *ps)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	pid_t *all = NULL;
+	int n = 0, added;
+
+	while (d && (de = readdir(d))) {
+		pid_t pid = atoi(de->d_name), *a;
+
+		if (pid <= 0 || pid == ps->p[0].pid || !(a = realloc(all, (n + 1) * sizeof(*a))))
+			continue;
+		all = a;
+		all[n++] = pid;
+	}
+	if (d)
+		closedir(d);
+	/* whose parent is in the tree, until no more join: children, grandchildren... */
+	do {
+		added = 0;
+		for (int i = 0; i < n; i++) {
+			pid_t ppid = all[i] ? parent_of(all[i]) : 0;
+			struct proc_image *img;
+			struct proc *p;
+
+			if (!ppid || !procs__find(ps, ppid) || procs__find(ps, all[i]))
+				continue;
+			img = calloc(1, sizeof(*img));
+			if (!img || target__check_pid(&img->t, all[i])) {
+				free(img);
+				continue;
+			}
+			img->t.quiet = true;
+			img->probed = !target__resolve_pid(&img->t);
+			if (img->probed)
+				target__place_probes(&img->t);
+			p = image_keep(ps, img) ? proc_add(ps, all[i]) : NULL;
+			if (!p)
+				continue;
+			p->ppid = ppid;
+			p->img = img;
+			snprintf(p->comm, sizeof(p->comm), "%.15s", img->t.comm);
+			tracer__follow_pid(ps->tr, all[i]);
+			probe_and_continue(ps, p, false, now_ns());
+			all[i] = 0;
+			added++;
+		}
+	} while (added);
+	free(all);
+}
+
+void procs__detach(struct procs *ps)
+{
+	for (int i = 0; ps && i < ps->n; i++)
+		tracer__links_free(&ps->p[i].links);
+}
+
+void procs__free(struct procs *ps)
+{
+	if (!ps)
+		return;
+	procs__detach(ps);
+	for (int i = 0; i < ps->nimg; i++)
+		free(ps->img[i]);
+	free(ps->img);
+	free(ps->p);
+	free(ps->lat_ns);
+	free(ps);
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * --follow: the processes of the traced tree (procs.c). The kernel side stops each new
+ * process before its first instruction (a forked child, and an image after exec); here its
+ * probes are attached, then it is continued: no allocator call of a followed process runs
+ * unprobed. A child runs its parent's image (same files, same probes); an exec resolves its
+ * new image's allocator (the process's own LD_PRELOAD and LD_LIBRARY_PATH) and probes that.
+ */
+#ifndef MEMSTUDY_COLLECT_PROCS_H
+#define MEMSTUDY_COLLECT_PROCS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "attach/tracer.h"
+#include "memstudy.h"
+#include "resolve/target.h"
+
+/* A program image the processes run: resolved once, shared by every process running it. */
+struct proc_image {
+	struct target t;
+	bool probed; /* an allocator was found: its probes go on each process running it */
+};
+
+struct proc {
+	pid_t pid, ppid;
+	char comm[16];
+	struct proc_image *img;	   /* NULL: an image without an allocator to probe */
+	struct tracer_links links; /* its probes (the target's are the tracer's own) */
+	uint64_t start_ns, end_ns; /* bpf_ktime_get_ns: fork (the target: trace start), exit */
+	uint64_t attach_ns;	   /* from its stop (fork or exec) to its probes in place */
+	int exit_code;		   /* as wait() reports it, when exited */
+	bool exited;
+	int execs;
+	bool attach_failed;
+};
+
+struct procs {
+	struct tracer *tr;
+	struct proc *p; /* p[0] is the target */
+	int n, cap;
+	struct proc_image **img;
+	int nimg;
+	uint64_t *lat_ns; /* every stop-to-probed latency, for the median and the maximum */
+	int nlat;
+	uint64_t attach_failures, unresolved_images;
+};
+
+/* The table for a trace of ROOT (already probed by TR), started at START_NS. */
+struct procs *procs__new(struct tracer *tr, struct target *root, uint64_t start_ns);
+void procs__free(struct procs *ps);
+/* A fork or exit record (MS_EV_PROC). */
+void procs__event(struct procs *ps, const struct ms_event_proc *e);
+/* An exec record of a followed process; INITIAL: run's own exec of the command, whose
+ * probes are in place already. */
+void procs__exec(struct procs *ps, const struct ms_event_exec *e, bool initial);
+struct proc *procs__find(struct procs *ps, pid_t pid);
+/* Followed processes still running, besides the target. */
+int procs__alive(const struct procs *ps);
+/* --pid PID --follow: PID's descendants already running join the tree (their calls
+ * before this are not seen). */
+void procs__adopt_descendants(struct procs *ps);
+/* Every process's probes detached (at the end of the trace). */
+void procs__detach(struct procs *ps);
+
+#endif
