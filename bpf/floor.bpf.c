@@ -44,6 +44,12 @@ int BPF_PROG(floor_exec)
 	return 0;
 }
 
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(floor_fork)
+{
+	return 0;
+}
+
 SEC("tp_btf/page_fault_user")
 int BPF_PROG(floor_page_fault)
 {

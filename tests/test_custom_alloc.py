@@ -190,13 +190,18 @@ class Kamailio(unittest.TestCase):
         self.exe = os.path.join(self.dir, "kamailio")
         shutil.copy(KAMAILIO, self.exe)
         self.port = free_udp_port()
-        self.cfg = os.path.join(self.dir, "kamailio.cfg")
-        with open(self.cfg, "w") as f:
-            f.write('#!KAMAILIO\ndebug=0\nlog_stderror=yes\nfork=no\n'
+        self.cfg = self.config(fork=False)
+
+    def config(self, fork):
+        cfg = os.path.join(self.dir, "kamailio-%s.cfg" % ("fork" if fork else "nofork"))
+        with open(cfg, "w") as f:
+            f.write('#!KAMAILIO\ndebug=0\nlog_stderror=yes\n%s\n'
                     'listen=udp:127.0.0.1:%d\n'
                     'mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"\n'
                     'loadmodule "sl.so"\n'
-                    'request_route {\n\tsl_send_reply("200", "OK");\n}\n' % self.port)
+                    'request_route {\n\tsl_send_reply("200", "OK");\n}\n'
+                    % ("fork=yes\nchildren=2" if fork else "fork=no", self.port))
+        return cfg
 
     def bpftrace_oracle(self, prefix):
         """bpftrace counting the outermost calls of PREFIX_malloc/free/realloc in the copy;
@@ -227,12 +232,12 @@ class Kamailio(unittest.TestCase):
                 return {k.rsplit(":", 1)[1]: v for k, v in j["data"]["@calls"].items()}
         raise AssertionError("bpftrace printed no counts: " + out)
 
-    def serve(self, mode, extra=(), during=None):
+    def serve(self, mode, extra=(), during=None, cfg=None, detach="-D"):
         """kamailio -x MODE under memstudy run, sent K OPTIONS once it answers, then
         DURING(pid) if given; stopped with SIGTERM. Returns (report, 200 OK replies)."""
         js = os.path.join(self.dir, "report.json")
         m = subprocess.Popen([MEMSTUDY, "run", "--json", js, "-o", "/dev/null"] + list(extra)
-                             + ["--", self.exe, "-f", self.cfg, "-D", "-E", "-x", mode,
+                             + ["--", self.exe, "-f", cfg or self.cfg, detach, "-E", "-x", mode,
                                 "-Y", self.dir, "-m", "32", "-M", "8"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.addCleanup(lambda: m.poll() is None and m.kill())
@@ -295,6 +300,29 @@ class Kamailio(unittest.TestCase):
 
     def test_f_malloc(self):
         self.check_mode("fm")
+
+    def test_forking_server_every_worker_followed(self):
+        """kamailio as it runs by default: a main process forking its UDP workers and
+        timers, each allocating from the pools set up before the fork; --follow traces
+        them all, and the tree's totals agree with bpftrace's."""
+        bt = self.bpftrace_oracle("tlsf")
+        rep, ok = self.serve("tlsf", ["--follow"], cfg=self.config(fork=True), detach="-DD")
+        truth = self.bpftrace_counts(bt)
+        self.assertEqual(ok, self.K)
+        self.assertEqual(rep["lost_events"], 0)
+        procs = rep["processes"]
+        self.assertGreaterEqual(len(procs), 4, [p["comm"] for p in procs])  # main + workers
+        for f in ("malloc", "free", "realloc"):
+            fn = "tlsf_" + f
+            self.assertEqual(rep["functions"][fn]["calls"], truth.get(fn, 0), fn)
+        # the workers answered: their allocations are theirs
+        workers = [p for p in procs[1:] if p["functions"].get("tlsf_malloc")]
+        self.assertGreaterEqual(len(workers), 2)
+        self.assertEqual(sum(p["functions"].get("tlsf_malloc", {}).get("calls", 0)
+                             for p in procs), rep["functions"]["tlsf_malloc"]["calls"])
+        print("kamailio forking: %d processes; tlsf_malloc %d (bpftrace %d)" % (
+            len(procs), rep["functions"]["tlsf_malloc"]["calls"], truth.get("tlsf_malloc", 0)),
+            file=sys.stderr)
 
     def test_maps_names_the_pools(self):
         """memstudy maps, untraced: kamailio's pkg pool (one malloc of -M MiB) and shm pool

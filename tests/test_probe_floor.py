@@ -101,7 +101,7 @@ class ProbeFloor(unittest.TestCase):
         # sched_switch: the time a slow call spent switched out (issue 15)
         self.assertEqual(sorted(w[1] for w in points if w[0] == "raw_tracepoint"),
                          ["page_fault_kernel", "page_fault_user", "sched_process_exec",
-                          "sched_process_exit", "sched_switch"])
+                          "sched_process_exit", "sched_process_fork", "sched_switch"])
         online = os.sysconf("SC_NPROCESSORS_ONLN")
         self.assertEqual(points.count(("perf", "event type 1 config 6")), online,
                          "one major-fault software event per CPU")
@@ -118,7 +118,9 @@ class ProbeFloor(unittest.TestCase):
         self.assertEqual([(w[0], w[1], len(w[2])) for w in phase],
                          [("uprobe_multi", os.path.realpath(WORKLOAD), 1)],
                          "one phase-marker probe in the workload")
-        self.assertEqual(len(points), 12 + 5 + online + 3 + 2)
+        # 12 syscall tracepoints, 6 tp_btf (exit, exec, fork, switch, two faults), the
+        # major-fault events, 3 multi-uprobe links and 2 for the steps
+        self.assertEqual(len(points), 12 + 6 + online + 3 + 2)
         self.assertFalse([n for _, n in real if n.startswith("floor_")])
 
         # The floor: the same points, every one with an empty program.

@@ -564,6 +564,7 @@ int tracer__attach(struct tracer *tr)
 		    .thread_exit = f->progs.floor_thread_exit,
 		    .sched_switch = f->progs.floor_switch,
 		    .exec = f->progs.floor_exec,
+		    .fork = f->progs.floor_fork,
 		    .page_fault = f->progs.floor_page_fault,
 		    .page_fault_kernel = f->progs.floor_page_fault_kernel,
 		    .major_fault = f->progs.floor_major_fault,

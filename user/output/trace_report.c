@@ -44,7 +44,7 @@ static void print_annotated_maps(const struct target *t, struct peralloc *pa, FI
 		}
 		/* another allocator's memory (jemalloc's extents, mimalloc's segments...): what
 		 * it mapped inside its own calls, as the trace saw */
-		mine = m->label == MAPS_L_ANON
+		mine = m->label == MAPS_L_ANON || m->label == MAPS_L_ALLOCATOR
 			   ? peralloc__bytes_mapped_in_alloc(pa, m->start, m->end)
 			   : 0;
 		if (!mine)
