@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """What --follow costs a fork-heavy workload (issue 17): a `make -j2` of a generated C
 project (--files sources, each compiled by gcc: gcc, cc1 and as per file, then a link),
-interleaved untraced and under `memstudy run --follow`, --runs times each from a clean
-tree. Prints the median wall time of each and their ratio, and from memstudy's JSON how
+interleaved untraced, under `memstudy run` (its own start and stop; the children untraced)
+and under `memstudy run --follow`, --runs times each from a clean tree. Prints the median
+wall time of each and their ratio, and from memstudy's JSON how
 long each new process waited stopped for its probes (at its fork or its exec): the median
 and the maximum over every process of every run. Needs root, gcc and make.
 Usage: sudo bench/follow.py [--runs 5] [--files 20]
@@ -43,7 +44,8 @@ def main():
     memstudy = os.path.join(args.build, "memstudy")
     d = tempfile.mkdtemp(prefix="memstudy-bench-follow-")
     project(d, args.files)
-    times = {"untraced": [], "memstudy --follow": []}
+    # memstudy without --follow: its own start and stop (the children run untraced)
+    times = {"untraced": [], "memstudy": [], "memstudy --follow": []}
     waits, procs = [], []
     js = os.path.join(d, "report.json")
     try:
@@ -52,14 +54,14 @@ def main():
                 subprocess.run(["make", "-C", d, "clean"], capture_output=True, check=True)
                 cmd = ["make", "-C", d, "-j2"]
                 if mode != "untraced":
-                    cmd = [memstudy, "run", "--follow", "--no-calibrate", "--json", js, "-o",
-                           "/dev/null", "--"] + cmd
+                    cmd = [memstudy, "run"] + mode.split()[1:] + [
+                        "--no-calibrate", "--json", js, "-o", "/dev/null", "--"] + cmd
                 t0 = time.monotonic()
                 p = subprocess.run(cmd, capture_output=True, text=True)
                 times[mode].append(time.monotonic() - t0)
                 if p.returncode:
                     sys.exit("follow: %s failed: %s" % (mode, p.stderr))
-                if mode != "untraced":
+                if mode == "memstudy --follow":
                     with open(js) as f:
                         rep = json.load(f)
                     procs.append(len(rep["processes"]))

@@ -366,7 +366,10 @@ static int attach_group(struct tracer *tr, const struct probe_group *g, struct b
 /* Every traced allocator function: the malloc family in the allocator's file, C++'s
  * operators in theirs (one group when it is the same file), each custom allocator function
  * in its file's group. */
-static int attach_allocator(struct tracer *tr, struct bpf_program *enter, struct bpf_program *exit)
+enum { GROUPS_ALLOCATOR = 1, GROUPS_OTHER = 2, GROUPS_ALL = 3 };
+
+static int attach_allocator(struct tracer *tr, struct bpf_program *enter, struct bpf_program *exit,
+			    int which)
 {
 	const struct target *t = tr->target;
 	const int fixed = 3, ngroups = fixed + MS_FN_MAX - MS_FN_CUSTOM;
@@ -401,10 +404,11 @@ static int attach_allocator(struct tracer *tr, struct bpf_program *enter, struct
 			group_add(&g[k], v->site.offset, target__variant_cookie(t, i),
 				  ms_variants[i].label);
 	}
-	if (!attach_group(tr, &g[0], enter, exit) && !attach_group(tr, &g[1], enter, exit) &&
-	    !attach_group(tr, &g[2], enter, NULL))
+	if (!(which & GROUPS_ALLOCATOR) || !attach_group(tr, &g[0], enter, exit))
 		err = 0;
-	for (k = fixed; !err && k < ngroups && g[k].file; k++)
+	if (!err && (which & GROUPS_OTHER))
+		err = attach_group(tr, &g[1], enter, exit) || attach_group(tr, &g[2], enter, NULL);
+	for (k = fixed; !err && (which & GROUPS_OTHER) && k < ngroups && g[k].file; k++)
 		err = attach_group(tr, &g[k], enter, exit);
 	free(g);
 	return err;
@@ -600,7 +604,7 @@ int tracer__attach(struct tracer *tr)
 	if (tr->opts.glibc_steps && tr->opts.floor != TRACER_FLOOR_UPROBES &&
 	    attach_steps(tr, p.step_enter, p.step_exit))
 		return -1;
-	if (attach_allocator(tr, p.alloc_enter, p.alloc_exit))
+	if (attach_allocator(tr, p.alloc_enter, p.alloc_exit, GROUPS_ALL))
 		return -1;
 	tr->start_ns = mono_ns();
 	return 0;
@@ -892,31 +896,79 @@ static void *destroy_link(void *link)
  * Each detach waits for an RCU grace period in the kernel (~0.1 s here): one after the
  * other, thirty links took three seconds. Detached in parallel they share grace periods.
  */
-int tracer__attach_process(struct tracer *tr, const struct target *t, struct tracer_links *out)
+int tracer__attach_process(struct tracer *tr, const struct target *t, struct tracer_links *l,
+			   bool keep_allocator)
 {
 	const struct target *main = tr->target;
-	int *fds = tr->mfds, nfds = tr->nmfds, nlinks = tr->nlinks, err;
+	int *fds = tr->mfds, nfds = tr->nmfds, nlinks = tr->nlinks, err = 0;
 	struct bpf_link **links = tr->links;
 	struct memstudy_bpf *m = tr->skel;
 
-	/* the same attach as the target's, into lists of this process's own */
-	tr->mfds = NULL;
-	tr->links = NULL;
-	tr->nmfds = tr->nlinks = 0;
+	/* the same attach as the target's, into the lists of this process */
+	tr->mfds = l->fds;
+	tr->links = l->links;
+	tr->nmfds = l->nfds;
+	tr->nlinks = l->nlinks;
 	tr->target = t;
-	err = attach_allocator(tr, m->progs.alloc_enter, m->progs.alloc_exit) ||
-	      (tracer__steps_traced(tr) &&
-	       attach_steps(tr, m->progs.step_enter, m->progs.step_exit)) ||
+	if (!keep_allocator) { /* the allocator's file first: l->shared_* count them */
+		err = attach_allocator(tr, m->progs.alloc_enter, m->progs.alloc_exit,
+				       GROUPS_ALLOCATOR) ||
+		      (tracer__steps_traced(tr) &&
+		       attach_steps(tr, m->progs.step_enter, m->progs.step_exit));
+		l->shared_fds = tr->nmfds;
+		l->shared_links = tr->nlinks;
+	}
+	err = err || attach_allocator(tr, m->progs.alloc_enter, m->progs.alloc_exit, GROUPS_OTHER) ||
 	      (t->has_phase && attach_phase_marker(tr, m->progs.phase_mark));
 	tr->target = main;
-	*out = (struct tracer_links){tr->mfds, tr->nmfds, tr->links, tr->nlinks};
+	l->fds = tr->mfds;
+	l->nfds = tr->nmfds;
+	l->links = tr->links;
+	l->nlinks = tr->nlinks;
 	tr->mfds = fds;
 	tr->nmfds = nfds;
 	tr->links = links;
 	tr->nlinks = nlinks;
 	if (err)
-		tracer__links_free(out);
+		tracer__links_free(l);
 	return err ? -1 : 0;
+}
+
+/* L's probes past the allocator's file's, moved out of it. */
+static struct tracer_links links_tail(struct tracer_links *l)
+{
+	struct tracer_links rest = {0};
+
+	if (l->nfds > l->shared_fds) {
+		rest.nfds = l->nfds - l->shared_fds;
+		rest.fds = malloc(rest.nfds * sizeof(*rest.fds));
+		if (rest.fds)
+			memcpy(rest.fds, l->fds + l->shared_fds, rest.nfds * sizeof(*rest.fds));
+		else
+			rest.nfds = 0;
+	}
+	if (l->nlinks > l->shared_links) {
+		rest.nlinks = l->nlinks - l->shared_links;
+		rest.links = malloc(rest.nlinks * sizeof(*rest.links));
+		if (rest.links)
+			memcpy(rest.links, l->links + l->shared_links,
+			       rest.nlinks * sizeof(*rest.links));
+		else
+			rest.nlinks = 0;
+	}
+	l->nfds = l->shared_fds;
+	l->nlinks = l->shared_links;
+	return rest;
+}
+
+void tracer__links_drop_others(struct tracer *tr, struct tracer_links *l, bool now)
+{
+	struct tracer_links rest = links_tail(l);
+
+	if (now)
+		tracer__links_free(&rest);
+	else
+		tracer__links_release(tr, &rest);
 }
 
 void tracer__follow_pid(struct tracer *tr, pid_t pid)

@@ -43,6 +43,7 @@ struct tracer_links {
 	int nfds;
 	struct bpf_link **links;
 	int nlinks;
+	int shared_fds, shared_links; /* the first ones: on the allocator's file and its steps */
 };
 
 /* Open and load the BPF object for T, its ring buffer's records to ON_RECORD(CTX, ...);
@@ -51,9 +52,13 @@ struct tracer *tracer__open(const struct target *t, const struct tracer_opts *op
 			    ring_buffer_sample_fn on_record, void *ctx);
 /* Attach every probe (uprobes for t->pid only); -1 after printing what to do. */
 int tracer__attach(struct tracer *tr);
-/* --follow: T's allocator probes (and its glibc steps, phase marker) for T's pid, into OUT;
- * -1 after saying why. */
-int tracer__attach_process(struct tracer *tr, const struct target *t, struct tracer_links *out);
+/* --follow: T's allocator probes (and its glibc steps, phase marker) for T's pid, added to
+ * L; with KEEP_ALLOCATOR, L's probes on the allocator's file are T's already (an exec into
+ * an image of the same allocator) and only the others are attached. -1 after saying why. */
+int tracer__attach_process(struct tracer *tr, const struct target *t, struct tracer_links *l,
+			   bool keep_allocator);
+/* L's probes but those on the allocator's file, detached: NOW, or on a thread. */
+void tracer__links_drop_others(struct tracer *tr, struct tracer_links *l, bool now);
 /* --follow: PID is in the traced tree (its syscalls and faults count, its children too). */
 void tracer__follow_pid(struct tracer *tr, pid_t pid);
 /* Detach a process's probes: now, or on a thread of their own (the collector goes on;

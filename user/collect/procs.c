@@ -85,11 +85,12 @@ struct procs *procs__new(struct tracer *tr, struct target *root, uint64_t start_
 }
 
 /* Probe P for its image (none when it has no allocator), then let it run. */
-static void probe_and_continue(struct procs *ps, struct proc *p, bool stopped, uint64_t since)
+static void probe_and_continue(struct procs *ps, struct proc *p, bool stopped, uint64_t since,
+			       bool keep_allocator)
 {
 	if (p->img && p->img->probed) {
 		p->img->t.pid = p->pid; /* the image's probes, for this process */
-		if (tracer__attach_process(ps->tr, &p->img->t, &p->links)) {
+		if (tracer__attach_process(ps->tr, &p->img->t, &p->links, keep_allocator)) {
 			p->attach_failed = true;
 			ps->attach_failures++;
 		}
@@ -115,7 +116,7 @@ static void on_fork(struct procs *ps, const struct ms_event_proc *e)
 	p->start_ns = e->ts_ns;
 	p->img = img;
 	snprintf(p->comm, sizeof(p->comm), "%.15s", e->comm);
-	probe_and_continue(ps, p, e->stopped, e->ts_ns);
+	probe_and_continue(ps, p, e->stopped, e->ts_ns, false);
 }
 
 /* An image probing T's allocator and C++ files already, whose placement T can take. */
@@ -187,6 +188,51 @@ static bool same_probes(const struct proc_image *a, const struct proc_image *b)
 	return true;
 }
 
+/* A custom function of T in its allocator's file. */
+static bool custom_in_allocator(const struct target *t)
+{
+	for (int f = MS_FN_CUSTOM; f < t->nfn; f++)
+		if (!strcmp(t->fn[f].file, t->allocator))
+			return true;
+	return false;
+}
+
+/* A and B put the same probes on the allocator's file (the probes counted in
+ * tracer_links' shared part): the same file, with C++'s operators in it or not in both. */
+static bool same_allocator_probes(const struct proc_image *a, const struct proc_image *b)
+{
+	const struct target *x = &a->t, *y = &b->t;
+
+	return a->probed && b->probed && !strcmp(x->allocator, y->allocator) &&
+	       !strcmp(x->cxx, x->allocator) == !strcmp(y->cxx, y->allocator) &&
+	       !custom_in_allocator(x) && !custom_in_allocator(y);
+}
+
+/* Does B probe a file A's probes off its allocator's file are on? */
+static bool files_overlap(const struct proc_image *a, const struct proc_image *b)
+{
+	const char *mine[MS_FN_MAX + 2], *theirs[MS_FN_MAX + 3];
+	int n = 0, m = 0;
+
+	if (a->t.cxx[0] && strcmp(a->t.cxx, a->t.allocator))
+		mine[n++] = a->t.cxx;
+	if (a->t.has_phase)
+		mine[n++] = a->t.exe;
+	for (int f = MS_FN_CUSTOM; f < a->t.nfn; f++)
+		mine[n++] = a->t.fn[f].file;
+	theirs[m++] = b->t.allocator;
+	theirs[m++] = b->t.cxx;
+	if (b->t.has_phase)
+		theirs[m++] = b->t.exe;
+	for (int f = MS_FN_CUSTOM; f < b->t.nfn; f++)
+		theirs[m++] = b->t.fn[f].file;
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < m; j++)
+			if (mine[i][0] && !strcmp(mine[i], theirs[j]))
+				return true;
+	return false;
+}
+
 void procs__exec(struct procs *ps, const struct ms_event_exec *e, bool initial)
 {
 	struct proc *p = procs__find(ps, e->tgid);
@@ -216,6 +262,13 @@ void procs__exec(struct procs *ps, const struct ms_event_exec *e, bool initial)
 			kill(e->tgid, SIGCONT);
 		return;
 	}
+	if (p != &ps->p[0] && old && p->img && same_allocator_probes(old, p->img)) {
+		/* the allocator's probes stay; the others go, before it runs again where the
+		 * new image probes their files too (a call must not count twice) */
+		tracer__links_drop_others(ps->tr, &p->links, files_overlap(old, p->img));
+		probe_and_continue(ps, p, e->stopped, e->ts_ns, true);
+		return;
+	}
 	/* the old image's probes go before it runs again, so that no call is counted twice
 	 * where both images probe one file */
 	tracer__links_free(&p->links);
@@ -231,7 +284,7 @@ void procs__exec(struct procs *ps, const struct ms_event_exec *e, bool initial)
 	}
 	snprintf(p->comm, sizeof(p->comm), "%.15s",
 		 strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe);
-	probe_and_continue(ps, p, e->stopped, e->ts_ns);
+	probe_and_continue(ps, p, e->stopped, e->ts_ns, false);
 }
 
 void procs__event(struct procs *ps, const struct ms_event_proc *e)
@@ -318,7 +371,7 @@ void procs__adopt_descendants(struct procs *ps)
 			p->img = img;
 			snprintf(p->comm, sizeof(p->comm), "%.15s", img->t.comm);
 			tracer__follow_pid(ps->tr, all[i]);
-			probe_and_continue(ps, p, false, now_ns());
+			probe_and_continue(ps, p, false, now_ns(), false);
 			all[i] = 0;
 			added++;
 		}
