@@ -873,15 +873,10 @@ int BPF_KRETPROBE(alloc_exit, long ret)
 	return 0;
 }
 
-static __always_inline void send_proc(__u32 what, __u32 pid, __u32 ppid, __s32 code, __u32 stopped,
-				      struct task_struct *p)
+/* A process record (reserved by the caller), sent. */
+static __always_inline void send_proc(struct ms_event_proc *e, __u32 what, __u32 pid, __u32 ppid,
+				      __s32 code, __u32 stopped, struct task_struct *p)
 {
-	struct ms_event_proc *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-
-	if (!e) {
-		record_lost(MS_EV_PROC);
-		return;
-	}
 	e->type = MS_EV_PROC;
 	e->what = what;
 	e->ts_ns = bpf_ktime_get_ns();
@@ -898,10 +893,17 @@ static __always_inline void proc_exit(struct task_struct *p)
 {
 	__u32 tgid = BPF_CORE_READ(p, tgid);
 
+	struct ms_event_proc *e;
+
 	if (!bpf_map_lookup_elem(&followed, &tgid))
 		return;
 	bpf_map_delete_elem(&followed, &tgid);
-	send_proc(MS_PROC_EXIT, tgid, 0, BPF_CORE_READ(p, exit_code), 0, p);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		record_lost(MS_EV_PROC);
+		return;
+	}
+	send_proc(e, MS_PROC_EXIT, tgid, 0, BPF_CORE_READ(p, exit_code), 0, p);
 }
 
 extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type type,
@@ -917,6 +919,7 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = BPF_CORE_READ(parent, tgid), pid = BPF_CORE_READ(child, pid), one = 1;
+	struct ms_event_proc *e;
 
 	if (BPF_CORE_READ(child, tgid) != pid || !is_traced_tgid(ptgid))
 		return 0;
@@ -924,12 +927,19 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		__sync_fetch_and_add(&children_not_followed, 1);
 		return 0;
 	}
-	if (bpf_map_update_elem(&followed, &pid, &one, BPF_NOEXIST)) {
-		__sync_fetch_and_add(&follow_map_full, 1);
+	/* the record first: a child stopped with no record would never be continued */
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		record_lost(MS_EV_PROC);
 		return 0;
 	}
-	bpf_send_signal_task(child, 19 /* SIGSTOP */, PIDTYPE_TGID, 0);
-	send_proc(MS_PROC_FORK, pid, ptgid, 0, 1, child);
+	if (bpf_map_update_elem(&followed, &pid, &one, BPF_NOEXIST)) {
+		__sync_fetch_and_add(&follow_map_full, 1);
+		bpf_ringbuf_discard(e, 0);
+		return 0;
+	}
+	send_proc(e, MS_PROC_FORK, pid, ptgid, 0,
+		  !bpf_send_signal_task(child, 19 /* SIGSTOP */, PIDTYPE_TGID, 0), child);
 	return 0;
 }
 

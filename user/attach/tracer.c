@@ -918,7 +918,8 @@ int tracer__attach_process(struct tracer *tr, const struct target *t, struct tra
 		l->shared_fds = tr->nmfds;
 		l->shared_links = tr->nlinks;
 	}
-	err = err || attach_allocator(tr, m->progs.alloc_enter, m->progs.alloc_exit, GROUPS_OTHER) ||
+	err = err ||
+	      attach_allocator(tr, m->progs.alloc_enter, m->progs.alloc_exit, GROUPS_OTHER) ||
 	      (t->has_phase && attach_phase_marker(tr, m->progs.phase_mark));
 	tr->target = main;
 	l->fds = tr->mfds;

@@ -70,10 +70,12 @@ static void note_execs(const struct event_sink *ev, const struct target *t, stru
 		snprintf(e->exe, sizeof(e->exe), "%s", x[i].filename);
 		e->probed =
 		    target__exec_traced(t, x[i].filename, e->allocator, sizeof(e->allocator));
+		/* --follow probed the new image, whatever its allocator */
+		e->probed |= ev->procs != NULL;
 		if (!e->probed)
 			ms_warn("PID %d exec'ed %s at %.3f s; its allocator (%s) is not the one "
-				"probed, so its calls are not in this report (memstudy does not "
-				"follow an exec into another allocator yet)",
+				"probed, so its calls are not in this report (--follow probes each "
+				"new image's allocator)",
 				t->pid, e->exe, e->t_s, e->allocator);
 	}
 }

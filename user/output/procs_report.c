@@ -94,9 +94,11 @@ json_object *report__procs_json(const struct report *r)
 				       json_object_new_double(p->attach_ns / 1e3));
 		json_object_object_add(o, "probes_failed",
 				       json_object_new_boolean(p->attach_failed));
-		/* stopped until its probes were in place: nothing could run unprobed */
+		/* stopped until its probes were in place: nothing could run unprobed; unknown
+		 * when its probes failed or its image had no allocator symbols to probe */
 		json_object_object_add(o, "missed_calls_bound",
-				       U64(p->attach_failed ? s.all_calls : 0));
+				       p->attach_failed || (p->img && !p->img->probed) ? NULL
+										       : U64(0));
 		json_object_object_add(o, "threads", U64(s.threads));
 		for (int f = 0; f < r->target->nfn; f++) {
 			json_object *fo;
