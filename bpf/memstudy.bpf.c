@@ -504,6 +504,12 @@ int BPF_KPROBE(alloc_enter)
 		emit_free(ts, arg_n(ctx, MS_COOKIE_ARG(cookie, MS_COOKIE_PTR_SHIFT)),
 			  MS_COOKIE_ARG(cookie, MS_COOKIE_KIND_SHIFT), cookie & MS_COOKIE_FN_MASK,
 			  now);
+	/* A free inside a pool's clear or destroy (the pool's own memory, or a cleanup's
+	 * block) ends its block too, though the call is the pool's. */
+	if (per_alloc && ts->depth && ts->kind >= MS_KIND_POOL_CLEAR &&
+	    MS_COOKIE_ARG(cookie, MS_COOKIE_KIND_SHIFT) == MS_KIND_FREE)
+		emit_free(ts, arg_n(ctx, MS_COOKIE_ARG(cookie, MS_COOKIE_PTR_SHIFT)), MS_KIND_FREE,
+			  cookie & MS_COOKIE_FN_MASK, now);
 	/* glibc calling its own entry points (realloc(NULL, n) -> malloc) is one user call. */
 	if (ts->depth++)
 		return 0;

@@ -133,6 +133,47 @@ class AprPools(unittest.TestCase):
         self.assertIn("needs pool=N", p.stderr)
 
 
+class OwnPool(unittest.TestCase):
+    """A program's own pool allocator, named on the command line and checked against its
+    DWARF (tests/targets/custom/mypool.c): blocks freed one by one and by the pool's
+    destroy."""
+    SPEC = ["--alloc", "mp_alloc:size=2,pool=1", "--free", "mp_free:ptr=2",
+            "--pool-destroy", "mp_destroy:pool=1"]
+
+    def setUp(self):
+        need_bpf(self)
+
+    def test_counts_and_blocks(self):
+        rep, p = memstudy_json(["run", "--per-allocation"] + self.SPEC +
+                               ["--", target("mypool"), "10", "100"], self)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        truth = json.loads(p.stdout)
+        for fn in ("mp_alloc", "mp_free", "mp_destroy"):
+            self.assertEqual(rep["functions"][fn]["calls"], truth[fn], fn)
+        self.assertEqual(rep["functions"]["mp_alloc"]["bytes"], 48 * truth["mp_alloc"])
+        pa = rep["per_allocation"]
+        self.assertEqual(pa["pool_destroys"], truth["mp_destroy"])
+        # half freed one by one, the other half by their pool's destroy
+        self.assertEqual(pa["pool_frees"], truth["mp_alloc"] - truth["mp_free"])
+        sites = [s for s in pa["sites"] if s["functions"] == ["mp_alloc"]]
+        self.assertEqual(sum(s["allocations"] - s["frees"] for s in sites), 0)
+        # the pools' own memory, freed inside mp_destroy: not left live
+        mine = [s for s in pa["sites"] if s["functions"] == ["malloc"]
+                and s["title"].startswith("mp_create")]
+        self.assertEqual(sum(s["allocations"] for s in mine), 2 * truth["mp_destroy"])
+        self.assertEqual(sum(s["allocations"] - s["frees"] for s in mine), 0)
+
+    def test_arguments_checked_against_dwarf(self):
+        p = memstudy(["run", "--dry-run", "--alloc", "mp_alloc:size=3", "--",
+                      target("mypool")])
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("size=3, but mp_alloc takes 2 arguments (its DWARF", p.stderr)
+        p = memstudy(["run", "--dry-run"] + self.SPEC + ["--", target("mypool")])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("alloc mp_alloc:size=2,pool=1 (2 arguments, by its DWARF)", p.stdout)
+        self.assertIn("pool-destroy mp_destroy:pool=1 (1 argument, by its DWARF)", p.stdout)
+
+
 class JePrefixed(unittest.TestCase):
     """A je_-prefixed jemalloc beside glibc's malloc: a stand-in program (Debian has no
     prefixed build) whose je_ functions allocate through glibc's; one call is counted

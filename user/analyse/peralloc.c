@@ -30,8 +30,7 @@
 #define PAGE_SHIFT    12
 #define PAGE_SZ	      (1ULL << PAGE_SHIFT)
 #define NIL	      ADDR_NIL
-#define PENDING_MAX   8
-#define PA_ARENAS_MAX 8
+#define PENDING_MAX 8
 
 const char *const pa_kind_names[PA_KIND_MAX] = {"in_allocations",  "in_allocator_metadata",
 						"in_freed_memory", "thread_stacks",
@@ -106,10 +105,10 @@ struct peralloc {
 	/* pool allocators: each pool's blocks, and the functions that allocate in pools */
 	struct pools pools;
 	uint32_t pooled_fns; /* 1 << fn */
-	/* live blocks holding another allocator's blocks (kamailio's pkg pool is one malloc):
-	 * a fault inside one but in none of its blocks is charged to it */
-	uint64_t arena[PA_ARENAS_MAX]; /* ptr; 0 = empty */
-	int narenas;
+	/* live blocks of the malloc family holding another allocator's blocks (kamailio's pkg
+	 * pool is one malloc; a pool's first block may start where its arena does), kept
+	 * apart: a fault inside one but in none of its blocks is charged to it */
+	struct addr_index arenas;
 };
 
 static uint64_t index_bytes(struct peralloc *pa)
@@ -444,28 +443,15 @@ static void count(struct pa_counts *c, uint16_t flags, bool fault, bool major)
 	c->major += major;
 }
 
-/* The live arena holding A (another allocator's memory, outside its blocks), or NIL. */
-static uint32_t arena_of(struct peralloc *pa, uint64_t a)
-{
-	for (int i = 0; i < pa->narenas; i++) {
-		uint32_t e = addr_index__find(&pa->live, pa->arena[i]);
-
-		if (e != NIL && a >= pa->arena[i] &&
-		    a < pa->arena[i] + entry_at(&pa->live, e)->size)
-			return e;
-	}
-	return NIL;
-}
-
 /* A custom allocator's block [PTR, PTR + SIZE), before it is in the index: when a live
- * block of the malloc family holds it, that one is an arena (the first PA_ARENAS_MAX). */
+ * block of the malloc family holds it, that one is an arena, moved out of the live index. */
 static void arena_note(struct peralloc *pa, uint64_t ptr, uint64_t size)
 {
-	struct pa_entry *x;
+	struct pa_entry *x, saved;
 	bool header;
-	uint32_t e;
+	uint32_t e, moved;
 
-	if (pa->narenas == PA_ARENAS_MAX || arena_of(pa, ptr) != NIL)
+	if (addr_index__lookup(&pa->arenas, ptr, 0, &header) != NIL)
 		return;
 	e = addr_index__lookup(&pa->live, ptr, 0, &header);
 	if (e == NIL)
@@ -474,7 +460,12 @@ static void arena_note(struct peralloc *pa, uint64_t ptr, uint64_t size)
 	if (!(pa->sites[x->site].fn_mask & ((1u << MS_FN_CUSTOM) - 1)) ||
 	    ptr + size > x->ptr + x->size)
 		return; /* another custom block, or not inside */
-	pa->arena[pa->narenas++] = x->ptr;
+	saved = *x;
+	addr_index__remove(&pa->live, e);
+	if (addr_index__insert(&pa->arenas, saved.ptr, saved.size, saved.site, &moved))
+		pa->st.lost_nomem++;
+	else
+		entry_at(&pa->arenas, moved)->faults = saved.faults;
 }
 
 /* Charge a fault (FAULT) and/or a major fault (MAJOR) at A to what holds it now, or to
@@ -482,15 +473,16 @@ static void arena_note(struct peralloc *pa, uint64_t ptr, uint64_t size)
 static int64_t charge(struct peralloc *pa, uint64_t a, uint16_t flags, bool fault, bool major,
 		      uint32_t e)
 {
-	bool header = false;
+	struct addr_index *ix = &pa->live;
+	bool header = false, h;
 	enum pa_kind k;
 
 	if (e == NIL)
 		e = addr_index__lookup(&pa->live, a, GLIBC_CHUNK_HDR, &header);
-	if (e == NIL)
-		e = arena_of(pa, a);
+	if (e == NIL && pa->arenas.live && (e = addr_index__lookup(&pa->arenas, a, 0, &h)) != NIL)
+		ix = &pa->arenas;
 	if (e != NIL) {
-		struct pa_entry *x = entry_at(&pa->live, e);
+		struct pa_entry *x = entry_at(ix, e);
 
 		x->faults += fault && x->faults != UINT32_MAX;
 		count(&pa->sites[x->site].f, flags, fault, major);
@@ -550,24 +542,26 @@ static void unknown_free(struct peralloc *pa)
 }
 
 /* Live block E is freed. */
-static void end_block(struct peralloc *pa, uint32_t e)
+static void end_block(struct peralloc *pa, struct addr_index *ix, uint32_t e)
 {
-	struct pa_entry *x = entry_at(&pa->live, e);
+	struct pa_entry *x = entry_at(ix, e);
 
 	pa->sites[x->site].frees++;
 	site_account_end(pa, x);
 	freed_mark(pa, x->ptr, x->ptr + x->size, true);
-	addr_index__remove(&pa->live, e);
+	addr_index__remove(ix, e);
 }
 
 static void free_ptr(struct peralloc *pa, uint64_t ptr)
 {
 	uint32_t e = addr_index__find(&pa->live, ptr);
 
-	if (e == NIL)
-		unknown_free(pa);
+	if (e != NIL)
+		end_block(pa, &pa->live, e);
+	else if (pa->arenas.live && (e = addr_index__find(&pa->arenas, ptr)) != NIL)
+		end_block(pa, &pa->arenas, e); /* another allocator's arena */
 	else
-		end_block(pa, e);
+		unknown_free(pa);
 }
 
 /* A pool is cleared or destroyed: every block allocated in it since its last clear ends
@@ -587,7 +581,7 @@ static void pool_release(struct peralloc *pa, uint64_t pool, bool destroy)
 
 		if (e != NIL && pa->sites[entry_at(&pa->live, e)->site].fn_mask & pa->pooled_fns) {
 			pa->st.pool_frees++;
-			end_block(pa, e);
+			end_block(pa, &pa->live, e);
 		}
 	}
 	pools__clear(b);
@@ -699,7 +693,11 @@ static void on_alloc(struct peralloc *pa, const struct ms_event_alloc *ev, size_
 		pa->sites[site].failed += ev->size != 0;
 		pa->st.failed += ev->size != 0;
 	} else {
-		uint32_t old = addr_index__find(&pa->live, ev->ptr);
+		uint32_t old;
+
+		if (ev->fn >= MS_FN_CUSTOM) /* inside a malloc'ed arena? */
+			arena_note(pa, ev->ptr, ev->size);
+		old = addr_index__find(&pa->live, ev->ptr);
 
 		if (old != NIL) { /* its free record is still on its way (realloc race) */
 			pa->st.reuse_conflicts++;
@@ -707,8 +705,6 @@ static void on_alloc(struct peralloc *pa, const struct ms_event_alloc *ev, size_
 			addr_index__remove(&pa->live, old);
 		}
 		heap_count(pa, th, ev->ptr);
-		if (ev->fn >= MS_FN_CUSTOM) /* inside a malloc'ed arena? */
-			arena_note(pa, ev->ptr, ev->size);
 		if (addr_index__insert(&pa->live, ev->ptr, ev->size, site, &e)) {
 			pa->st.lost_nomem++;
 		} else if (ev->kind == MS_KIND_ALLOC && ev->old_ptr) {
@@ -891,6 +887,7 @@ struct peralloc *peralloc__new(pid_t pid, bool attached_late, struct codemap *cm
 	pa->pid = pid;
 	pa->attached_late = attached_late;
 	addr_index__init(&pa->live);
+	addr_index__init(&pa->arenas);
 	pa->own_cm = !cm;
 	pa->cm = cm ? cm : codemap__new(pid);
 	if (!pa->cm) {
@@ -924,6 +921,7 @@ void peralloc__free(struct peralloc *pa)
 	if (!pa)
 		return;
 	addr_index__free(&pa->live);
+	addr_index__free(&pa->arenas);
 	free(pa->sites);
 	free(pa->site_slot);
 	free(pa->regions);
@@ -1158,10 +1156,12 @@ void peralloc__finish(struct peralloc *pa, int stack_fd, uint64_t stack_errors,
 		if (pa->threads[i].tid)
 			pending_flush(pa, &pa->threads[i], pa->threads[i].npend);
 	/* allocations still live: their fault counts go into the distributions too */
-	pa->st.live_at_end = pa->live.live;
+	pa->st.live_at_end = pa->live.live + pa->arenas.live;
 	pa->st.index_bytes_peak = index_bytes(pa);
 	for (uint64_t cur = 0; (e = addr_index__next(&pa->live, &cur)) != NIL;)
 		site_account_end(pa, entry_at(&pa->live, e));
+	for (uint64_t cur = 0; (e = addr_index__next(&pa->arenas, &cur)) != NIL;)
+		site_account_end(pa, entry_at(&pa->arenas, e));
 	pa->st.stack_errors = stack_errors;
 	pa->st.kernel_unwind = *unwinder__kernel_stats(pa->unwind);
 	pa->st.module_refreshes = pa->cm->st.refreshes;
@@ -1222,7 +1222,12 @@ void peralloc__exec(struct peralloc *pa)
 		site_account_end(pa, entry_at(&pa->live, e));
 		pa->st.ended_by_exec++;
 	}
+	for (uint64_t cur = 0; (e = addr_index__next(&pa->arenas, &cur)) != NIL;) {
+		site_account_end(pa, entry_at(&pa->arenas, e));
+		pa->st.ended_by_exec++;
+	}
 	addr_index__free(&pa->live);
+	addr_index__free(&pa->arenas);
 	pools__reset(&pa->pools);
 	codemap__exec(pa->cm);
 	pa->nregions = 0;

@@ -20,6 +20,7 @@
 #include "memstudy.skel.h"
 #include "analyse/unwind.h"
 #include "attach/tracer.h"
+#include "resolve/fn_arity.h"
 #include "attach/uprobe_multi.h"
 #include "lib/util.h"
 
@@ -667,6 +668,11 @@ static void print_custom(const struct target *t, FILE *out)
 				continue;
 			snprintf(sf.sym, sizeof(sf.sym), "%s", tf->name);
 			spec__format_fn(&sf, line, sizeof(line));
+			if (!t->families[k].builtin && tf->arity == FN_ARITY_UNKNOWN)
+				appendf(line, sizeof(line), " (arguments unchecked: no DWARF)");
+			else if (!t->families[k].builtin && tf->arity != FN_ARITY_VARIADIC)
+				appendf(line, sizeof(line), " (%d argument%s, by its DWARF)",
+					tf->arity, tf->arity == 1 ? "" : "s");
 			fprintf(out, "    %s%s%s\n", line,
 				strcmp(tf->file, t->families[k].file) ? " in " : "",
 				strcmp(tf->file, t->families[k].file) ? tf->file : "");

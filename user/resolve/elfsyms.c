@@ -177,6 +177,18 @@ int elf_syms__build_id(struct elf_syms *es, char *hex, size_t len)
 	return n;
 }
 
+bool elf_syms__debug_file(struct elf_syms *es, char *path, size_t len)
+{
+	const char *dir = getenv("MEMSTUDY_DEBUG_DIR");
+	char id[64];
+
+	if (elf_syms__build_id(es, id, sizeof(id)) < 2)
+		return false;
+	snprintf(path, len, "%s/.build-id/%.2s/%s.debug", dir && *dir ? dir : "/usr/lib/debug", id,
+		 id + 2);
+	return !access(path, R_OK);
+}
+
 bool elf_syms__containing(struct elf_syms *es, uint64_t off, uint64_t *start, uint64_t *size)
 {
 	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(es->elf, scn));) {

@@ -20,6 +20,9 @@ uint64_t elf_syms__first_vaddr(struct elf_syms *es);
 /* NAME from the .symtab of DEBUG, a separate debug file of CODE, as a file offset in CODE. */
 bool elf_syms__find_debug(struct elf_syms *debug, struct elf_syms *code, const char *name,
 			  uint64_t *offset, uint64_t *size);
+/* Its separate debug file by build-id (/usr/lib/debug/.build-id/, or MEMSTUDY_DEBUG_DIR's)
+ * into PATH: true when it is there. */
+bool elf_syms__debug_file(struct elf_syms *es, char *path, size_t len);
 /* The GNU build-id as hex into HEX: its length in bytes, or -1. */
 int elf_syms__build_id(struct elf_syms *es, char *hex, size_t len);
 /* The function symbol whose code holds file offset OFF: its start and size. */

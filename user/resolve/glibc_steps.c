@@ -43,15 +43,9 @@ static const char *const user_fns[] = {
 
 static void find_debug_file(struct glibc_steps *gs, struct elf_syms *libc)
 {
-	const char *dir = getenv("MEMSTUDY_DEBUG_DIR");
-	char id[64];
-
-	if (elf_syms__build_id(libc, id, sizeof(id)) < 2)
-		return;
-	snprintf(gs->build_id, sizeof(gs->build_id), "%s", id);
-	snprintf(gs->debug_file, sizeof(gs->debug_file), "%s/.build-id/%.2s/%s.debug",
-		 dir && *dir ? dir : "/usr/lib/debug", id, id + 2);
-	if (access(gs->debug_file, R_OK))
+	if (elf_syms__build_id(libc, gs->build_id, sizeof(gs->build_id)) < 2)
+		gs->build_id[0] = '\0';
+	else if (!elf_syms__debug_file(libc, gs->debug_file, sizeof(gs->debug_file)))
 		gs->debug_file[0] = '\0';
 }
 

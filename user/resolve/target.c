@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include "resolve/elfsyms.h"
+#include "resolve/fn_arity.h"
 #include "resolve/target.h"
 #include "lib/procfs.h"
 #include "lib/util.h"
@@ -627,6 +628,26 @@ static void spec_fn_missing(const struct alloc_spec *s, const struct spec_fn *f,
 		       f->module[0] ? f->module : searched);
 }
 
+/* The highest argument F reads past FILE's DWARF arity of it? Then say so. The arity into
+ * *ARITY (FN_ARITY_UNKNOWN without DWARF). */
+static bool spec_past_arity(const struct alloc_spec *s, const struct spec_fn *f, const char *file,
+			    int *arity)
+{
+	const unsigned int args[] = {f->size, f->count, f->ptr, f->pool};
+	static const char *const keys[] = {"size", "count", "ptr", "pool"};
+
+	*arity = fn_arity(file, f->sym);
+	for (int i = 0; *arity != FN_ARITY_UNKNOWN && i < 4; i++)
+		if (args[i] && (int)args[i] > *arity) {
+			ms_err("%s (%s): %s=%u, but %s takes %d argument%s (its DWARF in %s says); "
+			       "arguments count from 1",
+			       f->sym, s->name, keys[i], args[i], f->sym, *arity,
+			       *arity == 1 ? "" : "s", file);
+			return true;
+		}
+	return false;
+}
+
 /* Probe the functions of spec S found in OBJS as one family; a spec the user gave must be
  * found whole (-1 after saying what is missing), a built-in one is taken when its first
  * function is there. */
@@ -663,7 +684,12 @@ static int add_family(struct target *t, const struct alloc_spec *s, char **objs,
 					 .size = size,
 					 .alias_of = -1,
 					 .family = fam,
-					 .pool = f->pool};
+					 .pool = f->pool,
+					 .arity = FN_ARITY_UNKNOWN};
+		if (!s->builtin && spec_past_arity(s, f, objs[o], &tf->arity)) {
+			t->nfn = first;
+			return -1;
+		}
 		snprintf(tf->name, sizeof(tf->name), "%s", f->sym);
 		snprintf(tf->file, sizeof(tf->file), "%s", objs[o]);
 		tf->spec = (struct ms_fn_spec){NULL, f->size, f->count,

@@ -31,6 +31,7 @@ struct target_fn {
 	/* custom allocators (slots from MS_FN_CUSTOM) */
 	int family;	   /* its spec: target.families[family] */
 	unsigned int pool; /* the pool argument, 0 = none (in spec.ptr_arg for the probes) */
+	int arity;	   /* its arguments from DWARF, or FN_ARITY_UNKNOWN (fn_arity.h) */
 	struct ms_fn_spec spec;
 	char file[PATH_MAX];
 };
