@@ -66,6 +66,15 @@ class Follow(unittest.TestCase):
         self.assertEqual(static["pid"], rep["processes"][0]["pid"])  # the shell exec'ed
         self.assertEqual(static["execs"], 1)
 
+    def test_exec_into_the_same_allocator_counts_once(self):
+        """The target execs a program of the same libc: its probes stay, none is added on
+        the same file (each call counted once)."""
+        rep, p = self.trace(["sh", "-c", "exec %s 100" % target("allocs")])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        prog, = rep["processes"]
+        self.assertEqual(calls(prog, "pvalloc"), 100)
+        self.assertEqual(rep["functions"]["pvalloc"]["calls"], 100)
+
     def test_exec_with_the_childs_own_preload(self):
         """env LD_PRELOAD=tcmalloc PROG: the new image's allocator is found with the
         process's environment, not memstudy's."""

@@ -27,9 +27,9 @@
 #include "lib/util.h"
 #include "resolve/target.h"
 
-#define PAGE_SHIFT    12
-#define PAGE_SZ	      (1ULL << PAGE_SHIFT)
-#define NIL	      ADDR_NIL
+#define PAGE_SHIFT  12
+#define PAGE_SZ	    (1ULL << PAGE_SHIFT)
+#define NIL	    ADDR_NIL
 #define PENDING_MAX 8
 
 const char *const pa_kind_names[PA_KIND_MAX] = {"in_allocations",  "in_allocator_metadata",

@@ -272,18 +272,23 @@ void procs__exec(struct procs *ps, const struct ms_event_exec *e, bool initial)
 	/* the old image's probes go before it runs again, so that no call is counted twice
 	 * where both images probe one file */
 	tracer__links_free(&p->links);
-	if (p == &ps->p[0] && p->img && p->img->probed &&
-	    !strcmp(p->img->t.allocator, ps->p[0].img->t.allocator))
-		p->img = ps->p[0].img;
-	if (p == &ps->p[0] && p->img == ps->img[0]) {
-		/* the target keeps the tracer's own probes on its allocator */
-		note_latency(ps, p, e->ts_ns);
-		if (e->stopped)
-			kill(e->tgid, SIGCONT);
-		return;
-	}
 	snprintf(p->comm, sizeof(p->comm), "%.15s",
 		 strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe);
+	if (p == &ps->p[0] && p->img) {
+		/* the target: the tracer's own probes (its first image's) stay in place, so
+		 * only what they do not cover is added, never a second probe on their files */
+		const struct proc_image *first = ps->img[0];
+		bool keep = same_allocator_probes(first, p->img);
+
+		if (same_probes(first, p->img) || (keep && files_overlap(first, p->img))) {
+			note_latency(ps, p, e->ts_ns);
+			if (e->stopped)
+				kill(e->tgid, SIGCONT);
+			return;
+		}
+		probe_and_continue(ps, p, e->stopped, e->ts_ns, keep);
+		return;
+	}
 	probe_and_continue(ps, p, e->stopped, e->ts_ns, false);
 }
 
