@@ -927,8 +927,20 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 ptgid = BPF_CORE_READ(parent, tgid), pid = BPF_CORE_READ(child, pid), one = 1;
 	struct ms_event_proc *e;
 
-	if (BPF_CORE_READ(child, tgid) != pid || !is_traced_tgid(ptgid))
+	if (!is_traced_tgid(ptgid))
 		return 0;
+	if (BPF_CORE_READ(child, tgid) != pid) {
+		/* a thread: the collector learns whose its records are (a child's) */
+		if (follow && per_alloc && ptgid != target_tgid) {
+			e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+			if (!e) {
+				record_lost(MS_EV_PROC);
+				return 0;
+			}
+			send_proc(e, MS_PROC_THREAD, ptgid, pid, 0, 0, child);
+		}
+		return 0;
+	}
 	if (!follow) {
 		__sync_fetch_and_add(&children_not_followed, 1);
 		return 0;

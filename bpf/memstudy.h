@@ -328,7 +328,11 @@ struct ms_event_exec {
 
 /* --follow: a process of the followed tree was forked (stopped with SIGSTOP before its
  * first instruction, for the collector to probe it and continue it), or exited. */
-enum ms_proc_what { MS_PROC_FORK = 1, MS_PROC_EXIT };
+enum ms_proc_what {
+	MS_PROC_FORK = 1,
+	MS_PROC_EXIT,
+	MS_PROC_THREAD, /* --follow --per-allocation: a new thread of pid, its tid in ppid */
+};
 struct ms_event_proc {
 	__u32 type; /* MS_EV_PROC */
 	__u32 what; /* enum ms_proc_what */

@@ -112,6 +112,31 @@ class Follow(unittest.TestCase):
         self.assertTrue(by_exe(rep, "/make"))
         self.assertEqual(sum(1 for q in rep["processes"] if q["probes_failed"]), 0)
 
+    def test_per_allocation_each_process_its_own(self):
+        """--per-allocation --follow: each process has its own address index; a child
+        starts with its parent's live blocks (fork_inherit's child frees half of them and
+        writes the rest: copy-on-write faults on inherited memory)."""
+        rep, p = self.trace([target("fork_inherit"), "200", "50"],
+                            extra=("--follow", "--per-allocation"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        truth = json.loads(p.stdout)
+        root, child = rep["processes"]
+        pa = child["per_allocation"]
+        self.assertTrue(pa["complete"])
+        self.assertEqual(pa["inherited"], truth["inherited"])
+        inh, = [s for s in pa["sites"] if s.get("inherited_from") == root["pid"]]
+        self.assertEqual(inh["allocations"], truth["inherited"])
+        self.assertEqual(inh["frees"], truth["child_frees_inherited"])
+        self.assertGreater(inh["page_faults"], 0)  # copy-on-write, charged to the blocks
+        self.assertEqual(pa["allocations"], truth["child_mallocs"])
+        self.assertEqual(pa["unknown_frees"], 0)
+        own = [s for s in pa["sites"] if not s.get("inherited_from")]
+        self.assertEqual(sum(s["allocations"] - s["frees"] for s in own), 0)
+        self.assertTrue(all(s["title"] == "main" for s in own), own)
+        # the parent's index is its own: all its blocks freed by it, none by the child
+        self.assertEqual(rep["per_allocation"]["unknown_frees"], 0)
+        self.assertEqual(rep["per_allocation"]["frees"], truth["inherited"])
+
     def test_text_groups_processes_by_executable(self):
         p = subprocess.run([MEMSTUDY, "run", "--follow", "--", target("fork_storm"), "12",
                             "10"], capture_output=True, text=True, timeout=300)

@@ -855,6 +855,57 @@ void peralloc__event(struct peralloc *pa, const void *data, size_t size)
 		pa->cm->dirty = true;
 }
 
+/* Copy the live blocks of index FROM into TO under SITE; their functions into *MASK. */
+static void inherit_index(struct peralloc *pa, struct addr_index *to, struct peralloc *parent,
+			  struct addr_index *from, uint32_t site, uint32_t *mask)
+{
+	uint32_t e, n;
+
+	for (uint64_t cur = 0; (e = addr_index__next(from, &cur)) != NIL;) {
+		const struct pa_entry *x = entry_at(from, e);
+
+		if (addr_index__insert(to, x->ptr, x->size, site, &n)) {
+			pa->st.lost_nomem++;
+			continue;
+		}
+		*mask |= parent->sites[x->site].fn_mask;
+		pa->sites[site].allocs++;
+		pa->sites[site].bytes += x->size;
+	}
+}
+
+void peralloc__inherit(struct peralloc *pa, struct peralloc *parent, pid_t ppid)
+{
+	uint32_t site = site_get(pa, MS_STACK_NO_FP, 0, 0, NULL, 0), mask = 0;
+
+	if (site == NIL) {
+		pa->st.lost_nomem++;
+		return;
+	}
+	pa->sites[site].inherited_from = ppid;
+	inherit_index(pa, &pa->live, parent, &parent->live, site, &mask);
+	inherit_index(pa, &pa->arenas, parent, &parent->arenas, site, &mask);
+	pa->sites[site].fn_mask = mask;
+	pa->st.inherited = pa->sites[site].allocs;
+	if (pools__copy(&pa->pools, &parent->pools))
+		pa->st.lost_nomem++;
+	pa->pooled_fns = parent->pooled_fns | (parent->pooled_fns ? mask : 0);
+	/* the same memory layout: heap, stack, mappings, freed pages */
+	pa->heap_start = parent->heap_start;
+	pa->heap_end = parent->heap_end;
+	pa->stack_lo = parent->stack_lo;
+	pa->stack_hi = parent->stack_hi;
+	if (parent->nregions && !region_reserve(pa, parent->nregions)) {
+		memcpy(pa->regions, parent->regions, parent->nregions * sizeof(*pa->regions));
+		pa->nregions = parent->nregions;
+	}
+	if (parent->freed_cap && (pa->freed = calloc(parent->freed_cap, sizeof(*pa->freed)))) {
+		memcpy(pa->freed, parent->freed, parent->freed_cap * sizeof(*pa->freed));
+		pa->freed_cap = parent->freed_cap;
+		pa->freed_n = parent->freed_n;
+	}
+}
+
 /* Modules and the initial layout, from /proc/PID/maps ------------------------------------ */
 
 /* A line of /proc/PID/maps that is not code: where the heap and the main stack are. */
@@ -894,16 +945,24 @@ struct peralloc *peralloc__new(pid_t pid, bool attached_late, struct codemap *cm
 		free(pa);
 		return NULL;
 	}
-	cm = pa->cm;
-	/* every read of the maps, whoever asks for it, tells us the heap and the stack */
-	cm->layout = layout_line;
-	cm->layout_ctx = pa;
-	pa->sym = cm->sym;
-	pa->unwind = cm->unwind;
+	peralloc__set_codemap(pa, pa->cm);
 	pa->stack_depth = MS_STACK_DEPTH;
 	for (int f = 0; f < MS_FN_MAX; f++) /* the built-in table until told the target's */
 		pa->fn_names[f] = f < MS_FN_COUNT ? ms_fn_names[f] : NULL;
 	return pa;
+}
+
+void peralloc__set_codemap(struct peralloc *pa, struct codemap *cm)
+{
+	pa->cm = cm;
+	/* every read of the maps, whoever asks for it, tells us the heap and the stack (a
+	 * forked child sharing its parent's map has its layout from the fork) */
+	if (!cm->layout) {
+		cm->layout = layout_line;
+		cm->layout_ctx = pa;
+	}
+	pa->sym = cm->sym;
+	pa->unwind = cm->unwind;
 }
 
 void peralloc__set_fn_names(struct peralloc *pa, const char *const *names)
@@ -928,7 +987,8 @@ void peralloc__free(struct peralloc *pa)
 	free(pa->freed);
 	free(pa->threads);
 	pools__free(&pa->pools);
-	pa->cm->layout = NULL;
+	if (pa->cm->layout_ctx == pa)
+		pa->cm->layout = NULL;
 	if (pa->own_cm)
 		codemap__free(pa->cm);
 	free(pa);
@@ -1173,6 +1233,8 @@ void peralloc__finish(struct peralloc *pa, int stack_fd, uint64_t stack_errors,
 		uint64_t ips[MS_STACK_DEPTH] = {};
 		int n = 0;
 
+		if (site->inherited_from)
+			continue; /* no stack: allocated in the parent, before the fork */
 		if (site->stack_id == MS_STACK_IN_RECORD && site->nframes) {
 			/* unwound from the record: every frame is a real return address */
 			symbolize_site(pa, site, site->frames, site->nframes, false);

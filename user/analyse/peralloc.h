@@ -38,6 +38,13 @@ void peralloc__set_sites_by_address(struct peralloc *pa, bool by_address);
 void peralloc__add_wrapper(struct peralloc *pa, const char *name);
 /* Frames kept from each unwound stack (1 .. MS_STACK_DEPTH). */
 void peralloc__set_stack_depth(struct peralloc *pa, int depth);
+/* The code map PA's stacks are unwound and named with (not freed with PA): a forked child
+ * shares its parent's until it execs. */
+void peralloc__set_codemap(struct peralloc *pa, struct codemap *cm);
+/* --follow: PA is a process forked from PARENT's (pid PPID): PARENT's live blocks, its
+ * pools and memory layout are PA's too, the blocks under one site "inherited from PPID"
+ * (their frees and copy-on-write faults are charged there). */
+void peralloc__inherit(struct peralloc *pa, struct peralloc *parent, pid_t ppid);
 /* The names of the function slots, MS_FN_MAX of them (target__fn_names);
  * the strings are kept, not copied. */
 void peralloc__set_fn_names(struct peralloc *pa, const char *const *names);

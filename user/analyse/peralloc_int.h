@@ -39,6 +39,7 @@ struct pa_site {
 	uint64_t max_faults;	/* most faults in one allocation */
 	/* filled by peralloc__finish */
 	uint32_t merged_into; /* NIL, or the site with the same symbolized frames it joined */
+	int inherited_from;   /* --follow: the blocks a child got from this parent at fork */
 	int nframes;
 	uint64_t frames[MS_STACK_DEPTH];
 	struct sym_info sym[MS_STACK_DEPTH];
@@ -51,8 +52,9 @@ struct pa_stats {
 	uint64_t ended_by_exec; /* live blocks of an image the target exec'ed away from */
 	uint64_t pool_clears, pool_destroys; /* pool allocators: calls seen */
 	uint64_t pool_frees;		     /* blocks they freed */
-	uint64_t lost_records[MS_EV_TYPES];  /* dropped by the kernel, by record type */
-	uint64_t lost_thread_state;	     /* calls not followed: no per-thread state */
+	uint64_t inherited; /* --follow: live blocks copied from the parent at fork */
+	uint64_t lost_records[MS_EV_TYPES]; /* dropped by the kernel, by record type */
+	uint64_t lost_thread_state;	    /* calls not followed: no per-thread state */
 	uint64_t live, live_max, live_at_end;
 	uint64_t index_bytes_at_max, index_bytes_peak;
 	uint64_t lost_nomem;	   /* records dropped for lack of collector memory */

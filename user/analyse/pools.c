@@ -72,6 +72,15 @@ void pools__clear(struct pool_blocks *b)
 	b->n = 0;
 }
 
+int pools__copy(struct pools *dst, const struct pools *src)
+{
+	for (uint64_t i = 0; i < src->cap; i++)
+		for (uint32_t k = 0; k < src->slot[i].n; k++)
+			if (pools__add(dst, src->slot[i].pool, src->slot[i].ptr[k]))
+				return -1;
+	return 0;
+}
+
 void pools__reset(struct pools *p)
 {
 	for (uint64_t i = 0; i < p->cap; i++)

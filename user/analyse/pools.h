@@ -24,6 +24,8 @@ int pools__add(struct pools *p, uint64_t pool, uint64_t ptr);
 /* POOL's blocks, to end them; NULL when it has none. Emptied by pools__clear. */
 struct pool_blocks *pools__find(struct pools *p, uint64_t pool);
 void pools__clear(struct pool_blocks *b);
+/* DST (empty) a copy of SRC: a forked child's pools. -1 without memory. */
+int pools__copy(struct pools *dst, const struct pools *src);
 /* Every pool's blocks forgotten (an exec), or the table freed. */
 void pools__reset(struct pools *p);
 void pools__free(struct pools *p);

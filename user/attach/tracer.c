@@ -1028,7 +1028,7 @@ static void *release_links(void *arg)
 
 void tracer__links_release(struct tracer *tr, struct tracer_links *l)
 {
-	struct release_job *j = malloc(sizeof(*j));
+	struct release_job *j;
 	pthread_attr_t attr;
 	pthread_t th;
 	bool started = false;
@@ -1037,6 +1037,7 @@ void tracer__links_release(struct tracer *tr, struct tracer_links *l)
 		tracer__links_free(l);
 		return;
 	}
+	j = malloc(sizeof(*j));
 	if (j) {
 		j->l = *l;
 		j->pending = &tr->releasing;

@@ -121,8 +121,9 @@ static const struct opt trace_table[] = {
      "their first instruction (each is stopped until its probes are\n"
      "in place), through exec into any program and allocator; with\n"
      "--pid, PID's running descendants too. The report adds one row\n"
-     "per executable, the JSON processes[]. Not yet with\n"
-     "--per-allocation; no slowest calls"},
+     "per executable, the JSON processes[]; with --per-allocation,\n"
+     "each process its own (a child starts with its parent's\n"
+     "blocks). No slowest calls with it (docs/processes.md)"},
     {O_ALLOC, "alloc", 0, OPT_TEXT, "FUNC:size=N[,count=M][,pool=P]",
      "trace FUNC as a custom allocator's allocation: argument N\n"
      "(1 = the first) is the size, times argument M; argument P\n"
@@ -471,9 +472,12 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 		o->tracer.slowest = 0;
 		o->tracer.syscall_stacks = false;
 	}
-	if (o->tracer.follow && (o->tracer.per_alloc || o->tracer.floor))
+	if (o->tracer.follow &&
+	    (o->tracer.floor || o->maps || (o->tracer.per_alloc && c.unwind == UNWIND_KERNEL)))
 		rc = opt_usage_error(c.doc, "--follow does not go with %s yet",
-				     o->tracer.per_alloc ? "--per-allocation" : "--probe-floor");
+				     o->tracer.floor ? "--probe-floor"
+				     : o->maps	     ? "--maps"
+					       : "--unwind kernel (one process's CFI tables)");
 	else if (o->tracer.per_alloc && o->tracer.floor)
 		rc =
 		    opt_usage_error(c.doc, "--per-allocation and --probe-floor do not go together");

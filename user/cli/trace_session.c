@@ -135,9 +135,57 @@ static bool wait_for_child(pid_t child, const char *comm, int *status)
 	return done;
 }
 
-static void refresh_modules(void *pa)
+struct idle_ctx {
+	struct peralloc *pa;
+	struct procs *procs; /* --follow: the other processes' collectors */
+};
+
+static void refresh_modules(void *arg)
 {
-	peralloc__refresh_modules(pa, false);
+	struct idle_ctx *c = arg;
+
+	peralloc__refresh_modules(c->pa, false);
+	if (c->procs)
+		procs__refresh(c->procs);
+}
+
+/* How each per-allocation collector is made: the target's, and with --follow each new
+ * process's. */
+struct pa_factory {
+	const struct trace_opts *o;
+	struct tracer *tr;
+	const char *names[MS_FN_MAX];
+};
+
+static struct peralloc *make_peralloc(struct pa_factory *f, pid_t pid, bool attached_late,
+				      struct codemap *cm)
+{
+	struct peralloc *pa = peralloc__new(pid, attached_late, cm);
+
+	if (!pa)
+		return NULL;
+	peralloc__set_stack_depth(pa, f->o->stack_depth);
+	peralloc__set_sites_by_address(pa, f->o->sites_by_address);
+	peralloc__set_fn_names(pa, f->names);
+	for (int i = 0; i < f->o->nwrappers; i++)
+		peralloc__add_wrapper(pa, f->o->wrappers[i]);
+	if (f->tr)
+		collect__watch_lost(f->tr, pa);
+	return pa;
+}
+
+static struct peralloc *new_child_peralloc(void *ctx, pid_t pid, struct codemap *cm)
+{
+	struct pa_factory *f = ctx;
+	struct peralloc *pa = make_peralloc(f, pid, false, cm);
+	const struct unwind_kernel_ops *uk;
+
+	if (!pa)
+		return NULL;
+	uk = tracer__unwind_ops(f->tr);
+	if (uk)
+		peralloc__set_kernel_unwind(pa, uk);
+	return pa;
 }
 
 /* Once, before the trace: what glibc's debug file would add when it is missing. */
@@ -181,6 +229,8 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 	struct slowcalls *sc = NULL;
 	struct tracer *tr = NULL;
 	struct event_sink ev = {0};
+	struct pa_factory factory;
+	struct idle_ctx idle;
 	double start, last_tick;
 	int pidfd = -1, ret = 1;
 	bool exited = false, started = false;
@@ -203,21 +253,15 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 			goto out;
 		}
 	}
+	factory = (struct pa_factory){.o = o};
+	target__fn_names(t, factory.names);
 	if (o->tracer.per_alloc) {
-		const char *names[MS_FN_MAX];
-
 		/* --pid: blocks may have been allocated before tracing */
-		pa = peralloc__new(t->pid, child <= 0, cm);
+		pa = make_peralloc(&factory, t->pid, child <= 0, cm);
 		if (!pa) {
 			ms_err("cannot set up the per-allocation collector: %s", strerror(errno));
 			goto out;
 		}
-		peralloc__set_stack_depth(pa, o->stack_depth);
-		peralloc__set_sites_by_address(pa, o->sites_by_address);
-		target__fn_names(t, names);
-		peralloc__set_fn_names(pa, names);
-		for (int i = 0; i < o->nwrappers; i++)
-			peralloc__add_wrapper(pa, o->wrappers[i]);
 	}
 	event_sink__init(&ev, t->pid, t->has_phase, child > 0, pa);
 	event_sink__set_code(&ev, cm, sc);
@@ -246,12 +290,16 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 			ms_err("cannot set up the process table: %s", strerror(errno));
 			goto out;
 		}
+		factory.tr = tr;
+		if (pa)
+			procs__set_peralloc(ev.procs, pa, cm, new_child_peralloc, &factory);
 		if (child <= 0)
 			procs__adopt_descendants(ev.procs);
 	}
 	if (pa) {
 		collect__watch_lost(tr, pa);
-		tracer__set_idle(tr, refresh_modules, pa);
+		idle = (struct idle_ctx){pa, ev.procs};
+		tracer__set_idle(tr, refresh_modules, &idle);
 	} else if (cm) {
 		tracer__set_idle(tr, refresh_code, cm);
 	}
@@ -316,6 +364,11 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 		r->lost_total += peralloc__lost(pa); /* what the collector could not keep */
 		collect__finish_peralloc(tr, pa, r->lost[MS_LOST_THREAD_STATE]);
 	}
+	for (int i = 1; ev.procs && i < ev.procs->n; i++) /* --follow: each process's own */
+		if (ev.procs->p[i].pa) {
+			r->lost_total += peralloc__lost(ev.procs->p[i].pa);
+			collect__finish_peralloc(tr, ev.procs->p[i].pa, 0);
+		}
 	r->lost_total += ev.bad_records; /* records too short to read */
 	note_execs(&ev, t, r);
 	if (o->no_calibrate || o->tracer.floor)

@@ -102,6 +102,7 @@ int event_sink__record(void *sink, void *data, size_t size)
 {
 	struct event_sink *s = sink;
 	uint32_t type = size >= 4 ? *(const uint32_t *)data : 0;
+	uint32_t tid = size >= 8 ? ((const uint32_t *)data)[1] : 0; /* every record's second */
 
 	/* checked once here: the handlers below, and peralloc's, read whole records */
 	if (type >= MS_EV_TYPES || !record_size[type] || size < record_size[type]) {
@@ -119,18 +120,27 @@ int event_sink__record(void *sink, void *data, size_t size)
 		if (s->procs)
 			procs__event(s->procs, data);
 		break;
-	case MS_EV_MODULE:
-		if (s->cm)
-			codemap__module(s->cm, data);
+	case MS_EV_MODULE: {
+		struct codemap *cm = s->procs ? procs__codemap_of(s->procs, tid) : NULL;
+
+		cm = cm ? cm : s->cm;
+		if (cm)
+			codemap__module(cm, data);
 		break;
+	}
 	case MS_EV_SLOW:
 	case MS_EV_SYSCALL:
 		if (s->sc)
 			slowcalls__event(s->sc, data, size);
 		break;
-	default:
-		if (s->pa)
-			peralloc__event(s->pa, data, size);
+	default: {
+		/* --follow: each process's records to its own collector */
+		struct peralloc *pa = s->procs ? procs__peralloc_of(s->procs, tid) : NULL;
+
+		pa = pa ? pa : s->pa;
+		if (pa)
+			peralloc__event(pa, data, size);
+	}
 	}
 	return 0;
 }

@@ -8,8 +8,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "analyse/addr_index.h"
+#include "analyse/codemap.h"
+#include "analyse/peralloc.h"
 #include "collect/procs.h"
 #include "lib/util.h"
+
+struct proc_tid {
+	uint32_t tid; /* 0: empty */
+	int proc;     /* index in procs.p */
+};
 
 static uint64_t now_ns(void)
 {
@@ -35,6 +43,76 @@ static struct proc *proc_add(struct procs *ps, pid_t pid)
 	p = &ps->p[ps->n++];
 	*p = (struct proc){.pid = pid};
 	return p;
+}
+
+/* Thread TID's records are process I's. */
+static void tid_set(struct procs *ps, uint32_t tid, int i)
+{
+	uint64_t k;
+
+	if ((ps->ntids + 1) * 2 > ps->tids_cap) {
+		uint64_t cap = ps->tids_cap ? ps->tids_cap * 2 : 256;
+		struct proc_tid *t = calloc(cap, sizeof(*t));
+
+		if (!t)
+			return;
+		for (uint64_t j = 0; j < ps->tids_cap; j++) {
+			if (!ps->tids[j].tid)
+				continue;
+			for (k = hash64(ps->tids[j].tid) & (cap - 1); t[k].tid;
+			     k = (k + 1) & (cap - 1))
+				;
+			t[k] = ps->tids[j];
+		}
+		free(ps->tids);
+		ps->tids = t;
+		ps->tids_cap = cap;
+	}
+	for (k = hash64(tid) & (ps->tids_cap - 1); ps->tids[k].tid && ps->tids[k].tid != tid;
+	     k = (k + 1) & (ps->tids_cap - 1))
+		;
+	ps->ntids += !ps->tids[k].tid;
+	ps->tids[k] = (struct proc_tid){tid, i};
+}
+
+static struct proc *proc_of_tid(struct procs *ps, uint32_t tid)
+{
+	for (uint64_t k = ps->tids_cap ? hash64(tid) & (ps->tids_cap - 1) : 0;
+	     ps->tids_cap && ps->tids[k].tid; k = (k + 1) & (ps->tids_cap - 1))
+		if (ps->tids[k].tid == tid)
+			return &ps->p[ps->tids[k].proc];
+	return NULL;
+}
+
+struct peralloc *procs__peralloc_of(struct procs *ps, uint32_t tid)
+{
+	struct proc *p = proc_of_tid(ps, tid);
+
+	return p ? p->pa : NULL;
+}
+
+struct codemap *procs__codemap_of(struct procs *ps, uint32_t tid)
+{
+	struct proc *p = proc_of_tid(ps, tid);
+
+	return p ? p->cm : NULL;
+}
+
+void procs__set_peralloc(struct procs *ps, struct peralloc *root_pa, struct codemap *root_cm,
+			 struct peralloc *(*pa_new)(void *ctx, pid_t pid, struct codemap *cm),
+			 void *ctx)
+{
+	ps->root_pa = root_pa;
+	ps->root_cm = root_cm;
+	ps->pa_new = pa_new;
+	ps->pa_ctx = ctx;
+}
+
+void procs__refresh(struct procs *ps)
+{
+	for (int i = 1; i < ps->n; i++)
+		if (ps->p[i].pa && !ps->p[i].exited)
+			peralloc__refresh_modules(ps->p[i].pa, false);
 }
 
 struct proc *procs__find(struct procs *ps, pid_t pid)
@@ -116,6 +194,16 @@ static void on_fork(struct procs *ps, const struct ms_event_proc *e)
 	p->start_ns = e->ts_ns;
 	p->img = img;
 	snprintf(p->comm, sizeof(p->comm), "%.15s", e->comm);
+	tid_set(ps, e->pid, p - ps->p);
+	if (ps->pa_new) {
+		/* its memory is a copy of its parent's: so are its live blocks and its code */
+		parent = procs__find(ps, e->ppid);
+		p->cm = parent && parent->cm ? parent->cm : ps->root_cm;
+		p->pa = ps->pa_new(ps->pa_ctx, e->pid, p->cm);
+		if (p->pa)
+			peralloc__inherit(p->pa, parent && parent->pa ? parent->pa : ps->root_pa,
+					  e->ppid);
+	}
 	probe_and_continue(ps, p, e->stopped, e->ts_ns, false);
 }
 
@@ -246,6 +334,16 @@ void procs__exec(struct procs *ps, const struct ms_event_exec *e, bool initial)
 		return;
 	}
 	p->execs++;
+	if (p->pa) { /* the old image's blocks are gone with it; its code is its own now */
+		struct codemap *cm = codemap__new(p->pid);
+
+		if (cm) {
+			peralloc__set_codemap(p->pa, cm);
+			p->cm = cm;
+			p->cm_owned = true;
+		}
+		peralloc__exec(p->pa);
+	}
 	snprintf(link, sizeof(link), "/proc/%u/exe", e->tgid);
 	n = readlink(link, exe, sizeof(exe) - 1);
 	if (n > 0)
@@ -300,6 +398,12 @@ void procs__event(struct procs *ps, const struct ms_event_proc *e)
 		on_fork(ps, e);
 		return;
 	}
+	if (e->what == MS_PROC_THREAD) {
+		p = procs__find(ps, e->pid);
+		if (p)
+			tid_set(ps, e->ppid, p - ps->p);
+		return;
+	}
 	p = procs__find(ps, e->pid);
 	if (!p)
 		return;
@@ -331,6 +435,22 @@ static pid_t parent_of(pid_t pid)
 	if (sscanf(close + 1, " %*c %d", &ppid) != 1)
 		return 0;
 	return ppid;
+}
+
+/* A running process's threads: their records are its. */
+static void adopt_threads(struct procs *ps, struct proc *p)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", p->pid);
+	d = opendir(path);
+	while (d && (de = readdir(d)))
+		if (atoi(de->d_name) > 0)
+			tid_set(ps, atoi(de->d_name), p - ps->p);
+	if (d)
+		closedir(d);
 }
 
 void procs__adopt_descendants(struct procs *ps)
@@ -375,6 +495,12 @@ void procs__adopt_descendants(struct procs *ps)
 			p->ppid = ppid;
 			p->img = img;
 			snprintf(p->comm, sizeof(p->comm), "%.15s", img->t.comm);
+			adopt_threads(ps, p);
+			if (ps->pa_new && (p->cm = codemap__new(all[i]))) {
+				/* its blocks from before: unknown, as with any --pid */
+				p->cm_owned = true;
+				p->pa = ps->pa_new(ps->pa_ctx, all[i], p->cm);
+			}
 			tracer__follow_pid(ps->tr, all[i]);
 			probe_and_continue(ps, p, false, now_ns(), false);
 			all[i] = 0;
@@ -397,7 +523,13 @@ void procs__free(struct procs *ps)
 	procs__detach(ps);
 	for (int i = 0; i < ps->nimg; i++)
 		free(ps->img[i]);
+	for (int i = 1; i < ps->n; i++) {
+		peralloc__free(ps->p[i].pa);
+		if (ps->p[i].cm_owned)
+			codemap__free(ps->p[i].cm);
+	}
 	free(ps->img);
+	free(ps->tids);
 	free(ps->p);
 	free(ps->lat_ns);
 	free(ps);

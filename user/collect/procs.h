@@ -23,8 +23,14 @@ struct proc_image {
 	bool probed; /* an allocator was found: its probes go on each process running it */
 };
 
+struct peralloc;
+struct codemap;
+
 struct proc {
 	pid_t pid, ppid;
+	struct peralloc *pa; /* --per-allocation: its own collector (the target's: the sink's) */
+	struct codemap *cm;  /* its code, for that collector: its parent's until it execs */
+	bool cm_owned;
 	char comm[16];
 	struct proc_image *img;	   /* NULL: an image without an allocator to probe */
 	struct tracer_links links; /* its probes (the target's are the tracer's own) */
@@ -45,6 +51,13 @@ struct procs {
 	uint64_t *lat_ns; /* every stop-to-probed latency, for the median and the maximum */
 	int nlat;
 	uint64_t attach_failures, unresolved_images;
+	/* --per-allocation: a collector per process, made like the target's */
+	struct peralloc *(*pa_new)(void *ctx, pid_t pid, struct codemap *cm);
+	void *pa_ctx;
+	struct peralloc *root_pa;
+	struct codemap *root_cm;
+	struct proc_tid *tids; /* which process each thread's records belong to */
+	uint64_t tids_cap, ntids;
 };
 
 /* The table for a trace of ROOT (already probed by TR), started at START_NS. */
@@ -56,6 +69,18 @@ void procs__event(struct procs *ps, const struct ms_event_proc *e);
  * probes are in place already. */
 void procs__exec(struct procs *ps, const struct ms_event_exec *e, bool initial);
 struct proc *procs__find(struct procs *ps, pid_t pid);
+/* --per-allocation: each new process gets a collector from PA_NEW(CTX, pid, code map),
+ * starting from its parent's live blocks and code map; the target's are ROOT_PA and
+ * ROOT_CM. */
+void procs__set_peralloc(struct procs *ps, struct peralloc *root_pa, struct codemap *root_cm,
+			 struct peralloc *(*pa_new)(void *ctx, pid_t pid, struct codemap *cm),
+			 void *ctx);
+/* The collector and code map of thread TID's records, when they are another process's
+ * than the target's; NULL for the target's. */
+struct peralloc *procs__peralloc_of(struct procs *ps, uint32_t tid);
+struct codemap *procs__codemap_of(struct procs *ps, uint32_t tid);
+/* Between rounds of records: each process's new code read, when it changed. */
+void procs__refresh(struct procs *ps);
 /* Followed processes still running, besides the target. */
 int procs__alive(const struct procs *ps);
 /* --pid PID --follow: PID's descendants already running join the tree (their calls

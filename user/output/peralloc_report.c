@@ -117,6 +117,8 @@ bool peralloc__describe_site(struct peralloc *pa, uint32_t i, uint64_t size, cha
 		return false;
 	fn_list(pa, s, fns, sizeof(fns));
 	snprintf(buf, len, "%s %llu B:", fns, (unsigned long long)size);
+	if (s->inherited_from)
+		appendf(buf, len, " inherited from PID %d", s->inherited_from);
 	for (int f = 0; f < s->nframes && f < 4; f++) {
 		frame_name(s, f, fr, sizeof(fr));
 		appendf(buf, len, " %s%s", f ? "<- " : "", fr);
@@ -149,6 +151,9 @@ static void print_site_table(struct peralloc *pa, FILE *out, bool faults, int to
 			(unsigned long long)(s->f.faults - s->f.in_alloc_code),
 			(unsigned long long)s->f.major, (unsigned long long)s->allocs,
 			(unsigned long long)s->bytes, (unsigned long long)s->max_faults, fns);
+		if (s->inherited_from)
+			fprintf(out, " (inherited from PID %d: allocated before the fork)",
+				s->inherited_from);
 		for (int f = peralloc__title_frame(pa, s), k = 0; f < s->nframes && k < 6;
 		     f++, k++) {
 			frame_name(s, f, fr, sizeof(fr));
@@ -377,6 +382,10 @@ static json_object *json_site(struct peralloc *pa, const struct pa_site *s)
 	if (s->nframes) {
 		frame_name(s, peralloc__title_frame(pa, s), fr, sizeof(fr));
 		json_object_object_add(o, "title", json_object_new_string(fr));
+	} else if (s->inherited_from) {
+		snprintf(fr, sizeof(fr), "(inherited from PID %d)", s->inherited_from);
+		json_object_object_add(o, "title", json_object_new_string(fr));
+		json_object_object_add(o, "inherited_from", json_object_new_int(s->inherited_from));
 	}
 	json_object_object_add(o, "locations", locs);
 	json_object_object_add(o, "functions", fns);
@@ -487,6 +496,7 @@ json_object *peralloc__json(struct peralloc *pa)
 	json_object_object_add(o, "pool_clears", U64(st->pool_clears));
 	json_object_object_add(o, "pool_destroys", U64(st->pool_destroys));
 	json_object_object_add(o, "pool_frees", U64(st->pool_frees));
+	json_object_object_add(o, "inherited", U64(st->inherited));
 	json_object_object_add(o, "complete", json_object_new_boolean(!dropped_total(st)));
 	json_object_object_add(dropped, "alloc_records", U64(st->lost_records[MS_EV_ALLOC]));
 	json_object_object_add(dropped, "free_records", U64(st->lost_records[MS_EV_FREE]));

@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 
+#include "analyse/peralloc_int.h"
 #include "collect/procs.h"
 #include "lib/fmt.h"
 #include "output/report.h"
@@ -116,6 +117,8 @@ json_object *report__procs_json(const struct report *r)
 			json_object_object_add(sys, ms_sys_names[k], U64(s.syscalls[k]));
 		json_object_object_add(o, "syscalls", sys);
 		json_object_object_add(o, "page_faults", U64(s.faults));
+		if (p->pa) /* --per-allocation: its own sites, blocks and faults */
+			json_object_object_add(o, "per_allocation", peralloc__json(p->pa));
 		json_object_array_add(a, o);
 	}
 	return a;
@@ -126,6 +129,38 @@ static int cmp_u64(const void *a, const void *b)
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+/* --per-allocation: the processes besides the target, each with its own collector. */
+static void print_procs_peralloc(const struct procs *ps, FILE *out, int top)
+{
+	int shown = 0;
+
+	for (int i = 1; i < ps->n; i++) {
+		const struct pa_stats *st = ps->p[i].pa ? peralloc__stats(ps->p[i].pa) : NULL;
+		uint64_t faults = 0;
+
+		if (!st)
+			continue;
+		if (!shown++)
+			fprintf(out,
+				"Per allocation, per process (the sections above are the target's; "
+				"each process's in the JSON's processes[].per_allocation):\n"
+				"%8s %-16s %10s %10s %10s %10s %10s\n",
+				"pid", "comm", "allocs", "frees", "live end", "inherited",
+				"faults");
+		if (shown > top)
+			continue;
+		for (int k = 0; k < PA_KIND_MAX; k++)
+			faults += st->kind[k].faults;
+		fprintf(out, "%8d %-16s %10llu %10llu %10llu %10llu %10llu\n", ps->p[i].pid,
+			ps->p[i].comm, (unsigned long long)st->allocs,
+			(unsigned long long)(st->frees + st->pool_frees),
+			(unsigned long long)st->live_at_end, (unsigned long long)st->inherited,
+			(unsigned long long)faults);
+	}
+	if (shown > top)
+		fprintf(out, "(%d more processes: --top N, or the JSON)\n", shown - top);
 }
 
 /* One row per executable: how many processes, their calls and bytes, the spread. */
@@ -190,6 +225,7 @@ void report__print_procs(const struct report *r, FILE *out, int top)
 			free(l);
 		}
 	}
+	print_procs_peralloc(ps, out, top);
 	if (ps->attach_failures)
 		fprintf(out, "memstudy could not probe %llu processes: their calls are missing\n",
 			(unsigned long long)ps->attach_failures);
