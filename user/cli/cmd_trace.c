@@ -226,17 +226,18 @@ static const char trace_examples[] =
 static const char trace_notes[] =
     "Needs root (or CAP_BPF + CAP_PERFMON). Probes are attached for the target only:\n"
     "other processes using the same libc are not slowed. Children the target forks are\n"
-    "counted but not traced unless --follow is given. The allocator is the file that defines "
-    "malloc in the target: the\n"
-    "program itself, an LD_PRELOADed library (tcmalloc, mimalloc, jemalloc...), or\n"
-    "libc.so.6; C++'s operator new/delete are probed where they are defined (libstdc++,\n"
-    "or the allocator replacing them). Each call is explained: the slowest calls, with\n"
-    "their syscalls, faults and (with libc6-dbg) glibc's internal steps; glibc's own\n"
-    "calls are counted apart (docs/slow-calls.md). A program that calls\n"
-    "memstudy_phase(\"name\") (the built-in workloads do) gets its report split by phase.\n"
-    "Latency percentiles come from a log-linear histogram: within 12.5% of the true value.\n"
-    "Output files are refused when another user could redirect them (a directory or link\n"
-    "they control).";
+    "counted but not traced unless --follow is given. The allocator is the file that\n"
+    "defines malloc in the target: the program itself, an LD_PRELOADed library (tcmalloc,\n"
+    "mimalloc, jemalloc...), or libc.so.6; C++'s operator new/delete are probed where they\n"
+    "are defined (libstdc++, or the allocator replacing them); custom allocators are\n"
+    "traced beside it, named with --alloc & co. or chosen by their symbols (TLSF,\n"
+    "q_malloc, f_malloc, APR pools: docs/allocators.md). Each call is explained: the\n"
+    "slowest calls, with their syscalls, faults and (with libc6-dbg) glibc's internal\n"
+    "steps; glibc's own calls are counted apart (docs/slow-calls.md). A program that\n"
+    "calls memstudy_phase(\"name\") (the built-in workloads do) gets its report split by\n"
+    "phase. Latency percentiles come from a log-linear histogram: within 12.5% of the\n"
+    "true value. Output files are refused when another user could redirect them (a\n"
+    "directory or link they control).";
 
 static const char trace_exit[] =
     "0 when the trace and its reports were written (run: the command's own exit status);\n"
