@@ -137,6 +137,17 @@ class Follow(unittest.TestCase):
         self.assertEqual(rep["per_allocation"]["unknown_frees"], 0)
         self.assertEqual(rep["per_allocation"]["frees"], truth["inherited"])
 
+    def test_slowest_calls_named_with_their_process_code(self):
+        """A child's slowest free (slowcalls trim: the one that shrinks the heap by brk),
+        its stack unwound and named with the child's own code, after its exec."""
+        rep, p = self.trace(["sh", "-c", "%s trim; true" % target("slowcalls")])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        prog, = by_exe(rep, "/target-slowcalls")
+        slow = rep["functions"]["free"]["slowest"][0]
+        self.assertEqual(slow["tid"], prog["pid"])
+        self.assertEqual([c["name"] for c in slow["syscalls"]], ["brk"])
+        self.assertEqual(slow["frames"][:2], ["trim", "main"])
+
     def test_text_groups_processes_by_executable(self):
         p = subprocess.run([MEMSTUDY, "run", "--follow", "--", target("fork_storm"), "12",
                             "10"], capture_output=True, text=True, timeout=300)

@@ -50,11 +50,10 @@ uint64_t sc_syscall_bytes(const struct ms_call_syscall *c)
 	return c->len;
 }
 
-static void unwind_into(struct slowcalls *sc, struct sc_stack *st, uint64_t pc, uint64_t sp,
-			uint64_t bp, const uint8_t *stack, uint32_t len)
+static void unwind_into(struct slowcalls *sc, struct codemap *cm, struct sc_stack *st, uint64_t pc,
+			uint64_t sp, uint64_t bp, const uint8_t *stack, uint32_t len)
 {
-	st->nframes =
-	    codemap__unwind(sc->cm, pc, sp, bp, stack, len, st->frames, sc->depth, &st->end);
+	st->nframes = codemap__unwind(cm, pc, sp, bp, stack, len, st->frames, sc->depth, &st->end);
 	st->nsym = 0;
 }
 
@@ -99,6 +98,8 @@ static void on_slow(struct slowcalls *sc, const struct ms_event_slow *e, size_t 
 	if (e->fn >= MS_FN_MAX || (at = slot_for(sc, e->fn, e->ns)) < 0)
 		return;
 	c = &sc->calls[e->fn][at];
+	c->cm = sc->cm_of ? sc->cm_of(sc->cm_ctx, e->tid) : NULL;
+	c->cm = c->cm ? c->cm : sc->cm;
 	c->ts_ns = e->ts_ns;
 	c->ns = e->ns;
 	c->bytes = e->bytes;
@@ -152,7 +153,7 @@ static void site_add(struct slowcalls *sc, const struct ms_event_syscall *e)
 	struct sc_stack st;
 	struct sc_site *s;
 
-	unwind_into(sc, &st, e->pc, e->sp, e->bp, e->stack, e->stack_len);
+	unwind_into(sc, sc->cm, &st, e->pc, e->sp, e->bp, e->stack, e->stack_len);
 	s = site_get(sc, e->s.sys, &st);
 	if (!s) {
 		sc->sites_merged++;
@@ -212,10 +213,17 @@ void slowcalls__event(struct slowcalls *sc, const void *data, size_t size)
 		on_syscall(sc, data, size);
 }
 
-static void symbolize_stack(struct slowcalls *sc, struct sc_stack *st)
+static void symbolize_stack(struct codemap *cm, struct sc_stack *st)
 {
-	st->nsym = codemap__symbolize(sc->cm, st->frames, st->nframes, false, st->sym, st->sym_addr,
+	st->nsym = codemap__symbolize(cm, st->frames, st->nframes, false, st->sym, st->sym_addr,
 				      MS_STACK_DEPTH);
+}
+
+void slowcalls__set_codemap_of(struct slowcalls *sc, struct codemap *(*cm_of)(void *, uint32_t),
+			       void *ctx)
+{
+	sc->cm_of = cm_of;
+	sc->cm_ctx = ctx;
 }
 
 /* Unwind the kept calls' copies against the code mapped now (once each). */
@@ -227,8 +235,8 @@ static void unwind_kept(struct slowcalls *sc)
 
 			if (!c->copy.bytes && c->st.nframes)
 				continue; /* done at an exec */
-			unwind_into(sc, &c->st, c->copy.pc, c->copy.sp, c->copy.bp, c->copy.bytes,
-				    c->copy.len);
+			unwind_into(sc, c->cm ? c->cm : sc->cm, &c->st, c->copy.pc, c->copy.sp,
+				    c->copy.bp, c->copy.bytes, c->copy.len);
 			free(c->copy.bytes);
 			c->copy.bytes = NULL;
 			c->copy.len = 0;
@@ -249,7 +257,8 @@ void slowcalls__finish(struct slowcalls *sc, uint64_t lost_slow, uint64_t lost_s
 	unwind_kept(sc);
 	for (int f = 0; sc->cm && f < MS_FN_MAX; f++)
 		for (int i = 0; i < sc->ncalls[f]; i++)
-			symbolize_stack(sc, &sc->calls[f][i].st);
+			symbolize_stack(sc->calls[f][i].cm ? sc->calls[f][i].cm : sc->cm,
+					&sc->calls[f][i].st);
 	for (uint32_t i = 0; sc->cm && i < sc->nsites; i++)
-		symbolize_stack(sc, &sc->sites[i].st);
+		symbolize_stack(sc->cm, &sc->sites[i].st);
 }

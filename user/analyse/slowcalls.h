@@ -38,4 +38,9 @@ void slowcalls__print_text(struct slowcalls *sc, FILE *out, const char *const *f
 void slowcalls__add_json(struct slowcalls *sc, json_object *root, const char *const *fn_names,
 			 int nfn, uint64_t t0);
 
+/* --follow: CM_OF(CTX, tid) gives the code map of a thread's process (NULL: the target's),
+ * for its slow calls' stacks. */
+void slowcalls__set_codemap_of(struct slowcalls *sc, struct codemap *(*cm_of)(void *, uint32_t),
+			       void *ctx);
+
 #endif

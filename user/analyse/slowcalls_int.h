@@ -26,6 +26,7 @@ struct sc_copy {
 };
 
 struct sc_call {
+	struct codemap *cm; /* the code of its process, to unwind and name its stack with */
 	uint64_t ts_ns, ns, bytes;
 	uint32_t tid;
 	uint8_t fn;
@@ -46,6 +47,9 @@ struct sc_site {
 
 struct slowcalls {
 	struct codemap *cm;
+	/* --follow: the code map of thread TID's process (NULL: the target's, cm) */
+	struct codemap *(*cm_of)(void *ctx, uint32_t tid);
+	void *cm_ctx;
 	int n, depth;
 	struct sc_call *calls[MS_FN_MAX]; /* the N slowest of each function, unsorted */
 	int ncalls[MS_FN_MAX];

@@ -123,7 +123,7 @@ static const struct opt trace_table[] = {
      "--pid, PID's running descendants too. The report adds one row\n"
      "per executable, the JSON processes[]; with --per-allocation,\n"
      "each process its own (a child starts with its parent's\n"
-     "blocks). No slowest calls with it (docs/processes.md)"},
+     "blocks). docs/processes.md"},
     {O_ALLOC, "alloc", 0, OPT_TEXT, "FUNC:size=N[,count=M][,pool=P]",
      "trace FUNC as a custom allocator's allocation: argument N\n"
      "(1 = the first) is the size, times argument M; argument P\n"
@@ -468,11 +468,8 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 		o->tracer.stack_bytes = 0;
 	else if (c.unwind == UNWIND_COPY && !o->tracer.stack_bytes)
 		rc = opt_usage_error(c.doc, "--unwind copy needs --stack-bytes above 0");
-	if (o->tracer.follow) {
-		/* a slow call's stack is unwound with one process's code map */
-		o->tracer.slowest = 0;
+	if (o->tracer.follow) /* grouped by stack across processes: not yet */
 		o->tracer.syscall_stacks = false;
-	}
 	if (o->tracer.follow &&
 	    (o->tracer.floor || o->maps || (o->tracer.per_alloc && c.unwind == UNWIND_KERNEL)))
 		rc = opt_usage_error(c.doc, "--follow does not go with %s yet",

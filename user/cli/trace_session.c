@@ -293,6 +293,10 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 		factory.tr = tr;
 		if (pa)
 			procs__set_peralloc(ev.procs, pa, cm, new_child_peralloc, &factory);
+		else if (cm)
+			procs__set_codemap(ev.procs, cm);
+		if (sc && cm) /* each slow call's stack with its own process's code */
+			slowcalls__set_codemap_of(sc, procs__codemap_cb, ev.procs);
 		if (child <= 0)
 			procs__adopt_descendants(ev.procs);
 	}

@@ -108,6 +108,16 @@ void procs__set_peralloc(struct procs *ps, struct peralloc *root_pa, struct code
 	ps->pa_ctx = ctx;
 }
 
+void procs__set_codemap(struct procs *ps, struct codemap *root_cm)
+{
+	ps->root_cm = root_cm;
+}
+
+struct codemap *procs__codemap_cb(void *ps, uint32_t tid)
+{
+	return procs__codemap_of(ps, tid);
+}
+
 void procs__refresh(struct procs *ps)
 {
 	for (int i = 1; i < ps->n; i++)
@@ -195,10 +205,10 @@ static void on_fork(struct procs *ps, const struct ms_event_proc *e)
 	p->img = img;
 	snprintf(p->comm, sizeof(p->comm), "%.15s", e->comm);
 	tid_set(ps, e->pid, p - ps->p);
+	/* its memory is a copy of its parent's: so are its code and its live blocks */
+	parent = procs__find(ps, e->ppid);
+	p->cm = parent && parent->cm ? parent->cm : ps->root_cm;
 	if (ps->pa_new) {
-		/* its memory is a copy of its parent's: so are its live blocks and its code */
-		parent = procs__find(ps, e->ppid);
-		p->cm = parent && parent->cm ? parent->cm : ps->root_cm;
 		p->pa = ps->pa_new(ps->pa_ctx, e->pid, p->cm);
 		if (p->pa)
 			peralloc__inherit(p->pa, parent && parent->pa ? parent->pa : ps->root_pa,
@@ -334,14 +344,21 @@ void procs__exec(struct procs *ps, const struct ms_event_exec *e, bool initial)
 		return;
 	}
 	p->execs++;
-	if (p->pa) { /* the old image's blocks are gone with it; its code is its own now */
-		struct codemap *cm = codemap__new(p->pid);
+	if (ps->root_cm) { /* its code is its own now; the old map stays for its old calls */
+		struct codemap *cm = codemap__new(p->pid), **all;
 
-		if (cm) {
-			peralloc__set_codemap(p->pa, cm);
+		all = cm ? realloc(ps->cms, (ps->ncms + 1) * sizeof(*all)) : NULL;
+		if (all) {
+			ps->cms = all;
+			ps->cms[ps->ncms++] = cm;
 			p->cm = cm;
-			p->cm_owned = true;
+		} else {
+			codemap__free(cm);
 		}
+	}
+	if (p->pa) { /* the old image's blocks are gone with it */
+		if (p->cm)
+			peralloc__set_codemap(p->pa, p->cm);
 		peralloc__exec(p->pa);
 	}
 	snprintf(link, sizeof(link), "/proc/%u/exe", e->tgid);
@@ -496,11 +513,21 @@ void procs__adopt_descendants(struct procs *ps)
 			p->img = img;
 			snprintf(p->comm, sizeof(p->comm), "%.15s", img->t.comm);
 			adopt_threads(ps, p);
-			if (ps->pa_new && (p->cm = codemap__new(all[i]))) {
-				/* its blocks from before: unknown, as with any --pid */
-				p->cm_owned = true;
-				p->pa = ps->pa_new(ps->pa_ctx, all[i], p->cm);
+			if (ps->root_cm && (p->cm = codemap__new(all[i]))) {
+				struct codemap **cms =
+				    realloc(ps->cms, (ps->ncms + 1) * sizeof(*cms));
+
+				if (cms) {
+					ps->cms = cms;
+					ps->cms[ps->ncms++] = p->cm;
+				} else {
+					codemap__free(p->cm);
+					p->cm = NULL;
+				}
 			}
+			/* its blocks from before: unknown, as with any --pid */
+			if (ps->pa_new && p->cm)
+				p->pa = ps->pa_new(ps->pa_ctx, all[i], p->cm);
 			tracer__follow_pid(ps->tr, all[i]);
 			probe_and_continue(ps, p, false, now_ns(), false);
 			all[i] = 0;
@@ -523,11 +550,11 @@ void procs__free(struct procs *ps)
 	procs__detach(ps);
 	for (int i = 0; i < ps->nimg; i++)
 		free(ps->img[i]);
-	for (int i = 1; i < ps->n; i++) {
+	for (int i = 1; i < ps->n; i++)
 		peralloc__free(ps->p[i].pa);
-		if (ps->p[i].cm_owned)
-			codemap__free(ps->p[i].cm);
-	}
+	for (int i = 0; i < ps->ncms; i++)
+		codemap__free(ps->cms[i]);
+	free(ps->cms);
 	free(ps->img);
 	free(ps->tids);
 	free(ps->p);

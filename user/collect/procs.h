@@ -29,8 +29,7 @@ struct codemap;
 struct proc {
 	pid_t pid, ppid;
 	struct peralloc *pa; /* --per-allocation: its own collector (the target's: the sink's) */
-	struct codemap *cm;  /* its code, for that collector: its parent's until it execs */
-	bool cm_owned;
+	struct codemap *cm;  /* its code: its parent's until it execs (then in procs.cms) */
 	char comm[16];
 	struct proc_image *img;	   /* NULL: an image without an allocator to probe */
 	struct tracer_links links; /* its probes (the target's are the tracer's own) */
@@ -56,6 +55,8 @@ struct procs {
 	void *pa_ctx;
 	struct peralloc *root_pa;
 	struct codemap *root_cm;
+	struct codemap **cms; /* the code maps made for exec'd and adopted processes */
+	int ncms;
 	struct proc_tid *tids; /* which process each thread's records belong to */
 	uint64_t tids_cap, ntids;
 };
@@ -79,6 +80,11 @@ void procs__set_peralloc(struct procs *ps, struct peralloc *root_pa, struct code
  * than the target's; NULL for the target's. */
 struct peralloc *procs__peralloc_of(struct procs *ps, uint32_t tid);
 struct codemap *procs__codemap_of(struct procs *ps, uint32_t tid);
+/* Code maps without per-allocation mode (slow calls): ROOT_CM is the target's, a child
+ * shares its parent's until it execs. */
+void procs__set_codemap(struct procs *ps, struct codemap *root_cm);
+/* procs__codemap_of for callbacks (slowcalls__set_codemap_of). */
+struct codemap *procs__codemap_cb(void *ps, uint32_t tid);
 /* Between rounds of records: each process's new code read, when it changed. */
 void procs__refresh(struct procs *ps);
 /* Followed processes still running, besides the target. */
