@@ -270,3 +270,117 @@ TEST(many_blocks_in_one_page_and_large_ones)
 	CHECK_U64(stats(&s)->frees, 50);
 	peralloc__free(s.pa);
 }
+
+/* A custom allocator's record: its block, and the pool it is allocated in (0: none). */
+static void alloc_in(struct stream *s, int fn, uint64_t ptr, uint64_t size, uint64_t pool)
+{
+	struct ms_event_alloc e = {.type = MS_EV_ALLOC,
+				   .tid = 1,
+				   .ptr = ptr,
+				   .size = size,
+				   .old_ptr = pool,
+				   .caller = 0x403333,
+				   .stack_id = MS_STACK_NO_FP,
+				   .fn = fn,
+				   .kind = MS_KIND_ALLOC,
+				   .seq = ++s->seq};
+
+	peralloc__event(s->pa, &e, sizeof(e));
+}
+
+static void release(struct stream *s, uint64_t pool, int kind)
+{
+	struct ms_event_free e = {
+	    .type = MS_EV_FREE, .tid = 1, .ptr = pool, .kind = kind, .seq = ++s->seq};
+
+	peralloc__event(s->pa, &e, sizeof(e));
+}
+
+TEST(a_pool_clear_ends_its_blocks_only)
+{
+	struct stream s;
+
+	start(&s, false);
+	alloc_in(&s, MS_FN_CUSTOM, HEAP + 0x100, 64, 0x7000);
+	alloc_in(&s, MS_FN_CUSTOM, HEAP + 0x200, 64, 0x7000);
+	alloc_in(&s, MS_FN_CUSTOM, HEAP + 0x300, 64, 0x8000); /* another pool */
+	release(&s, 0x7000, MS_KIND_POOL_CLEAR);
+	alloc_in(&s, MS_FN_CUSTOM, HEAP + 0x100, 64, 0x7000); /* its memory again, after */
+	release(&s, 0x9000, MS_KIND_POOL_DESTROY);	      /* a pool never seen */
+	finish(&s);
+	CHECK_U64(stats(&s)->pool_clears, 1);
+	CHECK_U64(stats(&s)->pool_destroys, 1);
+	CHECK_U64(stats(&s)->pool_frees, 2);
+	CHECK_U64(stats(&s)->frees, 0); /* not frees of blocks one by one */
+	CHECK_U64(stats(&s)->reuse_conflicts, 0);
+	CHECK_U64(stats(&s)->live_at_end, 2);
+	CHECK_U64(stats(&s)->unknown_frees, 0);
+	peralloc__free(s.pa);
+}
+
+TEST(a_custom_block_at_its_arenas_address)
+{
+	struct stream s;
+
+	start(&s, false);
+	/* a pool's memory from malloc, and the pool's first block where it starts */
+	alloc(&s, MS_FN_MALLOC, HEAP + 0x1010, 8192, 0, 0x401111);
+	alloc_in(&s, MS_FN_CUSTOM, HEAP + 0x1010, 48, 0);
+	fault(&s, HEAP + 0x1010 + 10, 0, 0);   /* in the custom block */
+	fault(&s, HEAP + 0x1010 + 6000, 0, 0); /* in the arena, in no custom block */
+	finish(&s);
+	CHECK_U64(stats(&s)->reuse_conflicts, 0);
+	CHECK_U64(peralloc__site(s.pa, 1)->f.faults, 1);
+	CHECK_U64(peralloc__site(s.pa, 0)->f.faults, 1);
+	CHECK_U64(stats(&s)->live_at_end, 2);
+	peralloc__free(s.pa);
+}
+
+TEST(a_free_at_an_arenas_address_is_told_by_its_function)
+{
+	struct ms_event_free custom = {.type = MS_EV_FREE,
+				       .tid = 1,
+				       .ptr = HEAP + 0x1010,
+				       .kind = MS_KIND_FREE,
+				       .fn = MS_FN_CUSTOM + 1};
+	struct stream s;
+
+	start(&s, false);
+	alloc(&s, MS_FN_MALLOC, HEAP + 0x1010, 8192, 0, 0x401111);
+	alloc_in(&s, MS_FN_CUSTOM, HEAP + 0x1010, 48, 0);
+	peralloc__event(s.pa, &custom, sizeof(custom)); /* the pool's free: its block */
+	dealloc(&s, HEAP + 0x1010);			/* glibc's free: the arena */
+	finish(&s);
+	CHECK_U64(peralloc__site(s.pa, 1)->frees, 1);
+	CHECK_U64(peralloc__site(s.pa, 0)->frees, 1);
+	CHECK_U64(stats(&s)->unknown_frees, 0);
+	CHECK_U64(stats(&s)->live_at_end, 0);
+	peralloc__free(s.pa);
+}
+
+TEST(a_forked_child_starts_with_its_parents_blocks)
+{
+	struct stream parent, child;
+
+	start(&parent, false);
+	alloc(&parent, MS_FN_MALLOC, HEAP + 0x1010, 100, 0, 0x401111);
+	alloc(&parent, MS_FN_MALLOC, HEAP + 0x2010, 100, 0, 0x401111);
+	alloc(&parent, MS_FN_MALLOC, HEAP + 0x3010, 100, 0, 0x401111);
+	start(&child, false);
+	peralloc__inherit(child.pa, parent.pa, 4242);
+	dealloc(&child, HEAP + 0x2010);		/* freed in the child: its own copy */
+	fault(&child, HEAP + 0x3010 + 8, 0, 0); /* copy-on-write on an inherited block */
+	alloc(&child, MS_FN_MALLOC, HEAP + 0x4010, 100, 0, 0x402222);
+	finish(&child);
+	finish(&parent);
+	CHECK_U64(stats(&child)->inherited, 3);
+	CHECK(peralloc__site(child.pa, 0)->inherited_from == 4242);
+	CHECK_U64(peralloc__site(child.pa, 0)->frees, 1);
+	CHECK_U64(peralloc__site(child.pa, 0)->f.faults, 1);
+	CHECK_U64(stats(&child)->unknown_frees, 0);
+	CHECK_U64(stats(&child)->allocs, 1); /* its own */
+	CHECK_U64(stats(&child)->live_at_end, 3);
+	CHECK_U64(stats(&parent)->live_at_end, 3); /* the parent's index is its own */
+	peralloc__free(child.pa);
+	peralloc__free(parent.pa);
+}

@@ -552,14 +552,18 @@ static void end_block(struct peralloc *pa, struct addr_index *ix, uint32_t e)
 	addr_index__remove(ix, e);
 }
 
-static void free_ptr(struct peralloc *pa, uint64_t ptr)
+/* PTR freed by function FN: the malloc family frees an arena before a custom block that
+ * starts at the same address, a custom allocator the other way round. */
+static void free_ptr(struct peralloc *pa, uint64_t ptr, int fn)
 {
-	uint32_t e = addr_index__find(&pa->live, ptr);
+	uint32_t e = NIL;
 
-	if (e != NIL)
+	if (fn < MS_FN_CUSTOM && pa->arenas.live && (e = addr_index__find(&pa->arenas, ptr)) != NIL)
+		end_block(pa, &pa->arenas, e);
+	else if ((e = addr_index__find(&pa->live, ptr)) != NIL)
 		end_block(pa, &pa->live, e);
 	else if (pa->arenas.live && (e = addr_index__find(&pa->arenas, ptr)) != NIL)
-		end_block(pa, &pa->arenas, e); /* another allocator's arena */
+		end_block(pa, &pa->arenas, e);
 	else
 		unknown_free(pa);
 }
@@ -680,7 +684,7 @@ static void on_alloc(struct peralloc *pa, const struct ms_event_alloc *ev, size_
 	th->in_free = false;
 	/* realloc moved, or freed (size 0); an allocation's old_ptr is its pool */
 	if (ev->old_ptr && ev->kind != MS_KIND_ALLOC && (ev->ptr || !ev->size))
-		free_ptr(pa, ev->old_ptr);
+		free_ptr(pa, ev->old_ptr, ev->fn);
 	site = site_get(pa, ev->stack_id, ev->caller, ev->fn, frames, nframes);
 	if (site == NIL) {
 		pa->st.lost_nomem++;
@@ -751,7 +755,7 @@ static void on_free(struct peralloc *pa, const struct ms_event_free *ev)
 		return;
 	}
 	pa->st.frees++;
-	free_ptr(pa, ev->ptr);
+	free_ptr(pa, ev->ptr, ev->fn);
 }
 
 static void on_fault(struct peralloc *pa, const struct ms_event_fault *ev)
