@@ -84,18 +84,19 @@ static struct proc *proc_of_tid(struct procs *ps, uint32_t tid)
 	return NULL;
 }
 
+/* an exited process's tids may be the target's threads now */
 struct peralloc *procs__peralloc_of(struct procs *ps, uint32_t tid)
 {
 	struct proc *p = proc_of_tid(ps, tid);
 
-	return p ? p->pa : NULL;
+	return p && !p->exited ? p->pa : NULL;
 }
 
 struct codemap *procs__codemap_of(struct procs *ps, uint32_t tid)
 {
 	struct proc *p = proc_of_tid(ps, tid);
 
-	return p ? p->cm : NULL;
+	return p && !p->exited ? p->cm : NULL;
 }
 
 void procs__set_peralloc(struct procs *ps, struct peralloc *root_pa, struct codemap *root_cm,
