@@ -148,6 +148,14 @@ class Follow(unittest.TestCase):
         self.assertEqual([c["name"] for c in slow["syscalls"]], ["brk"])
         self.assertEqual(slow["frames"][:2], ["trim", "main"])
 
+    def test_syscalls_outside_calls_named_with_their_process_code(self):
+        rep, p = self.trace(["sh", "-c", "%s; true" % target("syscalls")])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        sites = rep["syscalls_outside_calls"]["by_bytes"]
+        munmap = [s for s in sites if s["syscall"] == "munmap" and "main" in s["frames"]]
+        self.assertTrue(munmap, sites[:5])
+        self.assertGreaterEqual(munmap[0]["calls"], 100)
+
     def test_text_groups_processes_by_executable(self):
         p = subprocess.run([MEMSTUDY, "run", "--follow", "--", target("fork_storm"), "12",
                             "10"], capture_output=True, text=True, timeout=300)

@@ -39,6 +39,7 @@ void slowcalls__free(struct slowcalls *sc)
 	for (uint32_t i = 0; i < sc->npending; i++)
 		free(sc->pending[i]);
 	free(sc->pending);
+	free(sc->pending_cm);
 	free(sc->sites);
 	free(sc);
 }
@@ -121,14 +122,15 @@ static uint64_t stack_key(uint32_t sys, const struct sc_stack *st)
 	return h;
 }
 
-static struct sc_site *site_get(struct slowcalls *sc, uint32_t sys, const struct sc_stack *st)
+static struct sc_site *site_get(struct slowcalls *sc, uint32_t sys, const struct sc_stack *st,
+				 struct codemap *cm)
 {
 	uint64_t key = stack_key(sys, st);
 
 	for (uint32_t i = 0; i < sc->nsites; i++) {
 		struct sc_site *s = &sc->sites[i];
 
-		if (s->key == key && s->sys == sys && s->st.nframes == st->nframes &&
+		if (s->key == key && s->sys == sys && s->cm == cm && s->st.nframes == st->nframes &&
 		    !memcmp(s->st.frames, st->frames, st->nframes * sizeof(*st->frames)))
 			return s;
 	}
@@ -143,18 +145,18 @@ static struct sc_site *site_get(struct slowcalls *sc, uint32_t sys, const struct
 		sc->sites = n;
 		sc->sites_cap = cap;
 	}
-	sc->sites[sc->nsites] = (struct sc_site){.key = key, .sys = sys, .st = *st};
+	sc->sites[sc->nsites] = (struct sc_site){.cm = cm, .key = key, .sys = sys, .st = *st};
 	return &sc->sites[sc->nsites++];
 }
 
 /* A syscall record, unwound: into its stack's site. */
-static void site_add(struct slowcalls *sc, const struct ms_event_syscall *e)
+static void site_add(struct slowcalls *sc, const struct ms_event_syscall *e, struct codemap *cm)
 {
 	struct sc_stack st;
 	struct sc_site *s;
 
-	unwind_into(sc, sc->cm, &st, e->pc, e->sp, e->bp, e->stack, e->stack_len);
-	s = site_get(sc, e->s.sys, &st);
+	unwind_into(sc, cm, &st, e->pc, e->sp, e->bp, e->stack, e->stack_len);
+	s = site_get(sc, e->s.sys, &st, cm);
 	if (!s) {
 		sc->sites_merged++;
 		return;
@@ -173,7 +175,7 @@ static void pending_flush(struct slowcalls *sc)
 		return; /* no code map: no records were asked for */
 	codemap__refresh(sc->cm, false);
 	for (uint32_t i = 0; i < sc->npending; i++) {
-		site_add(sc, sc->pending[i]);
+		site_add(sc, sc->pending[i], sc->pending_cm[i]);
 		free(sc->pending[i]);
 	}
 	sc->npending = 0;
@@ -187,7 +189,10 @@ static void on_syscall(struct slowcalls *sc, const struct ms_event_syscall *e, s
 	struct ms_event_syscall *copy;
 
 	sc->syscall_records++;
-	if (!sc->pending && !(sc->pending = calloc(PENDING_MAX, sizeof(*sc->pending)))) {
+	if (!sc->pending && (!(sc->pending = calloc(PENDING_MAX, sizeof(*sc->pending))) ||
+			     !(sc->pending_cm = calloc(PENDING_MAX, sizeof(*sc->pending_cm))))) {
+		free(sc->pending);
+		sc->pending = NULL;
 		sc->sites_merged++;
 		return;
 	}
@@ -200,6 +205,9 @@ static void on_syscall(struct slowcalls *sc, const struct ms_event_syscall *e, s
 	}
 	memcpy(copy, e, keep);
 	copy->stack_len = keep - offsetof(struct ms_event_syscall, stack);
+	sc->pending_cm[sc->npending] = sc->cm_of ? sc->cm_of(sc->cm_ctx, e->tid) : NULL;
+	if (!sc->pending_cm[sc->npending])
+		sc->pending_cm[sc->npending] = sc->cm;
 	sc->pending[sc->npending++] = copy;
 }
 
@@ -260,5 +268,5 @@ void slowcalls__finish(struct slowcalls *sc, uint64_t lost_slow, uint64_t lost_s
 			symbolize_stack(sc->calls[f][i].cm ? sc->calls[f][i].cm : sc->cm,
 					&sc->calls[f][i].st);
 	for (uint32_t i = 0; sc->cm && i < sc->nsites; i++)
-		symbolize_stack(sc->cm, &sc->sites[i].st);
+		symbolize_stack(sc->sites[i].cm, &sc->sites[i].st);
 }

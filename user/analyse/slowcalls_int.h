@@ -39,6 +39,7 @@ struct sc_call {
 
 /* Memory syscalls outside allocator calls, from one stack. */
 struct sc_site {
+	struct codemap *cm; /* the code of its process: a stack is one process's */
 	uint64_t key;
 	uint32_t sys;
 	uint64_t calls, failed, bytes, ns, max_ns;
@@ -58,6 +59,7 @@ struct slowcalls {
 	uint32_t nsites, sites_cap;
 	uint64_t sites_merged; /* syscalls counted in the "other stacks" site: the table was full */
 	struct ms_event_syscall **pending; /* syscall records not unwound yet */
+	struct codemap **pending_cm;	   /* and the code of each one's process */
 	uint32_t npending;
 	uint64_t lost_slow, lost_syscalls;
 };

@@ -468,8 +468,6 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 		o->tracer.stack_bytes = 0;
 	else if (c.unwind == UNWIND_COPY && !o->tracer.stack_bytes)
 		rc = opt_usage_error(c.doc, "--unwind copy needs --stack-bytes above 0");
-	if (o->tracer.follow) /* grouped by stack across processes: not yet */
-		o->tracer.syscall_stacks = false;
 	if (o->tracer.follow &&
 	    (o->tracer.floor || o->maps || (o->tracer.per_alloc && c.unwind == UNWIND_KERNEL)))
 		rc = opt_usage_error(c.doc, "--follow does not go with %s yet",
