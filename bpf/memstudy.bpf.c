@@ -48,8 +48,7 @@ const volatile bool syscall_stacks;
 const volatile bool own_calls;
 const volatile __u32 user_fns;
 const volatile __u64 user_fn_lo[MS_USER_FNS], user_fn_hi[MS_USER_FNS];
-__u64 own_lo[2], own_hi[2];
-__u64 own_bias; /* libc's load bias: file offset + bias = run-time address */
+struct ms_own_text own_text; /* the target's; --follow: each process's in own_texts */
 /* Threads given a thread_work slot so far; past thread_work's size they get none. */
 __u32 threads_seen;
 const volatile __u32 thread_work_max = 1;
@@ -143,6 +142,14 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } variant_calls SEC(".maps");
+
+/* --follow: where each process's allocator and ld.so are (the same as followed). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ms_own_text);
+} own_texts SEC(".maps");
 
 /* --follow: the processes traced, by tgid (the target's too); sized before load. */
 struct {
@@ -383,23 +390,50 @@ static __always_inline __u64 request_bytes(__u64 cookie, struct pt_regs *ctx)
 	return count ? size * arg_n(ctx, count) : size;
 }
 
-/* bpf_find_vma's callback: the text mapping into own_lo/hi[*which]. */
-static long own_text_of_vma(struct task_struct *task, struct vm_area_struct *vma, void *ctx)
+/* The calling process's own_text: the target's, or with --follow its own (made on first
+ * use when CREATE). */
+static __always_inline struct ms_own_text *own_text_here(bool create)
 {
-	__u32 i = *(__u32 *)ctx & 1;
-	__u64 start = BPF_CORE_READ(vma, vm_start);
+	struct ms_own_text zero = {}, *ot;
+	__u32 tgid;
 
-	own_lo[i] = start;
-	own_hi[i] = BPF_CORE_READ(vma, vm_end);
-	if (!i)
-		own_bias = start - (BPF_CORE_READ(vma, vm_pgoff) << 12);
+	if (!follow)
+		return &own_text;
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	ot = bpf_map_lookup_elem(&own_texts, &tgid);
+	if (!ot && create && !bpf_map_update_elem(&own_texts, &tgid, &zero, BPF_NOEXIST))
+		ot = bpf_map_lookup_elem(&own_texts, &tgid);
+	return ot;
+}
+
+struct vma_seen {
+	__u64 start, end, pgoff;
+};
+
+/* bpf_find_vma's callback: the mapping into *ctx. */
+static long vma_of(struct task_struct *task, struct vm_area_struct *vma, void *ctx)
+{
+	struct vma_seen *v = ctx;
+
+	v->start = BPF_CORE_READ(vma, vm_start);
+	v->end = BPF_CORE_READ(vma, vm_end);
+	v->pgoff = BPF_CORE_READ(vma, vm_pgoff);
 	return 0;
 }
 
 /* Learn the extent of the code holding IP: libc's (0) or ld.so's (1). */
 static __always_inline void learn_own_text(__u32 which, __u64 ip)
 {
-	bpf_find_vma(bpf_get_current_task_btf(), ip, own_text_of_vma, &which, 0);
+	struct ms_own_text *ot = own_text_here(true);
+	struct vma_seen v = {};
+
+	if (!ot || bpf_find_vma(bpf_get_current_task_btf(), ip, vma_of, &v, 0) || !v.end)
+		return;
+	which &= 1;
+	ot->lo[which] = v.start;
+	ot->hi[which] = v.end;
+	if (!which)
+		ot->bias = v.start - (v.pgoff << 12);
 }
 
 /*
@@ -408,14 +442,17 @@ static __always_inline void learn_own_text(__u32 which, __u64 ip)
  */
 static __always_inline bool is_own_call(__u64 ip)
 {
+	struct ms_own_text *ot = own_text_here(false);
 	__u64 off;
 
-	ip--;
-	if (ip >= own_lo[1] && ip < own_hi[1])
-		return true;
-	if (ip < own_lo[0] || ip >= own_hi[0])
+	if (!ot || ot->off)
 		return false;
-	off = ip - own_bias;
+	ip--;
+	if (ip >= ot->lo[1] && ip < ot->hi[1])
+		return true;
+	if (ip < ot->lo[0] || ip >= ot->hi[0])
+		return false;
+	off = ip - ot->bias;
 	for (int i = 0; i < MS_USER_FNS; i++) {
 		if (i >= user_fns)
 			break;
@@ -514,9 +551,13 @@ int BPF_KPROBE(alloc_enter)
 	if (ts->depth++)
 		return 0;
 	/* the allocator's own text, from a probe in it (C++'s may be in another file) */
-	if (own_calls && !own_hi[0] && !(cookie >> MS_COOKIE_VARIANT_SHIFT) &&
-	    (cookie & MS_COOKIE_FN_MASK) < MS_FN_GLIBC_COUNT)
-		learn_own_text(0, PT_REGS_IP(ctx));
+	if (own_calls && !(cookie >> MS_COOKIE_VARIANT_SHIFT) &&
+	    (cookie & MS_COOKIE_FN_MASK) < MS_FN_GLIBC_COUNT) {
+		struct ms_own_text *ot = own_text_here(false);
+
+		if (!ot || !ot->hi[0])
+			learn_own_text(0, PT_REGS_IP(ctx));
+	}
 	ts->fn = cookie & MS_COOKIE_FN_MASK;
 	ts->variant = (cookie >> MS_COOKIE_VARIANT_SHIFT) & 0xff;
 	ts->kind = MS_COOKIE_ARG(cookie, MS_COOKIE_KIND_SHIFT);
@@ -904,6 +945,7 @@ static __always_inline void proc_exit(struct task_struct *p)
 	if (!bpf_map_lookup_elem(&followed, &tgid))
 		return;
 	bpf_map_delete_elem(&followed, &tgid);
+	bpf_map_delete_elem(&own_texts, &tgid);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		record_lost(MS_EV_PROC);
@@ -955,6 +997,12 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		__sync_fetch_and_add(&follow_map_full, 1);
 		bpf_ringbuf_discard(e, 0);
 		return 0;
+	}
+	if (own_calls) { /* the same memory: its allocator's text where its parent's is */
+		struct ms_own_text *ot = bpf_map_lookup_elem(&own_texts, &ptgid);
+
+		if (ot)
+			bpf_map_update_elem(&own_texts, &pid, ot, BPF_ANY);
 	}
 	send_proc(e, MS_PROC_FORK, pid, ptgid, 0,
 		  !bpf_send_signal_task(child, 19 /* SIGSTOP */, PIDTYPE_TGID, 0), child);
@@ -1560,7 +1608,14 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		if (base && send_modules)
 			emit_module(base, MS_MODULE_IMAGE);
 		/* the new image's libc is learned at its first call; ld.so is where it starts */
-		own_lo[0] = own_hi[0] = own_lo[1] = own_hi[1] = 0;
+		if (own_calls) {
+			struct ms_own_text *ot = own_text_here(false);
+
+			if (ot) {
+				ot->lo[0] = ot->hi[0] = ot->lo[1] = ot->hi[1] = 0;
+				ot->off = 0; /* the collector says again when it cannot be told */
+			}
+		}
 		if (base && own_calls) {
 			struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(p);
 

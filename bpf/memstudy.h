@@ -228,6 +228,18 @@ struct ms_thread_work {
 };
 #define MS_THREAD_WORK_DEFAULT 4096 /* threads with numbers of their own; more are counted */
 
+/*
+ * Where a process's allocator and ld.so have their text, to tell the allocator's own calls:
+ * [0] libc's (learned from the first call's probe address), [1] ld.so's (at exec, or from
+ * /proc by the collector). One for the target; with --follow one per process (own_texts).
+ */
+struct ms_own_text {
+	__u64 lo[2], hi[2];
+	__u64 bias; /* libc's load bias: file offset + bias = run-time address */
+	__u32 off;  /* its calls cannot be told apart (the program is its own allocator) */
+	__u32 pad;
+};
+
 /* Per (phase, allocator function), per CPU: the calls glibc made on its own behalf (its
  * caller inside libc or ld.so), a part of fn_stats' numbers. */
 struct ms_own_stats {

@@ -65,6 +65,9 @@ class Follow(unittest.TestCase):
         self.assertEqual(static["allocators"], [target("allocs-static")])
         self.assertEqual(static["pid"], rep["processes"][0]["pid"])  # the shell exec'ed
         self.assertEqual(static["execs"], 1)
+        # glibc's own calls told apart in each process (the static program's are its own)
+        self.assertEqual(rep["functions"]["pvalloc"]["internal_calls"]["calls"], 0)
+        self.assertLess(rep["functions"]["malloc"]["internal_calls"]["calls"], 20)
 
     def test_exec_into_the_same_allocator_counts_once(self):
         """The target execs a program of the same libc: its probes stay, none is added on

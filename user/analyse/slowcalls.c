@@ -123,7 +123,7 @@ static uint64_t stack_key(uint32_t sys, const struct sc_stack *st)
 }
 
 static struct sc_site *site_get(struct slowcalls *sc, uint32_t sys, const struct sc_stack *st,
-				 struct codemap *cm)
+				struct codemap *cm)
 {
 	uint64_t key = stack_key(sys, st);
 

@@ -135,9 +135,9 @@ static int configure_details(struct tracer *tr, const struct target *t,
 	ro->send_modules = opts->per_alloc || ro->slowest_n || ro->syscall_stacks;
 	ro->thread_work_max = nwork;
 	/* a static program's allocator is the program: every call would look like its own */
-	/* a static program's allocator is the program: every call would look like its own;
-	 * --follow: the processes' libcs are at other addresses (one text range is kept) */
-	ro->own_calls = !same_file(t->allocator, t->exe) && !opts->follow;
+	/* a static program's allocator is the program: every call would look like its own
+	 * (--follow: told per process, tracer__own_text) */
+	ro->own_calls = opts->follow || !same_file(t->allocator, t->exe);
 	ro->user_fns = t->steps.nuser;
 	for (unsigned int i = 0; i < t->steps.nuser && i < MS_USER_FNS; i++) {
 		ro->user_fn_lo[i] = t->steps.user_lo[i];
@@ -247,6 +247,8 @@ struct tracer *tracer__open(const struct target *t, const struct tracer_opts *op
 	}
 	tr->skel->rodata->follow = opts->follow && !opts->floor;
 	if (bpf_map__set_max_entries(tr->skel->maps.followed,
+				     opts->follow_max ? opts->follow_max : 8192) ||
+	    bpf_map__set_max_entries(tr->skel->maps.own_texts,
 				     opts->follow_max ? opts->follow_max : 8192)) {
 		ms_err("cannot size the followed processes' map");
 		goto fail;
@@ -263,6 +265,7 @@ struct tracer *tracer__open(const struct target *t, const struct tracer_opts *op
 
 		bpf_map__update_elem(tr->skel->maps.followed, &pid, sizeof(pid), &one, sizeof(one),
 				     BPF_ANY);
+		tracer__own_text(tr, t->pid, !tracer__own_calls_for(t), 0, 0);
 	}
 	tr->rb = ring_buffer__new(bpf_map__fd(tr->skel->maps.events), on_record, ctx, NULL);
 	if (!tr->rb) {
@@ -528,8 +531,35 @@ bool tracer__steps_traced(const struct tracer *tr)
 
 void tracer__set_loader_text(struct tracer *tr, uint64_t start, uint64_t end)
 {
-	tr->skel->bss->own_lo[1] = start;
-	tr->skel->bss->own_hi[1] = end;
+	if (tr->skel->rodata->follow) {
+		tracer__own_text(tr, tr->target->pid, !tracer__own_calls_for(tr->target), start,
+				 end);
+		return;
+	}
+	tr->skel->bss->own_text.lo[1] = start;
+	tr->skel->bss->own_text.hi[1] = end;
+}
+
+bool tracer__own_calls_for(const struct target *t)
+{
+	return !same_file(t->allocator, t->exe);
+}
+
+void tracer__own_text(struct tracer *tr, pid_t pid, bool off, uint64_t ld_start, uint64_t ld_end)
+{
+	struct ms_own_text ot = {0};
+	uint32_t key = pid;
+
+	if (!tr->skel->rodata->follow || !tr->skel->rodata->own_calls)
+		return;
+	/* what the kernel side learned already stays (libc's text, from a call) */
+	bpf_map__lookup_elem(tr->skel->maps.own_texts, &key, sizeof(key), &ot, sizeof(ot), 0);
+	ot.off = off;
+	if (ld_end) {
+		ot.lo[1] = ld_start;
+		ot.hi[1] = ld_end;
+	}
+	bpf_map__update_elem(tr->skel->maps.own_texts, &key, sizeof(key), &ot, sizeof(ot), BPF_ANY);
 }
 
 static int attach_phase_marker(struct tracer *tr, struct bpf_program *prog)

@@ -59,6 +59,11 @@ int tracer__attach_process(struct tracer *tr, const struct target *t, struct tra
 			   bool keep_allocator);
 /* L's probes but those on the allocator's file, detached: NOW, or on a thread. */
 void tracer__links_drop_others(struct tracer *tr, struct tracer_links *l, bool now);
+/* --follow: where PID's ld.so is (LD_END 0: unknown yet), and OFF when its allocator's own
+ * calls cannot be told apart (its program is its allocator). */
+void tracer__own_text(struct tracer *tr, pid_t pid, bool off, uint64_t ld_start, uint64_t ld_end);
+/* T's allocator's own calls can be told from the program's (not a static program). */
+bool tracer__own_calls_for(const struct target *t);
 /* --follow: PID is in the traced tree (its syscalls and faults count, its children too). */
 void tracer__follow_pid(struct tracer *tr, pid_t pid);
 /* Detach a process's probes: now, or on a thread of their own (the collector goes on;

@@ -332,6 +332,18 @@ static bool files_overlap(const struct proc_image *a, const struct proc_image *b
 	return false;
 }
 
+/* P's allocator's own calls: told apart unless its image is its own allocator. */
+static void note_own_text(struct procs *ps, struct proc *p)
+{
+	uint64_t lo = 0, hi = 0;
+
+	if (!p->img || !p->img->probed)
+		return;
+	if (p->exited || !target__loader_text(p->pid, &lo, &hi))
+		lo = hi = 0; /* learned at exec by the kernel side */
+	tracer__own_text(ps->tr, p->pid, !tracer__own_calls_for(&p->img->t), lo, hi);
+}
+
 void procs__exec(struct procs *ps, const struct ms_event_exec *e, bool initial)
 {
 	struct proc *p = procs__find(ps, e->tgid);
@@ -340,6 +352,8 @@ void procs__exec(struct procs *ps, const struct ms_event_exec *e, bool initial)
 	ssize_t n;
 
 	if (!p || initial) {
+		if (p && p->img) /* the kernel side forgot it at the exec */
+			tracer__own_text(ps->tr, p->pid, !tracer__own_calls_for(&p->img->t), 0, 0);
 		if (e->stopped)
 			kill(e->tgid, SIGCONT);
 		return;
@@ -370,6 +384,8 @@ void procs__exec(struct procs *ps, const struct ms_event_exec *e, bool initial)
 		snprintf(exe, sizeof(exe), "%.*s", (int)sizeof(e->filename) - 1, e->filename);
 	old = p->img;
 	p->img = image_for(ps, e->tgid, exe);
+	if (p->img) /* before it runs: a static program's calls are all its own */
+		tracer__own_text(ps->tr, p->pid, !tracer__own_calls_for(&p->img->t), 0, 0);
 	if (p != &ps->p[0] && old && p->img && same_probes(old, p->img)) {
 		/* the same files probed at the same places: its probes stay (a pid's probes
 		 * follow it through exec) */
@@ -514,6 +530,7 @@ void procs__adopt_descendants(struct procs *ps)
 			p->img = img;
 			snprintf(p->comm, sizeof(p->comm), "%.15s", img->t.comm);
 			adopt_threads(ps, p);
+			note_own_text(ps, p);
 			if (ps->root_cm && (p->cm = codemap__new(all[i]))) {
 				struct codemap **cms =
 				    realloc(ps->cms, (ps->ncms + 1) * sizeof(*cms));
