@@ -421,13 +421,12 @@ static long vma_of(struct task_struct *task, struct vm_area_struct *vma, void *c
 	return 0;
 }
 
-/* Learn the extent of the code holding IP: libc's (0) or ld.so's (1). */
-static __always_inline void learn_own_text(__u32 which, __u64 ip)
+/* Learn into OT the extent of the code holding IP: libc's (0) or ld.so's (1). */
+static __always_inline void learn_own_text(struct ms_own_text *ot, __u32 which, __u64 ip)
 {
-	struct ms_own_text *ot = own_text_here(true);
 	struct vma_seen v = {};
 
-	if (!ot || bpf_find_vma(bpf_get_current_task_btf(), ip, vma_of, &v, 0) || !v.end)
+	if (bpf_find_vma(bpf_get_current_task_btf(), ip, vma_of, &v, 0) || !v.end)
 		return;
 	which &= 1;
 	ot->lo[which] = v.start;
@@ -526,6 +525,7 @@ int BPF_KPROBE(alloc_enter)
 	/* The clock first: read before the state lookup it costs less (measured). */
 	__u64 now = bpf_ktime_get_ns();
 	struct thread_state *ts = thread_get(true);
+	__u32 kind, fn;
 	__u64 cookie;
 
 	if (!ts)
@@ -535,32 +535,28 @@ int BPF_KPROBE(alloc_enter)
 		entry_only_call(ctx, ts, cookie);
 		return 0;
 	}
-	/* A pool's blocks go with it, even when the pool is a child destroyed by its parent's
-	 * clear or destroy (APR's): that call is inside the parent's. */
-	if (per_alloc && MS_COOKIE_ARG(cookie, MS_COOKIE_KIND_SHIFT) >= MS_KIND_POOL_CLEAR)
-		emit_free(ts, arg_n(ctx, MS_COOKIE_ARG(cookie, MS_COOKIE_PTR_SHIFT)),
-			  MS_COOKIE_ARG(cookie, MS_COOKIE_KIND_SHIFT), cookie & MS_COOKIE_FN_MASK,
+	kind = MS_COOKIE_ARG(cookie, MS_COOKIE_KIND_SHIFT);
+	fn = cookie & MS_COOKIE_FN_MASK;
+	/* Blocks that go even inside another call: a pool's (a child pool destroyed by its
+	 * parent's clear, APR's), and a free's inside a pool's clear or destroy (the pool's
+	 * own memory, a cleanup's block), though that call is the pool's. */
+	if (per_alloc && (kind >= MS_KIND_POOL_CLEAR ||
+			  (kind == MS_KIND_FREE && ts->depth && ts->kind >= MS_KIND_POOL_CLEAR)))
+		emit_free(ts, arg_n(ctx, MS_COOKIE_ARG(cookie, MS_COOKIE_PTR_SHIFT)), kind, fn,
 			  now);
-	/* A free inside a pool's clear or destroy (the pool's own memory, or a cleanup's
-	 * block) ends its block too, though the call is the pool's. */
-	if (per_alloc && ts->depth && ts->kind >= MS_KIND_POOL_CLEAR &&
-	    MS_COOKIE_ARG(cookie, MS_COOKIE_KIND_SHIFT) == MS_KIND_FREE)
-		emit_free(ts, arg_n(ctx, MS_COOKIE_ARG(cookie, MS_COOKIE_PTR_SHIFT)), MS_KIND_FREE,
-			  cookie & MS_COOKIE_FN_MASK, now);
 	/* glibc calling its own entry points (realloc(NULL, n) -> malloc) is one user call. */
 	if (ts->depth++)
 		return 0;
 	/* the allocator's own text, from a probe in it (C++'s may be in another file) */
-	if (own_calls && !(cookie >> MS_COOKIE_VARIANT_SHIFT) &&
-	    (cookie & MS_COOKIE_FN_MASK) < MS_FN_GLIBC_COUNT) {
-		struct ms_own_text *ot = own_text_here(false);
+	if (own_calls && !(cookie >> MS_COOKIE_VARIANT_SHIFT) && fn < MS_FN_GLIBC_COUNT) {
+		struct ms_own_text *ot = own_text_here(true);
 
-		if (!ot || !ot->hi[0])
-			learn_own_text(0, PT_REGS_IP(ctx));
+		if (ot && !ot->hi[0])
+			learn_own_text(ot, 0, PT_REGS_IP(ctx));
 	}
-	ts->fn = cookie & MS_COOKIE_FN_MASK;
+	ts->fn = fn;
 	ts->variant = (cookie >> MS_COOKIE_VARIANT_SHIFT) & 0xff;
-	ts->kind = MS_COOKIE_ARG(cookie, MS_COOKIE_KIND_SHIFT);
+	ts->kind = kind;
 	ts->bytes = request_bytes(cookie, ctx);
 	ts->entry_ns = now;
 	ts->pre_counted = 0;
@@ -1609,17 +1605,17 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 			emit_module(base, MS_MODULE_IMAGE);
 		/* the new image's libc is learned at its first call; ld.so is where it starts */
 		if (own_calls) {
-			struct ms_own_text *ot = own_text_here(false);
+			struct ms_own_text *ot = own_text_here(true);
 
 			if (ot) {
 				ot->lo[0] = ot->hi[0] = ot->lo[1] = ot->hi[1] = 0;
 				ot->off = 0; /* the collector says again when it cannot be told */
 			}
-		}
-		if (base && own_calls) {
-			struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(p);
+			if (ot && base) {
+				struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(p);
 
-			learn_own_text(1, BPF_CORE_READ(regs, ip));
+				learn_own_text(ot, 1, BPF_CORE_READ(regs, ip));
+			}
 		}
 	}
 	return 0;

@@ -20,10 +20,10 @@ import tempfile
 import time
 import unittest
 
-from memtest import MEMSTUDY, memstudy, memstudy_json, need_bpf, target, main
+from memtest import (BPFTRACE, MEMSTUDY, bpftrace_counts, bpftrace_outermost, free_port,
+                     main, memstudy, memstudy_json, need_bpf, target)
 
 KAMAILIO = "/usr/sbin/kamailio"
-BPFTRACE = shutil.which("bpftrace") or "/usr/bin/bpftrace"
 APR = target("apr_pools")
 
 
@@ -200,12 +200,6 @@ class JePrefixed(unittest.TestCase):
         self.assertIn("jemalloc-je", names)
 
 
-def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def sip_options(sock, port, i):
     me = sock.getsockname()[1]
     msg = ("OPTIONS sip:t@127.0.0.1:%d SIP/2.0\r\n"
@@ -230,7 +224,7 @@ class Kamailio(unittest.TestCase):
         # a private copy: the only file bpftrace's unfiltered uprobes land in
         self.exe = os.path.join(self.dir, "kamailio")
         shutil.copy(KAMAILIO, self.exe)
-        self.port = free_udp_port()
+        self.port = free_port(socket.SOCK_DGRAM)
         self.cfg = self.config(fork=False)
 
     def config(self, fork):
@@ -245,33 +239,9 @@ class Kamailio(unittest.TestCase):
         return cfg
 
     def bpftrace_oracle(self, prefix):
-        """bpftrace counting the outermost calls of PREFIX_malloc/free/realloc in the copy;
-        returns the process once its probes are in place (its BEGIN ran)."""
-        fns = ["%s_%s" % (prefix, f) for f in ("malloc", "free", "realloc")]
-        enter = ",".join("uprobe:%s:%s" % (self.exe, f) for f in fns)
-        leave = ",".join("uretprobe:%s:%s" % (self.exe, f) for f in fns)
-        prog = ('BEGIN { printf("ready\\n"); }\n'
-                '%s { if (@depth[tid] == 0) { @calls[probe] = count(); } @depth[tid]++; }\n'
-                '%s { @depth[tid]--; }\n' % (enter, leave))
-        bt = subprocess.Popen([BPFTRACE, "-f", "json", "-e", prog], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
-        self.addCleanup(lambda: bt.poll() is None and bt.kill())
-        for line in bt.stdout:
-            if '"ready' in line:
-                return bt
-        self.fail("bpftrace did not start: " + bt.stderr.read())
-
-    @staticmethod
-    def bpftrace_counts(bt):
-        bt.send_signal(signal.SIGINT)
-        out, _ = bt.communicate(timeout=60)
-        for line in out.splitlines():
-            if not line.startswith("{"):
-                continue
-            j = json.loads(line)
-            if j.get("type") == "map" and "@calls" in j["data"]:
-                return {k.rsplit(":", 1)[1]: v for k, v in j["data"]["@calls"].items()}
-        raise AssertionError("bpftrace printed no counts: " + out)
+        """bpftrace counting the outermost calls of PREFIX_malloc/free/realloc in the copy."""
+        return bpftrace_outermost(self, self.exe,
+                                  ["%s_%s" % (prefix, f) for f in ("malloc", "free", "realloc")])
 
     def serve(self, mode, extra=(), during=None, cfg=None, detach="-D"):
         """kamailio -x MODE under memstudy run, sent K OPTIONS once it answers, then
@@ -315,7 +285,7 @@ class Kamailio(unittest.TestCase):
         prefix = mode
         bt = self.bpftrace_oracle(prefix)
         rep, ok = self.serve(mode)
-        truth = self.bpftrace_counts(bt)
+        truth = bpftrace_counts(bt)
         self.assertEqual(ok, self.K)
         self.assertEqual(rep["lost_events"], 0)
         print("kamailio -x %s: %d OPTIONS answered; memstudy %s; bpftrace %s" % (
@@ -348,7 +318,7 @@ class Kamailio(unittest.TestCase):
         them all, and the tree's totals agree with bpftrace's."""
         bt = self.bpftrace_oracle("tlsf")
         rep, ok = self.serve("tlsf", ["--follow"], cfg=self.config(fork=True), detach="-DD")
-        truth = self.bpftrace_counts(bt)
+        truth = bpftrace_counts(bt)
         self.assertEqual(ok, self.K)
         self.assertEqual(rep["lost_events"], 0)
         procs = rep["processes"]

@@ -10,18 +10,16 @@ copy, since it is the file redis's malloc is in."""
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
 
-from memtest import MEMSTUDY, need_bpf, main
+from memtest import (BPFTRACE, MEMSTUDY, bpftrace_counts, bpftrace_outermost, free_port,
+                     main, need_bpf)
 
 REDIS, CLI, BENCH = "/usr/bin/redis-server", "/usr/bin/redis-cli", "/usr/bin/redis-benchmark"
-BPFTRACE = shutil.which("bpftrace") or "/usr/bin/bpftrace"
 JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
 # memstudy's function: jemalloc's symbols counted in it (its own API: ms_variants)
 FAMILY = {"malloc": ["malloc", "mallocx"], "calloc": ["calloc"],
@@ -29,12 +27,6 @@ FAMILY = {"malloc": ["malloc", "mallocx"], "calloc": ["calloc"],
           "free": ["free", "sdallocx", "dallocx"], "posix_memalign": ["posix_memalign"],
           "aligned_alloc": ["aligned_alloc"]}
 SETS = 20000
-
-
-def free_tcp_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Redis(unittest.TestCase):
@@ -48,40 +40,14 @@ class Redis(unittest.TestCase):
         self.addCleanup(shutil.rmtree, self.dir, True)
         self.lib = os.path.join(self.dir, "libjemalloc.so.2")
         shutil.copy(JEMALLOC, self.lib)
-        self.port = free_tcp_port()
-
-    def oracle(self):
-        syms = [s for group in FAMILY.values() for s in group]
-        enter = ",".join("uprobe:%s:%s" % (self.lib, s) for s in syms)
-        leave = ",".join("uretprobe:%s:%s" % (self.lib, s) for s in syms)
-        prog = ('BEGIN { printf("ready\\n"); }\n'
-                '%s { if (@depth[tid] == 0) { @calls[probe] = count(); } @depth[tid]++; }\n'
-                '%s { @depth[tid]--; }\n' % (enter, leave))
-        bt = subprocess.Popen([BPFTRACE, "-f", "json", "-e", prog], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
-        self.addCleanup(lambda: bt.poll() is None and bt.kill())
-        for line in bt.stdout:
-            if '"ready' in line:
-                return bt
-        self.fail("bpftrace did not start: " + bt.stderr.read())
-
-    @staticmethod
-    def counts(bt):
-        bt.send_signal(signal.SIGINT)
-        out, _ = bt.communicate(timeout=60)
-        for line in out.splitlines():
-            if line.startswith("{"):
-                j = json.loads(line)
-                if j.get("type") == "map" and "@calls" in j["data"]:
-                    return {k.rsplit(":", 1)[1]: v for k, v in j["data"]["@calls"].items()}
-        return {}
+        self.port = free_port()
 
     def cli(self, *args):
         return subprocess.run([CLI, "-p", str(self.port)] + list(args), capture_output=True,
                               text=True, timeout=60)
 
     def test_jemalloc_counts_agree_with_bpftrace(self):
-        bt = self.oracle()
+        bt = bpftrace_outermost(self, self.lib, [s for g in FAMILY.values() for s in g])
         js = os.path.join(self.dir, "report.json")
         env = dict(os.environ, LD_LIBRARY_PATH=self.dir)
         m = subprocess.Popen([MEMSTUDY, "run", "--follow", "--json", js, "-o", "/dev/null", "--",
@@ -124,7 +90,7 @@ class Redis(unittest.TestCase):
         self.cli("shutdown", "nosave")
         _, err = m.communicate(timeout=120)
         self.assertEqual(m.returncode, 0, err)
-        truth = self.counts(bt)
+        truth = bpftrace_counts(bt)
         with open(js) as f:
             rep = json.load(f)
         self.assertEqual(rep["lost_events"], 0)

@@ -64,6 +64,49 @@ def memstudy_json(args, testcase=None, **kw):
     return json.loads(text), p
 
 
+def free_port(kind=None):
+    """A loopback port no one listens on now (TCP, or UDP with socket.SOCK_DGRAM)."""
+    import socket
+    with socket.socket(socket.AF_INET, kind or socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+BPFTRACE = "/usr/bin/bpftrace"
+
+
+def bpftrace_outermost(testcase, path, syms):
+    """An independent count: bpftrace counting the outermost calls of SYMS in the file PATH
+    (a call made inside another of them is part of it, as memstudy counts). bpftrace 0.17
+    does not filter uprobes by pid, so PATH must be a private copy only the test's process
+    maps. Returns the bpftrace process once its probes are in place (its BEGIN ran)."""
+    enter = ",".join("uprobe:%s:%s" % (path, s) for s in syms)
+    leave = ",".join("uretprobe:%s:%s" % (path, s) for s in syms)
+    prog = ('BEGIN { printf("ready\\n"); }\n'
+            '%s { if (@depth[tid] == 0) { @calls[probe] = count(); } @depth[tid]++; }\n'
+            '%s { @depth[tid]--; }\n' % (enter, leave))
+    bt = subprocess.Popen([BPFTRACE, "-f", "json", "-e", prog], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    testcase.addCleanup(lambda: bt.poll() is None and bt.kill())
+    for line in bt.stdout:
+        if '"ready' in line:
+            return bt
+    testcase.fail("bpftrace did not start: " + bt.stderr.read())
+
+
+def bpftrace_counts(bt):
+    """Stop bpftrace_outermost's process: {symbol: outermost calls}."""
+    import signal
+    bt.send_signal(signal.SIGINT)
+    out, _ = bt.communicate(timeout=60)
+    for line in out.splitlines():
+        if line.startswith("{"):
+            j = json.loads(line)
+            if j.get("type") == "map" and "@calls" in j["data"]:
+                return {k.rsplit(":", 1)[1]: v for k, v in j["data"]["@calls"].items()}
+    return {}
+
+
 def strace_count(cmd, syscalls):
     """Count syscalls made by CMD (all threads) with strace -f; returns {name: calls}."""
     out = run(["strace", "-f", "-qq", "-e", "trace=" + ",".join(syscalls), "-o", "/dev/stderr"]

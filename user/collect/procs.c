@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "analyse/addr_index.h"
@@ -18,14 +17,6 @@ struct proc_tid {
 	uint32_t tid; /* 0: empty */
 	int proc;     /* index in procs.p */
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns's clock */
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static struct proc *proc_add(struct procs *ps, pid_t pid)
 {
@@ -139,7 +130,7 @@ static void note_latency(struct procs *ps, struct proc *p, uint64_t since)
 {
 	uint64_t *l = realloc(ps->lat_ns, (ps->nlat + 1) * sizeof(*l));
 
-	p->attach_ns = now_ns() - since;
+	p->attach_ns = mono_ns() - since;
 	if (l) {
 		ps->lat_ns = l;
 		ps->lat_ns[ps->nlat++] = p->attach_ns;
@@ -547,7 +538,7 @@ void procs__adopt_descendants(struct procs *ps)
 			if (ps->pa_new && p->cm)
 				p->pa = ps->pa_new(ps->pa_ctx, all[i], p->cm);
 			tracer__follow_pid(ps->tr, all[i]);
-			probe_and_continue(ps, p, false, now_ns(), false);
+			probe_and_continue(ps, p, false, mono_ns(), false);
 			all[i] = 0;
 			added++;
 		}
