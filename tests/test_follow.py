@@ -146,7 +146,8 @@ class Follow(unittest.TestCase):
         rep, p = self.trace(["sh", "-c", "%s trim; true" % target("slowcalls")])
         self.assertEqual(p.returncode, 0, p.stderr)
         prog, = by_exe(rep, "/target-slowcalls")
-        slow = rep["functions"]["free"]["slowest"][0]
+        # the slowest that did work inside: a busy machine may preempt another free longer
+        slow = [c for c in rep["functions"]["free"]["slowest"] if c["syscalls"]][0]
         self.assertEqual(slow["tid"], prog["pid"])
         self.assertEqual([c["name"] for c in slow["syscalls"]], ["brk"])
         self.assertEqual(slow["frames"][:2], ["trim", "main"])
