@@ -17,10 +17,11 @@ case "$mode" in
 esac
 
 PKGS=(build-essential cmake pkg-config clang llvm bpftool
-      libbpf-dev libelf-dev libdw-dev zlib1g-dev libjson-c-dev libcapstone-dev
+      libbpf-dev libelf-dev libdw-dev zlib1g-dev libzstd-dev libjson-c-dev libcapstone-dev
       python3 strace util-linux gnuplot-nox clang-format libclang-rt-14-dev libc6-dbg
       libtcmalloc-minimal4 libmimalloc2.0 libjemalloc2
-      kamailio libapr1-dev bpftrace redis-server redis-tools)
+      kamailio libapr1-dev bpftrace redis-server redis-tools
+      golang-go)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -42,7 +43,7 @@ case "$mode" in
 	;;
 --fuzz)
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEMSTUDY_FUZZ=ON >/dev/null
-	cmake --build build-fuzz -j"$(nproc)" --target fuzz-options fuzz-json
+	cmake --build build-fuzz -j"$(nproc)" --target fuzz-options fuzz-json fuzz-record
 	;;
 *)
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEMSTUDY_WERROR=ON >/dev/null

@@ -60,36 +60,75 @@ void codemap__module(struct codemap *cm, const struct ms_event_module *e)
 	unwinder__sync_kernel(cm->unwind);
 }
 
+void codemap__feed_maps(struct codemap *cm, const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+
+	cm->read = true;
+	cm->st.refreshes++;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', end - p);
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		unsigned long long start, stop, off, inode;
+		char line[4096 + 256], perms[8], file[4096] = "";
+
+		if (n < sizeof(line)) {
+			memcpy(line, p, n);
+			line[n] = '\0';
+			if (sscanf(line, "%llx-%llx %7s %llx %*s %llu %4095[^\n]", &start, &stop,
+				   perms, &off, &inode, file) >= 5) {
+				if (perms[2] == 'x' && file[0] == '/')
+					symbolize__add_mapping(cm->sym, start, stop, off, file);
+				else if (cm->layout && file[0])
+					cm->layout(cm->layout_ctx, start, stop, file);
+			}
+		}
+		p += n + 1;
+	}
+	unwinder__sync_kernel(cm->unwind);
+}
+
+/* /proc/PID/maps whole, into a malloc'ed buffer (*LEN bytes); NULL when it is gone. */
+static char *read_maps(pid_t pid, size_t *len)
+{
+	char path[64], *buf = NULL;
+	size_t cap = 0, n = 0, got;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	do {
+		if (n + 65536 > cap) {
+			cap = cap ? cap * 2 : 262144;
+			buf = xrealloc(buf, cap);
+		}
+		got = fread(buf + n, 1, cap - n, f);
+		n += got;
+	} while (got);
+	fclose(f);
+	*len = n;
+	return buf;
+}
+
 void codemap__refresh(struct codemap *cm, bool force)
 {
-	char path[64], line[4096 + 256];
-	FILE *f;
+	size_t len;
+	char *text;
 
 	if (!force && !cm->dirty)
 		return;
-	if (getenv("MEMSTUDY_NO_PROC_MODULES")) /* tests: the kernel's module records alone */
+	if (cm->offline || getenv("MEMSTUDY_NO_PROC_MODULES")) /* tests: the kernel's alone */
 		return;
 	cm->dirty = false;
-	snprintf(path, sizeof(path), "/proc/%d/maps", cm->pid);
-	f = fopen(path, "re");
-	if (!f)
-		return; /* exited: what we kept is what we have */
-	cm->read = true;
-	cm->st.refreshes++;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long start, end, off, inode;
-		char perms[8], file[4096] = "";
-
-		if (sscanf(line, "%llx-%llx %7s %llx %*s %llu %4095[^\n]", &start, &end, perms,
-			   &off, &inode, file) < 5)
-			continue;
-		if (perms[2] == 'x' && file[0] == '/')
-			symbolize__add_mapping(cm->sym, start, end, off, file);
-		else if (cm->layout && file[0])
-			cm->layout(cm->layout_ctx, start, end, file);
-	}
-	fclose(f);
-	unwinder__sync_kernel(cm->unwind);
+	text = read_maps(cm->pid, &len);
+	if (!text)
+		return;	  /* exited: what we kept is what we have */
+	if (cm->maps_tap) /* memstudy record: the report reads the same text here */
+		cm->maps_tap(cm->maps_tap_ctx, cm->pid, text, len);
+	codemap__feed_maps(cm, text, len);
+	free(text);
 }
 
 void codemap__exec(struct codemap *cm)

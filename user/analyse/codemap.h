@@ -10,6 +10,7 @@
 #define MEMSTUDY_CODEMAP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -35,12 +36,19 @@ struct codemap {
 	/* who wants the other lines of every read (per-allocation: the heap and stack) */
 	void (*layout)(void *ctx, uint64_t start, uint64_t end, const char *file);
 	void *layout_ctx;
+	/* memstudy record: each /proc/PID/maps text read, as it was read */
+	void (*maps_tap)(void *ctx, pid_t pid, const char *text, size_t len);
+	void *maps_tap_ctx;
+	bool offline; /* memstudy report: no process to read; the recording feeds the text */
 };
 
 struct codemap *codemap__new(pid_t pid);
 void codemap__free(struct codemap *cm);
 /* A code mapping the kernel named (MS_EV_MODULE). */
 void codemap__module(struct codemap *cm, const struct ms_event_module *e);
+/* One reading of /proc/PID/maps (TEXT, LEN bytes): its code mappings, and its other named
+ * lines to cm->layout. */
+void codemap__feed_maps(struct codemap *cm, const char *text, size_t len);
 /* Read /proc/PID/maps for code mappings when new code may be mapped (or FORCE); the other
  * named lines go to cm->layout. Cheap when nothing changed. */
 void codemap__refresh(struct codemap *cm, bool force);

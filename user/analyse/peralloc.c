@@ -109,6 +109,13 @@ struct peralloc {
 	 * pool is one malloc; a pool's first block may start where its arena does), kept
 	 * apart: a fault inside one but in none of its blocks is charged to it */
 	struct addr_index arenas;
+	/* the last allocation record's stack, as unwound (memstudy record interns it) */
+	uint64_t last_frames[MS_STACK_DEPTH];
+	int last_nframes; /* -1: the record carried no stack */
+	enum ms_unwind_end last_end;
+	/* where peralloc__finish reads stack ids (memstudy report: the recording's), or NULL */
+	bool (*stack_lookup)(void *ctx, int32_t id, uint64_t *ips);
+	void *stack_lookup_ctx;
 };
 
 static uint64_t index_bytes(struct peralloc *pa)
@@ -207,6 +214,17 @@ static void site_account_end(struct peralloc *pa, struct pa_entry *x)
 	pa->st.hist[b]++;
 	if (x->faults > s->max_faults)
 		s->max_faults = x->faults;
+}
+
+/* A block still live at the end: its faults into the distributions, and its site's leaks. */
+static void site_account_live(struct peralloc *pa, struct pa_entry *x)
+{
+	struct pa_site *s = &pa->sites[x->site];
+
+	site_account_end(pa, x);
+	s->live_blocks++;
+	s->live_bytes += x->size;
+	s->live_faults += x->faults;
 }
 
 /* Regions -------------------------------------------------------------------------------- */
@@ -328,13 +346,25 @@ static void freed_mark(struct peralloc *pa, uint64_t start, uint64_t end, bool s
 
 	if (end <= start)
 		return;
+	if (!set && (end - start) >> 21 > pa->freed_cap) {
+		/* more 2 MiB regions than slots (a large munmap): clear slot by slot */
+		for (uint64_t k = 0; k < pa->freed_cap; k++) {
+			uint64_t lo = (pa->freed[k].key - 1) << 21, hi = lo + (1ULL << 21);
+
+			if (pa->freed[k].key && lo < end && hi > start)
+				freed_mark(pa, lo > start ? lo : start, hi < end ? hi : end, false);
+		}
+		return;
+	}
 	for (p = start >> PAGE_SHIFT; p <= (end - 1) >> PAGE_SHIFT;) {
 		struct pa_freed *f = freed_slot(pa, p << PAGE_SHIFT, set);
 		uint64_t reg_end = ((p >> 9) + 1) << 9;
 
+		if (!f) { /* nothing marked in this region */
+			p = reg_end;
+			continue;
+		}
 		for (; p <= (end - 1) >> PAGE_SHIFT && p < reg_end; p++) {
-			if (!f)
-				continue;
 			if (set)
 				f->bits[(p >> 6) & 7] |= 1ULL << (p & 63);
 			else
@@ -632,6 +662,7 @@ static int record_frames(struct peralloc *pa, struct pa_thread *th, const struct
 	int n, max = pa->stack_depth;
 	size_t len, used = 0;
 
+	pa->last_nframes = -1;
 	if (ev->stack_id != MS_STACK_IN_RECORD || size < at_frames)
 		return 0;
 	n = big->nframes;
@@ -666,17 +697,20 @@ static int record_frames(struct peralloc *pa, struct pa_thread *th, const struct
 done:
 	pa->st.unwound++;
 	pa->st.unwind_end[end]++;
+	pa->last_nframes = n;
+	pa->last_end = end;
 	return n;
 }
 
 static void on_alloc(struct peralloc *pa, const struct ms_event_alloc *ev, size_t size)
 {
-	uint64_t frames[MS_STACK_DEPTH];
+	uint64_t *frames = pa->last_frames;
 	struct pa_thread *th = thread_get(pa, ev->tid);
 	uint32_t site, e = NIL;
 	int i, o, nframes;
 
 	if (!th) {
+		pa->last_nframes = -1;
 		pa->st.lost_nomem++;
 		return;
 	}
@@ -1148,6 +1182,9 @@ static void site_merge(struct pa_site *into, struct pa_site *from)
 		into->hist[k] += from->hist[k];
 	if (from->max_faults > into->max_faults)
 		into->max_faults = from->max_faults;
+	into->live_blocks += from->live_blocks;
+	into->live_bytes += from->live_bytes;
+	into->live_faults += from->live_faults;
 	if (into->stack_id < 0 && from->stack_id >= 0)
 		into->stack_id = from->stack_id;
 	memset(&from->allocs, 0,
@@ -1223,9 +1260,9 @@ void peralloc__finish(struct peralloc *pa, int stack_fd, uint64_t stack_errors,
 	pa->st.live_at_end = pa->live.live + pa->arenas.live;
 	pa->st.index_bytes_peak = index_bytes(pa);
 	for (uint64_t cur = 0; (e = addr_index__next(&pa->live, &cur)) != NIL;)
-		site_account_end(pa, entry_at(&pa->live, e));
+		site_account_live(pa, entry_at(&pa->live, e));
 	for (uint64_t cur = 0; (e = addr_index__next(&pa->arenas, &cur)) != NIL;)
-		site_account_end(pa, entry_at(&pa->arenas, e));
+		site_account_live(pa, entry_at(&pa->arenas, e));
 	pa->st.stack_errors = stack_errors;
 	pa->st.kernel_unwind = *unwinder__kernel_stats(pa->unwind);
 	pa->st.module_refreshes = pa->cm->st.refreshes;
@@ -1244,8 +1281,10 @@ void peralloc__finish(struct peralloc *pa, int stack_fd, uint64_t stack_errors,
 			symbolize_site(pa, site, site->frames, site->nframes, false);
 			continue;
 		}
-		if (site->stack_id >= 0 && stack_fd >= 0 &&
-		    !bpf_map_lookup_elem(stack_fd, &site->stack_id, ips)) {
+		if (site->stack_id >= 0 &&
+		    (pa->stack_lookup
+			 ? pa->stack_lookup(pa->stack_lookup_ctx, site->stack_id, ips)
+			 : stack_fd >= 0 && !bpf_map_lookup_elem(stack_fd, &site->stack_id, ips))) {
 			while (n < MS_STACK_DEPTH && ips[n])
 				n++;
 		}
@@ -1301,6 +1340,39 @@ void peralloc__exec(struct peralloc *pa)
 	for (uint64_t i = 0; i < pa->freed_cap; i++)
 		pa->freed[i] = (struct pa_freed){0};
 	pa->freed_n = 0;
+}
+
+int peralloc__last_stack(const struct peralloc *pa, const uint64_t **frames,
+			 enum ms_unwind_end *end)
+{
+	*frames = pa->last_frames;
+	*end = pa->last_end;
+	return pa->last_nframes;
+}
+
+void peralloc__set_stack_lookup(struct peralloc *pa,
+				bool (*lookup)(void *ctx, int32_t id, uint64_t *ips), void *ctx)
+{
+	pa->stack_lookup = lookup;
+	pa->stack_lookup_ctx = ctx;
+}
+
+void peralloc__recorded(const struct peralloc *pa, struct pa_recorded *r)
+{
+	r->unwound_from_copy = pa->st.unwound_from_copy;
+	r->copied_bytes = pa->st.copied_bytes;
+	r->copy_top_updates = pa->st.copy_top_updates;
+	r->peak_rss_kb = pa->st.peak_rss_kb;
+	r->kernel_unwind = pa->st.kernel_unwind;
+}
+
+void peralloc__set_recorded(struct peralloc *pa, const struct pa_recorded *r)
+{
+	pa->st.unwound_from_copy = r->unwound_from_copy;
+	pa->st.copied_bytes = r->copied_bytes;
+	pa->st.copy_top_updates = r->copy_top_updates;
+	pa->st.peak_rss_kb = r->peak_rss_kb;
+	pa->st.kernel_unwind = r->kernel_unwind;
 }
 
 uint64_t peralloc__lost(const struct peralloc *pa)

@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "memstudy.h"
+#include "analyse/unwind.h"
 
 struct peralloc;
 
@@ -61,6 +62,23 @@ void peralloc__refresh_modules(struct peralloc *pa, bool force);
  * map STACK_FD and symbolize them. STACK_ERRORS: calls whose stack the kernel did not store. */
 void peralloc__finish(struct peralloc *pa, int stack_fd, uint64_t stack_errors,
 		      const uint64_t lost_records[MS_EV_TYPES], uint64_t thread_state_lost);
+/* memstudy record: the stack the last allocation record was unwound to (FRAMES, valid
+ * until the next record) and why its walk ended; how many frames, -1 when the record
+ * carried none (its stack id says where it is). */
+int peralloc__last_stack(const struct peralloc *pa, const uint64_t **frames,
+			 enum ms_unwind_end *end);
+/* memstudy report: where peralloc__finish finds the kernel's stacks by id (the recording's
+ * copy of the stack map), instead of the map. LOOKUP fills IPS (MS_STACK_DEPTH, 0-ended). */
+void peralloc__set_stack_lookup(struct peralloc *pa,
+				bool (*lookup)(void *ctx, int32_t id, uint64_t *ips), void *ctx);
+/* What the live collector measured of its own work, which a report of the recording keeps
+ * (it reads the stacks already unwound): after peralloc__finish. */
+struct pa_recorded {
+	uint64_t unwound_from_copy, copied_bytes, copy_top_updates, peak_rss_kb;
+	struct unwind_kernel_stats kernel_unwind;
+};
+void peralloc__recorded(const struct peralloc *pa, struct pa_recorded *r);
+void peralloc__set_recorded(struct peralloc *pa, const struct pa_recorded *r);
 /* Events the collector had to drop (counted into lost_events). */
 uint64_t peralloc__lost(const struct peralloc *pa);
 uint64_t peralloc__events(const struct peralloc *pa);

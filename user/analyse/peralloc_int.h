@@ -37,6 +37,9 @@ struct pa_site {
 	struct pa_counts f;
 	uint64_t hist[PA_HIST]; /* faults per allocation, for freed and (at the end) live ones */
 	uint64_t max_faults;	/* most faults in one allocation */
+	/* its blocks still live at the end: how many, their bytes, the pages faulted in them
+	 * (each fault in a block brought a page in: resident unless released since) */
+	uint64_t live_blocks, live_bytes, live_faults;
 	/* filled by peralloc__finish */
 	uint32_t merged_into; /* NIL, or the site with the same symbolized frames it joined */
 	int inherited_from;   /* --follow: the blocks a child got from this parent at fork */

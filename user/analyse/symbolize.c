@@ -116,6 +116,26 @@ void symbolize__free(struct symbolizer *s)
 	free(s);
 }
 
+/* memstudy report --symfs: the recorded paths are looked up under this directory */
+static char *symfs;
+
+void symbolize__set_symfs(const char *dir)
+{
+	free(symfs);
+	symfs = dir ? strdup(dir) : NULL;
+}
+
+/* The code file at PATH as the target mapped it (under --symfs's directory when given). */
+static int open_code(const char *path)
+{
+	char buf[8192];
+
+	if (!symfs)
+		return open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(buf, sizeof(buf), "%s/%s", symfs, path);
+	return open(buf, O_RDONLY | O_CLOEXEC);
+}
+
 bool symbolize__add_mapping(struct symbolizer *s, uint64_t start, uint64_t end, uint64_t off,
 			    const char *path)
 {
@@ -136,7 +156,7 @@ bool symbolize__add_mapping(struct symbolizer *s, uint64_t start, uint64_t end, 
 	}
 	m = &s->maps[s->nmaps++];
 	*m = (struct sym_mapping){.start = start, .end = end, .off = off, .path = strdup(path)};
-	m->fd = open(path, O_RDONLY | O_CLOEXEC);
+	m->fd = open_code(path);
 	return true;
 }
 
@@ -144,7 +164,7 @@ bool symbolize__add_mapping(struct symbolizer *s, uint64_t start, uint64_t end, 
  * into PH; how many, or -1 when unreadable. */
 static int load_segments(const char *path, int fd_in, GElf_Phdr *ph, int max)
 {
-	int fd = fd_in >= 0 ? fd_in : open(path, O_RDONLY | O_CLOEXEC), got = -1;
+	int fd = fd_in >= 0 ? fd_in : open_code(path), got = -1;
 	size_t n;
 	Elf *e;
 
@@ -514,6 +534,21 @@ Dwfl_Module *symbolize__module(struct symbolizer *s, uint64_t addr)
 int symbolize__nmappings(const struct symbolizer *s)
 {
 	return s->nmaps;
+}
+
+const char *symbolize__mapping_file(struct symbolizer *s, int i, uint64_t *off, char *build_id,
+				    size_t len)
+{
+	Dwfl_Module *mod = symbolize__module(s, s->maps[i].start);
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	int n = mod ? dwfl_module_build_id(mod, &bits, &vaddr) : -1;
+
+	*off = s->maps[i].off;
+	build_id[0] = '\0';
+	for (int k = 0; k < n && (size_t)(2 * k + 2) < len; k++)
+		snprintf(build_id + 2 * k, 3, "%02x", bits[k]);
+	return s->maps[i].path;
 }
 
 Dwfl_Module *symbolize__mapping(struct symbolizer *s, int i, uint64_t *start, uint64_t *end)

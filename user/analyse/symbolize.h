@@ -23,6 +23,9 @@ struct sym_info {
 };
 
 struct symbolizer *symbolize__new(void);
+/* Look the code files up under DIR (their recorded paths appended), and nowhere else: a
+ * report of a recording made on another machine (perf report --symfs). NULL: as they are. */
+void symbolize__set_symfs(const char *dir);
 void symbolize__free(struct symbolizer *s);
 /* A file mapping with execute permission, as in /proc/PID/maps. false if already known. */
 bool symbolize__add_mapping(struct symbolizer *s, uint64_t start, uint64_t end, uint64_t off,
@@ -48,5 +51,9 @@ const char *symbolize__function_at(struct symbolizer *s, Dwfl_Module *mod, uint6
  * its file cannot be read). */
 int symbolize__nmappings(const struct symbolizer *s);
 Dwfl_Module *symbolize__mapping(struct symbolizer *s, int i, uint64_t *start, uint64_t *end);
+/* Mapping I's file (its path as mapped), file offset, and GNU build-id in hex into BUILD_ID
+ * ("" when the file has none or cannot be read). */
+const char *symbolize__mapping_file(struct symbolizer *s, int i, uint64_t *off, char *build_id,
+				    size_t len);
 
 #endif

@@ -25,6 +25,7 @@ extern char **environ;
 #define DEFAULT_STACK_BYTES MS_STACK_COPY_MAX
 #define DEFAULT_STACK_DEPTH 32
 #define DEFAULT_SLOWEST	    10
+#define DEFAULT_RECORDING   "memstudy.rec"
 
 enum {
 	O_PID = 1,
@@ -63,6 +64,7 @@ enum {
 	O_ALLOC_SPEC,
 	O_NO_BUILTIN,
 	O_FOLLOW,
+	O_RECORD_OUT,
 };
 
 static const char *const floor_choices[] = {"all", "uprobes", NULL};
@@ -212,6 +214,8 @@ static const char trace_description[] =
     "  --pid PID            attach to a running process\n"
     "  run -- CMD [ARGS]    start CMD with every probe in place before its first\n"
     "                       instruction; stdin, stdout and its exit status pass through\n"
+    "  record -- CMD        trace every allocation into a file (memstudy.rec)...\n"
+    "  report FILE          ...and read it: the report, --leaks, --pprof, --folded\n"
     "  maps PID             pmap -x with a meaning for every mapping (no BPF needed)\n"
     "  study                run the founding notes' experiments traced and explain them";
 
@@ -249,6 +253,8 @@ const struct cmd_doc trace_doc = {
     .summary = "where a process's memory time and pages go, in the allocator and the kernel",
     .synopsis = "memstudy --pid PID [options]\n"
 		"memstudy run [options] -- CMD [ARGS...]\n"
+		"memstudy record [-o FILE] [options] -- CMD [ARGS...]   (memstudy record --help)\n"
+		"memstudy report [options] FILE       (memstudy report --help)\n"
 		"memstudy maps PID [options]          (memstudy maps --help)\n"
 		"memstudy study [options]             (memstudy study --help)",
     .description = trace_description,
@@ -256,7 +262,8 @@ const struct cmd_doc trace_doc = {
     .examples = trace_examples,
     .notes = trace_notes,
     .exit_status = trace_exit,
-    .see_also = "memstudy-run(1), memstudy-maps(1), memstudy-study(1)",
+    .see_also = "memstudy-run(1), memstudy-record(1), memstudy-report(1), memstudy-maps(1), "
+		"memstudy-study(1)",
 };
 
 const struct cmd_doc run_doc = {
@@ -279,6 +286,7 @@ struct parse_ctx {
 	struct trace_opts *o;
 	const struct cmd_doc *doc;
 	bool run_mode;
+	bool record_mode; /* memstudy record: --pid or a command */
 	bool version;
 	bool stack_bytes_set;
 	bool slowest_set, no_syscall_stacks, no_steps;
@@ -311,8 +319,11 @@ static int on_trace_opt(void *ctx, const struct opt *opt, const struct opt_value
 	char err[512];
 
 	switch (opt->id) {
+	case O_RECORD_OUT:
+		o->record = v->text;
+		break;
 	case O_PID:
-		if (c->run_mode)
+		if (c->run_mode && !c->record_mode)
 			return opt_usage_error(c->doc,
 					       "--pid does not go with run: use one or the other");
 		o->pid = (pid_t)v->num;
@@ -441,11 +452,14 @@ static void print_version(void)
 
 /* Options into O; ARGS gets what follows them. 0, or the exit code (-1: --help/--version,
  * exit 0). */
-static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o, char ***args,
-		      int *nargs)
+static int parse_opts(int argc, char **argv, const struct cmd_doc *doc, struct trace_opts *o,
+		      char ***args, int *nargs)
 {
-	struct parse_ctx c = {
-	    .o = o, .doc = run_mode ? &run_doc : &trace_doc, .run_mode = run_mode, .cli_spec = -1};
+	struct parse_ctx c = {.o = o,
+			      .doc = doc,
+			      .run_mode = doc != &trace_doc,
+			      .record_mode = doc == &record_doc,
+			      .cli_spec = -1};
 	int rc = opt_parse(c.doc, argc, argv, OPT_STOP_AT_ARG, on_trace_opt, &c, args, nargs);
 
 	if (rc)
@@ -454,6 +468,11 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 		print_version();
 		free(*args);
 		return OPT_EXIT_HELP;
+	}
+	if (c.record_mode) {
+		o->tracer.per_alloc = true;
+		if (!o->record)
+			o->record = DEFAULT_RECORDING;
 	}
 	if (!c.stack_bytes_set)
 		o->tracer.stack_bytes = DEFAULT_STACK_BYTES;
@@ -485,14 +504,35 @@ static int parse_opts(int argc, char **argv, bool run_mode, struct trace_opts *o
 	return rc;
 }
 
+/* Attach to the running process O->pid and trace it as O says. */
+static int trace_pid(struct trace_opts *o)
+{
+	struct target t;
+
+	if (!o->dry_run && tracer__check_privileges())
+		return 1;
+	if (target__check_pid(&t, o->pid))
+		return 1;
+	t.specs = &o->specs;
+	if (target__resolve_pid(&t))
+		return 1;
+	t.probe_at_entry = o->probe_at_entry;
+	target__place_probes(&t);
+	if (o->dry_run) {
+		tracer__print_probes(&t, stdout);
+		return 0;
+	}
+	trace_session__signals();
+	return trace_session(&t, o, 0, -1, NULL);
+}
+
 int cmd_trace(int argc, char **argv)
 {
 	struct trace_opts o = {};
-	struct target t;
 	char **args;
 	int err, nargs;
 
-	err = parse_opts(argc, argv, false, &o, &args, &nargs);
+	err = parse_opts(argc, argv, &trace_doc, &o, &args, &nargs);
 	if (err)
 		return err == OPT_EXIT_HELP ? 0 : err;
 	if (nargs) {
@@ -509,56 +549,34 @@ int cmd_trace(int argc, char **argv)
 		opt_print_help(&trace_doc, stderr);
 		return 2;
 	}
-	if (!o.dry_run && tracer__check_privileges())
-		return 1;
-	if (target__check_pid(&t, o.pid))
-		return 1;
-	t.specs = &o.specs;
-	if (target__resolve_pid(&t))
-		return 1;
-	t.probe_at_entry = o.probe_at_entry;
-	target__place_probes(&t);
-	if (o.dry_run) {
-		tracer__print_probes(&t, stdout);
-		return 0;
-	}
-	trace_session__signals();
-	return trace_session(&t, &o, 0, -1, NULL);
+	return trace_pid(&o);
 }
 
-int cmd_run(int argc, char **argv)
+/* Start ARGS (NARGS words) with every probe in place and trace it as O says. */
+static int run_command(struct trace_opts *o, char **args, int nargs)
 {
-	struct trace_opts o = {};
-	char path[PATH_MAX], **args;
-	int go[2], err, status = 0, ret, nargs;
+	char path[PATH_MAX];
+	int go[2], err, status = 0, ret;
 	struct target t = {};
 	pid_t child;
 
-	err = parse_opts(argc, argv, true, &o, &args, &nargs);
-	if (err)
-		return err == OPT_EXIT_HELP ? 0 : err;
-	if (!nargs) {
-		free(args);
-		return opt_usage_error(
-		    &run_doc, "run needs a command: memstudy run [options] -- CMD [ARGS...]");
-	}
 	err = target__command_path(args[0], path, sizeof(path));
-	t.specs = &o.specs;
+	t.specs = &o->specs;
 	if (!err && target__resolve_exec(&t, path))
 		err = 1;
 	if (err) {
 		free(args);
 		return err;
 	}
-	t.probe_at_entry = o.probe_at_entry;
+	t.probe_at_entry = o->probe_at_entry;
 	target__place_probes(&t);
 	snprintf(t.comm, sizeof(t.comm), "%.15s",
 		 strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
-	if (o.dry_run || tracer__check_privileges() || pipe2(go, O_CLOEXEC)) {
-		if (o.dry_run)
+	if (o->dry_run || tracer__check_privileges() || pipe2(go, O_CLOEXEC)) {
+		if (o->dry_run)
 			tracer__print_probes(&t, stdout);
 		free(args);
-		return o.dry_run ? 0 : 1;
+		return o->dry_run ? 0 : 1;
 	}
 	fflush(NULL);
 	child = fork();
@@ -577,14 +595,118 @@ int cmd_run(int argc, char **argv)
 		execve(path, args, environ);
 		_exit(127);
 	}
-	free(args);
 	close(go[0]);
 	t.pid = child;
+	o->cmdline = args;
 	trace_session__signals();
-	ret = trace_session(&t, &o, child, go[1], &status);
+	ret = trace_session(&t, o, child, go[1], &status);
+	free(args);
 	if (ret)
 		return ret;
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct trace_opts o = {};
+	char **args;
+	int err, nargs;
+
+	err = parse_opts(argc, argv, &run_doc, &o, &args, &nargs);
+	if (err)
+		return err == OPT_EXIT_HELP ? 0 : err;
+	if (!nargs) {
+		free(args);
+		return opt_usage_error(
+		    &run_doc, "run needs a command: memstudy run [options] -- CMD [ARGS...]");
+	}
+	return run_command(&o, args, nargs);
+}
+
+/* memstudy record: the tracer's options but those of the text report and of what a
+ * recording does not hold yet; -o is the recording. Made from trace_table at start. */
+static struct opt record_table[ARRAY_SIZE(trace_table) + 1];
+
+static const struct opt record_output = {
+    O_RECORD_OUT,
+    "output",
+    'o',
+    OPT_OUTPUT,
+    "FILE",
+    "the recording (default " DEFAULT_RECORDING " in the current\n"
+    "directory); written as the trace runs, so that a trace cut\n"
+    "short (kill -9, a full disk) keeps what came before"};
+
+static void record_table_init(void)
+{
+	static const int left_out[] = {O_OUTPUT, O_PER_ALLOC, O_MAPS, O_FLOOR,
+				       O_FOLLOW, O_NO_HIST,   O_ALL,  O_TOP};
+	int n = 0;
+
+	if (record_table[0].id)
+		return;
+	for (const struct opt *t = trace_table; t->id; t++) {
+		bool keep = true;
+
+		for (size_t i = 0; i < ARRAY_SIZE(left_out); i++)
+			keep &= t->id != left_out[i];
+		if (t->id == O_JSON)
+			record_table[n++] = record_output;
+		if (keep)
+			record_table[n++] = *t;
+	}
+}
+
+const struct cmd_doc record_doc = {
+    .name = "memstudy record",
+    .summary = "trace every allocation into a file, for memstudy report",
+    .synopsis = "memstudy record [-o FILE] [options] -- CMD [ARGS...]\n"
+		"memstudy record [-o FILE] [options] --pid PID",
+    .description =
+	"Traces as 'memstudy run --per-allocation' does - every allocation, free and page\n"
+	"fault, with its call stack, and the kernel work inside each allocator call - and\n"
+	"writes it all to FILE as the trace runs: the records in the order the collector\n"
+	"took them (stacks unwound once and kept once), the target's memory maps as read,\n"
+	"the counters at the end, and what was traced, how and where. 'memstudy report\n"
+	"FILE' reads it, without root, here or on a machine with the same binaries (or\n"
+	"their debug files): the same report with the same numbers, the leaks by call\n"
+	"site, and exports for pprof and flame graphs. The format is docs/record-format.md.",
+    .opts = record_table,
+    .examples = "sudo memstudy record -- ./app --input big.txt\trecord a program into "
+		"memstudy.rec\n"
+		"sudo memstudy record -o redis.rec -p $(pidof redis-server) -d 30\t30 s of a "
+		"running server\n"
+		"memstudy report memstudy.rec\tthe report, as memstudy run prints it\n"
+		"memstudy report --leaks memstudy.rec\twhat was never freed, by call site",
+    .notes = "Needs root (or CAP_BPF + CAP_PERFMON), as memstudy run. --json also writes the\n"
+	     "report memstudy run --json would. A recording is read by the memstudy that\n"
+	     "wrote it (or one with the same data layout); report says which one otherwise.",
+    .exit_status = "as memstudy run's: the command's own exit status once the recording "
+		   "is written; 1 when tracing or writing failed; 2 for a usage error.",
+    .see_also = "memstudy-report(1), memstudy-run(1)",
+};
+
+int cmd_record(int argc, char **argv)
+{
+	struct trace_opts o = {};
+	char **args;
+	int err, nargs;
+
+	record_table_init();
+	err = parse_opts(argc, argv, &record_doc, &o, &args, &nargs);
+	if (err)
+		return err == OPT_EXIT_HELP ? 0 : err;
+	if (nargs && o.pid) {
+		free(args);
+		return opt_usage_error(&record_doc, "give a command or --pid, not both");
+	}
+	if (nargs)
+		return run_command(&o, args, nargs);
+	free(args);
+	if (!o.pid)
+		return opt_usage_error(&record_doc,
+				       "say what to record: -- CMD [ARGS...], or --pid PID");
+	return trace_pid(&o);
 }

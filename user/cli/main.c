@@ -13,10 +13,8 @@ struct command {
 
 /* Their summaries are in their pages (memstudy CMD --help). */
 static const struct command commands[] = {
-    {"run", cmd_run},
-    {"maps", cmd_maps},
-    {"study", cmd_study},
-    {NULL, NULL},
+    {"run", cmd_run},	{"record", cmd_record}, {"report", cmd_report},
+    {"maps", cmd_maps}, {"study", cmd_study},	{NULL, NULL},
 };
 
 static int dispatch(int argc, char **argv)

@@ -28,6 +28,7 @@
 #include "lib/util.h"
 #include "output/report.h"
 #include "output/trace_report.h"
+#include "record/capture.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -137,7 +138,8 @@ static bool wait_for_child(pid_t child, const char *comm, int *status)
 
 struct idle_ctx {
 	struct peralloc *pa;
-	struct procs *procs; /* --follow: the other processes' collectors */
+	struct procs *procs;	 /* --follow: the other processes' collectors */
+	struct capture *capture; /* memstudy record */
 };
 
 static void refresh_modules(void *arg)
@@ -147,6 +149,8 @@ static void refresh_modules(void *arg)
 	peralloc__refresh_modules(c->pa, false);
 	if (c->procs)
 		procs__refresh(c->procs);
+	if (c->capture)
+		capture__tick(c->capture);
 }
 
 /* How each per-allocation collector is made: the target's, and with --follow each new
@@ -228,6 +232,7 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 	struct codemap *cm = NULL;
 	struct slowcalls *sc = NULL;
 	struct tracer *tr = NULL;
+	struct capture *cap = NULL;
 	struct event_sink ev = {0};
 	struct pa_factory factory;
 	struct idle_ctx idle;
@@ -265,7 +270,16 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 	}
 	event_sink__init(&ev, t->pid, t->has_phase, child > 0, pa);
 	event_sink__set_code(&ev, cm, sc);
-	tr = tracer__open(t, &o->tracer, event_sink__record, &ev);
+	if (o->record) { /* per-allocation mode: PA and CM are there */
+		cap = capture__open(o->record, &ev, pa, cm);
+		if (!cap || capture__start(cap, t, o, child > 0, o->cmdline))
+			goto out;
+		tr = tracer__open(t, &o->tracer, capture__record, cap);
+		if (tr)
+			capture__watch_lost(cap, tr);
+	} else {
+		tr = tracer__open(t, &o->tracer, event_sink__record, &ev);
+	}
 	if (!tr)
 		goto out;
 	if (pa) {
@@ -302,7 +316,7 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 	}
 	if (pa) {
 		collect__watch_lost(tr, pa);
-		idle = (struct idle_ctx){pa, ev.procs};
+		idle = (struct idle_ctx){pa, ev.procs, cap};
 		tracer__set_idle(tr, refresh_modules, &idle);
 	} else if (cm) {
 		tracer__set_idle(tr, refresh_code, cm);
@@ -379,7 +393,15 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 		probe_costs__defaults(&r->costs);
 	else
 		probe_costs__measure(&r->costs); /* after detach: the target is not slowed */
-	ret = trace_report__write(r, o, pa, sc);
+	if (cap) { /* the recording first: a report that fails to print does not lose it */
+		int rc = capture__close(cap, tr, r);
+
+		cap = NULL;
+		ret = o->json ? trace_report__write(r, o, pa, sc) : 0;
+		ret = rc ? 1 : ret;
+	} else {
+		ret = trace_report__write(r, o, pa, sc);
+	}
 	if (r->children_not_followed)
 		ms_warn("PID %d's tree forked %llu processes while traced; they were not traced "
 			"(memstudy run --follow, or --pid %d --follow, traces them)",
@@ -392,6 +414,7 @@ out:
 		close(go_fd);
 	if (pidfd >= 0)
 		close(pidfd);
+	capture__abort(cap);
 	procs__free(ev.procs);
 	tracer__destroy(tr);
 	peralloc__free(pa);

@@ -28,6 +28,10 @@ struct trace_opts {
 	const char *wrappers[PERALLOC_WRAPPERS_MAX]; /* --wrapper */
 	int nwrappers;
 	struct alloc_specs specs; /* custom allocators: --alloc..., --allocator-spec */
+	/* memstudy record: the recording's path, and the command line it records; the text
+	 * report is not printed (the JSON is, when asked for) */
+	const char *record;
+	char *const *cmdline;
 	struct tracer_opts tracer;
 };
 

@@ -69,7 +69,7 @@ static void on_exec(struct event_sink *s, const struct ms_event_exec *e)
 		 e->filename);
 	/* execve's path may be relative to the target's directory: the kernel's name for the
 	 * image is better, while there is no later exec to have replaced it */
-	if (x->filename[0] != '/' && s->pid > 0) {
+	if (x->filename[0] != '/' && s->pid > 0 && !s->offline) {
 		char link[64], exe[MS_PATH_LEN];
 		ssize_t n;
 

@@ -42,6 +42,7 @@ struct event_sink {
 	struct slowcalls *sc; /* slow calls and syscalls outside calls; or NULL */
 	struct procs *procs;  /* --follow: the followed processes; or NULL */
 	uint64_t bad_records; /* records too short for their type: in lost_events */
+	bool offline;	      /* memstudy report: no process to look at */
 };
 
 /* HAS_PHASE: the target marks phases (phase 0 is then "start", else "all"). */

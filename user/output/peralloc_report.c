@@ -399,6 +399,10 @@ static json_object *json_site(struct peralloc *pa, const struct pa_site *s)
 	json_object_object_add(o, "faults_in_user_code", U64(s->f.faults - s->f.in_alloc_code));
 	json_object_object_add(o, "faults_kernel_mode", U64(s->f.kernel));
 	json_object_object_add(o, "max_faults_per_allocation", U64(s->max_faults));
+	/* its blocks not freed by the end: count, bytes, pages faulted in them */
+	json_object_object_add(o, "live_at_end", U64(s->live_blocks));
+	json_object_object_add(o, "live_bytes_at_end", U64(s->live_bytes));
+	json_object_object_add(o, "live_faulted_pages", U64(s->live_faults));
 	json_object_object_add(o, "faults_per_allocation", json_hist(s->hist));
 	json_object_object_add(o, "stack_stored", json_object_new_boolean(s->stack_id >= 0));
 	return o;

@@ -120,8 +120,8 @@ int trace_report__write(const struct report *r, const struct trace_opts *o, stru
 		}
 		json_object_put(root);
 	}
-	if (o->json && !strcmp(o->json, "-") && !o->output)
-		return ret; /* stdout holds the JSON alone */
+	if (o->json && ((!strcmp(o->json, "-") && !o->output) || o->record))
+		return ret; /* stdout holds the JSON alone; record prints no text report */
 	out = out_open(text_to);
 	if (out)
 		print_text(r, o, pa, sc, out);

@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * memstudy report FILE: a recording (memstudy record) read back into the report memstudy
+ * run prints, with its numbers, and into the views a recording allows: the leaks by call
+ * site, folded stacks, pprof profiles. No root needed.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "analyse/codemap.h"
+#include "analyse/peralloc.h"
+#include "analyse/symbolize.h"
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "cli/trace_session.h"
+#include "lib/json.h"
+#include "lib/outfile.h"
+#include "lib/util.h"
+#include "output/exports.h"
+#include "output/leaks.h"
+#include "output/report.h"
+#include "output/trace_report.h"
+#include "record/replay.h"
+#include "resolve/target.h"
+
+enum {
+	O_OUTPUT = 1,
+	O_JSON,
+	O_TOP,
+	O_NO_HIST,
+	O_ALL,
+	O_LEAKS,
+	O_SUPPRESSIONS,
+	O_FOLDED,
+	O_WEIGHT,
+	O_PPROF,
+	O_SYMFS,
+};
+
+static const struct opt report_table[] = {
+    {O_OUTPUT, "output", 'o', OPT_OUTPUT, "FILE",
+     "write the text report to FILE instead of stdout"},
+    {O_JSON, "json", 'j', OPT_OUTPUT, "FILE",
+     "write the report as one JSON object to FILE ('-' = stdout),\n"
+     "as memstudy run --json does (docs/json.md); with --leaks, the\n"
+     "leaks as JSON"},
+    {O_TOP, "top", 0, OPT_WHOLE, "N", "call sites listed per table (default 10)", 1, 100000},
+    {O_NO_HIST, "no-histograms", 0, OPT_FLAG, NULL,
+     "leave the latency histograms out of the text report"},
+    {O_ALL, "all", 0, OPT_FLAG, NULL,
+     "list every function and syscall in the tables, also those never\ncalled"},
+    {O_LEAKS, "leaks", 0, OPT_FLAG, NULL,
+     "instead of the report: the blocks still allocated at the end, by\n"
+     "call site, with the pages faulted in them (resident); blocks the\n"
+     "C and C++ runtimes keep for themselves (stdio buffers, libstdc++'s\n"
+     "emergency pool, TLS, dlopen, timezone, locale) shown apart"},
+    {O_SUPPRESSIONS, "suppressions", 0, OPT_TEXT, "FILE",
+     "with --leaks: LeakSanitizer's suppressions file: 'leak:PATTERN'\n"
+     "lines (a function, source file or module; * any text, ^ and $\n"
+     "anchor) put the sites they match apart"},
+    {O_FOLDED, "folded", 0, OPT_OUTPUT, "FILE",
+     "write the call sites as folded stacks (flamegraph.pl, speedscope)"},
+    {O_WEIGHT, "weight", 0, OPT_CHOICE, "WHAT",
+     "what --folded counts: bytes (requested, the default), calls,\n"
+     "faults (page faults charged to the site), resident (bytes of the\n"
+     "pages faulted in its blocks live at the end), live (bytes still\n"
+     "allocated at the end)",
+     .choices = fold_weight_names},
+    {O_PPROF, "pprof", 0, OPT_OUTPUT, "FILE",
+     "write a gzipped pprof profile (go tool pprof, Pyroscope, Parca):\n"
+     "alloc_objects, alloc_space, inuse_objects, inuse_space,\n"
+     "page_faults and resident_bytes per call stack"},
+    {O_SYMFS, "symfs", 0, OPT_TEXT, "DIR",
+     "look the recorded code files up under DIR (their paths appended)\n"
+     "and nowhere else: a copy of the recording machine's files"},
+    {0},
+};
+
+const struct cmd_doc report_doc = {
+    .name = "memstudy report",
+    .summary = "read a recording: the report, leaks, flame graphs, pprof",
+    .synopsis = "memstudy report [options] FILE",
+    .description =
+	"Reads a recording made by memstudy record and prints the report memstudy run\n"
+	"--per-allocation prints, with the same numbers: the records go through the same\n"
+	"collectors in the order the trace took them. No root is needed, nor the process:\n"
+	"code is named from the files the recorded memory maps name (or their debug files\n"
+	"by build-id), so another machine needs the same binaries. A recording cut short\n"
+	"(memstudy record killed, a full disk) is read up to its last whole block; the\n"
+	"summary counters, written at its end, are then missing.",
+    .opts = report_table,
+    .examples = "memstudy report memstudy.rec\tthe report\n"
+		"memstudy report --leaks memstudy.rec\twhat was never freed, by call site\n"
+		"memstudy report --pprof heap.pb.gz memstudy.rec && go tool pprof -top heap.pb.gz"
+		"\tpprof's view\n"
+		"memstudy report --folded out.folded --weight faults memstudy.rec && flamegraph.pl "
+		"out.folded > faults.svg\tpage faults as a flame graph",
+    .notes = "The format is docs/record-format.md; a recording is read by a memstudy with the\n"
+	     "same data layout as the one that wrote it, which report names otherwise.",
+    .exit_status = "0 when the report was written; 1 when the file cannot be read, is cut "
+		   "short or corrupt (after reporting what it holds), or writing failed; 2 "
+		   "for a usage error.",
+    .see_also = "memstudy-record(1), memstudy-run(1)",
+};
+
+struct report_args {
+	const char *output, *json, *folded, *pprof, *suppressions;
+	int top, weight;
+	bool no_hist, all, leaks;
+};
+
+static int on_report_opt(void *ctx, const struct opt *opt, const struct opt_value *v)
+{
+	struct report_args *a = ctx;
+
+	switch (opt->id) {
+	case O_OUTPUT:
+		a->output = v->text;
+		break;
+	case O_JSON:
+		a->json = v->text;
+		break;
+	case O_TOP:
+		a->top = (int)v->num;
+		break;
+	case O_NO_HIST:
+		a->no_hist = true;
+		break;
+	case O_ALL:
+		a->all = true;
+		break;
+	case O_LEAKS:
+		a->leaks = true;
+		break;
+	case O_SUPPRESSIONS:
+		a->suppressions = v->text;
+		break;
+	case O_FOLDED:
+		a->folded = v->text;
+		break;
+	case O_WEIGHT:
+		a->weight = v->choice;
+		break;
+	case O_PPROF:
+		a->pprof = v->text;
+		break;
+	case O_SYMFS:
+		symbolize__set_symfs(v->text);
+		break;
+	}
+	return 0;
+}
+
+static int print_leaks(struct replay *rp, const struct report_args *a)
+{
+	struct suppressions sup = {0};
+	char err[512];
+	int ret = 0;
+
+	if (a->suppressions && suppressions__load(&sup, a->suppressions, err, sizeof(err))) {
+		ms_err("--suppressions %s", err);
+		return 1;
+	}
+	if (a->json) {
+		json_object *j = leaks__json(rp->pa, &sup);
+
+		ret = json_write_file(j, a->json) ? 1 : 0;
+		json_object_put(j);
+	}
+	if (!a->json || a->output) {
+		const char *to = a->output ? a->output : "-";
+		FILE *out = out_open(to);
+
+		if (!out) {
+			ret = 1;
+		} else {
+			leaks__print_text(rp->pa, &sup, out, a->top ? a->top : 10);
+			ret |= out_close(out, to) ? 1 : 0;
+		}
+	}
+	suppressions__free(&sup);
+	return ret;
+}
+
+/* A recording cut short has no summary: the per-allocation sections alone. */
+static int print_partial(struct replay *rp, const struct report_args *a)
+{
+	const char *to = a->output ? a->output : "-";
+	int ret = 0;
+
+	if (a->json) {
+		json_object *j = json_object_new_object();
+
+		json_object_object_add(j, "incomplete", json_object_new_string(rp->rec.why));
+		json_object_object_add(j, "per_allocation", peralloc__json(rp->pa));
+		ret = json_write_file(j, a->json) ? 1 : 0;
+		json_object_put(j);
+		if (!strcmp(a->json, "-") && !a->output)
+			return ret;
+	}
+	FILE *out = out_open(to);
+
+	if (!out)
+		return 1;
+	fprintf(out,
+		"%s (%s, pid %d): the summary counters are written at the end of a recording, "
+		"so they are missing; the per-allocation sections follow from its %llu records\n",
+		rp->t->comm, rp->t->allocator, rp->t->pid, (unsigned long long)rp->records);
+	peralloc__print_text(rp->pa, out, a->top ? a->top : 10);
+	return out_close(out, to) || ret ? 1 : 0;
+}
+
+static int write_report(struct replay *rp, const struct report_args *a)
+{
+	struct trace_opts o = {.json = a->json,
+			       .output = a->output,
+			       .no_hist = a->no_hist,
+			       .all_rows = a->all,
+			       .top = a->top};
+
+	return trace_report__write(rp->r, &o, rp->pa, rp->sc);
+}
+
+static int write_exports(struct replay *rp, const struct report_args *a)
+{
+	json_object *v;
+	double start = rp->meta && json_object_object_get_ex(rp->meta, "start_unix_s", &v)
+			   ? json_object_get_double(v)
+			   : 0;
+	int ret = 0;
+
+	if (a->folded) {
+		ret |= export_folded(rp->pa, a->weight, a->folded);
+		if (!ret)
+			fprintf(stderr, "memstudy: wrote %s (weight: %s)\n", a->folded,
+				fold_weight_names[a->weight]);
+	}
+	if (a->pprof) {
+		int rc = export_pprof(rp->pa, rp->cm->sym, (uint64_t)(start * 1e9),
+				      rp->r ? (uint64_t)(rp->r->duration_s * 1e9) : 0, a->pprof);
+
+		if (!rc)
+			fprintf(stderr, "memstudy: wrote %s (go tool pprof -top %s)\n", a->pprof,
+				a->pprof);
+		ret |= rc;
+	}
+	return ret;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	struct report_args a = {0};
+	struct replay rp;
+	char **args, err[512];
+	int rc, nargs, ret;
+
+	rc = opt_parse(&report_doc, argc, argv, OPT_PERMUTE, on_report_opt, &a, &args, &nargs);
+	if (rc)
+		return rc == OPT_EXIT_HELP ? 0 : rc;
+	if (nargs != 1) {
+		free(args);
+		return opt_usage_error(&report_doc,
+				       nargs ? "one recording at a time"
+					     : "say which recording: memstudy report FILE "
+					       "(memstudy record writes memstudy.rec)");
+	}
+	if (a.suppressions && !a.leaks) {
+		free(args);
+		return opt_usage_error(&report_doc, "--suppressions goes with --leaks");
+	}
+	rc = replay__load(&rp, args[0], err, sizeof(err));
+	if (rc < 0) {
+		ms_err("%s: %s", args[0], err);
+		replay__free(&rp);
+		free(args);
+		return 1;
+	}
+	if (rc > 0)
+		ms_warn("%s: %s", args[0], rp.rec.why);
+	if (rp.bad_entries)
+		ms_warn("%s: %llu records refer to what the file does not hold (corrupt): left out",
+			args[0], (unsigned long long)rp.bad_entries);
+	ret = write_exports(&rp, &a);
+	if (a.leaks)
+		ret |= print_leaks(&rp, &a);
+	else if (!rp.r)
+		ret |= print_partial(&rp, &a);
+	else if (!(a.folded || a.pprof) || a.output || a.json)
+		ret |= write_report(&rp, &a);
+	replay__free(&rp);
+	symbolize__set_symfs(NULL);
+	free(args);
+	return ret || rc > 0 ? 1 : 0;
+}

@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyse/codemap.h"
+#include "analyse/peralloc.h"
+#include "analyse/slowcalls.h"
+#include "lib/util.h"
+#include "output/report.h"
+#include "record/layout.h"
+#include "record/replay.h"
+#include "resolve/target.h"
+
+static int say(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int say(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+const char *replay__meta_str(const struct replay *rp, const char *key)
+{
+	json_object *v;
+
+	if (!rp->meta || !json_object_object_get_ex(rp->meta, key, &v))
+		return "";
+	return json_object_get_string(v);
+}
+
+static int64_t meta_opt(const struct replay *rp, const char *key)
+{
+	json_object *o, *v;
+
+	if (!json_object_object_get_ex(rp->meta, "options", &o) ||
+	    !json_object_object_get_ex(o, key, &v))
+		return 0;
+	return json_object_get_int64(v);
+}
+
+static int on_meta(struct replay *rp, const struct rec_block *b, char *err, size_t len)
+{
+	const char *layout;
+	json_tokener *tok = json_tokener_new();
+
+	rp->meta = tok ? json_tokener_parse_ex(tok, b->data, b->len) : NULL;
+	if (tok)
+		json_tokener_free(tok);
+	if (!rp->meta || !json_object_is_type(rp->meta, json_type_object))
+		return say(err, len,
+			   "corrupt recording: its META block at offset %llu is not "
+			   "a JSON object",
+			   (unsigned long long)b->offset);
+	layout = replay__meta_str(rp, "layout");
+	if (strcmp(layout, rec_layout()))
+		return say(err, len,
+			   "recorded by memstudy %s (%s), whose data layout differs from this "
+			   "one's: read it with that version",
+			   replay__meta_str(rp, "memstudy"), replay__meta_str(rp, "memstudy_git"));
+	return 0;
+}
+
+#define TERMINATE(s) ((s)[sizeof(s) - 1] = '\0')
+/* a bool read from a file holds 0 or 1 from here on */
+#define BOOLEAN(b)                                                                                 \
+	do {                                                                                       \
+		uint8_t v_;                                                                        \
+		memcpy(&v_, &(b), 1);                                                              \
+		v_ = !!v_;                                                                         \
+		memcpy(&(b), &v_, 1);                                                              \
+	} while (0)
+
+static void site_sanitize(struct probe_site *s)
+{
+	TERMINATE(s->insn);
+	TERMINATE(s->why);
+	BOOLEAN(s->emulated);
+	BOOLEAN(s->product_in_rsi);
+}
+
+/* A target read from a file: its strings ended, its counts in range (the report prints
+ * them). */
+static void target_sanitize(struct target *t)
+{
+	t->specs = NULL;
+	BOOLEAN(t->has_phase);
+	BOOLEAN(t->probe_at_entry);
+	BOOLEAN(t->is_glibc);
+	BOOLEAN(t->quiet);
+	BOOLEAN(t->env_given);
+	for (int i = 0; i < MS_STEP_MAX; i++) {
+		BOOLEAN(t->steps.found[i]);
+		site_sanitize(&t->steps.site[i]);
+	}
+	TERMINATE(t->comm);
+	TERMINATE(t->exe);
+	TERMINATE(t->allocator);
+	TERMINATE(t->cxx);
+	TERMINATE(t->searched);
+	TERMINATE(t->steps.debug_file);
+	TERMINATE(t->steps.build_id);
+	t->nfn = t->nfn < 0 ? 0 : t->nfn > MS_FN_MAX ? MS_FN_MAX : t->nfn;
+	t->nfamilies = t->nfamilies < 0				     ? 0
+		       : t->nfamilies > (int)ARRAY_SIZE(t->families) ? (int)ARRAY_SIZE(t->families)
+								     : t->nfamilies;
+	for (int i = 0; i < MS_FN_MAX; i++) {
+		TERMINATE(t->fn[i].name);
+		TERMINATE(t->fn[i].file);
+		BOOLEAN(t->fn[i].found);
+		site_sanitize(&t->fn[i].site);
+		t->fn[i].spec.name = NULL;
+		if (t->fn[i].family < 0 || t->fn[i].family >= (int)ARRAY_SIZE(t->families))
+			t->fn[i].family = 0;
+		if (t->fn[i].alias_of < -1 || t->fn[i].alias_of >= MS_FN_MAX)
+			t->fn[i].alias_of = -1;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(t->families); i++) {
+		TERMINATE(t->families[i].name);
+		TERMINATE(t->families[i].file);
+		BOOLEAN(t->families[i].builtin);
+	}
+	for (int v = 0; v < MS_VARIANTS_MAX; v++) {
+		BOOLEAN(t->variants[v].found);
+		site_sanitize(&t->variants[v].site);
+		if (t->variants[v].alias_of < -1 || t->variants[v].alias_of >= MS_FN_MAX)
+			t->variants[v].alias_of = -1;
+		if (t->variants[v].alias_variant < -1 ||
+		    t->variants[v].alias_variant >= MS_VARIANTS_MAX)
+			t->variants[v].alias_variant = -1;
+	}
+}
+
+/* A summary read from a file: the same for the report's own strings and counts. */
+static void report_sanitize(struct report *r)
+{
+	BOOLEAN(r->target_exited);
+	BOOLEAN(r->steps_traced);
+	BOOLEAN(r->own_calls);
+	BOOLEAN(r->costs.measured);
+	for (int i = 0; i < MS_MAX_PHASES; i++)
+		TERMINATE(r->phases[i].name);
+	TERMINATE(r->total.name);
+	for (int i = 0; i < REPORT_MAX_EXECS; i++) {
+		TERMINATE(r->execs[i].exe);
+		TERMINATE(r->execs[i].allocator);
+		BOOLEAN(r->execs[i].probed);
+	}
+	for (int i = 0; i < r->nthreads; i++)
+		TERMINATE(r->threads[i].comm);
+}
+
+/* The collectors, set up as the trace had them (META's options, TARGET's functions). */
+static int on_target(struct replay *rp, const struct rec_block *b, char *err, size_t len)
+{
+	json_object *o, *w;
+	int depth;
+
+	if (!rp->meta)
+		return say(err, len, "corrupt recording: TARGET before META at offset %llu",
+			   (unsigned long long)b->offset);
+	if (rp->t || b->len != sizeof(*rp->t))
+		return say(err, len, "corrupt recording: bad TARGET block at offset %llu",
+			   (unsigned long long)b->offset);
+	rp->t = malloc(sizeof(*rp->t));
+	if (!rp->t)
+		return say(err, len, "%s", strerror(ENOMEM));
+	memcpy(rp->t, b->data, sizeof(*rp->t));
+	target_sanitize(rp->t);
+	target__fn_names(rp->t, rp->names);
+	depth = meta_opt(rp, "stack_depth");
+	rp->cm = codemap__new(0);
+	if (!rp->cm)
+		return say(err, len, "cannot set up the symbolizer: %s", strerror(errno));
+	rp->cm->offline = true;
+	rp->sc = slowcalls__new(rp->cm, meta_opt(rp, "slowest"), depth);
+	rp->pa = peralloc__new(rp->t->pid, strcmp(replay__meta_str(rp, "mode"), "run"), rp->cm);
+	if (!rp->sc || !rp->pa)
+		return say(err, len, "cannot set up the collectors: %s", strerror(errno));
+	peralloc__set_stack_depth(rp->pa, depth);
+	peralloc__set_sites_by_address(rp->pa, meta_opt(rp, "sites_by_address"));
+	peralloc__set_fn_names(rp->pa, rp->names);
+	peralloc__watch_lost_allocs(rp->pa, &rp->lost_allocs);
+	if (json_object_object_get_ex(rp->meta, "options", &o) &&
+	    json_object_object_get_ex(o, "wrappers", &w) && json_object_is_type(w, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(w) && i < PERALLOC_WRAPPERS_MAX;
+		     i++)
+			peralloc__add_wrapper(
+			    rp->pa, json_object_get_string(json_object_array_get_idx(w, i)));
+	event_sink__init(&rp->ev, rp->t->pid, rp->t->has_phase,
+			 !strcmp(replay__meta_str(rp, "mode"), "run"), rp->pa);
+	event_sink__set_code(&rp->ev, rp->cm, rp->sc);
+	rp->ev.offline = true;
+	rp->scratch = calloc(1, sizeof(struct ms_event_alloc_stack));
+	return rp->scratch ? 0 : say(err, len, "%s", strerror(ENOMEM));
+}
+
+static void add_stack(struct replay *rp, const struct rec_ev_stack *e, uint32_t len)
+{
+	uint32_t n = e->nframes;
+
+	if (e->id != rp->nstacks || n > MS_STACK_DEPTH || len < sizeof(*e) + n * 8ull ||
+	    e->end >= MS_UNWIND_END_MAX) {
+		rp->bad_entries++;
+		return;
+	}
+	if (rp->nstacks == rp->stacks_cap) {
+		rp->stacks_cap = rp->stacks_cap ? rp->stacks_cap * 2 : 1024;
+		rp->stacks = xrealloc(rp->stacks, rp->stacks_cap * sizeof(*rp->stacks));
+	}
+	if (rp->nframes + n > rp->frames_cap) {
+		rp->frames_cap = (rp->nframes + n) * 2 + 4096;
+		rp->frames = xrealloc(rp->frames, rp->frames_cap * sizeof(*rp->frames));
+	}
+	memcpy(rp->frames + rp->nframes, e + 1, n * sizeof(uint64_t));
+	rp->stacks[rp->nstacks++] = (struct replay_stack){rp->nframes, n, e->end};
+	rp->nframes += n;
+}
+
+/* An allocation whose stack was interned: the record as the collector first took it, its
+ * stack the frames it unwound (so nothing is unwound again). */
+static void interned_alloc(struct replay *rp, const struct rec_ev_alloc *a, uint32_t len)
+{
+	struct ms_event_alloc_stack *big = rp->scratch;
+	const struct replay_stack *st;
+
+	if (len < sizeof(*a) || a->stack >= rp->nstacks) {
+		rp->bad_entries++;
+		return;
+	}
+	st = &rp->stacks[a->stack];
+	big->a = a->a;
+	big->a.stack_id = MS_STACK_IN_RECORD;
+	big->nframes = st->n;
+	big->end = st->end;
+	big->stack_len = 0;
+	memcpy(big->frames, rp->frames + st->at, st->n * sizeof(uint64_t));
+	event_sink__record(&rp->ev, big, offsetof(struct ms_event_alloc_stack, frames) + st->n * 8);
+}
+
+/* Past the user address space (47 bits on x86-64): no process made it, the file is bad. */
+#define USER_TOP (1ULL << 47)
+
+static bool beyond_user(uint64_t addr, uint64_t len)
+{
+	return addr >= USER_TOP || len >= USER_TOP || addr + len > USER_TOP;
+}
+
+static bool impossible_alloc(const struct ms_event_alloc *a)
+{
+	return (a->ptr && beyond_user(a->ptr, a->size)) || a->fn >= MS_FN_MAX;
+}
+
+static bool impossible_free(const struct ms_event_free *f)
+{
+	return f->fn >= MS_FN_MAX;
+}
+
+/* (brk's old_addr and old_len are two addresses, mremap's a range: each in range) */
+static bool impossible_map(const struct ms_event_map *m)
+{
+	return beyond_user(m->addr, m->len) || m->old_addr >= USER_TOP || m->old_len >= USER_TOP;
+}
+
+static void on_events(struct replay *rp, const struct rec_block *b)
+{
+	const void *rec;
+	uint32_t len;
+	size_t at = 0;
+	bool bad;
+
+	while (rec_events__next(b, &at, &rec, &len, &bad)) {
+		uint32_t type = *(const uint32_t *)rec;
+
+		rp->records++;
+		if (!rp->t) {
+			rp->bad_entries++;
+			continue;
+		}
+		switch (type) {
+		case REC_EV_MAPS:
+			codemap__feed_maps(rp->cm, (const char *)rec + sizeof(struct rec_ev_maps),
+					   len - sizeof(struct rec_ev_maps));
+			break;
+		case REC_EV_STACK:
+			if (len >= sizeof(struct rec_ev_stack))
+				add_stack(rp, rec, len);
+			else
+				rp->bad_entries++;
+			break;
+		case REC_EV_LOST:
+			if (len >= sizeof(struct rec_ev_lost))
+				rp->lost_allocs = ((const struct rec_ev_lost *)rec)->count;
+			else
+				rp->bad_entries++;
+			break;
+		case MS_EV_ALLOC:
+			if (len >= sizeof(struct ms_event_alloc) && impossible_alloc(rec)) {
+				rp->bad_entries++;
+				break;
+			}
+			if (len >= sizeof(struct ms_event_alloc) &&
+			    ((const struct ms_event_alloc *)rec)->stack_id == REC_STACK_INTERNED) {
+				interned_alloc(rp, rec, len);
+				break;
+			}
+			event_sink__record(&rp->ev, (void *)rec, len);
+			break;
+		case MS_EV_MAP:
+			if (len >= sizeof(struct ms_event_map) && impossible_map(rec)) {
+				rp->bad_entries++;
+				break;
+			}
+			event_sink__record(&rp->ev, (void *)rec, len);
+			break;
+		case MS_EV_FREE:
+			if (len >= sizeof(struct ms_event_free) && impossible_free(rec)) {
+				rp->bad_entries++;
+				break;
+			}
+			/* fall through */
+		default:
+			event_sink__record(&rp->ev, (void *)rec, len);
+		}
+	}
+	if (bad)
+		rp->bad_entries++;
+}
+
+static bool fp_lookup(void *ctx, int32_t id, uint64_t *ips)
+{
+	struct replay *rp = ctx;
+
+	for (size_t i = 0; i < rp->nfp; i++)
+		if (rp->fp[i].id == id) {
+			memcpy(ips, rp->fp[i].frames, sizeof(rp->fp[i].frames));
+			return true;
+		}
+	return false;
+}
+
+static int on_summary(struct replay *rp, const struct rec_block *b, char *err, size_t len)
+{
+	const struct report *r = b->data;
+	size_t tsize;
+
+	if (b->len < sizeof(*r) || r->nthreads < 0 || r->nphases < 0 ||
+	    r->nphases > MS_MAX_PHASES || r->nexecs < 0 || r->nexecs > REPORT_MAX_EXECS ||
+	    (tsize = (size_t)r->nthreads * sizeof(*r->threads), b->len - sizeof(*r) != tsize))
+		return say(err, len, "corrupt recording: bad SUMMARY block at offset %llu",
+			   (unsigned long long)b->offset);
+	rp->r = malloc(sizeof(*r));
+	if (!rp->r)
+		return say(err, len, "%s", strerror(ENOMEM));
+	*rp->r = *r;
+	rp->r->target = rp->t;
+	rp->r->procs = NULL;
+	rp->r->threads = tsize ? malloc(tsize) : NULL;
+	if (tsize) {
+		if (!rp->r->threads)
+			return say(err, len, "%s", strerror(ENOMEM));
+		memcpy(rp->r->threads, r + 1, tsize);
+	}
+	report_sanitize(rp->r);
+	return 0;
+}
+
+static int on_block(struct replay *rp, const struct rec_block *b, char *err, size_t len)
+{
+	switch (b->type) {
+	case REC_META:
+		return rp->meta ? say(err, len, "corrupt recording: a second META at offset %llu",
+				      (unsigned long long)b->offset)
+				: on_meta(rp, b, err, len);
+	case REC_TARGET:
+		return on_target(rp, b, err, len);
+	case REC_EVENTS:
+		on_events(rp, b);
+		return 0;
+	case REC_STACKS:
+		if (b->len % sizeof(*rp->fp) || rp->fp)
+			return say(err, len, "corrupt recording: bad STACKS block at offset %llu",
+				   (unsigned long long)b->offset);
+		rp->nfp = b->len / sizeof(*rp->fp);
+		rp->fp = rp->nfp ? malloc(b->len) : NULL;
+		if (rp->nfp && !rp->fp)
+			return say(err, len, "%s", strerror(ENOMEM));
+		if (rp->nfp)
+			memcpy(rp->fp, b->data, b->len);
+		return 0;
+	case REC_FINISH:
+		if (b->len != sizeof(rp->fin))
+			return say(err, len, "corrupt recording: bad FINISH block at offset %llu",
+				   (unsigned long long)b->offset);
+		memcpy(&rp->fin, b->data, sizeof(rp->fin));
+		rp->has_finish = true;
+		return 0;
+	case REC_SUMMARY:
+		return rp->r ? say(err, len, "corrupt recording: a second SUMMARY at offset %llu",
+				   (unsigned long long)b->offset)
+			     : on_summary(rp, b, err, len);
+	}
+	return 0;
+}
+
+/* After the last record, as the live trace finishes its collectors. */
+static void finish(struct replay *rp)
+{
+	const struct rec_finish *f = &rp->fin;
+
+	slowcalls__finish(rp->sc, f->lost_records[MS_EV_SLOW], f->lost_records[MS_EV_SYSCALL]);
+	peralloc__set_stack_lookup(rp->pa, fp_lookup, rp);
+	peralloc__finish(rp->pa, -1, f->stack_errors, f->lost_records, f->thread_state_lost);
+	if (rp->has_finish)
+		peralloc__set_recorded(rp->pa, &f->pa);
+}
+
+static int load(struct replay *rp, char *err, size_t len)
+{
+	struct rec_block b;
+	int got;
+
+	while ((got = recording__next(&rp->rec, &b)) > 0) {
+		if (b.type != REC_META && !rp->meta)
+			return say(err, len,
+				   "corrupt recording: its first block (offset %llu) is "
+				   "not META",
+				   (unsigned long long)b.offset);
+		if (on_block(rp, &b, err, len))
+			return -1;
+	}
+	if (got < 0)
+		return say(err, len, "%s", rp->rec.why);
+	if (!rp->t)
+		return say(err, len, "%s; nothing was recorded before it",
+			   rp->rec.cut ? rp->rec.why : "no TARGET block");
+	finish(rp);
+	return rp->rec.cut || !rp->r ? 1 : 0;
+}
+
+int replay__load_mem(struct replay *rp, const void *data, size_t size, char *err, size_t len)
+{
+	memset(rp, 0, sizeof(*rp));
+	if (recording__open_mem(&rp->rec, data, size))
+		return say(err, len, "%s", rp->rec.why);
+	return load(rp, err, len);
+}
+
+int replay__load(struct replay *rp, const char *path, char *err, size_t len)
+{
+	memset(rp, 0, sizeof(*rp));
+	if (recording__open(&rp->rec, path))
+		return say(err, len, "%s", rp->rec.why);
+	return load(rp, err, len);
+}
+
+void replay__free(struct replay *rp)
+{
+	if (rp->r)
+		free(rp->r->threads);
+	free(rp->r);
+	peralloc__free(rp->pa);
+	slowcalls__free(rp->sc);
+	codemap__free(rp->cm);
+	free(rp->t);
+	free(rp->fp);
+	free(rp->stacks);
+	free(rp->frames);
+	free(rp->scratch);
+	if (rp->meta)
+		json_object_put(rp->meta);
+	recording__close(&rp->rec);
+	memset(rp, 0, sizeof(*rp));
+}
