@@ -82,7 +82,7 @@ struct rec_ev_stack {
 	uint32_t id;   /* 0, 1, 2...: each new stack the next */
 	uint32_t nframes;
 	uint32_t end; /* enum ms_unwind_end */
-		      /* uint64_t frames[nframes] */
+	/* uint64_t frames[nframes] */
 };
 
 struct rec_ev_alloc {
