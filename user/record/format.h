@@ -77,12 +77,12 @@ struct rec_ev_maps {
 	/* the file's text, as read */
 };
 
+/* An interned stack, followed by its nframes frames (u64 return addresses). */
 struct rec_ev_stack {
 	uint32_t type; /* REC_EV_STACK */
 	uint32_t id;   /* 0, 1, 2...: each new stack the next */
 	uint32_t nframes;
 	uint32_t end; /* enum ms_unwind_end */
-	/* uint64_t frames[nframes] */
 };
 
 struct rec_ev_alloc {
