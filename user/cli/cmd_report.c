@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -37,6 +38,7 @@ enum {
 	O_WEIGHT,
 	O_PPROF,
 	O_SYMFS,
+	O_HEADER,
 };
 
 static const struct opt report_table[] = {
@@ -72,6 +74,10 @@ static const struct opt report_table[] = {
      "write a gzipped pprof profile (go tool pprof, Pyroscope, Parca):\n"
      "alloc_objects, alloc_space, inuse_objects, inuse_space,\n"
      "page_faults and resident_bytes per call stack"},
+    {O_HEADER, "header", 0, OPT_FLAG, NULL,
+     "instead of the report: what the recording says of itself - the\n"
+     "command, when, on which kernel and host, by which memstudy, how\n"
+     "much it holds, and whether it was closed or cut short"},
     {O_SYMFS, "symfs", 0, OPT_TEXT, "DIR",
      "look the recorded code files up under DIR (their paths appended)\n"
      "and nowhere else: a copy of the recording machine's files"},
@@ -108,7 +114,7 @@ const struct cmd_doc report_doc = {
 struct report_args {
 	const char *output, *json, *folded, *pprof, *suppressions;
 	int top, weight;
-	bool no_hist, all, leaks;
+	bool no_hist, all, leaks, header;
 };
 
 static int on_report_opt(void *ctx, const struct opt *opt, const struct opt_value *v)
@@ -145,6 +151,9 @@ static int on_report_opt(void *ctx, const struct opt *opt, const struct opt_valu
 		break;
 	case O_PPROF:
 		a->pprof = v->text;
+		break;
+	case O_HEADER:
+		a->header = true;
 		break;
 	case O_SYMFS:
 		symbolize__set_symfs(v->text);
@@ -210,6 +219,43 @@ static int print_partial(struct replay *rp, const struct report_args *a)
 		rp->t->comm, rp->t->allocator, rp->t->pid, (unsigned long long)rp->records);
 	peralloc__print_text(rp->pa, out, a->top ? a->top : 10);
 	return out_close(out, to) || ret ? 1 : 0;
+}
+
+/* --header: META as lines, and what the file holds. */
+static int print_header(struct replay *rp, const char *file)
+{
+	json_object *cmd;
+	time_t t = 0;
+	char when[64] = "?";
+
+	json_object_object_foreach(rp->meta, key, val)
+	{
+		if (!strcmp(key, "start_unix_s")) {
+			t = (time_t)json_object_get_double(val);
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", localtime(&t));
+		}
+	}
+	printf("recording:   %s (format %s, %llu blocks, %s)\n", file,
+	       replay__meta_str(rp, "format"), (unsigned long long)rp->rec.blocks,
+	       rp->rec.ended ? "closed" : "cut short");
+	printf("recorded:    %s by memstudy %s (%s)\n", when, replay__meta_str(rp, "memstudy"),
+	       replay__meta_str(rp, "memstudy_git"));
+	printf("host:        %s, kernel %s (%s), glibc %s\n", replay__meta_str(rp, "hostname"),
+	       replay__meta_str(rp, "kernel"), replay__meta_str(rp, "machine"),
+	       replay__meta_str(rp, "glibc"));
+	printf("traced:      pid %s (%s), %s mode, allocator %s\n", replay__meta_str(rp, "pid"),
+	       replay__meta_str(rp, "comm"), replay__meta_str(rp, "mode"),
+	       replay__meta_str(rp, "allocator"));
+	if (json_object_object_get_ex(rp->meta, "command", &cmd) &&
+	    json_object_array_length(cmd)) {
+		printf("command:    ");
+		for (size_t i = 0; i < json_object_array_length(cmd); i++)
+			printf(" %s", json_object_get_string(json_object_array_get_idx(cmd, i)));
+		printf("\n");
+	}
+	printf("records:     %llu, %llu distinct stacks%s\n", (unsigned long long)rp->records,
+	       (unsigned long long)rp->nstacks, rp->r ? "" : "; no summary (cut short)");
+	return 0;
 }
 
 static int write_report(struct replay *rp, const struct report_args *a)
@@ -282,6 +328,12 @@ int cmd_report(int argc, char **argv)
 	if (rp.bad_entries)
 		ms_warn("%s: %llu records refer to what the file does not hold (corrupt): left out",
 			args[0], (unsigned long long)rp.bad_entries);
+	if (a.header) {
+		ret = print_header(&rp, args[0]);
+		replay__free(&rp);
+		free(args);
+		return ret;
+	}
 	ret = write_exports(&rp, &a);
 	if (a.leaks)
 		ret |= print_leaks(&rp, &a);
