@@ -392,7 +392,10 @@ struct ms_event_module {
 #define MS_STACK_DEPTH	   64	 /* frames kept per user stack (stack map value: 8 bytes each) */
 #define MS_STACK_NO_FP	   -1000 /* stack_id: the caller keeps no frame pointer; caller only */
 #define MS_STACK_IN_RECORD -1001 /* stack_id: the record carries its stack (below) */
-#define MS_STACK_COPY_MAX  8192	 /* the most stack bytes one record carries */
+#define MS_STACK_UNWOUND                                                                           \
+	-1003		       /* stack_id: memstudy report's; the frames are final, and           \
+				* stack_len holds the recording's id of the stack */
+#define MS_STACK_COPY_MAX 8192 /* the most stack bytes one record carries */
 
 struct ms_event_alloc {
 	__u32 type; /* MS_EV_ALLOC */

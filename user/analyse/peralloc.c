@@ -116,6 +116,9 @@ struct peralloc {
 	/* where peralloc__finish reads stack ids (memstudy report: the recording's), or NULL */
 	bool (*stack_lookup)(void *ctx, int32_t id, uint64_t *ips);
 	void *stack_lookup_ctx;
+	/* memstudy report: the site of each recorded stack (by its id), once found */
+	uint32_t *recorded_site; /* site + 1 */
+	uint64_t recorded_cap;
 };
 
 static uint64_t index_bytes(struct peralloc *pa)
@@ -647,6 +650,26 @@ static void learn_copy_top(struct peralloc *pa, struct pa_thread *th, uint64_t s
 	}
 }
 
+/* memstudy report: a recorded allocation, its frames as the trace unwound them. */
+static int recorded_frames(struct peralloc *pa, const struct ms_event_alloc_stack *big, size_t size,
+			   uint64_t *frames)
+{
+	const size_t at_frames = offsetof(struct ms_event_alloc_stack, frames);
+	int n = big->nframes;
+	enum ms_unwind_end end = big->end < MS_UNWIND_END_MAX ? big->end : MS_UNWIND_EXPRESSION;
+
+	if ((size_t)n > (size - at_frames) / 8)
+		n = (int)((size - at_frames) / 8);
+	if (n > pa->stack_depth)
+		n = pa->stack_depth;
+	memcpy(frames, big->frames, n * sizeof(*frames));
+	pa->st.unwound++;
+	pa->st.unwind_end[end]++;
+	pa->last_nframes = n;
+	pa->last_end = end;
+	return n;
+}
+
 /*
  * An allocation record that carries its stack: the frames the kernel walked, and where it
  * stopped for want of rows with a copy of the stack from there, the rest unwound here with
@@ -663,6 +686,8 @@ static int record_frames(struct peralloc *pa, struct pa_thread *th, const struct
 	size_t len, used = 0;
 
 	pa->last_nframes = -1;
+	if (ev->stack_id == MS_STACK_UNWOUND && size >= at_frames)
+		return recorded_frames(pa, big, size, frames);
 	if (ev->stack_id != MS_STACK_IN_RECORD || size < at_frames)
 		return 0;
 	n = big->nframes;
@@ -702,6 +727,40 @@ done:
 	return n;
 }
 
+/* The site of a recorded stack: the same id, the same frames, so the same site (a stack
+ * from the record, as it was while recording). */
+static uint32_t recorded_site(struct peralloc *pa, const struct ms_event_alloc_stack *big,
+			      const uint64_t *frames, int nframes)
+{
+	uint32_t id = big->stack_len, site;
+
+	if (!nframes) /* no frames: a site by its caller, not by its stack */
+		return site_get(pa, MS_STACK_IN_RECORD, big->a.caller, big->a.fn, frames, 0);
+	if (id < pa->recorded_cap && pa->recorded_site[id]) {
+		site = pa->recorded_site[id] - 1;
+		pa->sites[site].fn_mask |= 1u << big->a.fn;
+		return site;
+	}
+	site = site_get(pa, MS_STACK_IN_RECORD, big->a.caller, big->a.fn, frames, nframes);
+	if (site == NIL)
+		return NIL;
+	if (id >= pa->recorded_cap) {
+		uint64_t cap = pa->recorded_cap ? pa->recorded_cap : 1024;
+		uint32_t *v;
+
+		while (cap <= id)
+			cap *= 2;
+		v = realloc(pa->recorded_site, cap * sizeof(*v));
+		if (!v)
+			return site;
+		memset(v + pa->recorded_cap, 0, (cap - pa->recorded_cap) * sizeof(*v));
+		pa->recorded_site = v;
+		pa->recorded_cap = cap;
+	}
+	pa->recorded_site[id] = site + 1;
+	return site;
+}
+
 static void on_alloc(struct peralloc *pa, const struct ms_event_alloc *ev, size_t size)
 {
 	uint64_t *frames = pa->last_frames;
@@ -719,7 +778,10 @@ static void on_alloc(struct peralloc *pa, const struct ms_event_alloc *ev, size_
 	/* realloc moved, or freed (size 0); an allocation's old_ptr is its pool */
 	if (ev->old_ptr && ev->kind != MS_KIND_ALLOC && (ev->ptr || !ev->size))
 		free_ptr(pa, ev->old_ptr, ev->fn);
-	site = site_get(pa, ev->stack_id, ev->caller, ev->fn, frames, nframes);
+	if (ev->stack_id == MS_STACK_UNWOUND)
+		site = recorded_site(pa, (const struct ms_event_alloc_stack *)ev, frames, nframes);
+	else
+		site = site_get(pa, ev->stack_id, ev->caller, ev->fn, frames, nframes);
 	if (site == NIL) {
 		pa->st.lost_nomem++;
 		return;
@@ -1021,6 +1083,7 @@ void peralloc__free(struct peralloc *pa)
 	addr_index__free(&pa->arenas);
 	free(pa->sites);
 	free(pa->site_slot);
+	free(pa->recorded_site);
 	free(pa->regions);
 	free(pa->freed);
 	free(pa->threads);

@@ -246,8 +246,7 @@ static int print_header(struct replay *rp, const char *file)
 	printf("traced:      pid %s (%s), %s mode, allocator %s\n", replay__meta_str(rp, "pid"),
 	       replay__meta_str(rp, "comm"), replay__meta_str(rp, "mode"),
 	       replay__meta_str(rp, "allocator"));
-	if (json_object_object_get_ex(rp->meta, "command", &cmd) &&
-	    json_object_array_length(cmd)) {
+	if (json_object_object_get_ex(rp->meta, "command", &cmd) && json_object_array_length(cmd)) {
 		printf("command:    ");
 		for (size_t i = 0; i < json_object_array_length(cmd); i++)
 			printf(" %s", json_object_get_string(json_object_array_get_idx(cmd, i)));

@@ -14,7 +14,9 @@
 #ifndef MEMSTUDY_RECORD_FORMAT_H
 #define MEMSTUDY_RECORD_FORMAT_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "memstudy.h"
 #include "analyse/peralloc.h"
@@ -63,6 +65,42 @@ enum rec_block_type {
 static inline uint32_t rec_entry_padded(uint32_t len)
 {
 	return (len + 7) & ~7u;
+}
+
+/*
+ * The kernel's records (types below MS_EV_TYPES) all hold their time at offset 8: stored as
+ * the difference from the block's previous kernel record's (from 0 at a block's start),
+ * which zstd packs far tighter than the times themselves. Its own inverse, in place.
+ */
+static inline bool rec_kernel_record(const uint8_t *rec, uint32_t len)
+{
+	uint32_t type;
+
+	memcpy(&type, rec, sizeof(type));
+	return len >= 16 && type < MS_EV_TYPES;
+}
+
+static inline void rec_ts_delta(uint8_t *rec, uint32_t len, uint64_t *prev)
+{
+	uint64_t ts, d;
+
+	if (!rec_kernel_record(rec, len))
+		return;
+	memcpy(&ts, rec + 8, 8);
+	d = ts - *prev;
+	*prev = ts;
+	memcpy(rec + 8, &d, 8);
+}
+
+static inline void rec_ts_undelta(uint8_t *rec, uint32_t len, uint64_t *prev)
+{
+	uint64_t d;
+
+	if (!rec_kernel_record(rec, len))
+		return;
+	memcpy(&d, rec + 8, 8);
+	*prev += d;
+	memcpy(rec + 8, prev, 8);
 }
 
 #define REC_EV_MAPS  0x1000u /* struct rec_ev_maps, then the text */

@@ -91,6 +91,24 @@ static int raw_reserve(struct recording *r, size_t n)
 	return 0;
 }
 
+/* The times of an EVENTS block's kernel records back from their deltas (format.h). Entries
+ * that run past the block are left for rec_events__next to report. */
+static void undelta(uint8_t *p, size_t len)
+{
+	uint64_t prev = 0;
+	size_t at = 0;
+
+	while (len - at >= REC_ENTRY_HDR) {
+		uint32_t n;
+
+		memcpy(&n, p + at, sizeof(n));
+		if (n < 8 || n > REC_BLOCK_MAX || len - at - REC_ENTRY_HDR < rec_entry_padded(n))
+			return;
+		rec_ts_undelta(p + at + REC_ENTRY_HDR, n, &prev);
+		at += REC_ENTRY_HDR + rec_entry_padded(n);
+	}
+}
+
 static int cut_short(struct recording *r, const char *how)
 {
 	r->cut = true;
@@ -148,6 +166,8 @@ int recording__next(struct recording *r, struct rec_block *b)
 		memcpy(r->raw, stored, h.raw_len);
 	}
 	b->data = r->raw;
+	if (h.type == REC_EVENTS)
+		undelta(r->raw, h.raw_len);
 	r->at += sizeof(h) + h.stored_len;
 	r->blocks++;
 	if (h.type == REC_END)

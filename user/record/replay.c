@@ -234,10 +234,10 @@ static void interned_alloc(struct replay *rp, const struct rec_ev_alloc *a, uint
 	}
 	st = &rp->stacks[a->stack];
 	big->a = a->a;
-	big->a.stack_id = MS_STACK_IN_RECORD;
+	big->a.stack_id = MS_STACK_UNWOUND; /* unwound while recording: not again */
 	big->nframes = st->n;
 	big->end = st->end;
-	big->stack_len = 0;
+	big->stack_len = a->stack; /* with MS_STACK_UNWOUND: the stack's id */
 	memcpy(big->frames, rp->frames + st->at, st->n * sizeof(uint64_t));
 	event_sink__record(&rp->ev, big, offsetof(struct ms_event_alloc_stack, frames) + st->n * 8);
 }

@@ -26,6 +26,7 @@ struct recorder {
 	uint8_t *out; /* one compressed block */
 	size_t out_cap;
 	uint64_t entries, bytes;
+	uint64_t prev_ts; /* the block's last kernel record's time: each is stored as a delta */
 	bool failed;
 };
 
@@ -125,6 +126,7 @@ int recorder__flush(struct recorder *r)
 		return r->failed ? -1 : 0;
 	ret = recorder__block(r, REC_EVENTS, r->buf, r->used);
 	r->used = 0;
+	r->prev_ts = 0; /* each block is read on its own */
 	return ret;
 }
 
@@ -149,6 +151,7 @@ int recorder__entry(struct recorder *r, const void *head, size_t hlen, const voi
 	if (blen)
 		memcpy(p + REC_ENTRY_HDR + hlen, body, blen);
 	memset(p + REC_ENTRY_HDR + len, 0, whole - REC_ENTRY_HDR - len);
+	rec_ts_delta(p + REC_ENTRY_HDR, len, &r->prev_ts);
 	r->used += whole;
 	r->entries++;
 	return 0;
