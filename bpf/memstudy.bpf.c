@@ -1553,6 +1553,46 @@ int BPF_PROG(page_fault_kernel, unsigned long address, struct pt_regs *regs,
 	return 0;
 }
 
+/* The resident-set counter values last sent, per counter (memstudy record's timeline). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MS_RSS_MEMBERS);
+	__type(key, __u32);
+	__type(value, __s64);
+} rss_sent SEC(".maps");
+
+/* kmem/rss_stat: one of an mm's counters changed; the target's own (curr), by a step. */
+SEC("tracepoint")
+int rss_stat(struct trace_event_raw_rss_stat *ctx)
+{
+	__u32 member = ctx->member;
+	struct ms_event_rss *e;
+	__s64 *sent, d;
+
+	if (!ctx->curr || !is_target() || member >= MS_RSS_MEMBERS)
+		return 0;
+	sent = bpf_map_lookup_elem(&rss_sent, &member);
+	if (!sent)
+		return 0;
+	d = ctx->size - *sent;
+	if (d < MS_RSS_STEP && d > -MS_RSS_STEP)
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		record_lost(MS_EV_RSS);
+		return 0;
+	}
+	*sent = ctx->size;
+	e->type = MS_EV_RSS;
+	e->tid = (__u32)bpf_get_current_pid_tgid();
+	e->ts_ns = bpf_ktime_get_ns();
+	e->member = member;
+	e->pad = 0;
+	e->bytes = ctx->size;
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	return 0;
+}
+
 /* Software event PERF_COUNT_SW_PAGE_FAULTS_MAJ, one per CPU, sample period 1. */
 SEC("perf_event")
 int major_fault(struct bpf_perf_event_data *ctx)

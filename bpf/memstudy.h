@@ -317,6 +317,7 @@ enum ms_event_type {
 	MS_EV_SLOW,    /* an allocator call among the slowest so far (--slowest) */
 	MS_EV_SYSCALL, /* a memory syscall made outside any allocator call */
 	MS_EV_PROC,    /* --follow: a process of the followed tree forked or exited */
+	MS_EV_RSS,     /* memstudy record: the target's resident set moved (kmem/rss_stat) */
 	MS_EV_TYPES = 16, /* room for every type, a power of two: lost_records[] */
 };
 
@@ -354,6 +355,22 @@ struct ms_event_proc {
 	__s32 exit_code; /* exit: as wait() reports it */
 	__u32 stopped;	 /* fork: SIGSTOP was sent to it */
 	char comm[16];
+};
+
+/*
+ * The target's resident memory as the kernel counts it (kmem/rss_stat, one of its mm's
+ * counters changed): sent when a counter has moved by MS_RSS_STEP since the last record
+ * of it, so that a timeline gets every step without a record per page.
+ */
+#define MS_RSS_STEP    (256 << 10)
+#define MS_RSS_MEMBERS 4 /* MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES */
+struct ms_event_rss {
+	__u32 type; /* MS_EV_RSS */
+	__u32 tid;
+	__u64 ts_ns;
+	__u32 member; /* the counter: 0 file pages, 1 anonymous, 2 swap entries, 3 shmem */
+	__u32 pad;
+	__s64 bytes; /* its value now */
 };
 
 /*
@@ -584,7 +601,8 @@ _Static_assert(sizeof(struct ms_call_syscall) == 40 && sizeof(struct ms_call_wor
 		   sizeof(struct ms_thread_work) % 8 == 0 && sizeof(struct ms_own_stats) % 8 == 0 &&
 		   MS_STEP_COUNT <= MS_STEP_MAX,
 	       "call work and thread records");
-_Static_assert(sizeof(struct ms_event_proc) == 48, "process records");
+_Static_assert(sizeof(struct ms_event_proc) == 48 && sizeof(struct ms_event_rss) == 32,
+	       "process and resident-set records");
 _Static_assert(MS_EV_TYPES > MS_EV_PROC && !(MS_EV_TYPES & (MS_EV_TYPES - 1)),
 	       "lost_records[] is indexed by type & (MS_EV_TYPES - 1)");
 

@@ -278,6 +278,145 @@ class Leaks(unittest.TestCase):
         self.assertIn("not kept per call site", p.stderr)
 
 
+class FoundingNotesTools(unittest.TestCase):
+    """The founding notes' own tools, from a recording: the log glibc's mtrace() writes,
+    read by Debian's mtrace script."""
+
+    def setUp(self):
+        need_bpf(self)
+        self.r = Recording()
+
+    def tearDown(self):
+        self.r.close()
+
+    def test_mtrace_script_lists_the_leaks(self):
+        p = self.r.record(self, [], [target("leaks"), "20"])
+        truth = dict(kv.split("=") for kv in re.search(r"leaked: (.*)", p.stdout).group(1).split())
+        log = self.r.path("mtrace.log")
+        q = self.r.report("--mtrace", log)
+        self.assertEqual(q.returncode, 0, q.stderr)
+        with open(log) as f:
+            text = f.read()
+        self.assertTrue(text.startswith("= Start\n") and text.endswith("= End\n"))
+        m = run(["mtrace", target("leaks"), log])
+        self.assertEqual(m.returncode, 1, m.stdout + m.stderr)  # 1: there are leaks
+        self.assertIn("Memory not freed:", m.stdout)
+        lines = [l for l in m.stdout.splitlines() if l.startswith("0x")]
+        live = self.r.live_json()["per_allocation"]["live_at_end"]
+        self.assertEqual(len(lines), live)
+        # each 64 KiB block of leak_aligned, named by addr2line through the script
+        aligned = [l for l in lines if re.search(r"0x10000\s+at .*leaks\.cpp:\d+", l)]
+        self.assertEqual(len(aligned), int(truth["aligned"]), m.stdout)
+        self.assertNotIn("was never alloc'd", m.stdout)
+
+
+class Timeline(unittest.TestCase):
+    """Memory over time against the workload's own readings of its resident set and its
+    own counts, and the Perfetto timeline made of the same records."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.r = Recording()
+        if os.geteuid() != 0:
+            return
+        p = memstudy(["record", "-o", cls.r.rec, "--json", cls.r.live, "--", WORKLOAD,
+                      "churn", "--count", "100000"])
+        cls.rc, cls.out, cls.err = p.returncode, p.stdout, p.stderr
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.r.close()
+
+    def setUp(self):
+        need_bpf(self)
+        self.assertEqual(self.rc, 0, self.err)
+
+    def phase_ends(self):
+        """When each phase ended, in seconds since the trace started (phases are
+        contiguous: each one's duration from the report)."""
+        t, ends = 0.0, {}
+        for ph in self.r.live_json()["phases"]:
+            t += ph["duration_s"]
+            ends[ph["name"]] = t
+        return ends
+
+    def points(self):
+        import csv
+        out = self.r.path("tl.csv")
+        if not os.path.exists(out):
+            p = self.r.report("--timeline", out)
+            self.assertEqual(p.returncode, 0, p.stderr)
+        with open(out) as f:
+            return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+    def at(self, points, t):
+        """The last point at or before T."""
+        return [p for p in points if p["t_s"] <= t][-1]
+
+    def test_resident_set_is_the_workloads_own(self):
+        pts, ends = self.points(), self.phase_ends()
+        # the workload read its VmRSS at each phase's end (rss_kb before>after)
+        rss = {m.group(1): int(m.group(2)) * 1024 for m in
+               re.finditer(r"^(alloc|touch|free)\s+.*?\s(\d+)>(\d+)\s+0x", self.out, re.M)}
+        after = {m.group(1): int(m.group(3)) * 1024 for m in
+                 re.finditer(r"^(alloc|touch|free)\s+.*?\s(\d+)>(\d+)\s+0x", self.out, re.M)}
+        self.assertEqual(set(after), {"alloc", "touch", "free"}, self.out)
+        # at the end of "touch" every block is resident; the kernel's counter is sent in
+        # 256 KiB steps: the point there is within a step (and a few pages) of it
+        p = self.at(pts, ends["touch"])
+        self.assertLess(abs(p["rss_bytes"] - after["touch"]), 256 * 1024 + 16 * 4096,
+                        (p, after["touch"]))
+        # and the peak is the workload's peak
+        self.assertLess(abs(max(q["rss_bytes"] for q in pts) - after["touch"]),
+                        256 * 1024 + 16 * 4096)
+        self.assertTrue(rss)
+
+    def test_live_bytes_are_the_workloads_blocks(self):
+        pts, ends = self.points(), self.phase_ends()
+        p = self.at(pts, ends["touch"])
+        # 100000 blocks of 1040 bytes live (and the few the C runtime holds)
+        self.assertGreaterEqual(p["live_bytes"], 100000 * 1040)
+        self.assertLess(p["live_bytes"], 100000 * 1040 + 64 * 1024)
+        self.assertGreaterEqual(p["allocator_mapped_bytes"], p["live_bytes"])
+        last = pts[-1]
+        self.assertLess(last["live_bytes"], 64 * 1024)
+        self.assertEqual(last["allocs"], self.r.live_json()["per_allocation"]["allocations"])
+        self.assertTrue(os.path.getsize(self.r.path("tl.png")) > 10000)
+
+    def test_perfetto_trace(self):
+        out = self.r.path("trace.json")
+        p = self.r.report("--perfetto", out)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(out) as f:
+            trace = json.load(f)  # Chrome's trace-event format: JSON, its rules below
+        events = trace["traceEvents"]
+        for e in events:
+            self.assertIn(e["ph"], "XiCM", e)
+            self.assertIsInstance(e["ts"], (int, float))
+            self.assertIsInstance(e["pid"], int)
+            self.assertIsInstance(e["tid"], int)
+            if e["ph"] == "X":
+                self.assertGreaterEqual(e["dur"], 0)
+            if e["ph"] == "C":
+                self.assertTrue(all(isinstance(v, (int, float)) for v in e["args"].values()))
+        live = self.r.live_json()
+        slow = [e for e in events if e["ph"] == "X" and e.get("cat") == "allocator"]
+        kept = sum(len(f.get("slowest", [])) for f in live["functions"].values())
+        self.assertGreaterEqual(len(slow), kept)  # every call that joined the slowest
+        slowest = max(f["slowest"][0]["ns"] for f in live["functions"].values() if f.get("slowest"))
+        self.assertAlmostEqual(max(e["dur"] for e in slow), slowest / 1e3, places=2)
+        mem = [e for e in events if e["ph"] == "C" and e["name"] == "memory"]
+        pts = self.points()
+        self.assertEqual(mem[-1]["args"]["rss_bytes"], pts[-1]["rss_bytes"])
+        self.assertEqual(sum(e["args"]["allocations"] for e in events
+                             if e["ph"] == "C" and e["name"] == "activity"),
+                         live["per_allocation"]["allocations"])
+        names = {e["args"]["name"] for e in events if e["ph"] == "M"}
+        self.assertIn("memstudy-worklo", names)
+        brks = [e for e in events if e["ph"] == "i" and e["name"] == "brk"]
+        self.assertEqual(len(brks), live["syscalls"]["brk"]["calls"])
+
+
 class BadFiles(unittest.TestCase):
     """Cut short by kill -9, truncated, corrupt, not a recording: one line that says what
     and where, exit 1, and what the file holds when it holds anything."""

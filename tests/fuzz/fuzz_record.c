@@ -51,7 +51,7 @@ static void setup(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct replay rp;
+	struct replay rp = {0};
 	uint8_t *file = NULL;
 	char err[512];
 

@@ -132,7 +132,7 @@ TEST(cut_short_reads_its_whole_blocks)
 {
 	size_t len;
 	char *g = golden(&len), err[512];
-	struct replay rp;
+	struct replay rp = {0};
 	struct rec_block_header h;
 	size_t at = sizeof(struct rec_file_header), last_events_end = 0;
 
@@ -164,7 +164,7 @@ TEST(corrupt_and_foreign_files_say_where)
 {
 	size_t len;
 	char *g = golden(&len), err[512];
-	struct replay rp;
+	struct replay rp = {0};
 	struct rec_file_header fh;
 
 	if (!g)

@@ -340,6 +340,7 @@ int addr_index__insert(struct addr_index *ix, uint64_t ptr, uint64_t size, uint3
 	}
 	*out = e;
 	ix->live++;
+	ix->live_bytes += size;
 	return 0;
 }
 
@@ -369,6 +370,7 @@ void addr_index__remove(struct addr_index *ix, uint32_t e)
 		}
 	}
 	ix->live--;
+	ix->live_bytes -= x->size;
 	entry_put(ix, e);
 }
 

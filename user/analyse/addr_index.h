@@ -36,7 +36,8 @@ struct addr_index {
 	uint32_t nblocks, used, free_list;
 	struct pa_ihash by_ptr, by_page;
 	uint32_t large_root;
-	uint64_t live; /* entries in the index */
+	uint64_t live;	     /* entries in the index */
+	uint64_t live_bytes; /* their sizes, summed */
 };
 
 /* A 64-bit mix (murmur3 finalizer): the hashes of the collector use it. */

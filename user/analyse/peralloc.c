@@ -113,6 +113,7 @@ struct peralloc {
 	uint64_t last_frames[MS_STACK_DEPTH];
 	int last_nframes; /* -1: the record carried no stack */
 	enum ms_unwind_end last_end;
+	uint32_t last_site; /* its site, or NIL */
 	/* where peralloc__finish reads stack ids (memstudy report: the recording's), or NULL */
 	bool (*stack_lookup)(void *ctx, int32_t id, uint64_t *ips);
 	void *stack_lookup_ctx;
@@ -782,6 +783,7 @@ static void on_alloc(struct peralloc *pa, const struct ms_event_alloc *ev, size_
 		site = recorded_site(pa, (const struct ms_event_alloc_stack *)ev, frames, nframes);
 	else
 		site = site_get(pa, ev->stack_id, ev->caller, ev->fn, frames, nframes);
+	pa->last_site = site;
 	if (site == NIL) {
 		pa->st.lost_nomem++;
 		return;
@@ -1406,10 +1408,11 @@ void peralloc__exec(struct peralloc *pa)
 }
 
 int peralloc__last_stack(const struct peralloc *pa, const uint64_t **frames,
-			 enum ms_unwind_end *end)
+			 enum ms_unwind_end *end, uint32_t *site)
 {
 	*frames = pa->last_frames;
 	*end = pa->last_end;
+	*site = pa->last_site;
 	return pa->last_nframes;
 }
 
@@ -1446,6 +1449,23 @@ uint64_t peralloc__lost(const struct peralloc *pa)
 uint64_t peralloc__events(const struct peralloc *pa)
 {
 	return pa->st.events;
+}
+
+struct codemap *peralloc__codemap(const struct peralloc *pa)
+{
+	return pa->cm;
+}
+
+uint64_t peralloc__live_bytes(const struct peralloc *pa)
+{
+	return pa->live.live_bytes + pa->arenas.live_bytes;
+}
+
+uint64_t peralloc__allocator_mapped(struct peralloc *pa)
+{
+	uint64_t heap = pa->heap_end > pa->heap_start ? pa->heap_end - pa->heap_start : 0;
+
+	return heap + peralloc__bytes_mapped_in_alloc(pa, 0, UINT64_MAX);
 }
 
 uint64_t peralloc__bytes_mapped_in_alloc(struct peralloc *pa, uint64_t start, uint64_t end)

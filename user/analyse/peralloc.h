@@ -63,10 +63,11 @@ void peralloc__refresh_modules(struct peralloc *pa, bool force);
 void peralloc__finish(struct peralloc *pa, int stack_fd, uint64_t stack_errors,
 		      const uint64_t lost_records[MS_EV_TYPES], uint64_t thread_state_lost);
 /* memstudy record: the stack the last allocation record was unwound to (FRAMES, valid
- * until the next record) and why its walk ended; how many frames, -1 when the record
- * carried none (its stack id says where it is). */
+ * until the next record), why its walk ended, and its site (the same frames, the same
+ * site; 0xffffffff: none); how many frames, -1 when the record carried none (its stack id
+ * says where it is). */
 int peralloc__last_stack(const struct peralloc *pa, const uint64_t **frames,
-			 enum ms_unwind_end *end);
+			 enum ms_unwind_end *end, uint32_t *site);
 /* memstudy report: where peralloc__finish finds the kernel's stacks by id (the recording's
  * copy of the stack map), instead of the map. LOOKUP fills IPS (MS_STACK_DEPTH, 0-ended). */
 void peralloc__set_stack_lookup(struct peralloc *pa,
@@ -87,6 +88,12 @@ uint64_t peralloc__events(const struct peralloc *pa);
  * BUF (after peralloc__finish). False when no live allocation holds it. */
 bool peralloc__describe_addr(struct peralloc *pa, uint64_t addr, char *buf, size_t size);
 
+/* The code map PA names its stacks with. */
+struct codemap *peralloc__codemap(const struct peralloc *pa);
+/* The timeline's: the bytes of the blocks live now (as requested), and what the allocator
+ * holds mapped: the heap's extent (brk) and what it mmapped inside its calls. */
+uint64_t peralloc__live_bytes(const struct peralloc *pa);
+uint64_t peralloc__allocator_mapped(struct peralloc *pa);
 /* How many bytes of [START, END) the allocator mapped inside its calls (mmap, mremap made
  * in a malloc-family call), as far as the trace saw. */
 uint64_t peralloc__bytes_mapped_in_alloc(struct peralloc *pa, uint64_t start, uint64_t end);

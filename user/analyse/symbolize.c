@@ -536,6 +536,14 @@ int symbolize__nmappings(const struct symbolizer *s)
 	return s->nmaps;
 }
 
+const char *symbolize__module_path(struct symbolizer *s, uint64_t addr)
+{
+	struct sym_mapping *m = NULL;
+
+	module_of(s, addr, &m);
+	return m ? m->path : "";
+}
+
 const char *symbolize__mapping_file(struct symbolizer *s, int i, uint64_t *off, char *build_id,
 				    size_t len)
 {

@@ -51,6 +51,8 @@ const char *symbolize__function_at(struct symbolizer *s, Dwfl_Module *mod, uint6
  * its file cannot be read). */
 int symbolize__nmappings(const struct symbolizer *s);
 Dwfl_Module *symbolize__mapping(struct symbolizer *s, int i, uint64_t *start, uint64_t *end);
+/* The path of the file mapped at ADDR, as mapped; "" when none is. */
+const char *symbolize__module_path(struct symbolizer *s, uint64_t addr);
 /* Mapping I's file (its path as mapped), file offset, and GNU build-id in hex into BUILD_ID
  * ("" when the file has none or cannot be read). */
 const char *symbolize__mapping_file(struct symbolizer *s, int i, uint64_t *off, char *build_id,

@@ -479,6 +479,11 @@ static int attach_kernel_side(struct tracer *tr, const struct probe_progs *p)
 	    /* slow calls: the time a call spent switched out */
 	    (tr->opts.slowest &&
 	     add_link(tr, bpf_program__attach(p->sched_switch), "sched_switch")) ||
+	    /* memstudy record: the resident set over time (the floor has no such program) */
+	    (tr->opts.rss && tr->per_alloc &&
+	     add_link(tr,
+		      bpf_program__attach_tracepoint(tr->skel->progs.rss_stat, "kmem", "rss_stat"),
+		      "kmem/rss_stat")) ||
 	    add_link(tr, bpf_program__attach(p->page_fault), "page_fault_user") ||
 	    add_link(tr, bpf_program__attach(p->page_fault_kernel), "page_fault_kernel") ||
 	    attach_major_faults(tr, p->major_fault))

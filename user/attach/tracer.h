@@ -35,6 +35,7 @@ struct tracer_opts {
 	unsigned int thread_work; /* threads with numbers of their own; 0 = default */
 	bool follow;		  /* --follow: the target's children are traced too */
 	unsigned int follow_max;  /* processes followed at once; 0 = default */
+	bool rss;		  /* memstudy record: the resident set's steps (MS_EV_RSS) */
 };
 
 /* The probes of one followed process other than the target (tracer__attach_process). */

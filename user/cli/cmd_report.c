@@ -13,6 +13,7 @@
 #include "analyse/codemap.h"
 #include "analyse/peralloc.h"
 #include "analyse/symbolize.h"
+#include "analyse/timeline.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/trace_session.h"
@@ -21,6 +22,9 @@
 #include "lib/util.h"
 #include "output/exports.h"
 #include "output/leaks.h"
+#include "output/mtrace.h"
+#include "output/perfetto.h"
+#include "output/timeline_out.h"
 #include "output/report.h"
 #include "output/trace_report.h"
 #include "record/replay.h"
@@ -39,6 +43,10 @@ enum {
 	O_PPROF,
 	O_SYMFS,
 	O_HEADER,
+	O_TIMELINE,
+	O_PERFETTO,
+	O_PERFETTO_ALL,
+	O_MTRACE,
 };
 
 static const struct opt report_table[] = {
@@ -74,6 +82,25 @@ static const struct opt report_table[] = {
      "write a gzipped pprof profile (go tool pprof, Pyroscope, Parca):\n"
      "alloc_objects, alloc_space, inuse_objects, inuse_space,\n"
      "page_faults and resident_bytes per call stack"},
+    {O_TIMELINE, "timeline", 0, OPT_OUTPUT, "FILE.csv",
+     "memory over time, a point every 10 ms of the trace: bytes live\n"
+     "(as requested), bytes the allocator holds mapped (heap and its\n"
+     "mmaps), the resident set as the kernel counts it (anonymous,\n"
+     "file, shared), calls and faults so far; and FILE.png, drawn by\n"
+     "gnuplot"},
+    {O_PERFETTO, "perfetto", 0, OPT_OUTPUT, "FILE.json",
+     "a timeline for ui.perfetto.dev or chrome://tracing (Chrome's\n"
+     "trace-event JSON): per thread the slow allocator calls with\n"
+     "their durations, syscalls and faults, the memory syscalls made\n"
+     "outside calls, brk/mmap/munmap/mremap as instants; counters of\n"
+     "live, mapped and resident bytes, calls and faults every 10 ms"},
+    {O_PERFETTO_ALL, "perfetto-all", 0, OPT_FLAG, NULL,
+     "with --perfetto: every allocation and free too, as instants (a\n"
+     "big file: ~150 bytes each)"},
+    {O_MTRACE, "mtrace", 0, OPT_OUTPUT, "FILE",
+     "the log glibc's mtrace() writes, for Debian's mtrace script\n"
+     "(libc-dev-bin): 'mtrace PROGRAM FILE' lists what was not freed,\n"
+     "with source lines, for a program that never called mtrace()"},
     {O_HEADER, "header", 0, OPT_FLAG, NULL,
      "instead of the report: what the recording says of itself - the\n"
      "command, when, on which kernel and host, by which memstudy, how\n"
@@ -112,9 +139,9 @@ const struct cmd_doc report_doc = {
 };
 
 struct report_args {
-	const char *output, *json, *folded, *pprof, *suppressions;
+	const char *output, *json, *folded, *pprof, *suppressions, *timeline, *perfetto, *mtrace;
 	int top, weight;
-	bool no_hist, all, leaks, header;
+	bool no_hist, all, leaks, header, perfetto_all;
 };
 
 static int on_report_opt(void *ctx, const struct opt *opt, const struct opt_value *v)
@@ -154,6 +181,18 @@ static int on_report_opt(void *ctx, const struct opt *opt, const struct opt_valu
 		break;
 	case O_HEADER:
 		a->header = true;
+		break;
+	case O_TIMELINE:
+		a->timeline = v->text;
+		break;
+	case O_PERFETTO:
+		a->perfetto = v->text;
+		break;
+	case O_PERFETTO_ALL:
+		a->perfetto_all = true;
+		break;
+	case O_MTRACE:
+		a->mtrace = v->text;
 		break;
 	case O_SYMFS:
 		symbolize__set_symfs(v->text);
@@ -268,6 +307,30 @@ static int write_report(struct replay *rp, const struct report_args *a)
 	return trace_report__write(rp->r, &o, rp->pa, rp->sc);
 }
 
+/* --timeline FILE.csv, and its picture beside it: FILE.png. */
+static int write_timeline(struct replay *rp, struct timeline *tl, const char *csv)
+{
+	uint64_t t0 = rp->r ? rp->r->phases[0].start_ns : tl->n ? tl->v[0].ts_ns : 0;
+	size_t n = strlen(csv);
+	char *png;
+	int ret;
+
+	timeline__finish(tl, rp->pa);
+	if (timeline__write_csv(tl, t0, csv))
+		return 1;
+	if (!strcmp(csv, "-"))
+		return 0;
+	png = n > 4 && !strcmp(csv + n - 4, ".csv") ? xasprintf("%.*s.png", (int)(n - 4), csv)
+						    : xasprintf("%s.png", csv);
+	ret = timeline__plot(csv, png, rp->t->comm);
+	if (!ret)
+		fprintf(stderr, "memstudy: wrote %s and %s (%zu points%s)\n", csv, png, tl->n,
+			tl->rss_records ? ""
+					: "; no resident-set records: recorded before they were");
+	free(png);
+	return ret;
+}
+
 static int write_exports(struct replay *rp, const struct report_args *a)
 {
 	json_object *v;
@@ -297,9 +360,12 @@ static int write_exports(struct replay *rp, const struct report_args *a)
 int cmd_report(int argc, char **argv)
 {
 	struct report_args a = {0};
-	struct replay rp;
+	struct replay rp = {0};
+	struct timeline tl;
+	struct perfetto *pf = NULL;
+	struct mtrace_log *mt = NULL;
 	char **args, err[512];
-	int rc, nargs, ret;
+	int rc, nargs, ret, ret_pf = 0;
 
 	rc = opt_parse(&report_doc, argc, argv, OPT_PERMUTE, on_report_opt, &a, &args, &nargs);
 	if (rc)
@@ -315,10 +381,51 @@ int cmd_report(int argc, char **argv)
 		free(args);
 		return opt_usage_error(&report_doc, "--suppressions goes with --leaks");
 	}
+	timeline__init(&tl, 10 * 1000 * 1000);
+	if (a.timeline)
+		replay__observe(&rp, &(struct replay_observer){timeline__record, &tl});
+	if (a.perfetto) {
+		/* the function names come with the recording: the report's are its TARGET's */
+		pf = perfetto__open(a.perfetto, a.perfetto_all, 0, rp.names, MS_FN_MAX);
+		if (!pf) {
+			free(args);
+			return 1;
+		}
+		replay__observe(&rp, &(struct replay_observer){perfetto__record, pf});
+	}
+	if (a.mtrace) {
+		mt = mtrace_log__open(a.mtrace);
+		if (!mt) {
+			if (pf)
+				perfetto__close(pf, NULL, NULL, "");
+			free(args);
+			return 1;
+		}
+		replay__observe(&rp, &(struct replay_observer){mtrace_log__record, mt});
+	}
 	rc = replay__load(&rp, args[0], err, sizeof(err));
+	if (mt) {
+		int mr = mtrace_log__close(mt);
+
+		if (!mr && rc >= 0)
+			fprintf(stderr, "memstudy: wrote %s (mtrace %s %s)\n", a.mtrace,
+				replay__meta_str(&rp, "exe"), a.mtrace);
+		ret_pf |= mr;
+	}
+	if (pf) { /* its process is the recording's */
+		int pr = perfetto__close(pf, rp.pa, rp.r, rp.t ? rp.t->comm : "?");
+
+		if (!pr && rc >= 0)
+			fprintf(stderr,
+				"memstudy: wrote %s (open it in ui.perfetto.dev or "
+				"chrome://tracing)\n",
+				a.perfetto);
+		ret_pf |= pr;
+	}
 	if (rc < 0) {
 		ms_err("%s: %s", args[0], err);
 		replay__free(&rp);
+		timeline__free(&tl);
 		free(args);
 		return 1;
 	}
@@ -330,17 +437,22 @@ int cmd_report(int argc, char **argv)
 	if (a.header) {
 		ret = print_header(&rp, args[0]);
 		replay__free(&rp);
+		timeline__free(&tl);
 		free(args);
 		return ret;
 	}
-	ret = write_exports(&rp, &a);
+	ret = write_exports(&rp, &a) | ret_pf;
+	if (a.timeline)
+		ret |= write_timeline(&rp, &tl, a.timeline);
 	if (a.leaks)
 		ret |= print_leaks(&rp, &a);
 	else if (!rp.r)
 		ret |= print_partial(&rp, &a);
-	else if (!(a.folded || a.pprof) || a.output || a.json)
+	else if (!(a.folded || a.pprof || a.timeline || a.perfetto || a.mtrace) || a.output ||
+		 a.json)
 		ret |= write_report(&rp, &a);
 	replay__free(&rp);
+	timeline__free(&tl);
 	symbolize__set_symfs(NULL);
 	free(args);
 	return ret || rc > 0 ? 1 : 0;

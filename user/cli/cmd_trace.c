@@ -471,6 +471,7 @@ static int parse_opts(int argc, char **argv, const struct cmd_doc *doc, struct t
 	}
 	if (c.record_mode) {
 		o->tracer.per_alloc = true;
+		o->tracer.rss = true; /* the timeline's resident set */
 		if (!o->record)
 			o->record = DEFAULT_RECORDING;
 	}

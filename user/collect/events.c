@@ -95,6 +95,7 @@ static const size_t record_size[MS_EV_TYPES] = {
 	[MS_EV_SLOW] = offsetof(struct ms_event_slow, stack),
 	[MS_EV_SYSCALL] = offsetof(struct ms_event_syscall, stack),
 	[MS_EV_PROC] = sizeof(struct ms_event_proc),
+	[MS_EV_RSS] = sizeof(struct ms_event_rss),
 };
 /* clang-format on */
 
@@ -119,6 +120,8 @@ int event_sink__record(void *sink, void *data, size_t size)
 	case MS_EV_PROC:
 		if (s->procs)
 			procs__event(s->procs, data);
+		break;
+	case MS_EV_RSS: /* for a recording's timeline (record/timeline.c) */
 		break;
 	case MS_EV_MODULE: {
 		struct codemap *cm = s->procs ? procs__codemap_of(s->procs, tid) : NULL;

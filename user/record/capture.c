@@ -43,6 +43,13 @@ struct capture {
 	uint64_t nslots, nstacks;
 	uint64_t *frames; /* every interned stack's frames, one after the other */
 	uint64_t nframes, frames_cap;
+	/* the collector's site of a stack (the same frames) -> its number + 1 and its end:
+	 * a stack seen again is found without hashing its frames */
+	struct site_stack {
+		uint32_t id;
+		uint32_t end;
+	} * by_site;
+	uint64_t by_site_cap;
 	uint64_t last_flush_ns;
 	char *path;
 	/* the kernel's count of dropped allocation records, as last written */
@@ -209,6 +216,31 @@ static int64_t stack_intern(struct capture *c, const uint64_t *f, int n, int end
 	return e.id;
 }
 
+/* The number of a stack whose site is SITE (frames make the site when there are any). */
+static int64_t stack_of_site(struct capture *c, uint32_t site, const uint64_t *f, int n, int end)
+{
+	int64_t id;
+
+	if (n > 0 && site < c->by_site_cap && c->by_site[site].id &&
+	    c->by_site[site].end == (uint32_t)end)
+		return c->by_site[site].id - 1;
+	id = stack_intern(c, f, n, end);
+	if (id < 0 || n <= 0 || site == UINT32_MAX)
+		return id;
+	if (site >= c->by_site_cap) {
+		uint64_t cap = c->by_site_cap ? c->by_site_cap : 1024;
+
+		while (cap <= site)
+			cap *= 2;
+		c->by_site = xrealloc(c->by_site, cap * sizeof(*c->by_site));
+		memset(c->by_site + c->by_site_cap, 0,
+		       (cap - c->by_site_cap) * sizeof(*c->by_site));
+		c->by_site_cap = cap;
+	}
+	c->by_site[site] = (struct site_stack){id + 1, end};
+	return id;
+}
+
 int capture__record(void *ctx, void *data, size_t size)
 {
 	struct capture *c = ctx;
@@ -226,11 +258,12 @@ int capture__record(void *ctx, void *data, size_t size)
 		const struct ms_event_alloc *a = data;
 		const uint64_t *frames;
 		enum ms_unwind_end end;
-		int n = peralloc__last_stack(c->pa, &frames, &end);
+		uint32_t site;
+		int n = peralloc__last_stack(c->pa, &frames, &end, &site);
 
 		if (a->stack_id == MS_STACK_IN_RECORD && n >= 0) {
 			struct rec_ev_alloc r = {.a = *a};
-			int64_t id = stack_intern(c, frames, n, end);
+			int64_t id = stack_of_site(c, site, frames, n, end);
 
 			if (id >= 0) {
 				r.a.stack_id = REC_STACK_INTERNED;
@@ -296,6 +329,7 @@ static void capture__free(struct capture *c)
 	c->cm->maps_tap = NULL;
 	free(c->slots);
 	free(c->frames);
+	free(c->by_site);
 	free(c->path);
 	free(c);
 }

@@ -221,6 +221,15 @@ static void add_stack(struct replay *rp, const struct rec_ev_stack *e, uint32_t 
 	rp->nframes += n;
 }
 
+/* A kernel record to whoever else reads them (seeing the collectors' state before it),
+ * then to the collectors. */
+static void feed(struct replay *rp, const void *rec, uint32_t len)
+{
+	for (int i = 0; i < rp->nobs; i++)
+		rp->obs[i].fn(rp->obs[i].ctx, rp->pa, rp->t->pid, rec, len);
+	event_sink__record(&rp->ev, (void *)rec, len);
+}
+
 /* An allocation whose stack was interned: the record as the collector first took it, its
  * stack the frames it unwound (so nothing is unwound again). */
 static void interned_alloc(struct replay *rp, const struct rec_ev_alloc *a, uint32_t len)
@@ -239,7 +248,7 @@ static void interned_alloc(struct replay *rp, const struct rec_ev_alloc *a, uint
 	big->end = st->end;
 	big->stack_len = a->stack; /* with MS_STACK_UNWOUND: the stack's id */
 	memcpy(big->frames, rp->frames + st->at, st->n * sizeof(uint64_t));
-	event_sink__record(&rp->ev, big, offsetof(struct ms_event_alloc_stack, frames) + st->n * 8);
+	feed(rp, big, offsetof(struct ms_event_alloc_stack, frames) + st->n * 8);
 }
 
 /* Past the user address space (47 bits on x86-64): no process made it, the file is bad. */
@@ -308,14 +317,14 @@ static void on_events(struct replay *rp, const struct rec_block *b)
 				interned_alloc(rp, rec, len);
 				break;
 			}
-			event_sink__record(&rp->ev, (void *)rec, len);
+			feed(rp, rec, len);
 			break;
 		case MS_EV_MAP:
 			if (len >= sizeof(struct ms_event_map) && impossible_map(rec)) {
 				rp->bad_entries++;
 				break;
 			}
-			event_sink__record(&rp->ev, (void *)rec, len);
+			feed(rp, rec, len);
 			break;
 		case MS_EV_FREE:
 			if (len >= sizeof(struct ms_event_free) && impossible_free(rec)) {
@@ -324,7 +333,7 @@ static void on_events(struct replay *rp, const struct rec_block *b)
 			}
 			/* fall through */
 		default:
-			event_sink__record(&rp->ev, (void *)rec, len);
+			feed(rp, rec, len);
 		}
 	}
 	if (bad)
@@ -442,9 +451,27 @@ static int load(struct replay *rp, char *err, size_t len)
 	return rp->rec.cut || !rp->r ? 1 : 0;
 }
 
+void replay__observe(struct replay *rp, const struct replay_observer *obs)
+{
+	if (rp->nobs < REPLAY_OBSERVERS)
+		rp->obs[rp->nobs++] = *obs;
+}
+
+/* RP zeroed, but for its observers. */
+static void replay_reset(struct replay *rp)
+{
+	struct replay_observer obs[REPLAY_OBSERVERS];
+	int n = rp->nobs;
+
+	memcpy(obs, rp->obs, sizeof(obs));
+	memset(rp, 0, sizeof(*rp));
+	memcpy(rp->obs, obs, sizeof(obs));
+	rp->nobs = n;
+}
+
 int replay__load_mem(struct replay *rp, const void *data, size_t size, char *err, size_t len)
 {
-	memset(rp, 0, sizeof(*rp));
+	replay_reset(rp);
 	if (recording__open_mem(&rp->rec, data, size))
 		return say(err, len, "%s", rp->rec.why);
 	return load(rp, err, len);
@@ -452,7 +479,7 @@ int replay__load_mem(struct replay *rp, const void *data, size_t size, char *err
 
 int replay__load(struct replay *rp, const char *path, char *err, size_t len)
 {
-	memset(rp, 0, sizeof(*rp));
+	replay_reset(rp);
 	if (recording__open(&rp->rec, path))
 		return say(err, len, "%s", rp->rec.why);
 	return load(rp, err, len);

@@ -28,6 +28,15 @@ struct replay_stack {
 	uint32_t at, n, end;
 };
 
+/* Who else reads the records as they are replayed (the timeline, exports in stream order):
+ * FN(CTX, the per-allocation collector, the traced pid, a record) just before the
+ * collector takes it. */
+#define REPLAY_OBSERVERS 4
+struct replay_observer {
+	void (*fn)(void *ctx, struct peralloc *pa, uint32_t pid, const void *rec, uint32_t len);
+	void *ctx;
+};
+
 struct replay {
 	struct recording rec;
 	json_object *meta;
@@ -50,16 +59,21 @@ struct replay {
 	uint64_t records;     /* EVENTS entries read */
 	uint64_t bad_entries; /* entries that refer to what is not there */
 	void *scratch;	      /* an allocation record with its stack, rebuilt */
+	struct replay_observer obs[REPLAY_OBSERVERS];
+	int nobs;
 };
 
 /*
- * Read PATH into RP, every record through the collectors, which then finish. 0; 1 when the
+ * Read PATH into RP (zeroed, = {0}, or given its observers), every record through the
+ * collectors, which then finish. 0; 1 when the
  * recording was cut short (RP holds what its whole blocks gave, RP->rec.why says where it
  * ends); -1 with ERR when it cannot be read (one sentence with the offset).
  */
 int replay__load(struct replay *rp, const char *path, char *err, size_t len);
 /* The same over a buffer (tests, the fuzzer). */
 int replay__load_mem(struct replay *rp, const void *data, size_t size, char *err, size_t len);
+/* Before replay__load: OBS also reads the records (at most REPLAY_OBSERVERS). */
+void replay__observe(struct replay *rp, const struct replay_observer *obs);
 void replay__free(struct replay *rp);
 /* META's value of KEY as text, or "". */
 const char *replay__meta_str(const struct replay *rp, const char *key);

@@ -15,6 +15,7 @@
 
 #include "lib/glibc_layout.h"
 #include "lib/json.h"
+#include "lib/spawn.h"
 
 #define ST_MAX_CASES	512
 #define ST_MAX_TUNABLES 8
@@ -142,9 +143,6 @@ struct group {
 extern volatile sig_atomic_t st_interrupted; /* Ctrl-C: report what is done */
 
 /* runner.c */
-bool executable(const char *path);
-bool in_path(const char *name, char *out, size_t len);
-int spawn(char *const argv[], int out_fd, int err_fd, const char *tunables, int cwd_fd, bool drop);
 void log_tail(int fd, char *out, size_t len);
 /* results.c */
 bool parse_workload(const char *path, struct st_wl_phase ph[PH_N], char *why, size_t len);
