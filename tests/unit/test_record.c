@@ -60,6 +60,7 @@ static void check_golden(const char *expected, const char *out_opt, const char *
 {
 	char rec[512], symfs[512], want_path[512], *argv[12], *want, *got;
 	const char *out = tmp_path(expected);
+	size_t want_len = 0, got_len = 0;
 	int argc = 0;
 
 	snprintf(rec, sizeof(rec), "%s/data/golden/golden.rec", unit_data_dir());
@@ -81,10 +82,10 @@ static void check_golden(const char *expected, const char *out_opt, const char *
 	argv[argc++] = rec;
 	argv[argc] = NULL;
 	CHECK_U64(cmd_report(argc, argv), 0);
-	want = slurp(want_path, NULL);
-	got = slurp(out, NULL);
+	want = slurp(want_path, &want_len);
+	got = slurp(out, &got_len);
 	CHECK(want && got);
-	if (want && got && strcmp(want, got))
+	if (want && got && (want_len != got_len || memcmp(want, got, want_len)))
 		FAIL_AT("memstudy report's %s differs from data/golden/%s (regen.sh remakes it "
 			"when the change is meant): got\n%s",
 			out, expected, got);
@@ -110,6 +111,26 @@ TEST(golden_leaks)
 TEST(golden_folded)
 {
 	check_golden("folded.txt", "--folded", "--weight", "bytes");
+}
+
+TEST(golden_timeline)
+{
+	check_golden("timeline.csv", "--timeline", NULL, NULL);
+}
+
+TEST(golden_perfetto)
+{
+	check_golden("perfetto.json", "--perfetto", NULL, NULL);
+}
+
+TEST(golden_mtrace)
+{
+	check_golden("mtrace.log", "--mtrace", NULL, NULL);
+}
+
+TEST(golden_pprof)
+{
+	check_golden("pprof.pb.gz", "--pprof", NULL, NULL);
 }
 
 /* The golden recording's bytes, for the bad files made from it. */

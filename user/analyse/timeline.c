@@ -12,10 +12,20 @@ void timeline__init(struct timeline *tl, uint64_t interval_ns)
 	tl->interval_ns = interval_ns ? interval_ns : 1;
 }
 
+/* At most this many points: past it, every other one goes and the interval doubles, so a
+ * trace of any length gets between half that and that many. */
+#define TIMELINE_POINTS 20000
+
 static void add_point(struct timeline *tl, struct peralloc *pa, uint64_t ts)
 {
 	struct timeline_point *p;
 
+	if (tl->n == TIMELINE_POINTS) {
+		for (size_t i = 0; i < tl->n / 2; i++)
+			tl->v[i] = tl->v[2 * i + 1];
+		tl->n /= 2;
+		tl->interval_ns *= 2;
+	}
 	if (tl->n == tl->cap) {
 		tl->cap = tl->cap ? tl->cap * 2 : 1024;
 		tl->v = xrealloc(tl->v, tl->cap * sizeof(*tl->v));

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Memory over time, from a recording's records in stream order: every INTERVAL of trace
+ * Memory over time, from a recording's records in stream order: every interval of trace
  * time a point with the bytes live (as requested), the bytes the allocator holds mapped,
  * the resident set as the kernel counts it (MS_EV_RSS), and the calls and faults so far.
  */
@@ -29,7 +29,8 @@ struct timeline {
 	size_t n, cap;
 };
 
-/* Points every INTERVAL_NS of trace time. */
+/* Points every INTERVAL_NS of trace time (doubled as often as it takes to keep at most
+ * 20000). */
 void timeline__init(struct timeline *tl, uint64_t interval_ns);
 /* One record, before the collector PA takes it (a replay observer): a point is PA's live
  * and mapped bytes after the records before it. */

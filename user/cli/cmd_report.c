@@ -83,11 +83,11 @@ static const struct opt report_table[] = {
      "alloc_objects, alloc_space, inuse_objects, inuse_space,\n"
      "page_faults and resident_bytes per call stack"},
     {O_TIMELINE, "timeline", 0, OPT_OUTPUT, "FILE.csv",
-     "memory over time, a point every 10 ms of the trace: bytes live\n"
-     "(as requested), bytes the allocator holds mapped (heap and its\n"
-     "mmaps), the resident set as the kernel counts it (anonymous,\n"
-     "file, shared), calls and faults so far; and FILE.png, drawn by\n"
-     "gnuplot"},
+     "memory over time, a point every ms of the trace (fewer past\n"
+     "20 s): bytes live (as requested), bytes the allocator holds\n"
+     "mapped (heap and its mmaps), the resident set as the kernel\n"
+     "counts it (anonymous, file, shared), calls and faults so far;\n"
+     "and FILE.png, drawn by gnuplot"},
     {O_PERFETTO, "perfetto", 0, OPT_OUTPUT, "FILE.json",
      "a timeline for ui.perfetto.dev or chrome://tracing (Chrome's\n"
      "trace-event JSON): per thread the slow allocator calls with\n"
@@ -381,7 +381,7 @@ int cmd_report(int argc, char **argv)
 		free(args);
 		return opt_usage_error(&report_doc, "--suppressions goes with --leaks");
 	}
-	timeline__init(&tl, 10 * 1000 * 1000);
+	timeline__init(&tl, 1000 * 1000); /* 1 ms, doubled for long traces */
 	if (a.timeline)
 		replay__observe(&rp, &(struct replay_observer){timeline__record, &tl});
 	if (a.perfetto) {

@@ -18,4 +18,8 @@ report -o "$here/report.txt"
 report --json "$here/report.json" -o /dev/null
 report --leaks -o "$here/leaks.txt"
 report --folded "$here/folded.txt" --weight bytes 2>/dev/null
+report --timeline "$here/timeline.csv" 2>/dev/null && rm -f "$here/timeline.png"
+report --perfetto "$here/perfetto.json" 2>/dev/null
+report --mtrace "$here/mtrace.log" 2>/dev/null
+report --pprof "$here/pprof.pb.gz" 2>/dev/null
 echo "regenerated: $(ls "$here")"
