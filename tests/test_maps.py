@@ -302,5 +302,35 @@ class MapsTest(unittest.TestCase):
         self.assertIn("owns the process", p.stderr)
 
 
+class Mallinfo2(unittest.TestCase):
+    """mallinfo2's fields, reckoned from outside (heap walks, each arena's malloc_state and
+    fastbins, the mmapped chunks), against the target's own mallinfo2() at the same moment:
+    two arenas, free chunks in the bins, chunks in a fastbin, mmapped chunks."""
+
+    def test_fields_are_the_targets_own(self):
+        p = subprocess.Popen([target("mallinfo")], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+        try:
+            own = json.loads(p.stdout.readline())  # printed, then it waits: nothing moves
+            r = memstudy(["maps", str(p.pid), "--json", "-"])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            mi = json.loads(r.stdout)["mallinfo2"]
+            self.assertTrue(mi["known"], mi)
+            for k in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+                      "uordblks", "fordblks", "keepcost"):
+                self.assertEqual(mi[k], own[k], k)
+            self.assertEqual(mi["arenas"], 2)
+            self.assertGreater(own["smblks"], 0)  # the fastbins were in it
+            self.assertEqual(own["hblks"], 2)
+            t = memstudy(["maps", str(p.pid)])
+            self.assertIn("mallinfo2, reckoned from outside (2 arenas): arena %d, ordblks %d"
+                          % (own["arena"], own["ordblks"]), t.stdout)
+        finally:
+            p.stdin.write("x")
+            p.stdin.close()
+            p.wait(timeout=30)
+            p.stdout.close()
+
+
 if __name__ == "__main__":
     memtest.main()

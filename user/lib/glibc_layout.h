@@ -27,11 +27,17 @@
 /* A non-main arena's heap: HEAP_MAX_SIZE = 2 * DEFAULT_MMAP_THRESHOLD_MAX, aligned to it. */
 #define GLIBC_ARENA_HEAP_MAX (64UL * 1024 * 1024)
 /* sizeof(heap_info) and offsets in struct malloc_state. */
-#define GLIBC_HEAP_INFO_SIZE	0x30UL
-#define GLIBC_MSTATE_SIZE	0x898UL
-#define GLIBC_MSTATE_TOP	0x60UL
-#define GLIBC_MSTATE_NEXT	0x870UL
-#define GLIBC_MSTATE_SYSTEM_MEM 0x888UL
-#define GLIBC_MSTATE_MAX_SYSMEM 0x890UL
+#define GLIBC_HEAP_INFO_SIZE  0x30UL
+#define GLIBC_MSTATE_SIZE     0x898UL
+#define GLIBC_MSTATE_FASTBINS 0x10UL /* mfastbinptr fastbinsY[NFASTBINS] */
+#define GLIBC_NFASTBINS	      10
+/* A free chunk's fd link (after prev_size and size), stored mangled since glibc 2.32
+ * (safe-linking): PROTECT_PTR(pos, ptr) = (pos >> 12) ^ ptr, pos the link's address. */
+#define GLIBC_CHUNK_FD		 0x10UL
+#define GLIBC_REVEAL_PTR(pos, v) (((pos) >> 12) ^ (v))
+#define GLIBC_MSTATE_TOP	 0x60UL
+#define GLIBC_MSTATE_NEXT	 0x870UL
+#define GLIBC_MSTATE_SYSTEM_MEM	 0x888UL
+#define GLIBC_MSTATE_MAX_SYSMEM	 0x890UL
 
 #endif

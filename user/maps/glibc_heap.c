@@ -229,6 +229,95 @@ static void heap_top_resident(const struct maps_snapshot *s, struct maps_heap *h
 						       h->top + h->top_size, s->page_size);
 }
 
+/* ---- mallinfo2, reckoned from outside ---- */
+
+/* Arena A's fastbins: their chunks and bytes (free to mallinfo2, in use to a heap walk: a
+ * fastbin chunk keeps its next chunk's GLIBC_PREV_INUSE). False when a link is bad. */
+static bool fastbins(struct memrd *r, unsigned long a, unsigned long *n, unsigned long *bytes)
+{
+	for (int i = 0; i < GLIBC_NFASTBINS; i++) {
+		unsigned long p, size, link, steps = 0;
+
+		if (!memrd_word(r, a + GLIBC_MSTATE_FASTBINS + 8 * i, &p))
+			return false;
+		while (p) {
+			if (p % GLIBC_CHUNK_HDR || ++steps > WALK_MAX_CHUNKS ||
+			    !memrd_word(r, p + 8, &size) ||
+			    !memrd_word(r, p + GLIBC_CHUNK_FD, &link))
+				return false;
+			(*n)++;
+			*bytes += size & ~GLIBC_SIZE_FLAGS;
+			p = GLIBC_REVEAL_PTR(p + GLIBC_CHUNK_FD, link);
+		}
+	}
+	return true;
+}
+
+static void mallinfo_fail(struct maps_mallinfo *mi, char *why)
+{
+	mi->known = false;
+	set_str(&mi->why_not, why);
+}
+
+/* As glibc's int_mallinfo sums its arenas: system memory, free chunks in the bins plus the
+ * top (ordblks, fordblks), fastbins (smblks, fsmblks); the mmapped chunks (hblks, hblkhd);
+ * the main arena's top (keepcost). */
+static void reckon_mallinfo(struct maps_snapshot *s, struct memrd *r)
+{
+	struct maps_mallinfo *mi = &s->mallinfo;
+	unsigned long seen[64];
+	int nseen = 0;
+
+	memset(mi, 0, sizeof(*mi));
+	mi->known = true;
+	if (!r)
+		return mallinfo_fail(mi, xstrdup("the target's memory was not read"));
+	for (size_t i = 0; i < s->nr_heaps; i++) {
+		const struct maps_heap *h = &s->heaps[i];
+		unsigned long a = h->arena, sys, top, fast = 0, fast_bytes = 0;
+		bool dup = false;
+
+		if (!h->walked)
+			return mallinfo_fail(mi, xasprintf("the walk of the heap at 0x%lx did "
+							   "not finish",
+							   h->start));
+		if (!a)
+			return mallinfo_fail(mi, xasprintf("the malloc_state of the heap at 0x%lx "
+							   "was not found",
+							   h->start));
+		/* an arena's heaps: their free chunks are its bins' */
+		mi->ordblks += h->free_chunks;
+		mi->fordblks += h->free_bytes;
+		for (int k = 0; k < nseen; k++)
+			dup |= seen[k] == a;
+		if (dup)
+			continue;
+		if (nseen == (int)(sizeof(seen) / sizeof(seen[0])))
+			return mallinfo_fail(mi, xstrdup("more than 64 arenas"));
+		seen[nseen++] = a;
+		mi->arenas++;
+		if (!memrd_word(r, a + GLIBC_MSTATE_SYSTEM_MEM, &sys) ||
+		    !memrd_word(r, a + GLIBC_MSTATE_TOP, &top) || !memrd_word(r, top + 8, &top) ||
+		    !fastbins(r, a, &fast, &fast_bytes))
+			return mallinfo_fail(mi, xasprintf("the malloc_state at 0x%lx could not "
+							   "be read",
+							   a));
+		top &= ~GLIBC_SIZE_FLAGS;
+		mi->arena += sys;
+		mi->ordblks += 1; /* the top chunk */
+		mi->fordblks += top + fast_bytes;
+		mi->smblks += fast;
+		mi->fsmblks += fast_bytes;
+		if (h->main)
+			mi->keepcost = top;
+	}
+	for (size_t i = 0; i < s->nr_maps; i++) {
+		mi->hblks += s->maps[i].mmap_chunks;
+		mi->hblkhd += s->maps[i].mmap_chunk_bytes;
+	}
+	mi->uordblks = mi->arena - mi->fordblks;
+}
+
 void maps_heaps__analyze(struct maps_snapshot *s, struct memrd *r)
 {
 	struct maps_heap *mh = NULL;
@@ -336,6 +425,7 @@ void maps_heaps__analyze(struct maps_snapshot *s, struct memrd *r)
 
 	for (size_t i = 0; i < s->nr_heaps; i++)
 		maps_heap__explain(s, &s->heaps[i]);
+	reckon_mallinfo(s, r);
 	/* Main heap first in the list. */
 	if (mh && main_idx) {
 		struct maps_heap tmp = s->heaps[main_idx];

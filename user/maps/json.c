@@ -50,6 +50,30 @@ static struct json_object *jint_or_null(long v)
 	return v >= 0 ? json_object_new_int64(v) : NULL;
 }
 
+/* mallinfo2's fields under its names, or null with why_not. */
+static struct json_object *json_mallinfo(const struct maps_mallinfo *mi)
+{
+	struct json_object *j = json_object_new_object();
+
+	json_object_object_add(j, "known", json_object_new_boolean(mi->known));
+	if (!mi->known) {
+		json_object_object_add(j, "why_not", json_str_or_null(mi->why_not));
+		return j;
+	}
+	json_object_object_add(j, "arena", json_object_new_uint64(mi->arena));
+	json_object_object_add(j, "ordblks", json_object_new_uint64(mi->ordblks));
+	json_object_object_add(j, "smblks", json_object_new_uint64(mi->smblks));
+	json_object_object_add(j, "hblks", json_object_new_uint64(mi->hblks));
+	json_object_object_add(j, "hblkhd", json_object_new_uint64(mi->hblkhd));
+	json_object_object_add(j, "usmblks", json_object_new_uint64(mi->usmblks));
+	json_object_object_add(j, "fsmblks", json_object_new_uint64(mi->fsmblks));
+	json_object_object_add(j, "uordblks", json_object_new_uint64(mi->uordblks));
+	json_object_object_add(j, "fordblks", json_object_new_uint64(mi->fordblks));
+	json_object_object_add(j, "keepcost", json_object_new_uint64(mi->keepcost));
+	json_object_object_add(j, "arenas", json_object_new_int(mi->arenas));
+	return j;
+}
+
 struct json_object *maps_snapshot__to_json(const struct maps_snapshot *s)
 {
 	struct json_object *o = json_object_new_object(), *arr = json_object_new_array(), *tot;
@@ -160,6 +184,7 @@ struct json_object *maps_snapshot__to_json(const struct maps_snapshot *s)
 		json_object_array_add(arr, j);
 	}
 	json_object_object_add(o, "heaps", arr);
+	json_object_object_add(o, "mallinfo2", json_mallinfo(&s->mallinfo));
 
 	arr = json_object_new_array();
 	for (size_t i = 0; i < s->nr_notes; i++)

@@ -52,7 +52,7 @@ static void set_label(struct maps_mapping *m, enum maps_label l, char *evidence)
  * mapping length. Adjacent chunk mappings may be merged into one VMA by the
  * kernel, so follow chunk after chunk. Returns chunks found, 0 if none.
  */
-static int check_mmap_chunks(struct memrd *r, const struct maps_mapping *m, bool *partial)
+static int check_mmap_chunks(struct memrd *r, struct maps_mapping *m, bool *partial)
 {
 	unsigned long p = m->start;
 	int n = 0;
@@ -80,6 +80,8 @@ static int check_mmap_chunks(struct memrd *r, const struct maps_mapping *m, bool
 		n++;
 	}
 	*partial = n && p != m->end;
+	m->mmap_chunks = n;
+	m->mmap_chunk_bytes = p - m->start;
 	return n;
 }
 
@@ -231,6 +233,10 @@ void maps_snapshot__label(struct maps_snapshot *s, const struct maps_options *op
 		bool partial;
 		int n;
 
+		if (m->label == MAPS_L_MMAP_CHUNK && !m->mmap_chunks) { /* named by glibc */
+			check_mmap_chunks(r, m, &partial);
+			continue;
+		}
 		if (m->label != MAPS_L__COUNT || !is_anon(m) || !is_rw_private(m))
 			continue;
 		n = check_mmap_chunks(r, m, &partial);

@@ -56,6 +56,9 @@ struct maps_mapping {
 	 * maps_snapshot__annotate(); printed and saved when set.
 	 */
 	char *annotation;
+	/* mmap-chunk: the chunks found in it (a kernel-merged mapping holds several), and the
+	 * bytes they were mapped with, as glibc counts them (mallinfo2's hblks, hblkhd) */
+	unsigned long mmap_chunks, mmap_chunk_bytes;
 };
 
 /* What could be learned about one malloc heap (main heap or one arena heap). */
@@ -78,6 +81,20 @@ struct maps_heap {
 	long free_resident_pages; /* whole pages inside free chunks that are resident */
 	unsigned long largest_free;
 	char *why; /* text: why this memory stays mapped / resident */
+};
+
+/*
+ * What glibc's mallinfo2() returns, reckoned from outside: every arena's system memory,
+ * its top chunk and the free chunks of its heap walks (its bins), its fastbins read from
+ * its malloc_state; the mmapped chunks. Known only when every heap walk was complete and
+ * every arena's malloc_state was found (why otherwise).
+ */
+struct maps_mallinfo {
+	bool known;
+	char *why_not;
+	unsigned long arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks,
+	    keepcost;
+	int arenas;
 };
 
 struct maps_thread {
@@ -103,6 +120,7 @@ struct maps_snapshot {
 	char **notes;	 /* free text shown after the report */
 	size_t nr_notes;
 	unsigned long env_trim_threshold, env_top_pad, env_mmap_threshold; /* 0: default */
+	struct maps_mallinfo mallinfo;
 };
 
 struct maps_options {

@@ -310,6 +310,7 @@ void maps_snapshot__free(struct maps_snapshot *s)
 		free(s->notes[i]);
 	free(s->notes);
 	free(s->heaps);
+	free(s->mallinfo.why_not);
 	free(s->threads);
 	free(s->maps);
 	free(s->comm);

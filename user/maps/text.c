@@ -116,6 +116,18 @@ void maps_snapshot__print(const struct maps_snapshot *s, FILE *out)
 			fprintf(out, "  - %s\n", l);
 		free(why);
 	}
+	if (s->mallinfo.known)
+		fprintf(
+		    out,
+		    "\nmallinfo2, reckoned from outside (%d arena%s): arena %lu, ordblks %lu, "
+		    "smblks %lu, hblks %lu, hblkhd %lu, fsmblks %lu, uordblks %lu, fordblks %lu, "
+		    "keepcost %lu\n",
+		    s->mallinfo.arenas, s->mallinfo.arenas == 1 ? "" : "s", s->mallinfo.arena,
+		    s->mallinfo.ordblks, s->mallinfo.smblks, s->mallinfo.hblks, s->mallinfo.hblkhd,
+		    s->mallinfo.fsmblks, s->mallinfo.uordblks, s->mallinfo.fordblks,
+		    s->mallinfo.keepcost);
+	else if (s->nr_heaps && s->mallinfo.why_not)
+		fprintf(out, "\nmallinfo2: not reckoned (%s)\n", s->mallinfo.why_not);
 	if (s->nr_notes)
 		fputc('\n', out);
 	for (size_t i = 0; i < s->nr_notes; i++)
