@@ -310,6 +310,45 @@ class FoundingNotesTools(unittest.TestCase):
         self.assertNotIn("was never alloc'd", m.stdout)
 
 
+class Check(unittest.TestCase):
+    """report --check: what tests/targets/bad_frees.c says it did wrong, found."""
+
+    def setUp(self):
+        need_bpf(self)
+        self.r = Recording()
+
+    def tearDown(self):
+        self.r.close()
+
+    def test_double_free_and_use_after_free(self):
+        env = dict(os.environ, GLIBC_TUNABLES="glibc.malloc.tcache_count=0")
+        p = memstudy(["record", "-o", self.r.rec, "--json", self.r.live, "--",
+                      target("bad_frees")], env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        did = dict(kv.split("=") for kv in re.search(r"did: (.*)", p.stdout).group(1).split())
+        out = self.r.path("check.json")
+        q = self.r.report("--check", "--json", out)
+        self.assertEqual(q.returncode, 0, q.stderr)
+        with open(out) as f:
+            c = json.load(f)
+        self.assertEqual(c["double_free"]["count"], 1)
+        df = c["double_free"]["first"][0]
+        self.assertEqual(int(df["ptr"], 16), int(did["double_free"], 16))
+        self.assertEqual(df["size"], int(did["size"]))
+        self.assertLess(df["freed_before_s"], df["t_s"])
+        self.assertIn("double_free", df["allocated_at"])
+        for k in ("free_of_unknown_pointer", "realloc_of_freed_block",
+                  "realloc_of_unknown_pointer"):
+            self.assertEqual(c[k]["count"], 0, k)
+        # each page the program wrote after freeing it (and not resident: given back)
+        self.assertEqual(c["freed_memory_touches"], int(did["freed_pages_touched"]))
+        self.assertTrue(all("use_after_free" in t["by"] for t in c["freed_memory_touches_first"]))
+        self.assertTrue(all(t["block_size"] == 96 << 10 for t in c["freed_memory_touches_first"]))
+        text = self.r.report("--check").stdout
+        self.assertRegex(text, r"double frees \(a block freed again\)\s+1")
+        self.assertIn("inside a block of 98304 B freed at", text)
+
+
 class Timeline(unittest.TestCase):
     """Memory over time against the workload's own readings of its resident set and its
     own counts, and the Perfetto timeline made of the same records."""

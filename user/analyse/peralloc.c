@@ -117,6 +117,9 @@ struct peralloc {
 	/* where peralloc__finish reads stack ids (memstudy report: the recording's), or NULL */
 	bool (*stack_lookup)(void *ctx, int32_t id, uint64_t *ips);
 	void *stack_lookup_ctx;
+	/* faults in freed memory outside allocator calls (uses after free), the first ones */
+	struct pa_freed_touch freed_touch[PA_FREED_TOUCH_MAX];
+	uint64_t nfreed_touch;
 	/* memstudy report: the site of each recorded stack (by its id), once found */
 	uint32_t *recorded_site; /* site + 1 */
 	uint64_t recorded_cap;
@@ -892,6 +895,13 @@ static void on_fault(struct peralloc *pa, const struct ms_event_fault *ev)
 		return;
 	}
 	th->last_target = charge(pa, ev->addr, ev->flags, true, false, NIL);
+	if (th->last_target == -(int64_t)PA_FREED - 1 && !(ev->flags & MS_FAULT_IN_ALLOC)) {
+		/* the program touched memory it had freed, after its page was given back */
+		if (pa->nfreed_touch < PA_FREED_TOUCH_MAX)
+			pa->freed_touch[pa->nfreed_touch] =
+			    (struct pa_freed_touch){ev->addr, ev->ip, ev->ts_ns, ev->tid};
+		pa->nfreed_touch++;
+	}
 }
 
 static void on_map(struct peralloc *pa, const struct ms_event_map *ev)
@@ -1449,6 +1459,12 @@ uint64_t peralloc__lost(const struct peralloc *pa)
 uint64_t peralloc__events(const struct peralloc *pa)
 {
 	return pa->st.events;
+}
+
+const struct pa_freed_touch *peralloc__freed_touches(const struct peralloc *pa, uint64_t *n)
+{
+	*n = pa->nfreed_touch;
+	return pa->freed_touch;
 }
 
 struct codemap *peralloc__codemap(const struct peralloc *pa)

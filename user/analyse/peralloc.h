@@ -88,6 +88,15 @@ uint64_t peralloc__events(const struct peralloc *pa);
  * BUF (after peralloc__finish). False when no live allocation holds it. */
 bool peralloc__describe_addr(struct peralloc *pa, uint64_t addr, char *buf, size_t size);
 
+/* Faults in freed memory (allocator memory that held a freed block, its page given back
+ * since) taken outside allocator calls: the program used memory after freeing it. The
+ * first PA_FREED_TOUCH_MAX of them; how many in all in *N. */
+#define PA_FREED_TOUCH_MAX 256
+struct pa_freed_touch {
+	uint64_t addr, ip, ts_ns;
+	uint32_t tid;
+};
+const struct pa_freed_touch *peralloc__freed_touches(const struct peralloc *pa, uint64_t *n);
 /* The code map PA names its stacks with. */
 struct codemap *peralloc__codemap(const struct peralloc *pa);
 /* The timeline's: the bytes of the blocks live now (as requested), and what the allocator

@@ -20,6 +20,7 @@
 #include "lib/json.h"
 #include "lib/outfile.h"
 #include "lib/util.h"
+#include "output/check.h"
 #include "output/exports.h"
 #include "output/leaks.h"
 #include "output/mtrace.h"
@@ -47,6 +48,7 @@ enum {
 	O_PERFETTO,
 	O_PERFETTO_ALL,
 	O_MTRACE,
+	O_CHECK,
 };
 
 static const struct opt report_table[] = {
@@ -101,6 +103,11 @@ static const struct opt report_table[] = {
      "the log glibc's mtrace() writes, for Debian's mtrace script\n"
      "(libc-dev-bin): 'mtrace PROGRAM FILE' lists what was not freed,\n"
      "with source lines, for a program that never called mtrace()"},
+    {O_CHECK, "check", 0, OPT_FLAG, NULL,
+     "instead of the report: what mcheck and memcheck say of the calls -\n"
+     "double frees, frees and reallocs of pointers never returned or\n"
+     "already freed, touches of freed memory (faults in it outside\n"
+     "allocator calls) - each with the block's allocation stack"},
     {O_HEADER, "header", 0, OPT_FLAG, NULL,
      "instead of the report: what the recording says of itself - the\n"
      "command, when, on which kernel and host, by which memstudy, how\n"
@@ -141,7 +148,7 @@ const struct cmd_doc report_doc = {
 struct report_args {
 	const char *output, *json, *folded, *pprof, *suppressions, *timeline, *perfetto, *mtrace;
 	int top, weight;
-	bool no_hist, all, leaks, header, perfetto_all;
+	bool no_hist, all, leaks, header, perfetto_all, check;
 };
 
 static int on_report_opt(void *ctx, const struct opt *opt, const struct opt_value *v)
@@ -193,6 +200,9 @@ static int on_report_opt(void *ctx, const struct opt *opt, const struct opt_valu
 		break;
 	case O_MTRACE:
 		a->mtrace = v->text;
+		break;
+	case O_CHECK:
+		a->check = true;
 		break;
 	case O_SYMFS:
 		symbolize__set_symfs(v->text);
@@ -258,6 +268,42 @@ static int print_partial(struct replay *rp, const struct report_args *a)
 		rp->t->comm, rp->t->allocator, rp->t->pid, (unsigned long long)rp->records);
 	peralloc__print_text(rp->pa, out, a->top ? a->top : 10);
 	return out_close(out, to) || ret ? 1 : 0;
+}
+
+/* The frames of the recording's interned stack ID. */
+static int recorded_stack(void *ctx, uint32_t id, const uint64_t **frames)
+{
+	struct replay *rp = ctx;
+
+	if (id >= rp->nstacks)
+		return 0;
+	*frames = rp->frames + rp->stacks[id].at;
+	return rp->stacks[id].n;
+}
+
+/* --check: the findings, as text or JSON. Exit 1 as well when there were any. */
+static int print_check(struct replay *rp, struct checker *c, const struct report_args *a)
+{
+	uint64_t t0 = rp->r ? rp->r->phases[0].start_ns : 0;
+	bool late = strcmp(replay__meta_str(rp, "mode"), "run");
+	int ret = 0;
+
+	if (a->json) {
+		json_object *j = checker__json(c, rp->pa, recorded_stack, rp, t0, late);
+
+		ret = json_write_file(j, a->json) ? 1 : 0;
+		json_object_put(j);
+	}
+	if (!a->json || a->output) {
+		const char *to = a->output ? a->output : "-";
+		FILE *out = out_open(to);
+
+		if (!out)
+			return 1;
+		checker__print(c, rp->pa, recorded_stack, rp, t0, late, out);
+		ret |= out_close(out, to) ? 1 : 0;
+	}
+	return ret;
 }
 
 /* --header: META as lines, and what the file holds. */
@@ -364,6 +410,7 @@ int cmd_report(int argc, char **argv)
 	struct timeline tl;
 	struct perfetto *pf = NULL;
 	struct mtrace_log *mt = NULL;
+	struct checker *ck = NULL;
 	char **args, err[512];
 	int rc, nargs, ret, ret_pf = 0;
 
@@ -392,6 +439,14 @@ int cmd_report(int argc, char **argv)
 			return 1;
 		}
 		replay__observe(&rp, &(struct replay_observer){perfetto__record, pf});
+	}
+	if (a.check) {
+		ck = checker__new();
+		if (!ck) {
+			free(args);
+			return 1;
+		}
+		replay__observe(&rp, &(struct replay_observer){checker__record, ck});
 	}
 	if (a.mtrace) {
 		mt = mtrace_log__open(a.mtrace);
@@ -444,7 +499,9 @@ int cmd_report(int argc, char **argv)
 	ret = write_exports(&rp, &a) | ret_pf;
 	if (a.timeline)
 		ret |= write_timeline(&rp, &tl, a.timeline);
-	if (a.leaks)
+	if (a.check)
+		ret |= print_check(&rp, ck, &a);
+	else if (a.leaks)
 		ret |= print_leaks(&rp, &a);
 	else if (!rp.r)
 		ret |= print_partial(&rp, &a);
@@ -453,6 +510,7 @@ int cmd_report(int argc, char **argv)
 		ret |= write_report(&rp, &a);
 	replay__free(&rp);
 	timeline__free(&tl);
+	checker__free(ck);
 	symbolize__set_symfs(NULL);
 	free(args);
 	return ret || rc > 0 ? 1 : 0;
