@@ -422,6 +422,24 @@ class Timeline(unittest.TestCase):
         self.assertEqual(last["allocs"], self.r.live_json()["per_allocation"]["allocations"])
         self.assertTrue(os.path.getsize(self.r.path("tl.png")) > 10000)
 
+    def test_leaks_at_a_moment(self):
+        ends = self.phase_ends()
+        # in the middle of "touch": every block allocated, none freed yet
+        at = (ends["alloc"] + ends["touch"]) / 2
+        out = self.r.path("at.json")
+        p = self.r.report("--leaks", "--at", "%.6f" % at, "--json", out)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(out) as f:
+            j = json.load(f)
+        churn = [s for s in j["sites"] if any("wl_churn" in fr for fr in s["frames"])]
+        self.assertEqual([(s["blocks"], s["bytes"]) for s in churn], [(100000, 100000 * 1040)])
+        # at the end they are all freed
+        q = self.r.report("--leaks", "--json", self.r.path("end.json"))
+        self.assertEqual(q.returncode, 0, q.stderr)
+        with open(self.r.path("end.json")) as f:
+            self.assertFalse([s for s in json.load(f)["sites"]
+                              if any("wl_churn" in fr for fr in s["frames"])])
+
     def test_perfetto_trace(self):
         out = self.r.path("trace.json")
         p = self.r.report("--perfetto", out)

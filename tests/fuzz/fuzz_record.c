@@ -74,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (replay__load_mem(&rp, data, size, err, sizeof(err)) >= 0) {
 		json_object_put(peralloc__json(rp.pa));
 		json_object_put(leaks__json(rp.pa, NULL));
-		leaks__print_text(rp.pa, NULL, null, 10);
+		leaks__print_text(rp.pa, NULL, null, 10, "at the end");
 		peralloc__print_text(rp.pa, null, 10);
 	}
 	replay__free(&rp);

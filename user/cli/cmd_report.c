@@ -49,6 +49,7 @@ enum {
 	O_PERFETTO_ALL,
 	O_MTRACE,
 	O_CHECK,
+	O_AT,
 };
 
 static const struct opt report_table[] = {
@@ -108,6 +109,11 @@ static const struct opt report_table[] = {
      "double frees, frees and reallocs of pointers never returned or\n"
      "already freed, touches of freed memory (faults in it outside\n"
      "allocator calls) - each with the block's allocation stack"},
+    {O_AT, "at", 0, OPT_REAL, "SEC",
+     "read the records of the first SEC seconds of the trace only:\n"
+     "--leaks, --pprof, --folded, --check say what was live then.\n"
+     "The summary's counters are the whole trace's",
+     0.000001, 31536000, "seconds"},
     {O_HEADER, "header", 0, OPT_FLAG, NULL,
      "instead of the report: what the recording says of itself - the\n"
      "command, when, on which kernel and host, by which memstudy, how\n"
@@ -148,6 +154,7 @@ const struct cmd_doc report_doc = {
 struct report_args {
 	const char *output, *json, *folded, *pprof, *suppressions, *timeline, *perfetto, *mtrace;
 	int top, weight;
+	double at;
 	bool no_hist, all, leaks, header, perfetto_all, check;
 };
 
@@ -204,6 +211,9 @@ static int on_report_opt(void *ctx, const struct opt *opt, const struct opt_valu
 	case O_CHECK:
 		a->check = true;
 		break;
+	case O_AT:
+		a->at = v->num;
+		break;
 	case O_SYMFS:
 		symbolize__set_symfs(v->text);
 		break;
@@ -234,7 +244,11 @@ static int print_leaks(struct replay *rp, const struct report_args *a)
 		if (!out) {
 			ret = 1;
 		} else {
-			leaks__print_text(rp->pa, &sup, out, a->top ? a->top : 10);
+			char when[64] = "at the end";
+
+			if (a->at)
+				snprintf(when, sizeof(when), "at %g s", a->at);
+			leaks__print_text(rp->pa, &sup, out, a->top ? a->top : 10, when);
 			ret |= out_close(out, to) ? 1 : 0;
 		}
 	}
@@ -284,7 +298,7 @@ static int recorded_stack(void *ctx, uint32_t id, const uint64_t **frames)
 /* --check: the findings, as text or JSON. Exit 1 as well when there were any. */
 static int print_check(struct replay *rp, struct checker *c, const struct report_args *a)
 {
-	uint64_t t0 = rp->r ? rp->r->phases[0].start_ns : 0;
+	uint64_t t0 = rp->r ? rp->r->phases[0].start_ns : rp->start_ns;
 	bool late = strcmp(replay__meta_str(rp, "mode"), "run");
 	int ret = 0;
 
@@ -356,7 +370,7 @@ static int write_report(struct replay *rp, const struct report_args *a)
 /* --timeline FILE.csv, and its picture beside it: FILE.png. */
 static int write_timeline(struct replay *rp, struct timeline *tl, const char *csv)
 {
-	uint64_t t0 = rp->r ? rp->r->phases[0].start_ns : tl->n ? tl->v[0].ts_ns : 0;
+	uint64_t t0 = rp->r ? rp->r->phases[0].start_ns : rp->start_ns;
 	size_t n = strlen(csv);
 	char *png;
 	int ret;
@@ -458,6 +472,7 @@ int cmd_report(int argc, char **argv)
 		}
 		replay__observe(&rp, &(struct replay_observer){mtrace_log__record, mt});
 	}
+	rp.until_ns = (uint64_t)(a.at * 1e9);
 	rc = replay__load(&rp, args[0], err, sizeof(err));
 	if (mt) {
 		int mr = mtrace_log__close(mt);
@@ -486,6 +501,9 @@ int cmd_report(int argc, char **argv)
 	}
 	if (rc > 0)
 		ms_warn("%s: %s", args[0], rp.rec.why);
+	if (a.at)
+		fprintf(stderr, "memstudy: --at %g: %llu records read, %llu after it left out\n",
+			a.at, (unsigned long long)rp.records, (unsigned long long)rp.past_until);
 	if (rp.bad_entries)
 		ms_warn("%s: %llu records refer to what the file does not hold (corrupt): left out",
 			args[0], (unsigned long long)rp.bad_entries);

@@ -298,6 +298,8 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 		note_loader(tr, t->pid);
 	if (tracer__attach(tr))
 		goto out;
+	if (cap)
+		capture__started(cap, tracer__start_ns(tr));
 	if (o->tracer.follow) {
 		ev.procs = procs__new(tr, t, tracer__start_ns(tr));
 		if (!ev.procs) {

@@ -228,7 +228,8 @@ static const char *const kind_titles[LEAK_KINDS] = {
     "Suppressed (--suppressions)",
 };
 
-void leaks__print_text(struct peralloc *pa, const struct suppressions *s, FILE *out, int top)
+void leaks__print_text(struct peralloc *pa, const struct suppressions *s, FILE *out, int top,
+		       const char *when)
 {
 	const struct pa_stats *st = peralloc__stats(pa);
 	uint64_t blocks[LEAK_KINDS] = {0}, bytes[LEAK_KINDS] = {0}, pages[LEAK_KINDS] = {0};
@@ -247,9 +248,9 @@ void leaks__print_text(struct peralloc *pa, const struct suppressions *s, FILE *
 	fmt_bytes(b, sizeof(b), bytes[0]);
 	fmt_bytes(r, sizeof(r), pages[0] * PAGE);
 	fprintf(out,
-		"Leaks: %llu blocks (%s) of the program still allocated at the end, from %u "
-		"call sites; %llu pages (%s) faulted in them are resident\n",
-		(unsigned long long)blocks[0], b, sites[0], (unsigned long long)pages[0], r);
+		"Leaks: %llu blocks (%s) of the program still allocated %s, from %u call "
+		"sites; %llu pages (%s) faulted in them are resident\n",
+		(unsigned long long)blocks[0], b, when, sites[0], (unsigned long long)pages[0], r);
 	fmt_bytes(b, sizeof(b), bytes[1]);
 	fprintf(out, "       %llu blocks (%s) kept by the C and C++ runtimes; %llu suppressed\n",
 		(unsigned long long)blocks[1], b, (unsigned long long)blocks[2]);

@@ -35,7 +35,9 @@ int suppressions__match(const struct suppressions *s, const struct pa_site *site
  * emergency exception pool"...), or NULL: the program's. */
 const char *leak_runtime_owner(const struct pa_site *site);
 
-void leaks__print_text(struct peralloc *pa, const struct suppressions *s, FILE *out, int top);
+/* WHEN: "at the end", or the moment of --at. */
+void leaks__print_text(struct peralloc *pa, const struct suppressions *s, FILE *out, int top,
+		       const char *when);
 json_object *leaks__json(struct peralloc *pa, const struct suppressions *s);
 
 #endif

@@ -285,6 +285,13 @@ void capture__watch_lost(struct capture *c, struct tracer *tr)
 	c->lost_allocs = (const volatile uint64_t *)&s->bss->lost_records[MS_EV_ALLOC];
 }
 
+void capture__started(struct capture *c, uint64_t start_ns)
+{
+	struct rec_ev_start e = {.type = REC_EV_START, .ts_ns = start_ns};
+
+	recorder__entry(c->w, &e, sizeof(e), NULL, 0);
+}
+
 void capture__tick(struct capture *c)
 {
 	uint64_t now = mono_ns();

@@ -33,6 +33,8 @@ int capture__record(void *ctx, void *data, size_t size);
 /* Once the BPF side is loaded: the kernel's count of dropped allocation records goes into
  * the stream whenever it changes. */
 void capture__watch_lost(struct capture *c, struct tracer *tr);
+/* Every probe is in place from START_NS (the report's times count from then). */
+void capture__started(struct capture *c, uint64_t start_ns);
 /* While tracing: write what is buffered once a second. */
 void capture__tick(struct capture *c);
 /* After the reports' numbers are final (R), the collector finished: the stacks, loss counts

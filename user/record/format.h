@@ -106,6 +106,7 @@ static inline void rec_ts_undelta(uint8_t *rec, uint32_t len, uint64_t *prev)
 #define REC_EV_MAPS  0x1000u /* struct rec_ev_maps, then the text */
 #define REC_EV_STACK 0x1001u /* struct rec_ev_stack, then nframes u64 */
 #define REC_EV_LOST  0x1002u /* struct rec_ev_lost */
+#define REC_EV_START 0x1003u /* struct rec_ev_start */
 /* ms_event_alloc.stack_id of an allocation whose stack is interned: struct rec_ev_alloc */
 #define REC_STACK_INTERNED -1002
 
@@ -135,6 +136,13 @@ struct rec_ev_lost {
 	uint32_t type; /* REC_EV_LOST */
 	uint32_t pad;
 	uint64_t count;
+};
+
+/* The trace started: every probe in place (the report's times count from here). */
+struct rec_ev_start {
+	uint32_t type; /* REC_EV_START */
+	uint32_t pad;
+	uint64_t ts_ns; /* CLOCK_MONOTONIC */
 };
 
 struct rec_stack_fp {

@@ -285,6 +285,17 @@ static void on_events(struct replay *rp, const struct rec_block *b)
 	while (rec_events__next(b, &at, &rec, &len, &bad)) {
 		uint32_t type = *(const uint32_t *)rec;
 
+		if (rp->until_ns && rec_kernel_record(rec, len)) { /* --at: a moment of the trace */
+			uint64_t ts;
+
+			memcpy(&ts, (const uint8_t *)rec + 8, sizeof(ts));
+			if (!rp->start_ns)
+				rp->start_ns = ts; /* recorded before the trace's start was */
+			if (ts > rp->start_ns + rp->until_ns) {
+				rp->past_until++;
+				continue;
+			}
+		}
 		rp->records++;
 		if (!rp->t) {
 			rp->bad_entries++;
@@ -298,6 +309,12 @@ static void on_events(struct replay *rp, const struct rec_block *b)
 		case REC_EV_STACK:
 			if (len >= sizeof(struct rec_ev_stack))
 				add_stack(rp, rec, len);
+			else
+				rp->bad_entries++;
+			break;
+		case REC_EV_START:
+			if (len >= sizeof(struct rec_ev_start))
+				rp->start_ns = ((const struct rec_ev_start *)rec)->ts_ns;
 			else
 				rp->bad_entries++;
 			break;
@@ -457,16 +474,18 @@ void replay__observe(struct replay *rp, const struct replay_observer *obs)
 		rp->obs[rp->nobs++] = *obs;
 }
 
-/* RP zeroed, but for its observers. */
+/* RP zeroed, but for what it was given: its observers, --at. */
 static void replay_reset(struct replay *rp)
 {
 	struct replay_observer obs[REPLAY_OBSERVERS];
+	uint64_t until = rp->until_ns;
 	int n = rp->nobs;
 
 	memcpy(obs, rp->obs, sizeof(obs));
 	memset(rp, 0, sizeof(*rp));
 	memcpy(rp->obs, obs, sizeof(obs));
 	rp->nobs = n;
+	rp->until_ns = until;
 }
 
 int replay__load_mem(struct replay *rp, const void *data, size_t size, char *err, size_t len)

@@ -61,6 +61,9 @@ struct replay {
 	void *scratch;	      /* an allocation record with its stack, rebuilt */
 	struct replay_observer obs[REPLAY_OBSERVERS];
 	int nobs;
+	uint64_t start_ns; /* the trace's start: its probes in place (REC_EV_START) */
+	/* --at: only the records of the first UNTIL_NS of the trace (0: all) */
+	uint64_t until_ns, past_until;
 };
 
 /*

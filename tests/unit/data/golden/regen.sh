@@ -22,4 +22,5 @@ report --timeline "$here/timeline.csv" 2>/dev/null && rm -f "$here/timeline.png"
 report --perfetto "$here/perfetto.json" 2>/dev/null
 report --mtrace "$here/mtrace.log" 2>/dev/null
 report --pprof "$here/pprof.pb.gz" 2>/dev/null
+python3 "$here/../../../fuzz/make_record_corpus.py" # the recording fuzzer's inputs
 echo "regenerated: $(ls "$here")"
