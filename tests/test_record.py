@@ -200,11 +200,13 @@ class Leaks(unittest.TestCase):
         vec = [s for s in self.site(j, "leak_vectors", "program")]
         self.assertEqual(sorted(s["bytes"] for s in vec), [t["vectors"] * 24, t["vector_bytes"]])
         self.assertEqual([s["blocks"] for s in vec], [t["vectors"], t["vectors"]])
-        sup = self.site(j, "suppressed_leak", "program")
+        # suppressed by the program's own __lsan_default_suppressions(), read from its file
+        sup = self.site(j, "suppressed_leak", "suppressed")
         self.assertEqual([(s["blocks"], s["bytes"]) for s in sup], [(t["suppressed"], 300)])
+        self.assertEqual(sup[0]["suppressed_by"],
+                         "leak:suppressed_leak, the program's __lsan_default_suppressions")
         # nothing else of the program's is left
-        self.assertEqual(j["program"]["blocks"],
-                         t["aligned"] + 2 * t["vectors"] + t["suppressed"], j["sites"])
+        self.assertEqual(j["program"]["blocks"], t["aligned"] + 2 * t["vectors"], j["sites"])
 
     def test_runtime_blocks_are_apart(self):
         j = self.leaks()
@@ -222,11 +224,12 @@ class Leaks(unittest.TestCase):
         j = self.leaks("--suppressions", supp)
         sup = [s for s in j["sites"] if s["kind"] == "suppressed"]
         self.assertEqual(sorted(s["suppressed_by"] for s in sup),
-                         ["leak:^leak_aligned()$", "leak:suppressed_leak"])
+                         ["leak:^leak_aligned()$",
+                          "leak:suppressed_leak, the program's __lsan_default_suppressions"])
         self.assertEqual(j["suppressed"]["blocks"], self.truth["aligned"] + 3)
         # and the text says which are whose
         p = self.r.report("--leaks", "--suppressions", supp)
-        self.assertIn("Suppressed (--suppressions)", p.stdout)
+        self.assertIn("Suppressed (--suppressions, or the program's", p.stdout)
         self.assertIn("Kept by the C and C++ runtimes", p.stdout)
 
     def test_pprof_read_by_go_tool_pprof(self):

@@ -29,6 +29,7 @@
 #include "output/report.h"
 #include "output/trace_report.h"
 #include "record/replay.h"
+#include "resolve/lsan_default.h"
 #include "resolve/target.h"
 
 enum {
@@ -153,6 +154,7 @@ const struct cmd_doc report_doc = {
 
 struct report_args {
 	const char *output, *json, *folded, *pprof, *suppressions, *timeline, *perfetto, *mtrace;
+	const char *symfs;
 	int top, weight;
 	double at;
 	bool no_hist, all, leaks, header, perfetto_all, check;
@@ -215,6 +217,7 @@ static int on_report_opt(void *ctx, const struct opt *opt, const struct opt_valu
 		a->at = v->num;
 		break;
 	case O_SYMFS:
+		a->symfs = v->text;
 		symbolize__set_symfs(v->text);
 		break;
 	}
@@ -227,8 +230,21 @@ static int print_leaks(struct replay *rp, const struct report_args *a)
 	char err[512];
 	int ret = 0;
 
+	char *own, *exe = a->symfs ? xasprintf("%s/%s", a->symfs, replay__meta_str(rp, "exe"))
+				   : xstrdup(replay__meta_str(rp, "exe"));
+
+	/* the program's own, as LeakSanitizer takes them: __lsan_default_suppressions() */
+	own = lsan_default_suppressions(exe);
+	if (own && suppressions__parse(&sup, own, "__lsan_default_suppressions",
+				       "the program's "
+				       "__lsan_default_suppressions",
+				       err, sizeof(err)))
+		ms_warn("%s's %s: left out", exe, err);
+	free(own);
+	free(exe);
 	if (a->suppressions && suppressions__load(&sup, a->suppressions, err, sizeof(err))) {
 		ms_err("--suppressions %s", err);
+		suppressions__free(&sup);
 		return 1;
 	}
 	if (a->json) {

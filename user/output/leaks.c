@@ -12,52 +12,69 @@
 
 #define PAGE 4096
 
-int suppressions__add(struct suppressions *s, const char *pattern)
+int suppressions__add(struct suppressions *s, const char *pattern, const char *origin)
 {
 	size_t n = strlen(pattern);
 	bool head = pattern[0] == '^', tail = n > (size_t)head && pattern[n - 1] == '$';
 
 	if (s->n == SUPPRESSIONS_MAX)
 		return -1;
-	s->line[s->n] = xasprintf("leak:%s", pattern);
+	s->line[s->n] =
+	    origin ? xasprintf("leak:%s, %s", pattern, origin) : xasprintf("leak:%s", pattern);
 	s->pattern[s->n] = xasprintf("%s%.*s%s", head ? "" : "*", (int)(n - head - tail),
 				     pattern + head, tail ? "" : "*");
 	s->n++;
 	return 0;
 }
 
+int suppressions__parse(struct suppressions *s, const char *text, const char *where,
+			const char *origin, char *err, size_t len)
+{
+	const char *p = text;
+	int no = 0;
+
+	while (*p) {
+		size_t n = strcspn(p, "\n");
+		char line[1024], *l = line, *e;
+
+		no++;
+		snprintf(line, sizeof(line), "%.*s", (int)n, p);
+		p += n + (p[n] == '\n');
+		while (*l == ' ' || *l == '\t')
+			l++;
+		e = l + strcspn(l, "\r");
+		while (e > l && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		*e = '\0';
+		if (!*l || *l == '#' || strncmp(l, "leak:", 5))
+			continue;
+		if (!l[5] || suppressions__add(s, l + 5, origin)) {
+			snprintf(err, len, "%s:%d: %s", where, no,
+				 l[5] ? "too many suppressions (at most 256)"
+				      : "'leak:' needs a pattern");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int suppressions__load(struct suppressions *s, const char *path, char *err, size_t len)
 {
 	FILE *f = fopen(path, "re");
-	char line[1024];
-	int no = 0;
+	char *text = NULL;
+	size_t cap = 0;
+	ssize_t got;
+	int ret;
 
 	if (!f) {
 		snprintf(err, len, "cannot read %s: %s", path, strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		char *p = line, *e;
-
-		no++;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		e = p + strcspn(p, "\r\n");
-		while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
-			e--;
-		*e = '\0';
-		if (!*p || *p == '#' || strncmp(p, "leak:", 5))
-			continue;
-		if (!p[5] || suppressions__add(s, p + 5)) {
-			snprintf(err, len, "%s:%d: %s", path, no,
-				 p[5] ? "too many suppressions (at most 256)"
-				      : "'leak:' needs a pattern");
-			fclose(f);
-			return -1;
-		}
-	}
+	got = getdelim(&text, &cap, '\0', f); /* the whole file */
 	fclose(f);
-	return 0;
+	ret = suppressions__parse(s, got > 0 ? text : "", path, NULL, err, len);
+	free(text);
+	return ret;
 }
 
 void suppressions__free(struct suppressions *s)
@@ -225,7 +242,7 @@ static const char *const kind_titles[LEAK_KINDS] = {
     "The program's",
     ("Kept by the C and C++ runtimes for themselves (freed at exit, or never: not the "
      "program's leaks)"),
-    "Suppressed (--suppressions)",
+    "Suppressed (--suppressions, or the program's __lsan_default_suppressions)",
 };
 
 void leaks__print_text(struct peralloc *pa, const struct suppressions *s, FILE *out, int top,

@@ -25,8 +25,12 @@ struct suppressions {
 /* "leak:PATTERN" lines of PATH ('#' comments, blank lines; other kinds ignored, as LSan
  * ignores what is not its own). 0, or -1 with ERR (the file and line). */
 int suppressions__load(struct suppressions *s, const char *path, char *err, size_t len);
+/* The same from TEXT (WHERE names it in errors; ORIGIN, or NULL, is said with each: "the
+ * program's __lsan_default_suppressions"). */
+int suppressions__parse(struct suppressions *s, const char *text, const char *where,
+			const char *origin, char *err, size_t len);
 /* One pattern, as LSan reads it: a substring, '*' any run, '^' and '$' anchors. */
-int suppressions__add(struct suppressions *s, const char *pattern);
+int suppressions__add(struct suppressions *s, const char *pattern, const char *origin);
 void suppressions__free(struct suppressions *s);
 /* The suppression matching one of SITE's frames (function, source file or module), or -1. */
 int suppressions__match(const struct suppressions *s, const struct pa_site *site);

@@ -228,3 +228,50 @@ bool elf_syms__has_symtab(struct elf_syms *es)
 {
 	return es->has_symtab;
 }
+
+/* The PT_LOAD segment holding file offset (BY_OFFSET) or address X: its vaddr and offset. */
+static bool load_segment(struct elf_syms *es, uint64_t x, bool by_offset, GElf_Phdr *out)
+{
+	size_t n;
+
+	if (elf_getphdrnum(es->elf, &n))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		uint64_t lo, hi;
+
+		if (!gelf_getphdr(es->elf, i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		lo = by_offset ? ph.p_offset : ph.p_vaddr;
+		hi = lo + ph.p_filesz;
+		if (x >= lo && x < hi) {
+			*out = ph;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool elf_syms__vaddr_of_offset(struct elf_syms *es, uint64_t off, uint64_t *vaddr)
+{
+	GElf_Phdr ph;
+
+	if (!load_segment(es, off, true, &ph))
+		return false;
+	*vaddr = off - ph.p_offset + ph.p_vaddr;
+	return true;
+}
+
+size_t elf_syms__read_vaddr(struct elf_syms *es, uint64_t vaddr, void *buf, size_t len)
+{
+	GElf_Phdr ph;
+	uint64_t off, avail;
+	ssize_t got;
+
+	if (!load_segment(es, vaddr, false, &ph))
+		return 0;
+	off = vaddr - ph.p_vaddr + ph.p_offset;
+	avail = ph.p_offset + ph.p_filesz - off;
+	got = pread(es->fd, buf, len < avail ? len : avail, off);
+	return got > 0 ? (size_t)got : 0;
+}

@@ -30,5 +30,9 @@ bool elf_syms__containing(struct elf_syms *es, uint64_t off, uint64_t *start, ui
 /* PT_INTERP of an executable, or NULL when statically linked. */
 const char *elf_syms__interp(struct elf_syms *es);
 bool elf_syms__has_symtab(struct elf_syms *es);
+/* The link-time address of file offset OFF (in a PT_LOAD segment). */
+bool elf_syms__vaddr_of_offset(struct elf_syms *es, uint64_t off, uint64_t *vaddr);
+/* Up to LEN bytes of the file's contents at link-time address VADDR: how many. */
+size_t elf_syms__read_vaddr(struct elf_syms *es, uint64_t vaddr, void *buf, size_t len);
 
 #endif
