@@ -856,6 +856,26 @@ static __always_inline void note_slow(struct pt_regs *ctx, struct thread_state *
 	emit_slow(ctx, ts, w, lat, own);
 }
 
+/* Per-allocation: the syscall time of a call that made syscalls, for its block's site. */
+static __always_inline void emit_kwork(struct thread_state *ts, struct ms_thread_work *w, __u64 now)
+{
+	struct ms_event_kwork *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		record_lost(MS_EV_KWORK);
+		return;
+	}
+	e->type = MS_EV_KWORK;
+	e->tid = (__u32)bpf_get_current_pid_tgid();
+	e->ts_ns = now;
+	e->sys_ns = w->call.sys_ns;
+	e->syscalls = w->call.nsys;
+	e->seq = ts->seq;
+	e->fn = ts->fn;
+	e->kind = ts->kind;
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
 SEC("uretprobe")
 int BPF_KRETPROBE(alloc_exit, long ret)
 {
@@ -909,6 +929,8 @@ int BPF_KRETPROBE(alloc_exit, long ret)
 	if (ts->dirty) {
 		ts->dirty = 0;
 		if (w) {
+			if (per_alloc && w->call.nsys)
+				emit_kwork(ts, w, now);
 			__builtin_memset(&w->call, 0, sizeof(w->call));
 			w->nest = 0;
 		}

@@ -318,6 +318,7 @@ enum ms_event_type {
 	MS_EV_SYSCALL, /* a memory syscall made outside any allocator call */
 	MS_EV_PROC,    /* --follow: a process of the followed tree forked or exited */
 	MS_EV_RSS,     /* memstudy record: the target's resident set moved (kmem/rss_stat) */
+	MS_EV_KWORK,   /* per-allocation: the syscall time inside a call that made syscalls */
 	MS_EV_TYPES = 16, /* room for every type, a power of two: lost_records[] */
 };
 
@@ -371,6 +372,22 @@ struct ms_event_rss {
 	__u32 member; /* the counter: 0 file pages, 1 anonymous, 2 swap entries, 3 shmem */
 	__u32 pad;
 	__s64 bytes; /* its value now */
+};
+
+/*
+ * Per-allocation mode: an allocator call that made syscalls (brk, mmap, munmap...), at its
+ * return: their time, for the call site of its block (an allocation's, or the freed
+ * block's). Sent only for such calls, after the call's own record, by the same thread.
+ */
+struct ms_event_kwork {
+	__u32 type; /* MS_EV_KWORK */
+	__u32 tid;
+	__u64 ts_ns;
+	__u64 sys_ns; /* in the call's syscalls */
+	__u32 syscalls;
+	__u16 seq; /* the call's: its record's seq */
+	__u8 fn;
+	__u8 kind; /* enum ms_fn_kind */
 };
 
 /*
@@ -601,8 +618,9 @@ _Static_assert(sizeof(struct ms_call_syscall) == 40 && sizeof(struct ms_call_wor
 		   sizeof(struct ms_thread_work) % 8 == 0 && sizeof(struct ms_own_stats) % 8 == 0 &&
 		   MS_STEP_COUNT <= MS_STEP_MAX,
 	       "call work and thread records");
-_Static_assert(sizeof(struct ms_event_proc) == 48 && sizeof(struct ms_event_rss) == 32,
-	       "process and resident-set records");
+_Static_assert(sizeof(struct ms_event_proc) == 48 && sizeof(struct ms_event_rss) == 32 &&
+		   sizeof(struct ms_event_kwork) == 32,
+	       "process, resident-set and kernel-work records");
 _Static_assert(MS_EV_TYPES > MS_EV_PROC && !(MS_EV_TYPES & (MS_EV_TYPES - 1)),
 	       "lost_records[] is indexed by type & (MS_EV_TYPES - 1)");
 

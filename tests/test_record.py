@@ -3,7 +3,6 @@
 unwinding; the leaks of a C++ program against its own counts; pprof read by go tool pprof;
 folded stacks against the per-allocation totals; a recording cut short by kill -9, and files
 that are not recordings."""
-import gzip
 import json
 import os
 import re
@@ -242,16 +241,17 @@ class Leaks(unittest.TestCase):
         raw = run([GO, "tool", "pprof", "-raw", prof], env=env)
         self.assertEqual(raw.returncode, 0, raw.stderr)
         self.assertIn("alloc_objects/count alloc_space/bytes inuse_objects/count "
-                      "inuse_space/bytes[dflt] page_faults/count resident_bytes/bytes",
-                      raw.stdout)
+                      "inuse_space/bytes[dflt] page_faults/count resident_bytes/bytes "
+                      "kernel_time/nanoseconds", raw.stdout)
         # each sample's values: the sites of the per-allocation report, exactly
         live = self.r.live_json()["per_allocation"]
         samples = [list(map(int, m.group(1).split()))
-                   for m in re.finditer(r"^\s+((?:\d+\s+){5}\d+):", raw.stdout, re.M)]
+                   for m in re.finditer(r"^\s+((?:\d+\s+){6}\d+):", raw.stdout, re.M)]
         self.assertEqual(sum(s[0] for s in samples), live["allocations"])
         self.assertEqual(sum(s[1] for s in samples), sum(x["bytes"] for x in live["sites"]))
         self.assertEqual(sum(s[2] for s in samples), live["live_at_end"])
         self.assertEqual(sum(s[4] for s in samples), sum(x["page_faults"] for x in live["sites"]))
+        self.assertEqual(sum(s[6] for s in samples), sum(x["kernel_ns"] for x in live["sites"]))
         top = run([GO, "tool", "pprof", "-top", "-sample_index=inuse_space", prof], env=env)
         self.assertEqual(top.returncode, 0, top.stderr)
         self.assertRegex(top.stdout, r"512kB\s+\S+%\s+\S+%\s+512kB\s+\S+%\s+leak_aligned")
@@ -263,7 +263,8 @@ class Leaks(unittest.TestCase):
                 "calls": live["allocations"],
                 "faults": sum(x["page_faults"] for x in live["sites"]),
                 "live": sum(x["live_bytes_at_end"] for x in live["sites"]),
-                "resident": 4096 * sum(x["live_faulted_pages"] for x in live["sites"])}
+                "resident": 4096 * sum(x["live_faulted_pages"] for x in live["sites"]),
+                "kernel_ns": sum(x["kernel_ns"] for x in live["sites"])}
         for weight, total in want.items():
             with self.subTest(weight=weight):
                 out = self.r.path("f-%s.folded" % weight)
@@ -276,9 +277,20 @@ class Leaks(unittest.TestCase):
                     self.assertRegex(l, r"^\S.* \d+$")
         with open(self.r.path("f-live.folded")) as f:
             self.assertRegex(f.read(), r"main;leak_aligned\(\) 524288")
-        p = self.r.report("--folded", self.r.path("k.folded"), "--weight", "kernel_ns")
-        self.assertEqual(p.returncode, 1)
-        self.assertIn("not kept per call site", p.stderr)
+
+    def test_kernel_time_per_site_is_the_calls(self):
+        # the syscall time inside the calls, per site, adds up to the report's per function
+        rep = self.r.live_json()
+        sites = rep["per_allocation"]["sites"]
+        by_fn = sum(f["kernel"]["syscall_ns"] for f in rep["functions"].values())
+        self.assertGreater(by_fn, 0)
+        self.assertEqual(sum(s["kernel_ns"] for s in sites), by_fn)
+        self.assertEqual(sum(s["kernel_syscalls"] for s in sites),
+                         sum(sum(f["kernel"]["syscalls"].values())
+                             for f in rep["functions"].values()))
+        # the 64 KiB blocks grew the heap: their site made syscalls
+        aligned = [s for s in sites if "leak_aligned()" in s["frames"]]
+        self.assertTrue(aligned and aligned[0]["kernel_syscalls"] > 0, aligned)
 
 
 class FoundingNotesTools(unittest.TestCase):
@@ -535,6 +547,28 @@ class BadFiles(unittest.TestCase):
             n += typ == 3
             at += 24 + stored
         return n
+
+    def test_full_disk_is_said_and_the_file_read(self):
+        need_bpf(self)
+        d = tempfile.mkdtemp(prefix="memstudy-full.")
+        m = run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", d])
+        self.assertEqual(m.returncode, 0, m.stderr)
+        try:
+            rec = os.path.join(d, "x.rec")
+            p = memstudy(["record", "-o", rec, "--json", self.r.live, "--", WORKLOAD, "churn",
+                          "--count", "200000"])
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn("No space left on device", p.stderr)
+            self.assertIn("which memstudy report reads", p.stderr)
+            # the trace went on: its report is whole
+            self.assertGreaterEqual(self.r.live_json()["functions"]["malloc"]["calls"], 200000)
+            q = memstudy(["report", rec])
+            self.assertEqual(q.returncode, 1)
+            self.assertIn("cut short", q.stderr)
+            self.assertRegex(q.stdout, r"Per allocation: \d+ allocations")
+        finally:
+            run(["umount", d])
+            os.rmdir(d)
 
     def test_not_a_recording(self):
         p = memstudy(["report", "/bin/ls"])

@@ -69,6 +69,9 @@ struct pa_thread {
 	/* where its blocks came from: the main heap, an arena's heap, an mmapped chunk */
 	struct pa_heap_use heaps[PA_THREAD_HEAPS];
 	uint64_t heaps_other; /* blocks from heaps past the first PA_THREAD_HEAPS */
+	/* its last call's block's site, for the call's kernel work (MS_EV_KWORK) */
+	uint32_t work_site;
+	uint16_t work_seq;
 };
 
 struct peralloc {
@@ -117,6 +120,7 @@ struct peralloc {
 	/* where peralloc__finish reads stack ids (memstudy report: the recording's), or NULL */
 	bool (*stack_lookup)(void *ctx, int32_t id, uint64_t *ips);
 	void *stack_lookup_ctx;
+	uint32_t ended_site; /* the site of the last block ended */
 	/* faults in freed memory outside allocator calls (uses after free), the first ones */
 	struct pa_freed_touch freed_touch[PA_FREED_TOUCH_MAX];
 	uint64_t nfreed_touch;
@@ -416,6 +420,7 @@ static struct pa_thread *thread_get(struct peralloc *pa, uint32_t tid)
 		if (pa->threads[i].tid == tid)
 			return &pa->threads[i];
 	pa->threads[i].tid = tid;
+	pa->threads[i].work_site = NIL;
 	pa->threads_n++;
 	return &pa->threads[i];
 }
@@ -583,6 +588,7 @@ static void end_block(struct peralloc *pa, struct addr_index *ix, uint32_t e)
 {
 	struct pa_entry *x = entry_at(ix, e);
 
+	pa->ended_site = x->site;
 	pa->sites[x->site].frees++;
 	site_account_end(pa, x);
 	freed_mark(pa, x->ptr, x->ptr + x->size, true);
@@ -787,6 +793,8 @@ static void on_alloc(struct peralloc *pa, const struct ms_event_alloc *ev, size_
 	else
 		site = site_get(pa, ev->stack_id, ev->caller, ev->fn, frames, nframes);
 	pa->last_site = site;
+	th->work_site = site; /* its kernel work, if any, comes next */
+	th->work_seq = ev->seq;
 	if (site == NIL) {
 		pa->st.lost_nomem++;
 		return;
@@ -856,7 +864,24 @@ static void on_free(struct peralloc *pa, const struct ms_event_free *ev)
 		return;
 	}
 	pa->st.frees++;
+	pa->ended_site = NIL;
 	free_ptr(pa, ev->ptr, ev->fn);
+	if (th) { /* the free's kernel work (munmap, a trim) is its block's site's */
+		th->work_site = pa->ended_site;
+		th->work_seq = ev->seq;
+	}
+}
+
+static void on_kwork(struct peralloc *pa, const struct ms_event_kwork *ev)
+{
+	struct pa_thread *th = thread_get(pa, ev->tid);
+
+	if (!th || th->work_site == NIL || th->work_seq != ev->seq || th->work_site >= pa->nsites) {
+		pa->st.kwork_unmatched++;
+		return;
+	}
+	pa->sites[th->work_site].kernel_ns += ev->sys_ns;
+	pa->sites[th->work_site].kernel_syscalls += ev->syscalls;
 }
 
 static void on_fault(struct peralloc *pa, const struct ms_event_fault *ev)
@@ -962,6 +987,9 @@ void peralloc__event(struct peralloc *pa, const void *data, size_t size)
 	case MS_EV_MAP:
 		on_map(pa, data);
 		break;
+	case MS_EV_KWORK:
+		on_kwork(pa, data);
+		return;
 	}
 	if (!pa->cm->read)
 		pa->cm->dirty = true;
@@ -1260,6 +1288,8 @@ static void site_merge(struct pa_site *into, struct pa_site *from)
 	into->live_blocks += from->live_blocks;
 	into->live_bytes += from->live_bytes;
 	into->live_faults += from->live_faults;
+	into->kernel_ns += from->kernel_ns;
+	into->kernel_syscalls += from->kernel_syscalls;
 	if (into->stack_id < 0 && from->stack_id >= 0)
 		into->stack_id = from->stack_id;
 	memset(&from->allocs, 0,

@@ -40,6 +40,8 @@ struct pa_site {
 	/* its blocks still live at the end: how many, their bytes, the pages faulted in them
 	 * (each fault in a block brought a page in: resident unless released since) */
 	uint64_t live_blocks, live_bytes, live_faults;
+	/* syscalls made inside its allocations and inside the frees of its blocks: time, count */
+	uint64_t kernel_ns, kernel_syscalls;
 	/* filled by peralloc__finish */
 	uint32_t merged_into; /* NIL, or the site with the same symbolized frames it joined */
 	int inherited_from;   /* --follow: the blocks a child got from this parent at fork */
@@ -62,6 +64,7 @@ struct pa_stats {
 	uint64_t index_bytes_at_max, index_bytes_peak;
 	uint64_t lost_nomem;	   /* records dropped for lack of collector memory */
 	uint64_t pending_overflow; /* faults in allocator calls classified without waiting */
+	uint64_t kwork_unmatched;  /* kernel-work records whose call's block was not known */
 	uint64_t stack_errors;
 	uint64_t peak_rss_kb;
 	struct pa_counts kind[PA_KIND_MAX];

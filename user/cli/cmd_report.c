@@ -80,12 +80,13 @@ static const struct opt report_table[] = {
      "what --folded counts: bytes (requested, the default), calls,\n"
      "faults (page faults charged to the site), resident (bytes of the\n"
      "pages faulted in its blocks live at the end), live (bytes still\n"
-     "allocated at the end)",
+     "allocated at the end), kernel_ns (syscall time inside its\n"
+     "allocations and the frees of its blocks)",
      .choices = fold_weight_names},
     {O_PPROF, "pprof", 0, OPT_OUTPUT, "FILE",
      "write a gzipped pprof profile (go tool pprof, Pyroscope, Parca):\n"
      "alloc_objects, alloc_space, inuse_objects, inuse_space,\n"
-     "page_faults and resident_bytes per call stack"},
+     "page_faults, resident_bytes and kernel_time per call stack"},
     {O_TIMELINE, "timeline", 0, OPT_OUTPUT, "FILE.csv",
      "memory over time, a point every ms of the trace (fewer past\n"
      "20 s): bytes live (as requested), bytes the allocator holds\n"

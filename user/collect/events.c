@@ -96,6 +96,7 @@ static const size_t record_size[MS_EV_TYPES] = {
 	[MS_EV_SYSCALL] = offsetof(struct ms_event_syscall, stack),
 	[MS_EV_PROC] = sizeof(struct ms_event_proc),
 	[MS_EV_RSS] = sizeof(struct ms_event_rss),
+	[MS_EV_KWORK] = sizeof(struct ms_event_kwork),
 };
 /* clang-format on */
 

@@ -30,6 +30,8 @@ static uint64_t site_weight(const struct pa_site *s, enum fold_weight w)
 		return s->live_faults * PAGE;
 	case FOLD_LIVE:
 		return s->live_bytes;
+	case FOLD_KERNEL_NS:
+		return s->kernel_ns;
 	default:
 		return 0;
 	}
@@ -37,15 +39,8 @@ static uint64_t site_weight(const struct pa_site *s, enum fold_weight w)
 
 int export_folded(struct peralloc *pa, enum fold_weight w, const char *path)
 {
-	FILE *out;
+	FILE *out = out_open(path);
 
-	if (w == FOLD_KERNEL_NS) {
-		ms_err("--weight kernel_ns: kernel time is not kept per call site yet (it is per "
-		       "function in the report, and per slow call); use bytes, calls, faults, "
-		       "resident or live");
-		return 1;
-	}
-	out = out_open(path);
 	if (!out)
 		return 1;
 	for (uint32_t i = 0; i < peralloc__nsites(pa); i++) {
@@ -342,12 +337,14 @@ int export_pprof(struct peralloc *pa, struct symbolizer *sym, uint64_t start_ns,
 	sample_type(&pp, 1, "inuse_space", "bytes");
 	sample_type(&pp, 1, "page_faults", "count");
 	sample_type(&pp, 1, "resident_bytes", "bytes");
+	sample_type(&pp, 1, "kernel_time", "nanoseconds");
 	mappings(&pp);
 	for (uint32_t i = 0; i < peralloc__nsites(pa); i++) {
 		const struct pa_site *s = peralloc__site(pa, i);
 		uint64_t locs[MS_STACK_DEPTH],
-		    v[6] = {s->allocs,	   s->bytes,	s->live_blocks,
-			    s->live_bytes, s->f.faults, s->live_faults * PAGE};
+		    v[7] = {s->allocs,	   s->bytes,	s->live_blocks,
+			    s->live_bytes, s->f.faults, s->live_faults * PAGE,
+			    s->kernel_ns};
 		int n = 0;
 
 		if (s->merged_into != PA_NIL || (!s->allocs && !s->live_blocks && !s->f.faults))
@@ -361,7 +358,7 @@ int export_pprof(struct peralloc *pa, struct symbolizer *sym, uint64_t start_ns,
 			f += k;
 		}
 		pb_packed(&sample, 1, locs, n);
-		pb_packed(&sample, 2, v, 6);
+		pb_packed(&sample, 2, v, 7);
 		pb_sub(&pp.prof, 2, &sample);
 	}
 	pb_uint(&pp.prof, 9, start_ns);

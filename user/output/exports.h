@@ -19,7 +19,7 @@ enum fold_weight {
 	FOLD_FAULTS,	/* page faults charged to the site */
 	FOLD_RESIDENT,	/* bytes of the pages faulted in its blocks still live at the end */
 	FOLD_LIVE,	/* bytes still allocated at the end */
-	FOLD_KERNEL_NS, /* kernel time inside the calls: not kept per site yet */
+	FOLD_KERNEL_NS, /* syscall time inside its allocations and the frees of its blocks */
 	FOLD_WEIGHTS,
 };
 extern const char *const fold_weight_names[];
@@ -29,7 +29,8 @@ extern const char *const fold_weight_names[];
 int export_folded(struct peralloc *pa, enum fold_weight w, const char *path);
 
 /* A gzipped pprof profile (profile.proto) with the sample types alloc_objects,
- * alloc_space, inuse_objects, inuse_space, page_faults, resident_bytes; functions, lines
+ * alloc_space, inuse_objects, inuse_space, page_faults, resident_bytes, kernel_time (ns of
+ * syscalls inside the site's allocations and the frees of its blocks); functions, lines
  * (inlined frames too) and mappings with their build-ids from SYM. START_NS: the trace's
  * start (Unix time), DURATION_NS its length. 0, or 1 after saying why. */
 int export_pprof(struct peralloc *pa, struct symbolizer *sym, uint64_t start_ns,

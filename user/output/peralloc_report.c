@@ -403,6 +403,9 @@ static json_object *json_site(struct peralloc *pa, const struct pa_site *s)
 	json_object_object_add(o, "live_at_end", U64(s->live_blocks));
 	json_object_object_add(o, "live_bytes_at_end", U64(s->live_bytes));
 	json_object_object_add(o, "live_faulted_pages", U64(s->live_faults));
+	/* the syscalls inside its allocations and inside the frees of its blocks */
+	json_object_object_add(o, "kernel_ns", U64(s->kernel_ns));
+	json_object_object_add(o, "kernel_syscalls", U64(s->kernel_syscalls));
 	json_object_object_add(o, "faults_per_allocation", json_hist(s->hist));
 	json_object_object_add(o, "stack_stored", json_object_new_boolean(s->stack_id >= 0));
 	return o;
