@@ -570,6 +570,18 @@ class BadFiles(unittest.TestCase):
             run(["umount", d])
             os.rmdir(d)
 
+    def test_changed_binary_is_said(self):
+        need_bpf(self)
+        app = self.r.path("app")
+        shutil.copy(target("leaks"), app)
+        self.r.record(self, [], [app, "5"])
+        self.assertNotIn("is not the file recorded", self.r.report("-o", "/dev/null").stderr)
+        os.unlink(app)
+        shutil.copy(target("waiter"), app)  # another program at the same path
+        p = self.r.report("-o", "/dev/null")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("%s is not the file recorded" % app, p.stderr)
+
     def test_not_a_recording(self):
         p = memstudy(["report", "/bin/ls"])
         self.assertEqual(p.returncode, 1)

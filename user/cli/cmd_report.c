@@ -370,6 +370,10 @@ static int print_header(struct replay *rp, const char *file)
 	}
 	printf("records:     %llu, %llu distinct stacks%s\n", (unsigned long long)rp->records,
 	       (unsigned long long)rp->nstacks, rp->r ? "" : "; no summary (cut short)");
+	if (rp->modules)
+		printf("code files:  %zu with their build-ids%s\n",
+		       json_object_array_length(rp->modules),
+		       rp->modules_changed ? ", some not the same here (said above)" : "");
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 
 #include "analyse/codemap.h"
 #include "analyse/peralloc.h"
+#include "analyse/symbolize.h"
 #include "attach/tracer.h"
 #include "cli/trace_session.h"
 #include "collect/events.h"
@@ -331,6 +332,36 @@ static void write_fp_stacks(struct capture *c, int fd)
 	free(v);
 }
 
+/* The code files the trace saw mapped: where, from which offset, and their build-ids, so
+ * that a report elsewhere can tell whether its files are the same. */
+static void write_modules(struct capture *c)
+{
+	json_object *arr = json_object_new_array();
+	const char *text;
+
+	for (int i = 0; i < symbolize__nmappings(c->cm->sym); i++) {
+		json_object *m = json_object_new_object();
+		uint64_t start, end, off;
+		char build_id[128], hex[32];
+		const char *path;
+
+		symbolize__mapping(c->cm->sym, i, &start, &end);
+		path = symbolize__mapping_file(c->cm->sym, i, &off, build_id, sizeof(build_id));
+		json_object_object_add(m, "path", jstr(path));
+		snprintf(hex, sizeof(hex), "0x%llx", (unsigned long long)start);
+		json_object_object_add(m, "start", jstr(hex));
+		snprintf(hex, sizeof(hex), "0x%llx", (unsigned long long)end);
+		json_object_object_add(m, "end", jstr(hex));
+		snprintf(hex, sizeof(hex), "0x%llx", (unsigned long long)off);
+		json_object_object_add(m, "offset", jstr(hex));
+		json_object_object_add(m, "build_id", jstr(build_id));
+		json_object_array_add(arr, m);
+	}
+	text = json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN);
+	recorder__block(c->w, REC_MODULES, text, strlen(text));
+	json_object_put(arr);
+}
+
 static void capture__free(struct capture *c)
 {
 	c->cm->maps_tap = NULL;
@@ -352,6 +383,7 @@ int capture__close(struct capture *c, struct tracer *tr, const struct report *r)
 
 	recorder__flush(c->w);
 	write_fp_stacks(c, tracer__stack_fd(tr));
+	write_modules(c);
 	for (int i = 0; i < MS_EV_TYPES; i++)
 		f.lost_records[i] = s->bss->lost_records[i];
 	f.thread_state_lost = r->lost[MS_LOST_THREAD_STATE];

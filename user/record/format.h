@@ -51,6 +51,7 @@ enum rec_block_type {
 	REC_FINISH = 5,	 /* struct rec_finish */
 	REC_SUMMARY = 6, /* struct report, its pointers zeroed, then its threads */
 	REC_END = 7,	 /* empty: the recording was closed */
+	REC_MODULES = 8, /* JSON array: the code files mapped, with their build-ids */
 	REC_BLOCK_TYPES,
 };
 

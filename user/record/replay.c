@@ -7,6 +7,7 @@
 #include "analyse/codemap.h"
 #include "analyse/peralloc.h"
 #include "analyse/slowcalls.h"
+#include "analyse/symbolize.h"
 #include "lib/util.h"
 #include "output/report.h"
 #include "record/layout.h"
@@ -395,6 +396,52 @@ static int on_summary(struct replay *rp, const struct rec_block *b, char *err, s
 	return 0;
 }
 
+/* The recorded build-ids against the files here (the symbolizer opened them): a file
+ * changed since is said once, as its frames may be misnamed. */
+static void on_modules(struct replay *rp, const struct rec_block *b)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *arr = tok ? json_tokener_parse_ex(tok, b->data, b->len) : NULL;
+
+	if (tok)
+		json_tokener_free(tok);
+	if (!arr || !json_object_is_type(arr, json_type_array) || rp->modules) {
+		if (arr)
+			json_object_put(arr);
+		return;
+	}
+	rp->modules = arr;
+	for (size_t i = 0; rp->cm && i < json_object_array_length(arr); i++) {
+		json_object *m = json_object_array_get_idx(arr, i), *p, *id, *st;
+		char here[128];
+		uint64_t off;
+
+		if (!json_object_object_get_ex(m, "path", &p) ||
+		    !json_object_object_get_ex(m, "build_id", &id) ||
+		    !json_object_object_get_ex(m, "start", &st) || !*json_object_get_string(id))
+			continue;
+		for (int k = 0; k < symbolize__nmappings(rp->cm->sym); k++) {
+			uint64_t start, end;
+
+			symbolize__mapping(rp->cm->sym, k, &start, &end);
+			if (start != strtoull(json_object_get_string(st), NULL, 16))
+				continue;
+			symbolize__mapping_file(rp->cm->sym, k, &off, here, sizeof(here));
+			if (*here && strcmp(here, json_object_get_string(id))) {
+				if (!rp->modules_changed++)
+					ms_warn("%s is not the file recorded (build-id %s, "
+						"recorded %s): "
+						"its frames may be misnamed; --symfs DIR takes a "
+						"copy of "
+						"the recording machine's files",
+						json_object_get_string(p), here,
+						json_object_get_string(id));
+			}
+			break;
+		}
+	}
+}
+
 static int on_block(struct replay *rp, const struct rec_block *b, char *err, size_t len)
 {
 	switch (b->type) {
@@ -429,6 +476,9 @@ static int on_block(struct replay *rp, const struct rec_block *b, char *err, siz
 		return rp->r ? say(err, len, "corrupt recording: a second SUMMARY at offset %llu",
 				   (unsigned long long)b->offset)
 			     : on_summary(rp, b, err, len);
+	case REC_MODULES:
+		on_modules(rp, b);
+		return 0;
 	}
 	return 0;
 }
@@ -519,6 +569,8 @@ void replay__free(struct replay *rp)
 	free(rp->scratch);
 	if (rp->meta)
 		json_object_put(rp->meta);
+	if (rp->modules)
+		json_object_put(rp->modules);
 	recording__close(&rp->rec);
 	memset(rp, 0, sizeof(*rp));
 }
