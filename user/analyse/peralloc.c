@@ -737,6 +737,26 @@ done:
 	return n;
 }
 
+/* A recorded allocation whose stack's site is known already: that site (its stack's walk
+ * counted as the first one's was); NIL when it is not known yet, or has no frames. */
+static uint32_t recorded_hit(struct peralloc *pa, const struct ms_event_alloc_stack *big,
+			     size_t size)
+{
+	uint32_t id = big->stack_len, site;
+	enum ms_unwind_end end;
+
+	if (size < offsetof(struct ms_event_alloc_stack, frames) || !big->nframes ||
+	    id >= pa->recorded_cap || !pa->recorded_site[id])
+		return NIL;
+	site = pa->recorded_site[id] - 1;
+	pa->sites[site].fn_mask |= 1u << big->a.fn;
+	end = big->end < MS_UNWIND_END_MAX ? big->end : MS_UNWIND_EXPRESSION;
+	pa->st.unwound++;
+	pa->st.unwind_end[end]++;
+	pa->last_nframes = -1;
+	return site;
+}
+
 /* The site of a recorded stack: the same id, the same frames, so the same site (a stack
  * from the record, as it was while recording). */
 static uint32_t recorded_site(struct peralloc *pa, const struct ms_event_alloc_stack *big,
@@ -783,14 +803,16 @@ static void on_alloc(struct peralloc *pa, const struct ms_event_alloc *ev, size_
 		pa->st.lost_nomem++;
 		return;
 	}
-	nframes = record_frames(pa, th, ev, size, frames);
+	/* memstudy report: a recorded stack seen before is its site; its frames not read */
+	site = ev->stack_id == MS_STACK_UNWOUND ? recorded_hit(pa, (const void *)ev, size) : NIL;
+	nframes = site == NIL ? record_frames(pa, th, ev, size, frames) : 0;
 	th->in_free = false;
 	/* realloc moved, or freed (size 0); an allocation's old_ptr is its pool */
 	if (ev->old_ptr && ev->kind != MS_KIND_ALLOC && (ev->ptr || !ev->size))
 		free_ptr(pa, ev->old_ptr, ev->fn);
-	if (ev->stack_id == MS_STACK_UNWOUND)
+	if (site == NIL && ev->stack_id == MS_STACK_UNWOUND)
 		site = recorded_site(pa, (const struct ms_event_alloc_stack *)ev, frames, nframes);
-	else
+	else if (site == NIL)
 		site = site_get(pa, ev->stack_id, ev->caller, ev->fn, frames, nframes);
 	pa->last_site = site;
 	th->work_site = site; /* its kernel work, if any, comes next */

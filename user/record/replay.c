@@ -218,7 +218,7 @@ static void add_stack(struct replay *rp, const struct rec_ev_stack *e, uint32_t 
 		rp->frames = xrealloc(rp->frames, rp->frames_cap * sizeof(*rp->frames));
 	}
 	memcpy(rp->frames + rp->nframes, e + 1, n * sizeof(uint64_t));
-	rp->stacks[rp->nstacks++] = (struct replay_stack){rp->nframes, n, e->end};
+	rp->stacks[rp->nstacks++] = (struct replay_stack){rp->nframes, n, e->end, false};
 	rp->nframes += n;
 }
 
@@ -248,8 +248,13 @@ static void interned_alloc(struct replay *rp, const struct rec_ev_alloc *a, uint
 	big->nframes = st->n;
 	big->end = st->end;
 	big->stack_len = a->stack; /* with MS_STACK_UNWOUND: the stack's id */
+	if (st->sent) {		   /* the collector knows its site: the frames need not be copied */
+		feed(rp, big, offsetof(struct ms_event_alloc_stack, frames));
+		return;
+	}
 	memcpy(big->frames, rp->frames + st->at, st->n * sizeof(uint64_t));
 	feed(rp, big, offsetof(struct ms_event_alloc_stack, frames) + st->n * 8);
+	rp->stacks[a->stack].sent = true;
 }
 
 /* Past the user address space (47 bits on x86-64): no process made it, the file is bad. */

@@ -26,6 +26,7 @@ struct slowcalls;
 
 struct replay_stack {
 	uint32_t at, n, end;
+	bool sent; /* to the collector once with its frames: its site is known there */
 };
 
 /* Who else reads the records as they are replayed (the timeline, exports in stream order):
