@@ -151,6 +151,16 @@ struct {
 	__type(value, struct ms_own_text);
 } own_texts SEC(".maps");
 
+/* --follow: each process's calls per function (ms_proc_fn); sized before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct ms_proc_fn_key);
+	__type(value, struct ms_proc_fn);
+} proc_fn SEC(".maps");
+static const struct ms_proc_fn proc_fn_zero; /* a new entry's value */
+
 /* --follow: the processes traced, by tgid (the target's too); sized before load. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -856,6 +866,32 @@ static __always_inline void note_slow(struct pt_regs *ctx, struct thread_state *
 	emit_slow(ctx, ts, w, lat, own);
 }
 
+/* --follow: the call's latency and kernel work into its process's numbers. */
+static __always_inline void proc_fn_account(struct thread_state *ts, struct ms_thread_work *w,
+					    __u64 lat)
+{
+	struct ms_proc_fn_key k = {.tgid = bpf_get_current_pid_tgid() >> 32,
+				   .fn = ts->fn & (MS_FN_MAX - 1)};
+	struct ms_proc_fn *v = bpf_map_lookup_elem(&proc_fn, &k);
+
+	if (!v) {
+		bpf_map_update_elem(&proc_fn, &k, &proc_fn_zero, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&proc_fn, &k);
+		if (!v)
+			return; /* full: the tree's tables still have it */
+	}
+	__sync_fetch_and_add(&v->calls, 1);
+	__sync_fetch_and_add(&v->lat_sum_ns, lat);
+	if (lat > v->lat_max_ns)
+		v->lat_max_ns = lat; /* a race may keep the other of two maxima: both are close */
+	__sync_fetch_and_add(&v->hist[hist_slot(lat) & (MS_HIST_SLOTS - 1)], 1);
+	if (w && ts->dirty) {
+		__sync_fetch_and_add(&v->sys_ns, w->call.sys_ns);
+		__sync_fetch_and_add(&v->syscalls, w->call.nsys);
+		__sync_fetch_and_add(&v->faults, w->call.faults);
+	}
+}
+
 /* Per-allocation: the syscall time of a call that made syscalls, for its block's site. */
 static __always_inline void emit_kwork(struct thread_state *ts, struct ms_thread_work *w, __u64 now)
 {
@@ -926,6 +962,8 @@ int BPF_KRETPROBE(alloc_exit, long ret)
 		charge_own(phase, ts, w, lat);
 	if (slowest_n)
 		note_slow(ctx, ts, w, lat, own);
+	if (follow)
+		proc_fn_account(ts, w, lat);
 	if (ts->dirty) {
 		ts->dirty = 0;
 		if (w) {

@@ -358,6 +358,23 @@ struct ms_event_proc {
 	char comm[16];
 };
 
+/* --follow: one process's calls of one function, for its own latency percentiles and
+ * kernel work (the report's tables are the tree's). Updated atomically: its threads may
+ * run on several CPUs. */
+struct ms_proc_fn_key {
+	__u32 tgid;
+	__u32 fn;
+};
+struct ms_proc_fn {
+	__u64 calls;
+	__u64 lat_sum_ns;
+	__u64 lat_max_ns;
+	__u64 sys_ns; /* in syscalls made inside its calls */
+	__u64 syscalls;
+	__u64 faults; /* taken inside its calls */
+	__u64 hist[MS_HIST_SLOTS];
+};
+
 /*
  * The target's resident memory as the kernel counts it (kmem/rss_stat, one of its mm's
  * counters changed): sent when a counter has moved by MS_RSS_STEP since the last record

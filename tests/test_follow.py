@@ -50,6 +50,20 @@ class Follow(unittest.TestCase):
         self.assertEqual(rep["functions"]["malloc"]["calls"],
                          sum(calls(q, "malloc") for q in procs))
         self.assertEqual(rep["follow"]["attach_failures"], 0)
+        # each process's own latencies and kernel work per function: its calls, exactly,
+        # and together the tree's
+        for q in procs:
+            for name, f in q["functions"].items():
+                lat = f["latency_ns"]
+                self.assertLessEqual(lat["p50"], lat["p99"])
+                self.assertLessEqual(lat["p99"], lat["max"] * 1.125 + 1)
+                self.assertLessEqual(lat["max"], rep["functions"][name]["latency_ns"]["max"])
+        for name in ("malloc", "free"):
+            tree = rep["functions"][name]["kernel"]
+            self.assertEqual(sum(q["functions"][name]["kernel"]["syscall_ns"] for q in procs
+                                 if name in q["functions"]), tree["syscall_ns"], name)
+            self.assertEqual(sum(q["functions"][name]["kernel"]["page_faults"] for q in procs
+                                 if name in q["functions"]), tree["page_faults"], name)
 
     def test_exec_chain_into_a_static_program(self):
         """shell -> a dynamic program (a child) -> a static one (the shell's own exec): each

@@ -249,7 +249,11 @@ struct tracer *tracer__open(const struct target *t, const struct tracer_opts *op
 	if (bpf_map__set_max_entries(tr->skel->maps.followed,
 				     opts->follow_max ? opts->follow_max : 8192) ||
 	    bpf_map__set_max_entries(tr->skel->maps.own_texts,
-				     opts->follow_max ? opts->follow_max : 8192)) {
+				     opts->follow_max ? opts->follow_max : 8192) ||
+	    /* a process calls a few functions: 4 each, and the map allocates as it fills */
+	    bpf_map__set_max_entries(
+		tr->skel->maps.proc_fn,
+		tr->skel->rodata->follow ? 4 * (opts->follow_max ? opts->follow_max : 8192) : 1)) {
 		ms_err("cannot size the followed processes' map");
 		goto fail;
 	}

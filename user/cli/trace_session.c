@@ -373,6 +373,8 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 	}
 	if (collect__details(tr, r))
 		ms_warn("cannot read the per-thread numbers: %s", strerror(errno));
+	if (ev.procs)
+		procs__collect_fn_stats(ev.procs);
 	tracer__detach(tr); /* the target runs at full speed from here */
 	r->target_exited = exited;
 	tracer__drain(tr);

@@ -13,6 +13,10 @@
 #include "collect/procs.h"
 #include "lib/util.h"
 
+#include <bpf/bpf.h>
+
+#include "memstudy.skel.h"
+
 struct proc_tid {
 	uint32_t tid; /* 0: empty */
 	int proc;     /* index in procs.p */
@@ -552,11 +556,41 @@ void procs__detach(struct procs *ps)
 		tracer__links_free(&ps->p[i].links);
 }
 
+void procs__collect_fn_stats(struct procs *ps)
+{
+	struct memstudy_bpf *s = tracer__skel(ps->tr);
+	int fd = bpf_map__fd(s->maps.proc_fn);
+	struct ms_proc_fn_key key, next, *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		struct ms_proc_fn v;
+
+		key = next;
+		prev = &key;
+		if (key.fn >= MS_FN_MAX || bpf_map_lookup_elem(fd, &key, &v))
+			continue;
+		/* a pid reused: the latest process of that pid */
+		for (int i = ps->n - 1; i >= 0; i--) {
+			struct proc *p = &ps->p[i];
+
+			if (p->pid != (pid_t)key.tgid)
+				continue;
+			if (!p->fn)
+				p->fn = calloc(MS_FN_MAX, sizeof(*p->fn));
+			if (p->fn)
+				p->fn[key.fn] = v;
+			break;
+		}
+	}
+}
+
 void procs__free(struct procs *ps)
 {
 	if (!ps)
 		return;
 	procs__detach(ps);
+	for (int i = 0; i < ps->n; i++)
+		free(ps->p[i].fn);
 	for (int i = 0; i < ps->nimg; i++)
 		free(ps->img[i]);
 	for (int i = 1; i < ps->n; i++)

@@ -39,6 +39,7 @@ struct proc {
 	bool exited;
 	int execs;
 	bool attach_failed;
+	struct ms_proc_fn *fn; /* its calls per function slot (MS_FN_MAX), or NULL: none */
 };
 
 struct procs {
@@ -94,5 +95,8 @@ int procs__alive(const struct procs *ps);
 void procs__adopt_descendants(struct procs *ps);
 /* Every process's probes detached (at the end of the trace). */
 void procs__detach(struct procs *ps);
+/* At the end: each process's calls per function, from the kernel's map (latency
+ * histograms, kernel work inside them). */
+void procs__collect_fn_stats(struct procs *ps);
 
 #endif

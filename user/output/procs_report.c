@@ -46,6 +46,47 @@ static void sum_proc(const struct report *r, const struct proc *p, struct proc_s
 	}
 }
 
+/* A process's (or an executable's, summed) calls of one function as the report's
+ * statistics, for its percentiles. */
+static void fn_stats_of(const struct ms_proc_fn *v, struct ms_fn_stats *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->calls = v->calls;
+	f->lat_sum_ns = v->lat_sum_ns;
+	f->lat_max_ns = v->lat_max_ns;
+	memcpy(f->hist, v->hist, sizeof(f->hist));
+}
+
+static void proc_fn_add(struct ms_proc_fn *to, const struct ms_proc_fn *v)
+{
+	to->calls += v->calls;
+	to->lat_sum_ns += v->lat_sum_ns;
+	if (v->lat_max_ns > to->lat_max_ns)
+		to->lat_max_ns = v->lat_max_ns;
+	to->sys_ns += v->sys_ns;
+	to->syscalls += v->syscalls;
+	to->faults += v->faults;
+	for (int k = 0; k < MS_HIST_SLOTS; k++)
+		to->hist[k] += v->hist[k];
+}
+
+/* "latency_ns" {p50, p99, max} and "kernel" {syscall_ns, syscalls, page_faults} of V. */
+static void proc_fn_json(json_object *fo, const struct ms_proc_fn *v)
+{
+	json_object *lat = json_object_new_object(), *k = json_object_new_object();
+	struct ms_fn_stats f;
+
+	fn_stats_of(v, &f);
+	json_object_object_add(lat, "p50", U64(report__percentile(&f, 50)));
+	json_object_object_add(lat, "p99", U64(report__percentile(&f, 99)));
+	json_object_object_add(lat, "max", U64(v->lat_max_ns));
+	json_object_object_add(fo, "latency_ns", lat);
+	json_object_object_add(k, "syscall_ns", U64(v->sys_ns));
+	json_object_object_add(k, "syscalls", U64(v->syscalls));
+	json_object_object_add(k, "page_faults", U64(v->faults));
+	json_object_object_add(fo, "kernel", k);
+}
+
 static const char *proc_exe(const struct proc *p)
 {
 	return p->img ? p->img->t.exe : "(no allocator found)";
@@ -110,6 +151,8 @@ json_object *report__procs_json(const struct report *r)
 			json_object_object_add(fo, "calls", U64(s.calls[f]));
 			json_object_object_add(fo, "bytes", U64(s.bytes[f]));
 			json_object_object_add(fo, "latency_sum_ns", U64(s.ns[f]));
+			if (p->fn && p->fn[f].calls)
+				proc_fn_json(fo, &p->fn[f]);
 			json_object_object_add(fns, r->target->fn[f].name, fo);
 		}
 		json_object_object_add(o, "functions", fns);
@@ -161,6 +204,58 @@ static void print_procs_peralloc(const struct procs *ps, FILE *out, int top)
 	}
 	if (shown > top)
 		fprintf(out, "(%d more processes: --top N, or the JSON)\n", shown - top);
+}
+
+/* Per executable and function, its processes' calls summed: latency percentiles and the
+ * kernel work inside them. */
+static void print_exe_functions(const struct report *r, FILE *out, int top)
+{
+	const struct procs *ps = r->procs;
+	bool *done = calloc(ps->n, sizeof(*done));
+	char b1[32], b2[32], b3[32], b4[32];
+	int rows = 0;
+
+	if (!done)
+		return;
+	for (int i = 0; i < ps->n; i++) {
+		struct ms_proc_fn sum[MS_FN_MAX];
+
+		if (done[i])
+			continue;
+		memset(sum, 0, sizeof(sum));
+		for (int j = i; j < ps->n; j++) {
+			if (done[j] || strcmp(proc_exe(&ps->p[j]), proc_exe(&ps->p[i])))
+				continue;
+			done[j] = true;
+			for (int f = 0; ps->p[j].fn && f < r->target->nfn; f++)
+				proc_fn_add(&sum[f], &ps->p[j].fn[f]);
+		}
+		for (int f = 0; f < r->target->nfn; f++) {
+			struct ms_fn_stats st;
+
+			if (!sum[f].calls)
+				continue;
+			if (!rows++)
+				fprintf(out, "%-32s %-14s %10s %9s %9s %9s %10s %7s\n",
+					"executable, per function", "", "calls", "p50", "p99",
+					"max", "sys time", "faults");
+			if (rows > top * 2)
+				continue;
+			fn_stats_of(&sum[f], &st);
+			fprintf(out, "%-32.32s %-14.14s %10llu %9s %9s %9s %10s %7llu\n",
+				proc_exe(&ps->p[i]), r->target->fn[f].name,
+				(unsigned long long)sum[f].calls,
+				fmt_ns(b1, sizeof(b1), report__percentile(&st, 50)),
+				fmt_ns(b2, sizeof(b2), report__percentile(&st, 99)),
+				fmt_ns(b3, sizeof(b3), sum[f].lat_max_ns),
+				fmt_ns(b4, sizeof(b4), sum[f].sys_ns),
+				(unsigned long long)sum[f].faults);
+		}
+	}
+	if (rows > top * 2)
+		fprintf(out, "(%d more rows: --top N, or the JSON's processes[].functions)\n",
+			rows - top * 2);
+	free(done);
 }
 
 /* One row per executable: how many processes, their calls and bytes, the spread. */
@@ -225,6 +320,7 @@ void report__print_procs(const struct report *r, FILE *out, int top)
 			free(l);
 		}
 	}
+	print_exe_functions(r, out, top);
 	print_procs_peralloc(ps, out, top);
 	if (ps->attach_failures)
 		fprintf(out, "memstudy could not probe %llu processes: their calls are missing\n",
