@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -25,6 +26,7 @@ struct sym_mapping {
 		 * even if its path was replaced or removed meanwhile; -1 when it could not be */
 	Dwfl_Module *mod;
 	bool tried;
+	uint64_t file_key; /* the file's identity (device, inode, size, time); 0: unknown */
 };
 
 struct sym_cache {
@@ -42,14 +44,24 @@ struct sym_cache {
  * report took seconds a thousand addresses).
  */
 struct func_sym {
-	uint64_t addr, size;
-	const char *name; /* in the module's string table, alive as long as the Dwfl */
+	uint64_t addr, size; /* the file's own addresses */
+	const char *name;
+};
+
+/* A module's sorted functions are the file's: made once per file and shared by every
+ * symbolizer (each process of a --follow tree maps the same libc, the same cc1). */
+struct file_funcs {
+	uint64_t file_key;
+	struct func_sym *v;
+	size_t n;
 };
 
 struct func_index {
 	Dwfl_Module *mod;
-	struct func_sym *v;
+	const struct func_sym *v; /* a file_funcs', or the module's own when its file is unknown */
 	size_t n;
+	uint64_t bias; /* run-time address - file address */
+	bool own;      /* v is this index's (freed with it) */
 };
 
 struct symbolizer {
@@ -107,13 +119,37 @@ void symbolize__free(struct symbolizer *s)
 			close(s->maps[i].fd);
 	}
 	for (int i = 0; i < s->nfidx; i++)
-		free(s->fidx[i].v);
+		if (s->fidx[i].own) {
+			for (size_t k = 0; k < s->fidx[i].n; k++)
+				free((char *)s->fidx[i].v[k].name);
+			free((void *)s->fidx[i].v);
+		}
 	free(s->fidx);
 	free(s->cache);
 	free(s->maps);
 	if (s->dwfl)
 		dwfl_end(s->dwfl);
 	free(s);
+}
+
+/* A file's identity, for what is learned of it once and shared: device, inode, size and
+ * modification time (a file rebuilt at the same path is another). 0 when unknown. */
+static uint64_t file_key(int fd)
+{
+	struct stat st;
+	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t parts[5];
+
+	if (fd < 0 || fstat(fd, &st))
+		return 0;
+	parts[0] = st.st_dev;
+	parts[1] = st.st_ino;
+	parts[2] = st.st_size;
+	parts[3] = st.st_mtim.tv_sec;
+	parts[4] = st.st_mtim.tv_nsec;
+	for (int i = 0; i < 5; i++)
+		h = (h ^ parts[i]) * 0x100000001b3ull;
+	return h | 1;
 }
 
 /* memstudy report --symfs: the recorded paths are looked up under this directory */
@@ -157,6 +193,7 @@ bool symbolize__add_mapping(struct symbolizer *s, uint64_t start, uint64_t end, 
 	m = &s->maps[s->nmaps++];
 	*m = (struct sym_mapping){.start = start, .end = end, .off = off, .path = strdup(path)};
 	m->fd = open_code(path);
+	m->file_key = file_key(m->fd);
 	return true;
 }
 
@@ -271,10 +308,49 @@ static int func_cmp(const void *a, const void *b)
 	return x->size < y->size ? 1 : x->size > y->size ? -1 : 0; /* sized first */
 }
 
+static struct file_funcs *files_funcs;
+static size_t nfile_funcs;
+
+/* The identity of MOD's file, as its mapping opened it. */
+static uint64_t file_key_of(struct symbolizer *s, Dwfl_Module *mod)
+{
+	for (int i = 0; i < s->nmaps; i++)
+		if (s->maps[i].mod == mod)
+			return s->maps[i].file_key;
+	return 0;
+}
+
+/* MOD's functions, sorted, at the file's own addresses (names copied: they outlive MOD). */
+static void read_funcs(Dwfl_Module *mod, uint64_t bias, struct func_sym **out, size_t *nout)
+{
+	int n = dwfl_module_getsymtab(mod);
+	struct func_sym *v;
+	size_t k = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if (n <= 0 || !(v = malloc(n * sizeof(*v))))
+		return;
+	for (int i = 1; i < n; i++) {
+		GElf_Addr addr;
+		GElf_Sym sym;
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
+
+		if (name && *name && addr && sym.st_shndx != SHN_UNDEF &&
+		    (GELF_ST_TYPE(sym.st_info) == STT_FUNC ||
+		     GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC))
+			v[k++] = (struct func_sym){addr - bias, sym.st_size, strdup(name)};
+	}
+	qsort(v, k, sizeof(*v), func_cmp);
+	*out = v;
+	*nout = k;
+}
+
 static struct func_index *func_index_of(struct symbolizer *s, Dwfl_Module *mod)
 {
 	struct func_index *fi;
-	int n;
+	uint64_t key;
+	Dwarf_Addr bias = 0;
 
 	for (int i = 0; i < s->nfidx; i++)
 		if (s->fidx[i].mod == mod)
@@ -289,21 +365,33 @@ static struct func_index *func_index_of(struct symbolizer *s, Dwfl_Module *mod)
 		s->fidx_cap = cap;
 	}
 	fi = &s->fidx[s->nfidx++];
-	*fi = (struct func_index){.mod = mod};
-	n = dwfl_module_getsymtab(mod);
-	if (n <= 0 || !(fi->v = malloc(n * sizeof(*fi->v))))
-		return fi;
-	for (int i = 1; i < n; i++) {
-		GElf_Addr addr;
-		GElf_Sym sym;
-		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
+	dwfl_module_getelf(mod, &bias);
+	*fi = (struct func_index){.mod = mod, .bias = bias};
+	key = file_key_of(s, mod);
+	for (size_t i = 0; key && i < nfile_funcs; i++)
+		if (files_funcs[i].file_key == key) {
+			fi->v = files_funcs[i].v;
+			fi->n = files_funcs[i].n;
+			return fi;
+		}
+	{
+		struct func_sym *v;
+		size_t n;
 
-		if (name && *name && addr && sym.st_shndx != SHN_UNDEF &&
-		    (GELF_ST_TYPE(sym.st_info) == STT_FUNC ||
-		     GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC))
-			fi->v[fi->n++] = (struct func_sym){addr, sym.st_size, name};
+		read_funcs(mod, bias, &v, &n);
+		fi->v = v;
+		fi->n = n;
+		if (key) { /* kept for every later symbolizer of the same file */
+			struct file_funcs *g = realloc(files_funcs, (nfile_funcs + 1) * sizeof(*g));
+
+			if (g) {
+				files_funcs = g;
+				files_funcs[nfile_funcs++] = (struct file_funcs){key, v, n};
+				return fi;
+			}
+		}
+		fi->own = true;
 	}
-	qsort(fi->v, fi->n, sizeof(*fi->v), func_cmp);
 	return fi;
 }
 
@@ -316,6 +404,7 @@ static const char *function_at(struct symbolizer *s, Dwfl_Module *mod, uint64_t 
 
 	if (!fi || !fi->n)
 		return NULL;
+	a -= fi->bias; /* the file's address */
 	hi = fi->n;
 	while (lo < hi) { /* the first symbol past A */
 		size_t mid = lo + (hi - lo) / 2;
@@ -377,6 +466,123 @@ static void lookup(struct symbolizer *s, uint64_t addr, bool ret, struct sym_inf
 	}
 }
 
+/*
+ * What an address of a file names is the file's: kept once per file and address for every
+ * symbolizer (the processes of a --follow tree map the same libraries at other places; each
+ * would load their DWARF again, decompressing their debug files). Entries are never freed.
+ */
+struct file_sym {
+	uint64_t file_key, file_addr; /* 0: empty */
+	bool ret;
+	struct sym_info info; /* function, file, line, offset (module is the caller's) */
+	struct sym_info *chain;
+	int nchain;
+};
+static struct file_sym *file_syms;
+static size_t nfile_syms, file_syms_cap;
+
+static size_t file_sym_slot(uint64_t key, uint64_t addr, bool ret)
+{
+	return ((key ^ (addr * 0x9e3779b97f4a7c15ULL) ^ ret) * 0xff51afd7ed558ccdULL) >> 17 &
+	       (file_syms_cap - 1);
+}
+
+static struct file_sym *file_sym_find(uint64_t key, uint64_t addr, bool ret, bool create)
+{
+	size_t i;
+
+	if (create && (nfile_syms + 1) * 2 > file_syms_cap) {
+		size_t cap = file_syms_cap ? file_syms_cap * 2 : 4096;
+		struct file_sym *v = calloc(cap, sizeof(*v)), *old = file_syms;
+		size_t oldcap = file_syms_cap;
+
+		if (!v)
+			return NULL;
+		file_syms = v;
+		file_syms_cap = cap;
+		for (size_t k = 0; k < oldcap; k++) {
+			if (!old[k].file_key)
+				continue;
+			for (i = file_sym_slot(old[k].file_key, old[k].file_addr, old[k].ret);
+			     file_syms[i].file_key; i = (i + 1) & (cap - 1))
+				;
+			file_syms[i] = old[k];
+		}
+		free(old);
+	}
+	if (!file_syms_cap)
+		return NULL;
+	for (i = file_sym_slot(key, addr, ret); file_syms[i].file_key;
+	     i = (i + 1) & (file_syms_cap - 1))
+		if (file_syms[i].file_key == key && file_syms[i].file_addr == addr &&
+		    file_syms[i].ret == ret)
+			return &file_syms[i];
+	if (!create)
+		return NULL;
+	nfile_syms++;
+	file_syms[i] = (struct file_sym){.file_key = key, .file_addr = addr, .ret = ret};
+	return &file_syms[i];
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/* INFO's strings copied (MODULE kept as given). */
+static void info_copy(struct sym_info *to, const struct sym_info *from, const char *module)
+{
+	*to = *from;
+	to->function = dup_or_null(from->function);
+	to->file = dup_or_null(from->file);
+	to->module = module;
+}
+
+static void inline_chain(struct symbolizer *s, uint64_t addr, bool ret, struct sym_cache *c);
+
+/* C (ADDR's entry, its key set) filled from what its file is known to name, or looked up
+ * and then kept for the file. */
+static void fill_entry(struct symbolizer *s, uint64_t addr, bool ret, struct sym_cache *c)
+{
+	uint64_t a = ret ? addr - 1 : addr;
+	struct sym_mapping *m = NULL;
+	Dwfl_Module *mod = module_of(s, a, &m);
+	Dwarf_Addr bias = 0;
+	struct file_sym *g;
+
+	if (!mod || !m || !m->file_key || !dwfl_module_getelf(mod, &bias)) {
+		lookup(s, addr, ret, &c->info);
+		c->nchain = -1;
+		return;
+	}
+	g = file_sym_find(m->file_key, addr - bias, ret, false);
+	if (!g) { /* the first time: the DWARF is read, and what it says kept */
+		lookup(s, addr, ret, &c->info);
+		inline_chain(s, addr, ret, c);
+		g = file_sym_find(m->file_key, addr - bias, ret, true);
+		if (!g)
+			return;
+		info_copy(&g->info, &c->info, NULL);
+		g->nchain = c->nchain;
+		g->chain = c->nchain > 0 ? calloc(c->nchain, sizeof(*g->chain)) : NULL;
+		for (int k = 0; g->chain && k < c->nchain; k++)
+			info_copy(&g->chain[k], &c->chain[k], NULL);
+		if (c->nchain > 0 && !g->chain)
+			g->nchain = -1;
+		return;
+	}
+	info_copy(&c->info, &g->info, strrchr(m->path, '/') ? strrchr(m->path, '/') + 1 : m->path);
+	c->info.module_offset = addr - bias;
+	c->nchain = g->nchain;
+	c->chain = g->nchain > 0 ? calloc(g->nchain, sizeof(*c->chain)) : NULL;
+	for (int k = 0; c->chain && k < g->nchain; k++) {
+		info_copy(&c->chain[k], &g->chain[k], c->info.module);
+		c->chain[k].module_offset = c->info.module_offset;
+	}
+	if (g->nchain > 0 && !c->chain)
+		c->nchain = -1;
+}
+
 /* The cache entry of ADDR, filled; NULL without memory. Valid until the next call. */
 static struct sym_cache *cache_entry(struct symbolizer *s, uint64_t addr, bool return_addr)
 {
@@ -409,9 +615,8 @@ static struct sym_cache *cache_entry(struct symbolizer *s, uint64_t addr, bool r
 	     i = (i + 1) & (s->cache_cap - 1))
 		if (s->cache[i].key == key)
 			return &s->cache[i];
-	lookup(s, addr, return_addr, &s->cache[i].info);
 	s->cache[i].key = key;
-	s->cache[i].nchain = -1;
+	fill_entry(s, addr, return_addr, &s->cache[i]);
 	s->ncache++;
 	return &s->cache[i];
 }

@@ -141,6 +141,23 @@ static bool is_entry(struct unwinder *u, Dwfl_Module *mod, uint64_t pc)
 	return name && (!strcmp(name, "main") || !strcmp(name, "start_thread"));
 }
 
+/* PC (a call's address) lies in the function at MOD's ELF entry point: the code the kernel
+ * starts a process in, whose caller is no one. */
+static bool at_elf_entry(Dwfl_Module *mod, uint64_t pc)
+{
+	Dwarf_Addr bias;
+	Elf *elf = dwfl_module_getelf(mod, &bias);
+	GElf_Ehdr eh;
+	GElf_Sym sym;
+	GElf_Off off;
+	const char *name;
+
+	if (!elf || !gelf_getehdr(elf, &eh) || !eh.e_entry)
+		return false;
+	name = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
+	return name ? pc - off == eh.e_entry + bias : pc - (eh.e_entry + bias) < 64;
+}
+
 static void rule_compute(struct unwinder *u, uint64_t pc, struct rule *r)
 {
 	Dwfl_Module *mod = symbolize__module(u->sym, pc);
@@ -156,6 +173,14 @@ static void rule_compute(struct unwinder *u, uint64_t pc, struct rule *r)
 		return;
 	}
 	for (int pass = 0; pass < 2; pass++) {
+		/* the code's entry point (the dynamic loader's _start, before any frame of
+		 * the program's) has no CFI row: it is the outermost frame. Said before the
+		 * second pass, which would load the module's whole DWARF to look for one
+		 * (in every process of a --follow tree, the loader's) */
+		if (pass && at_elf_entry(mod, pc)) {
+			r->kind = RULE_ENTRY;
+			return;
+		}
 		cfi = pass ? dwfl_module_dwarf_cfi(mod, &bias) : dwfl_module_eh_cfi(mod, &bias);
 		if (cfi && !dwarf_cfi_addrframe(cfi, pc - bias, &f)) {
 			rule_from_frame(f, r);
