@@ -415,14 +415,13 @@ class Timeline(unittest.TestCase):
         after = {m.group(1): int(m.group(3)) * 1024 for m in
                  re.finditer(r"^(alloc|touch|free)\s+.*?\s(\d+)>(\d+)\s+0x", self.out, re.M)}
         self.assertEqual(set(after), {"alloc", "touch", "free"}, self.out)
-        # at the end of "touch" every block is resident; the kernel's counter is sent in
-        # 256 KiB steps: the point there is within a step (and a few pages) of it
+        # at the end of "touch" every block is resident; the kernel's counters are sent in
+        # 256 KiB steps and read per CPU (each CPU's batch of pages not yet summed): the
+        # point there is within 1 MiB of the workload's own reading (of ~104 MiB)
         p = self.at(pts, ends["touch"])
-        self.assertLess(abs(p["rss_bytes"] - after["touch"]), 256 * 1024 + 16 * 4096,
-                        (p, after["touch"]))
+        self.assertLess(abs(p["rss_bytes"] - after["touch"]), 1 << 20, (p, after["touch"]))
         # and the peak is the workload's peak
-        self.assertLess(abs(max(q["rss_bytes"] for q in pts) - after["touch"]),
-                        256 * 1024 + 16 * 4096)
+        self.assertLess(abs(max(q["rss_bytes"] for q in pts) - after["touch"]), 1 << 20)
         self.assertTrue(rss)
 
     def test_live_bytes_are_the_workloads_blocks(self):

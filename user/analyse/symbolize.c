@@ -741,6 +741,19 @@ int symbolize__nmappings(const struct symbolizer *s)
 	return s->nmaps;
 }
 
+bool symbolize__file_of(struct symbolizer *s, uint64_t addr, uint64_t *file_key, uint64_t *bias)
+{
+	struct sym_mapping *m = NULL;
+	Dwfl_Module *mod = module_of(s, addr, &m);
+	Dwarf_Addr b = 0;
+
+	if (!mod || !m || !m->file_key || !dwfl_module_getelf(mod, &b))
+		return false;
+	*file_key = m->file_key;
+	*bias = b;
+	return true;
+}
+
 const char *symbolize__module_path(struct symbolizer *s, uint64_t addr)
 {
 	struct sym_mapping *m = NULL;

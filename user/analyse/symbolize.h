@@ -51,6 +51,10 @@ const char *symbolize__function_at(struct symbolizer *s, Dwfl_Module *mod, uint6
  * its file cannot be read). */
 int symbolize__nmappings(const struct symbolizer *s);
 Dwfl_Module *symbolize__mapping(struct symbolizer *s, int i, uint64_t *start, uint64_t *end);
+/* The identity of the file mapped at ADDR (device, inode, size, time) and its load bias
+ * (run-time address - the file's own): what is learned of the file is shared by every
+ * symbolizer. False when unknown. */
+bool symbolize__file_of(struct symbolizer *s, uint64_t addr, uint64_t *file_key, uint64_t *bias);
 /* The path of the file mapped at ADDR, as mapped; "" when none is. */
 const char *symbolize__module_path(struct symbolizer *s, uint64_t addr);
 /* Mapping I's file (its path as mapped), file offset, and GNU build-id in hex into BUILD_ID

@@ -191,6 +191,82 @@ static void rule_compute(struct unwinder *u, uint64_t pc, struct rule *r)
 	r->kind = RULE_FP;
 }
 
+/*
+ * A file's unwind rules are the file's: kept once per file and address for every unwinder
+ * (each process of a --follow tree would parse the same .eh_frame again). The rule of the
+ * file's address FILE_PC, by the identity of the file. Never freed.
+ */
+struct file_rule {
+	uint64_t file_key, file_pc; /* 0: empty */
+	struct rule r;
+};
+static struct file_rule *file_rules;
+static size_t nfile_rules, file_rules_cap;
+
+static size_t file_rule_slot(uint64_t key, uint64_t pc)
+{
+	return ((key ^ pc * 0x9e3779b97f4a7c15ULL) * 0xff51afd7ed558ccdULL) >> 17 &
+	       (file_rules_cap - 1);
+}
+
+static struct file_rule *file_rule_find(uint64_t key, uint64_t pc, bool create)
+{
+	size_t i;
+
+	if (create && (nfile_rules + 1) * 2 > file_rules_cap) {
+		size_t cap = file_rules_cap ? file_rules_cap * 2 : 4096, oldcap = file_rules_cap;
+		struct file_rule *v = calloc(cap, sizeof(*v)), *old = file_rules;
+
+		if (!v)
+			return NULL;
+		file_rules = v;
+		file_rules_cap = cap;
+		for (size_t k = 0; k < oldcap; k++) {
+			if (!old[k].file_key)
+				continue;
+			for (i = file_rule_slot(old[k].file_key, old[k].file_pc); v[i].file_key;
+			     i = (i + 1) & (cap - 1))
+				;
+			v[i] = old[k];
+		}
+		free(old);
+	}
+	if (!file_rules_cap)
+		return NULL;
+	for (i = file_rule_slot(key, pc); file_rules[i].file_key;
+	     i = (i + 1) & (file_rules_cap - 1))
+		if (file_rules[i].file_key == key && file_rules[i].file_pc == pc)
+			return &file_rules[i];
+	if (!create)
+		return NULL;
+	nfile_rules++;
+	file_rules[i].file_key = key;
+	file_rules[i].file_pc = pc;
+	return &file_rules[i];
+}
+
+/* R for PC: the file's rule when an unwinder has computed it, else computed and kept. */
+static void rule_shared(struct unwinder *u, uint64_t pc, struct rule *r)
+{
+	uint64_t key, bias;
+	struct file_rule *g;
+
+	if (!symbolize__file_of(u->sym, pc, &key, &bias)) {
+		rule_compute(u, pc, r);
+		return;
+	}
+	g = file_rule_find(key, pc - bias, false);
+	if (g) {
+		*r = g->r;
+		r->pc = pc;
+		return;
+	}
+	rule_compute(u, pc, r);
+	g = file_rule_find(key, pc - bias, true);
+	if (g)
+		g->r = *r;
+}
+
 /* The rule for code address PC (already the call instruction's, not the return address). */
 static const struct rule *rule_for(struct unwinder *u, uint64_t pc)
 {
@@ -223,7 +299,7 @@ static const struct rule *rule_for(struct unwinder *u, uint64_t pc)
 		if (u->rules[i].pc == pc)
 			return &u->rules[i];
 	u->rules[i].pc = pc;
-	rule_compute(u, pc, &u->rules[i]);
+	rule_shared(u, pc, &u->rules[i]);
 	u->n++;
 	return &u->rules[i];
 }
