@@ -83,7 +83,7 @@ void timeline__record(void *ctx, struct peralloc *pa, uint32_t pid, const void *
 
 void timeline__finish(struct timeline *tl, struct peralloc *pa)
 {
-	if (tl->last_ns)
+	if (tl->last_ns && pa) /* no collector: the recording could not be read */
 		add_point(tl, pa, tl->last_ns);
 }
 

@@ -448,6 +448,7 @@ int cmd_report(int argc, char **argv)
 	struct checker *ck = NULL;
 	char **args, err[512];
 	int rc, nargs, ret, ret_pf = 0;
+	bool exports_only;
 
 	rc = opt_parse(&report_doc, argc, argv, OPT_PERMUTE, on_report_opt, &a, &args, &nargs);
 	if (rc)
@@ -538,14 +539,17 @@ int cmd_report(int argc, char **argv)
 	ret = write_exports(&rp, &a) | ret_pf;
 	if (a.timeline)
 		ret |= write_timeline(&rp, &tl, a.timeline);
+	exports_only =
+	    (a.folded || a.pprof || a.timeline || a.perfetto || a.mtrace) && !a.output && !a.json;
 	if (a.check)
 		ret |= print_check(&rp, ck, &a);
 	else if (a.leaks)
 		ret |= print_leaks(&rp, &a);
+	else if (exports_only)
+		; /* the files asked for are written: no report besides */
 	else if (!rp.r)
 		ret |= print_partial(&rp, &a);
-	else if (!(a.folded || a.pprof || a.timeline || a.perfetto || a.mtrace) || a.output ||
-		 a.json)
+	else
 		ret |= write_report(&rp, &a);
 	replay__free(&rp);
 	timeline__free(&tl);
