@@ -277,7 +277,9 @@ class Loss(unittest.TestCase):
         self.assertGreater(pa["dropped"]["free_records"], 0)
         self.assertEqual(rep["lost_by_reason"]["ring_buffer"],
                          sum(pa["dropped"][k] for k in ("alloc_records", "free_records",
-                                                        "fault_records", "map_records")))
+                                                        "fault_records", "map_records",
+                                                        "kernel_work_records",
+                                                        "rss_records")))
         causes = pa["unknown_frees_by_cause"]
         self.assertEqual(sum(causes.values()), pa["unknown_frees"])
         self.assertLessEqual(causes["records_lost"], pa["dropped"]["alloc_records"])

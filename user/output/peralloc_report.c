@@ -39,7 +39,8 @@ static const char *hist_label(int b, char *buf, size_t size)
 static uint64_t dropped_total(const struct pa_stats *st)
 {
 	return st->lost_records[MS_EV_ALLOC] + st->lost_records[MS_EV_FREE] +
-	       st->lost_records[MS_EV_FAULT] + st->lost_records[MS_EV_MAP] + st->lost_thread_state +
+	       st->lost_records[MS_EV_FAULT] + st->lost_records[MS_EV_MAP] +
+	       st->lost_records[MS_EV_KWORK] + st->lost_records[MS_EV_RSS] + st->lost_thread_state +
 	       st->lost_nomem;
 }
 
@@ -49,7 +50,8 @@ static void print_incomplete(const struct pa_stats *st, FILE *out)
 		return;
 	fprintf(out,
 		"INCOMPLETE: %llu records were lost (the kernel dropped %llu allocations, %llu "
-		"frees, %llu faults and %llu mappings for a full ring buffer; %llu calls had no "
+		"frees, %llu faults, %llu mappings and %llu others for a full ring buffer; %llu "
+		"calls had no "
 		"per-thread state; the collector had no memory for %llu): the figures below are "
 		"low by about that much. A larger --ring-buffer (up to 1024 MiB), fewer stack "
 		"bytes a record (--stack-bytes 2048; %.0f were copied on average), or a less "
@@ -59,6 +61,7 @@ static void print_incomplete(const struct pa_stats *st, FILE *out)
 		(unsigned long long)st->lost_records[MS_EV_FREE],
 		(unsigned long long)st->lost_records[MS_EV_FAULT],
 		(unsigned long long)st->lost_records[MS_EV_MAP],
+		(unsigned long long)(st->lost_records[MS_EV_KWORK] + st->lost_records[MS_EV_RSS]),
 		(unsigned long long)st->lost_thread_state, (unsigned long long)st->lost_nomem,
 		st->unwound_from_copy ? (double)st->copied_bytes / st->unwound_from_copy : 0.0);
 }
@@ -509,6 +512,9 @@ json_object *peralloc__json(struct peralloc *pa)
 	json_object_object_add(dropped, "free_records", U64(st->lost_records[MS_EV_FREE]));
 	json_object_object_add(dropped, "fault_records", U64(st->lost_records[MS_EV_FAULT]));
 	json_object_object_add(dropped, "map_records", U64(st->lost_records[MS_EV_MAP]));
+	/* a call's syscall time for its site; the resident set's steps (memstudy record) */
+	json_object_object_add(dropped, "kernel_work_records", U64(st->lost_records[MS_EV_KWORK]));
+	json_object_object_add(dropped, "rss_records", U64(st->lost_records[MS_EV_RSS]));
 	json_object_object_add(dropped, "thread_state", U64(st->lost_thread_state));
 	json_object_object_add(dropped, "collector_memory", U64(st->lost_nomem));
 	json_object_object_add(o, "dropped", dropped);
