@@ -42,6 +42,8 @@ static int fail(struct recorder *r, const char *what)
 
 static int put(struct recorder *r, const void *p, size_t n)
 {
+	if (!n)
+		return 0; /* an empty block's payload: nothing to write */
 	errno = 0;
 	if (fwrite(p, 1, n, r->f) != n)
 		return fail(r, "write");
