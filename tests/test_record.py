@@ -56,6 +56,24 @@ class Recording:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class RecordedOnce(unittest.TestCase):
+    """Tests reading one recording of CMD, made once for the class (rc, out, err: how
+    memstudy record ended)."""
+    CMD = []
+
+    @classmethod
+    def setUpClass(cls):
+        cls.r = Recording()
+        if os.geteuid() != 0:
+            return
+        p = memstudy(["record", "-o", cls.r.rec, "--json", cls.r.live, "--"] + cls.CMD)
+        cls.rc, cls.out, cls.err = p.returncode, p.stdout, p.stderr
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.r.close()
+
+
 def first_difference(a, b, path=""):
     """Where two JSON values differ first, for a readable failure."""
     if type(a) != type(b):
@@ -148,22 +166,11 @@ class ReportIsTheTrace(unittest.TestCase):
         self.assertGreaterEqual(live["per_allocation"]["frees"], 3000)
 
 
-class Leaks(unittest.TestCase):
+class Leaks(RecordedOnce):
     """tests/targets/leaks.cpp says what it leaked; report --leaks finds exactly that, the
     runtimes' own blocks apart, a suppression honoured."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.r = Recording()
-        if os.geteuid() != 0:
-            return
-        p = memstudy(["record", "-o", cls.r.rec, "--json", cls.r.live, "--",
-                      target("leaks"), "20"])
-        cls.rc, cls.out, cls.err = p.returncode, p.stdout, p.stderr
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.r.close()
+    CMD = [target("leaks"), "20"]
 
     def setUp(self):
         need_bpf(self)
@@ -364,22 +371,11 @@ class Check(unittest.TestCase):
         self.assertIn("inside a block of 98304 B freed at", text)
 
 
-class Timeline(unittest.TestCase):
+class Timeline(RecordedOnce):
     """Memory over time against the workload's own readings of its resident set and its
     own counts, and the Perfetto timeline made of the same records."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.r = Recording()
-        if os.geteuid() != 0:
-            return
-        p = memstudy(["record", "-o", cls.r.rec, "--json", cls.r.live, "--", WORKLOAD,
-                      "churn", "--count", "100000"])
-        cls.rc, cls.out, cls.err = p.returncode, p.stdout, p.stderr
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.r.close()
+    CMD = [WORKLOAD, "churn", "--count", "100000"]
 
     def setUp(self):
         need_bpf(self)

@@ -17,6 +17,7 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 
+#include "analyse/addr_index.h"
 #include "analyse/symbolize.h"
 
 struct sym_mapping {
@@ -483,8 +484,7 @@ static size_t nfile_syms, file_syms_cap;
 
 static size_t file_sym_slot(uint64_t key, uint64_t addr, bool ret)
 {
-	return ((key ^ (addr * 0x9e3779b97f4a7c15ULL) ^ ret) * 0xff51afd7ed558ccdULL) >> 17 &
-	       (file_syms_cap - 1);
+	return hash64(key ^ hash64(addr << 1 | ret)) & (file_syms_cap - 1);
 }
 
 static struct file_sym *file_sym_find(uint64_t key, uint64_t addr, bool ret, bool create)

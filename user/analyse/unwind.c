@@ -205,8 +205,7 @@ static size_t nfile_rules, file_rules_cap;
 
 static size_t file_rule_slot(uint64_t key, uint64_t pc)
 {
-	return ((key ^ pc * 0x9e3779b97f4a7c15ULL) * 0xff51afd7ed558ccdULL) >> 17 &
-	       (file_rules_cap - 1);
+	return hash64(key ^ hash64(pc)) & (file_rules_cap - 1);
 }
 
 static struct file_rule *file_rule_find(uint64_t key, uint64_t pc, bool create)

@@ -225,80 +225,119 @@ static int on_report_opt(void *ctx, const struct opt *opt, const struct opt_valu
 	return 0;
 }
 
-static int print_leaks(struct replay *rp, const struct report_args *a)
+/*
+ * A view instead of the report (--leaks, --check, a recording cut short): its JSON to
+ * --json, and its text to -o (stdout) when no JSON was asked for, or -o was given too.
+ */
+struct view {
+	json_object *(*json)(void *ctx);
+	void (*text)(void *ctx, FILE *out);
+	void *ctx;
+};
+
+static int write_view(const struct report_args *a, const struct view *v)
 {
-	struct suppressions sup = {0};
-	char err[512];
+	const char *to = a->output ? a->output : "-";
 	int ret = 0;
+	FILE *out;
 
-	char *own, *exe = a->symfs ? xasprintf("%s/%s", a->symfs, replay__meta_str(rp, "exe"))
-				   : xstrdup(replay__meta_str(rp, "exe"));
-
-	/* the program's own, as LeakSanitizer takes them: __lsan_default_suppressions() */
-	own = lsan_default_suppressions(exe);
-	if (own && suppressions__parse(&sup, own, "__lsan_default_suppressions",
-				       "the program's "
-				       "__lsan_default_suppressions",
-				       err, sizeof(err)))
-		ms_warn("%s's %s: left out", exe, err);
-	free(own);
-	free(exe);
-	if (a->suppressions && suppressions__load(&sup, a->suppressions, err, sizeof(err))) {
-		ms_err("--suppressions %s", err);
-		suppressions__free(&sup);
-		return 1;
-	}
 	if (a->json) {
-		json_object *j = leaks__json(rp->pa, &sup);
+		json_object *j = v->json(v->ctx);
 
 		ret = json_write_file(j, a->json) ? 1 : 0;
 		json_object_put(j);
+		if (!a->output)
+			return ret;
 	}
-	if (!a->json || a->output) {
-		const char *to = a->output ? a->output : "-";
-		FILE *out = out_open(to);
+	out = out_open(to);
+	if (!out)
+		return 1;
+	v->text(v->ctx, out);
+	return out_close(out, to) || ret ? 1 : 0;
+}
 
-		if (!out) {
-			ret = 1;
-		} else {
-			char when[64] = "at the end";
+struct leaks_view {
+	struct replay *rp;
+	struct suppressions sup;
+	char when[64];
+	int top;
+};
 
-			if (a->at)
-				snprintf(when, sizeof(when), "at %g s", a->at);
-			leaks__print_text(rp->pa, &sup, out, a->top ? a->top : 10, when);
-			ret |= out_close(out, to) ? 1 : 0;
-		}
+static json_object *leaks_json(void *ctx)
+{
+	struct leaks_view *l = ctx;
+
+	return leaks__json(l->rp->pa, &l->sup);
+}
+
+static void leaks_text(void *ctx, FILE *out)
+{
+	struct leaks_view *l = ctx;
+
+	leaks__print_text(l->rp->pa, &l->sup, out, l->top, l->when);
+}
+
+static int print_leaks(struct replay *rp, const struct report_args *a)
+{
+	struct leaks_view l = {.rp = rp, .when = "at the end", .top = a->top ? a->top : 10};
+	char err[512], *own,
+	    *exe = a->symfs ? xasprintf("%s/%s", a->symfs, replay__meta_str(rp, "exe"))
+			    : xstrdup(replay__meta_str(rp, "exe"));
+	int ret;
+
+	/* the program's own, as LeakSanitizer takes them: __lsan_default_suppressions() */
+	own = lsan_default_suppressions(exe);
+	if (own &&
+	    suppressions__parse(&l.sup, own, "__lsan_default_suppressions",
+				"the program's __lsan_default_suppressions", err, sizeof(err)))
+		ms_warn("%s's %s: left out", exe, err);
+	free(own);
+	free(exe);
+	if (a->suppressions && suppressions__load(&l.sup, a->suppressions, err, sizeof(err))) {
+		ms_err("--suppressions %s", err);
+		suppressions__free(&l.sup);
+		return 1;
 	}
-	suppressions__free(&sup);
+	if (a->at)
+		snprintf(l.when, sizeof(l.when), "at %g s", a->at);
+	ret = write_view(a, &(struct view){leaks_json, leaks_text, &l});
+	suppressions__free(&l.sup);
 	return ret;
+}
+
+struct partial_view {
+	struct replay *rp;
+	int top;
+};
+
+static json_object *partial_json(void *ctx)
+{
+	struct partial_view *v = ctx;
+	json_object *j = json_object_new_object();
+
+	json_object_object_add(j, "incomplete", json_object_new_string(v->rp->rec.why));
+	json_object_object_add(j, "per_allocation", peralloc__json(v->rp->pa));
+	return j;
+}
+
+static void partial_text(void *ctx, FILE *out)
+{
+	struct partial_view *v = ctx;
+	const struct target *t = v->rp->t;
+
+	fprintf(out,
+		"%s (%s, pid %d): the summary counters are written at the end of a recording, "
+		"so they are missing; the per-allocation sections follow from its %llu records\n",
+		t->comm, t->allocator, t->pid, (unsigned long long)v->rp->records);
+	peralloc__print_text(v->rp->pa, out, v->top);
 }
 
 /* A recording cut short has no summary: the per-allocation sections alone. */
 static int print_partial(struct replay *rp, const struct report_args *a)
 {
-	const char *to = a->output ? a->output : "-";
-	int ret = 0;
+	struct partial_view v = {rp, a->top ? a->top : 10};
 
-	if (a->json) {
-		json_object *j = json_object_new_object();
-
-		json_object_object_add(j, "incomplete", json_object_new_string(rp->rec.why));
-		json_object_object_add(j, "per_allocation", peralloc__json(rp->pa));
-		ret = json_write_file(j, a->json) ? 1 : 0;
-		json_object_put(j);
-		if (!strcmp(a->json, "-") && !a->output)
-			return ret;
-	}
-	FILE *out = out_open(to);
-
-	if (!out)
-		return 1;
-	fprintf(out,
-		"%s (%s, pid %d): the summary counters are written at the end of a recording, "
-		"so they are missing; the per-allocation sections follow from its %llu records\n",
-		rp->t->comm, rp->t->allocator, rp->t->pid, (unsigned long long)rp->records);
-	peralloc__print_text(rp->pa, out, a->top ? a->top : 10);
-	return out_close(out, to) || ret ? 1 : 0;
+	return write_view(a, &(struct view){partial_json, partial_text, &v});
 }
 
 /* The frames of the recording's interned stack ID. */
@@ -312,29 +351,34 @@ static int recorded_stack(void *ctx, uint32_t id, const uint64_t **frames)
 	return rp->stacks[id].n;
 }
 
-/* --check: the findings, as text or JSON. Exit 1 as well when there were any. */
+struct check_view {
+	struct replay *rp;
+	struct checker *c;
+	uint64_t t0;
+	bool late; /* --pid: pointers never seen allocated are older than the trace */
+};
+
+static json_object *check_json(void *ctx)
+{
+	struct check_view *v = ctx;
+
+	return checker__json(v->c, v->rp->pa, recorded_stack, v->rp, v->t0, v->late);
+}
+
+static void check_text(void *ctx, FILE *out)
+{
+	struct check_view *v = ctx;
+
+	checker__print(v->c, v->rp->pa, recorded_stack, v->rp, v->t0, v->late, out);
+}
+
+/* --check: the findings, as text or JSON. */
 static int print_check(struct replay *rp, struct checker *c, const struct report_args *a)
 {
-	uint64_t t0 = rp->r ? rp->r->phases[0].start_ns : rp->start_ns;
-	bool late = strcmp(replay__meta_str(rp, "mode"), "run");
-	int ret = 0;
+	struct check_view v = {rp, c, rp->r ? rp->r->phases[0].start_ns : rp->start_ns,
+			       strcmp(replay__meta_str(rp, "mode"), "run") != 0};
 
-	if (a->json) {
-		json_object *j = checker__json(c, rp->pa, recorded_stack, rp, t0, late);
-
-		ret = json_write_file(j, a->json) ? 1 : 0;
-		json_object_put(j);
-	}
-	if (!a->json || a->output) {
-		const char *to = a->output ? a->output : "-";
-		FILE *out = out_open(to);
-
-		if (!out)
-			return 1;
-		checker__print(c, rp->pa, recorded_stack, rp, t0, late, out);
-		ret |= out_close(out, to) ? 1 : 0;
-	}
-	return ret;
+	return write_view(a, &(struct view){check_json, check_text, &v});
 }
 
 /* --header: META as lines, and what the file holds. */

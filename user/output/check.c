@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyse/addr_index.h"
 #include "analyse/codemap.h"
 #include "analyse/peralloc.h"
 #include "analyse/symbolize.h"
@@ -62,14 +63,6 @@ void checker__free(struct checker *c)
 	free(c);
 }
 
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	return x;
-}
-
 /* The slot of PTR (made when CREATE), or NULL. */
 static struct cblock *slot(struct checker *c, uint64_t ptr, bool create)
 {
@@ -84,7 +77,8 @@ static struct cblock *slot(struct checker *c, uint64_t ptr, bool create)
 		for (uint64_t k = 0; k < c->cap; k++) {
 			if (!c->v[k].state)
 				continue;
-			for (i = mix(c->v[k].ptr) & (cap - 1); v[i].state; i = (i + 1) & (cap - 1))
+			for (i = hash64(c->v[k].ptr) & (cap - 1); v[i].state;
+			     i = (i + 1) & (cap - 1))
 				;
 			v[i] = c->v[k];
 		}
@@ -94,7 +88,7 @@ static struct cblock *slot(struct checker *c, uint64_t ptr, bool create)
 	}
 	if (!c->cap)
 		return NULL;
-	for (i = mix(ptr) & (c->cap - 1); c->v[i].state; i = (i + 1) & (c->cap - 1))
+	for (i = hash64(ptr) & (c->cap - 1); c->v[i].state; i = (i + 1) & (c->cap - 1))
 		if (c->v[i].ptr == ptr)
 			return &c->v[i];
 	if (!create)

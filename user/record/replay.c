@@ -281,6 +281,28 @@ static bool impossible_map(const struct ms_event_map *m)
 	return beyond_user(m->addr, m->len) || m->old_addr >= USER_TOP || m->old_len >= USER_TOP;
 }
 
+/* An entry the file should not hold: one of the recorder's too short for its type, or a
+ * record no process could have made. (A kernel record too short for its type is the
+ * record consumer's to count, as a live trace's.) */
+static bool bad_entry(const void *rec, uint32_t len)
+{
+	switch (*(const uint32_t *)rec) {
+	case REC_EV_STACK:
+		return len < sizeof(struct rec_ev_stack);
+	case REC_EV_START:
+		return len < sizeof(struct rec_ev_start);
+	case REC_EV_LOST:
+		return len < sizeof(struct rec_ev_lost);
+	case MS_EV_ALLOC:
+		return len >= sizeof(struct ms_event_alloc) && impossible_alloc(rec);
+	case MS_EV_FREE:
+		return len >= sizeof(struct ms_event_free) && impossible_free(rec);
+	case MS_EV_MAP:
+		return len >= sizeof(struct ms_event_map) && impossible_map(rec);
+	}
+	return false;
+}
+
 static void on_events(struct replay *rp, const struct rec_block *b)
 {
 	const void *rec;
@@ -307,56 +329,30 @@ static void on_events(struct replay *rp, const struct rec_block *b)
 			rp->bad_entries++;
 			continue;
 		}
+		if (bad_entry(rec, len)) {
+			rp->bad_entries++;
+			continue;
+		}
 		switch (type) {
 		case REC_EV_MAPS:
 			codemap__feed_maps(rp->cm, (const char *)rec + sizeof(struct rec_ev_maps),
 					   len - sizeof(struct rec_ev_maps));
 			break;
 		case REC_EV_STACK:
-			if (len >= sizeof(struct rec_ev_stack))
-				add_stack(rp, rec, len);
-			else
-				rp->bad_entries++;
+			add_stack(rp, rec, len);
 			break;
 		case REC_EV_START:
-			if (len >= sizeof(struct rec_ev_start))
-				rp->start_ns = ((const struct rec_ev_start *)rec)->ts_ns;
-			else
-				rp->bad_entries++;
+			rp->start_ns = ((const struct rec_ev_start *)rec)->ts_ns;
 			break;
 		case REC_EV_LOST:
-			if (len >= sizeof(struct rec_ev_lost))
-				rp->lost_allocs = ((const struct rec_ev_lost *)rec)->count;
-			else
-				rp->bad_entries++;
+			rp->lost_allocs = ((const struct rec_ev_lost *)rec)->count;
 			break;
-		case MS_EV_ALLOC:
-			if (len >= sizeof(struct ms_event_alloc) && impossible_alloc(rec)) {
-				rp->bad_entries++;
-				break;
-			}
-			if (len >= sizeof(struct ms_event_alloc) &&
-			    ((const struct ms_event_alloc *)rec)->stack_id == REC_STACK_INTERNED) {
-				interned_alloc(rp, rec, len);
-				break;
-			}
-			feed(rp, rec, len);
-			break;
-		case MS_EV_MAP:
-			if (len >= sizeof(struct ms_event_map) && impossible_map(rec)) {
-				rp->bad_entries++;
-				break;
-			}
-			feed(rp, rec, len);
-			break;
-		case MS_EV_FREE:
-			if (len >= sizeof(struct ms_event_free) && impossible_free(rec)) {
-				rp->bad_entries++;
-				break;
-			}
-			/* fall through */
 		default:
-			feed(rp, rec, len);
+			if (type == MS_EV_ALLOC && len >= sizeof(struct ms_event_alloc) &&
+			    ((const struct ms_event_alloc *)rec)->stack_id == REC_STACK_INTERNED)
+				interned_alloc(rp, rec, len);
+			else
+				feed(rp, rec, len);
 		}
 	}
 	if (bad)
