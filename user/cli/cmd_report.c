@@ -22,6 +22,7 @@
 #include "lib/util.h"
 #include "output/check.h"
 #include "output/exports.h"
+#include "output/html.h"
 #include "output/leaks.h"
 #include "output/mtrace.h"
 #include "output/perfetto.h"
@@ -51,6 +52,7 @@ enum {
 	O_MTRACE,
 	O_CHECK,
 	O_AT,
+	O_HTML,
 };
 
 static const struct opt report_table[] = {
@@ -116,6 +118,13 @@ static const struct opt report_table[] = {
      "--leaks, --pprof, --folded, --check say what was live then.\n"
      "The summary's counters are the whole trace's",
      0.000001, 31536000, "seconds"},
+    {O_HTML, "html", 0, OPT_OUTPUT, "FILE.html",
+     "write one page to look at, that opens from disk with no network:\n"
+     "the call sites as a flame graph weighed by bytes, live bytes at\n"
+     "the end, page faults, resident bytes, kernel time or calls (click\n"
+     "to zoom, search, hover for numbers and source lines); memory over\n"
+     "time with the slowest calls and large unmaps marked; the report's\n"
+     "tables, sortable (docs/html-report.md)"},
     {O_HEADER, "header", 0, OPT_FLAG, NULL,
      "instead of the report: what the recording says of itself - the\n"
      "command, when, on which kernel and host, by which memstudy, how\n"
@@ -139,12 +148,15 @@ const struct cmd_doc report_doc = {
 	"(memstudy record killed, a full disk) is read up to its last whole block; the\n"
 	"summary counters, written at its end, are then missing.",
     .opts = report_table,
-    .examples = "memstudy report memstudy.rec\tthe report\n"
-		"memstudy report --leaks memstudy.rec\twhat was never freed, by call site\n"
-		"memstudy report --pprof heap.pb.gz memstudy.rec && go tool pprof -top heap.pb.gz"
-		"\tpprof's view\n"
-		"memstudy report --folded out.folded --weight faults memstudy.rec && flamegraph.pl "
-		"out.folded > faults.svg\tpage faults as a flame graph",
+    .examples =
+	"memstudy report memstudy.rec\tthe report\n"
+	"memstudy report --leaks memstudy.rec\twhat was never freed, by call site\n"
+	"memstudy report --pprof heap.pb.gz memstudy.rec && go tool pprof -top heap.pb.gz"
+	"\tpprof's view\n"
+	"memstudy report --folded out.folded --weight faults memstudy.rec && flamegraph.pl "
+	"out.folded > faults.svg\tpage faults as a flame graph\n"
+	"memstudy report --html app.html memstudy.rec\tthe page to open in a browser: flame "
+	"graphs, memory over time, the tables",
     .notes = "The format is docs/record-format.md; a recording is read by a memstudy with the\n"
 	     "same data layout as the one that wrote it, which report names otherwise.",
     .exit_status = "0 when the report was written; 1 when the file cannot be read, is cut "
@@ -155,6 +167,7 @@ const struct cmd_doc report_doc = {
 
 struct report_args {
 	const char *output, *json, *folded, *pprof, *suppressions, *timeline, *perfetto, *mtrace;
+	const char *html;
 	const char *symfs;
 	int top, weight;
 	double at;
@@ -216,6 +229,9 @@ static int on_report_opt(void *ctx, const struct opt *opt, const struct opt_valu
 		break;
 	case O_AT:
 		a->at = v->num;
+		break;
+	case O_HTML:
+		a->html = v->text;
 		break;
 	case O_SYMFS:
 		a->symfs = v->text;
@@ -456,6 +472,59 @@ static int write_timeline(struct replay *rp, struct timeline *tl, const char *cs
 	return ret;
 }
 
+/* What the page says of the recording: its file, command, host, when. */
+static json_object *html_source(struct replay *rp, const char *file)
+{
+	json_object *src = json_object_new_object(), *v;
+	static const char *const keys[] = {"command",  "hostname", "kernel",
+					   "memstudy", "mode",	   "exe"};
+	time_t t;
+	char when[64];
+
+	json_object_object_add(src, "file", json_object_new_string(file));
+	for (size_t i = 0; rp->meta && i < ARRAY_SIZE(keys); i++)
+		if (json_object_object_get_ex(rp->meta, keys[i], &v))
+			json_object_object_add(src, keys[i], json_object_get(v));
+	if (rp->meta && json_object_object_get_ex(rp->meta, "start_unix_s", &v)) {
+		t = (time_t)json_object_get_double(v);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", localtime(&t));
+		json_object_object_add(src, "recorded", json_object_new_string(when));
+	}
+	return src;
+}
+
+/* --html: the report's JSON, the recording's timeline and marks, its last memory map. */
+static int write_html(struct replay *rp, struct html_recording *h, const struct report_args *a,
+		      const char *file)
+{
+	json_object *data = json_object_new_object(), *maps;
+	char title[256];
+	int ret;
+
+	json_object_object_add(data, "page", json_object_new_string("recording"));
+	json_object_object_add(data, "source", html_source(rp, file));
+	json_object_object_add(data, "report",
+			       rp->r ? trace_report__json(rp->r, rp->pa, rp->sc)
+				     : partial_json(&(struct partial_view){rp, 0}));
+	if (rp->maps_text) {
+		maps = json_object_new_object();
+		json_object_object_add(maps, "text", json_object_new_string(rp->maps_text));
+		json_object_object_add(data, "maps", maps);
+	}
+	snprintf(title, sizeof(title), "memstudy: %s (pid %d)", rp->t ? rp->t->comm : "?",
+		 rp->t ? rp->t->pid : 0);
+	ret = html_recording__write(h, rp->pa, rp->r ? rp->r->phases[0].start_ns : rp->start_ns,
+				    data, title, a->html);
+	if (!ret && strcmp(a->html, "-")) {
+		char *abs = realpath(a->html, NULL);
+
+		fprintf(stderr, "memstudy: wrote %s (open it in a browser: file://%s)\n", a->html,
+			abs ? abs : a->html);
+		free(abs);
+	}
+	return ret;
+}
+
 static int write_exports(struct replay *rp, const struct report_args *a)
 {
 	json_object *v;
@@ -490,6 +559,7 @@ int cmd_report(int argc, char **argv)
 	struct perfetto *pf = NULL;
 	struct mtrace_log *mt = NULL;
 	struct checker *ck = NULL;
+	struct html_recording *html = NULL;
 	char **args, err[512];
 	int rc, nargs, ret, ret_pf = 0;
 	bool exports_only;
@@ -538,6 +608,10 @@ int cmd_report(int argc, char **argv)
 		}
 		replay__observe(&rp, &(struct replay_observer){mtrace_log__record, mt});
 	}
+	if (a.html) {
+		html = html_recording__new();
+		replay__observe(&rp, &(struct replay_observer){html_recording__record, html});
+	}
 	rp.until_ns = (uint64_t)(a.at * 1e9);
 	rc = replay__load(&rp, args[0], err, sizeof(err));
 	if (mt) {
@@ -560,6 +634,8 @@ int cmd_report(int argc, char **argv)
 	}
 	if (rc < 0) {
 		ms_err("%s: %s", args[0], err);
+		if (html)
+			html_recording__free(html);
 		replay__free(&rp);
 		timeline__free(&tl);
 		free(args);
@@ -574,6 +650,8 @@ int cmd_report(int argc, char **argv)
 		ms_warn("%s: %llu records refer to what the file does not hold (corrupt): left out",
 			args[0], (unsigned long long)rp.bad_entries);
 	if (a.header) {
+		if (html)
+			html_recording__free(html);
 		ret = print_header(&rp, args[0]);
 		replay__free(&rp);
 		timeline__free(&tl);
@@ -583,8 +661,10 @@ int cmd_report(int argc, char **argv)
 	ret = write_exports(&rp, &a) | ret_pf;
 	if (a.timeline)
 		ret |= write_timeline(&rp, &tl, a.timeline);
-	exports_only =
-	    (a.folded || a.pprof || a.timeline || a.perfetto || a.mtrace) && !a.output && !a.json;
+	if (html)
+		ret |= write_html(&rp, html, &a, args[0]);
+	exports_only = (a.folded || a.pprof || a.timeline || a.perfetto || a.mtrace || a.html) &&
+		       !a.output && !a.json;
 	if (a.check)
 		ret |= print_check(&rp, ck, &a);
 	else if (a.leaks)

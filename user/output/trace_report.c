@@ -83,6 +83,21 @@ static void print_text(const struct report *r, const struct trace_opts *o, struc
 		print_annotated_maps(r->target, pa, out);
 }
 
+json_object *trace_report__json(const struct report *r, struct peralloc *pa, struct slowcalls *sc)
+{
+	json_object *root = report__to_json(r);
+
+	if (pa)
+		json_object_object_add(root, "per_allocation", peralloc__json(pa));
+	if (sc) {
+		const char *names[MS_FN_MAX];
+
+		target__fn_names(r->target, names);
+		slowcalls__add_json(sc, root, names, r->target->nfn, r->total.start_ns);
+	}
+	return root;
+}
+
 /*
  * Write the JSON and the text report where they were asked for. A destination that fails
  * is named with the reason, and its report goes to stderr instead: a trace is not lost
@@ -103,16 +118,8 @@ int trace_report__write(const struct report *r, const struct trace_opts *o, stru
 		return 0;
 	}
 	if (o->json) {
-		json_object *root = report__to_json(r);
+		json_object *root = trace_report__json(r, pa, sc);
 
-		if (pa)
-			json_object_object_add(root, "per_allocation", peralloc__json(pa));
-		if (sc) {
-			const char *names[MS_FN_MAX];
-
-			target__fn_names(r->target, names);
-			slowcalls__add_json(sc, root, names, r->target->nfn, r->total.start_ns);
-		}
 		if (json_write_file(root, o->json)) {
 			ms_err("the JSON report follows on stderr instead");
 			json_print(root, stderr);

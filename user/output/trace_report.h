@@ -7,6 +7,12 @@ struct trace_opts;
 struct peralloc;
 struct slowcalls;
 
+#include <json-c/json.h>
+
+/* The report as one JSON object, as --json writes it (docs/json.md): R's, and PA's and SC's
+ * sections when they are given. */
+json_object *trace_report__json(const struct report *r, struct peralloc *pa, struct slowcalls *sc);
+
 /*
  * Write the JSON and the text report where O asked for them. A destination that fails is
  * named with the reason, and its report goes to stderr instead: a trace is not lost because

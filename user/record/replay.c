@@ -287,6 +287,8 @@ static bool impossible_map(const struct ms_event_map *m)
 static bool bad_entry(const void *rec, uint32_t len)
 {
 	switch (*(const uint32_t *)rec) {
+	case REC_EV_MAPS:
+		return len < sizeof(struct rec_ev_maps);
 	case REC_EV_STACK:
 		return len < sizeof(struct rec_ev_stack);
 	case REC_EV_START:
@@ -337,6 +339,9 @@ static void on_events(struct replay *rp, const struct rec_block *b)
 		case REC_EV_MAPS:
 			codemap__feed_maps(rp->cm, (const char *)rec + sizeof(struct rec_ev_maps),
 					   len - sizeof(struct rec_ev_maps));
+			free(rp->maps_text); /* the last reading: the HTML page's memory map */
+			rp->maps_text = xasprintf("%.*s", (int)(len - sizeof(struct rec_ev_maps)),
+						  (const char *)rec + sizeof(struct rec_ev_maps));
 			break;
 		case REC_EV_STACK:
 			add_stack(rp, rec, len);
@@ -568,6 +573,7 @@ void replay__free(struct replay *rp)
 	free(rp->stacks);
 	free(rp->frames);
 	free(rp->scratch);
+	free(rp->maps_text);
 	if (rp->meta)
 		json_object_put(rp->meta);
 	if (rp->modules)

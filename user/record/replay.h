@@ -63,6 +63,7 @@ struct replay {
 	struct replay_observer obs[REPLAY_OBSERVERS];
 	int nobs;
 	uint64_t start_ns;    /* the trace's start: its probes in place (REC_EV_START) */
+	char *maps_text;      /* the last /proc/PID/maps reading, or NULL */
 	json_object *modules; /* REC_MODULES: the code files mapped, their build-ids; or NULL */
 	int modules_changed;  /* of those, files here whose build-id is not the recorded one */
 	/* --at: only the records of the first UNTIL_NS of the trace (0: all) */

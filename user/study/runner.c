@@ -373,8 +373,11 @@ write:
 	else if (done && !run_gnuplot(s, plot_err, sizeof(plot_err)))
 		ms_warn("%s", plot_err);
 	write_report(s, g, ng, plots, plot_err, elapsed, failed);
-	fprintf(stderr, "memstudy study: %d of %d cases %s in %.0f s; report: %s/report.md\n", done,
-		s->ncases, s->o->from ? "re-analysed" : "done", now_s() - pg.t0, s->dir);
+	write_report_html(s, plots, plot_err);
+	fprintf(stderr,
+		"memstudy study: %d of %d cases %s in %.0f s; report: %s/report.md (as a page: "
+		"report.html)\n",
+		done, s->ncases, s->o->from ? "re-analysed" : "done", now_s() - pg.t0, s->dir);
 	if (!done || s->write_failed)
 		return 1;
 	return st_interrupted ? 130 : failed ? 1 : 0;

@@ -177,6 +177,8 @@ void st_fmt_exponent(double e, int pts, char *buf, size_t len);
 void st_fmt_runs(int runs, char *buf, size_t len);
 void write_report(struct study *s, struct group *g, int ng, const char *plots, const char *plot_err,
 		  double elapsed, int failed);
+/* report.html beside report.md: the same, as a page (its figures embedded). */
+void write_report_html(struct study *s, const char *plots, const char *plot_err);
 /* plan.c */
 extern const char *const st_order_names[3]; /* fwd, rev, random */
 void st_meminfo(struct study *s);
