@@ -21,7 +21,7 @@ PKGS=(build-essential cmake pkg-config clang llvm bpftool
       python3 strace util-linux gnuplot-nox clang-format libclang-rt-14-dev libc6-dbg
       libtcmalloc-minimal4 libmimalloc2.0 libjemalloc2
       kamailio libapr1-dev bpftrace redis-server redis-tools
-      golang-go)
+      golang-go chromium)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -35,6 +35,19 @@ if ((${#missing[@]})); then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# the HTML page's libraries (web/vendor.lock), from the npm registry, checked by sha256;
+# npm is Debian's unless the machine has one already (nodejs from elsewhere brings its own)
+if ! command -v npm >/dev/null; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "build.sh: npm is missing; run it with sudo to install it" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends npm >/dev/null
+fi
+web/fetch.sh
 
 case "$mode" in
 --sanitize)

@@ -37,6 +37,12 @@ def need_chromium(testcase):
         testcase.skipTest(why)
 
 
+# the flame graph's boxes have reached their widths and their labels (its transitions done)
+FLAME_SETTLED = ("[...document.querySelectorAll('#flame-graph g.frame')].every(g =>"
+                 " Math.abs(+g.querySelector('rect').getAttribute('width') - +g.getAttribute('width')) < 0.01"
+                 " && (g.querySelector('div').style.display === 'none' || g.querySelector('div').textContent))")
+
+
 def frames_js():
     return ("[...document.querySelectorAll('#flame-graph g.frame')]"
             ".map(g => [g.getAttribute('name'), +g.getAttribute('width')])")
@@ -158,6 +164,7 @@ class RecordingPage(unittest.TestCase):
             if weight in widest:
                 self.assertEqual(max(FUNCS, key=lambda f: got.get(f, 0)), widest[weight], weight)
             if weight in ("bytes", "faults", "live"):
+                self.b.wait_for(FLAME_SETTLED)
                 self.b.screenshot(os.path.join(SHOTS, "html-flame-%s.png" % weight), "#flame")
         self.b.eval("memstudyPage.setWeight('bytes')")
 

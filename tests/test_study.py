@@ -286,6 +286,48 @@ class StudyQuick(unittest.TestCase):
         for name in ("churn-rev-1040-1e4", "churn-fwd-200000-1e3"):
             self.assertEqual(self.verdict(before, name), self.verdict(after, name))
 
+    def test_page(self):
+        """report.html in a real browser: report.md's figures, tables and verdicts."""
+        from browser import Browser, CHROMIUM
+        self.quick()
+        if not os.path.exists(CHROMIUM):
+            self.fail("chromium is missing: build.sh installs it")
+        # the figures again (another test re-analyses with --no-plots)
+        p = run([MEMSTUDY, "study", "--from", self.out])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("report.html", p.stderr)
+        md = self.report()
+        b = Browser()
+        try:
+            b.open(os.path.join(self.out, "report.html"))
+            b.wait_for("document.body.dataset.drawn === '1'")
+            self.assertEqual(b.problems(), [])
+            for url in b.requests():
+                self.assertTrue(url.startswith(("file://", "data:")), url)
+            figures = len(re.findall(r"^!\[", md, re.M))
+            shown = b.eval("[...document.images].filter(i => i.complete && i.naturalWidth > 0).length")
+            self.assertEqual(shown, figures)
+            if shutil.which("gnuplot"):
+                self.assertGreater(figures, 0)
+            tables = len(re.findall(r"^\|.*\n\|[-:| ]+\|$", md, re.M))
+            self.assertEqual(b.eval("memstudyPage.tables.length"), tables)
+            text = " ".join(b.eval("document.body.innerText").split())
+            verdict = re.sub(r"[*`]", "", self.verdict(md, "churn-rev-1040-1e4"))
+            self.assertIn(" ".join(verdict.split())[:80], text)
+            # the case table sorts by a click on a column's head
+            col = b.eval("(() => { const t = memstudyPage.tables[memstudyPage.tables.length - 1];"
+                         " const th = [...t.querySelectorAll('th')].find(h => h.textContent === 'N');"
+                         " th.id = 'sort-me'; return [...th.parentNode.children].indexOf(th); })()")
+            b.click("#sort-me")
+            values = b.eval("[...memstudyPage.tables[memstudyPage.tables.length - 1]"
+                            ".querySelectorAll('tbody tr')].map(r => parseFloat(r.cells[%d].textContent))" % col)
+            self.assertTrue(values == sorted(values) or values == sorted(values, reverse=True), values)
+            shots = os.path.join(os.environ.get("MEMSTUDY_BUILD", "build"), "test-screenshots")
+            os.makedirs(shots, exist_ok=True)
+            b.screenshot(os.path.join(shots, "study-page.png"))
+        finally:
+            b.close()
+
 
 if __name__ == "__main__":
     main()

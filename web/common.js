@@ -3,7 +3,16 @@
 "use strict";
 
 const ms = (function () {
-	const data = JSON.parse(document.getElementById("memstudy-data").textContent);
+	// The page's data: gzipped JSON in base64 (user/output/html.c), unpacked by the
+	// browser's own gzip (a data: URL read by fetch, through DecompressionStream).
+	async function load() {
+		const e = document.getElementById("memstudy-data");
+		if (e.type === "application/json")
+			return JSON.parse(e.textContent);
+		const packed = await fetch("data:application/gzip;base64," + e.textContent.trim());
+		const text = await new Response(packed.body.pipeThrough(new DecompressionStream("gzip"))).text();
+		return JSON.parse(text);
+	}
 
 	function el(tag, attrs, ...kids) {
 		const e = document.createElement(tag);
@@ -161,11 +170,33 @@ const ms = (function () {
 	}
 
 	// Errors in the page's own code are said on the page, not only in the console.
-	window.addEventListener("error", e => {
+	function said(message) {
 		const m = document.getElementById("main");
 		if (m)
-			m.prepend(el("p", {class: "warn", text: "This page failed to draw a view: " + e.message}));
-	});
+			m.prepend(el("p", {class: "warn", text: "This page failed to draw a view: " + message}));
+	}
+	window.addEventListener("error", e => said(e.message));
+	window.addEventListener("unhandledrejection", e => said(String(e.reason)));
 
-	return {data, el, bytes, ns, count, pct, where, showTip, hideTip, section, table, figures};
+	// The libraries' licenses, at the foot of the page.
+	function licenses() {
+		const t = document.getElementById("licenses");
+		if (!t)
+			return;
+		const box = el("div", {hidden: true}, t.content.cloneNode(true));
+		document.body.append(el("footer", {class: "note"}, "Drawn by memstudy with bundled libraries: ",
+			el("a", {href: "#", onclick: e => {
+				e.preventDefault();
+				box.hidden = !box.hidden;
+			}, text: "their licenses"}), box));
+	}
+
+	const api = {el, bytes, ns, count, pct, where, showTip, hideTip, section, table, figures};
+	// ms.ready: the page's data has been read (ms.data); each page draws once it is
+	api.ready = load().then(d => {
+		api.data = d;
+		licenses();
+		return d;
+	});
+	return api;
 })();

@@ -3,7 +3,7 @@
 // and the large unmaps marked on it, and the text report's tables, sortable.
 "use strict";
 
-(function () {
+ms.ready.then(function () {
 	const {data, el, bytes, ns, count, pct, where} = ms;
 	const R = data.report || {};
 	const PA = R.per_allocation || {};
@@ -92,7 +92,9 @@
 					el("div", {class: "num", text: fmt(value(x)) + (total ? " \u00b7 " + pct(value(x), total) : "")})));
 			cards.append(c);
 		};
-		const siteLabel = (x, long) => long ? siteChain(x) : siteTitle(x);
+		// a site by its title and its caller: many sites share an allocator wrapper's name
+		const siteLabel = (x, long) => long ? siteChain(x) :
+			siteTitle(x) + (x.frames && x.frames.length > 1 ? " \u2190 " + x.frames[x.frames.indexOf(siteTitle(x)) + 1 || 1] : "");
 		bars("Who owns the faulted pages", sites, x => x.page_faults, count, siteLabel, f.total);
 		bars("Still allocated at the end", sites, x => x.live_bytes_at_end, bytes, siteLabel, 0);
 		bars("Resident in what is still allocated", sites, x => x.live_faulted_pages * PAGE, bytes, siteLabel, 0);
@@ -161,7 +163,7 @@
 		};
 		tip.hide = () => ms.hideTip();
 		const chart = factory()
-			.width(Math.max(600, Math.min(1450, document.getElementById("main").clientWidth - 10)))
+			.width(Math.max(600, Math.min(1450, Math.floor(s.getBoundingClientRect().width) - 4)))
 			.cellHeight(18)
 			.transitionDuration(250)
 			.minFrameSize(1)
@@ -212,7 +214,7 @@
 	 * calls per second; the slowest calls and the large unmaps as marks. */
 	function timeline() {
 		const s = ms.section("timeline", "Memory over time",
-			"Bytes live (as requested), bytes the allocator holds mapped (heap and its mmaps) and the resident set as the kernel counts it, with calls per second on the right. Red marks: the slowest calls; blue: munmaps and brk shrinks of 64 KiB or more. Drag across the plot to zoom into a span, double-click to zoom out; hover a mark for what it was.");
+			"Bytes live (as requested), bytes the allocator holds mapped (heap and its mmaps) and the resident set as the kernel counts it, with calls per second on the right. Red marks: the slowest calls; purple (lower half): munmaps and brk shrinks of 64 KiB or more. Drag across the plot to zoom into a span, double-click to zoom out; hover a mark for what it was.");
 		const T = data.timeline;
 		if (!T || !T.rows || T.rows.length < 1 || typeof uPlot === "undefined") {
 			s.append(el("p", {class: "muted", text: "No timeline in this page."}));
@@ -236,7 +238,7 @@
 		for (const m of data.markers || [])
 			marks.push({t: m.t_s, kind: "unmap", text: m.what + " " + bytes(m.bytes) + (m.in_allocator_call ? " inside an allocator call" : " outside allocator calls")});
 		const info = el("div", {class: "legend-markers"}, el("i", {style: "background:#d62728"}), "slowest calls (" + Math.min(200, slowCalls().length) + ")",
-			el("i", {style: "background:#1f77b4"}), "munmap / brk shrink \u2265 64 KiB (" + (data.markers || []).length + ")", el("span", {id: "mark-info"}));
+			el("i", {style: "background:#9467bd"}), "munmap / brk shrink \u2265 64 KiB (" + (data.markers || []).length + ")", el("span", {id: "mark-info"}));
 		const box = el("div", {id: "timeline-plot"});
 		s.append(box, info);
 		const markPlugin = {
@@ -249,7 +251,7 @@
 						if (m.t < u.scales.x.min || m.t > u.scales.x.max)
 							continue;
 						const px = u.valToPos(m.t, "x", true);
-						ctx.strokeStyle = m.kind === "slow" ? "rgba(214,39,40,.55)" : "rgba(31,119,180,.55)";
+						ctx.strokeStyle = m.kind === "slow" ? "rgba(214,39,40,.55)" : "rgba(148,103,189,.7)";
 						ctx.beginPath();
 						ctx.moveTo(px, m.kind === "slow" ? top : top + h * 0.5);
 						ctx.lineTo(px, top + h);
@@ -276,7 +278,7 @@
 				},
 			},
 		};
-		const width = Math.max(600, Math.min(1450, document.getElementById("main").clientWidth - 10));
+		const width = Math.max(600, Math.min(1450, Math.floor(s.getBoundingClientRect().width) - 4));
 		const byteAxis = (u, v) => v.map(y => bytes(y));
 		const plot = new uPlot({
 			width, height: 360, plugins: [markPlugin],
@@ -434,16 +436,15 @@
 		], rows, {sort: 0, limit: 400}));
 	}
 
-	subtitle();
-	overview();
-	flame();
-	timeline();
-	slowTable();
-	sitesTable();
-	functionsTable();
-	mapsView();
+	// each view drawn in turn, and how long it took (memstudyPage.timings, ms)
+	page.timings = {parse: performance.now()};
+	for (const [name, draw] of Object.entries({subtitle, overview, flame, timeline, slowTable, sitesTable, functionsTable, mapsView})) {
+		const t = performance.now();
+		draw();
+		page.timings[name] = performance.now() - t;
+	}
 	if (data.report && data.report.incomplete)
 		document.getElementById("main").prepend(el("p", {class: "warn", text: "This recording was cut short: " + data.report.incomplete}));
 	page.drawnMs = performance.now();
 	document.body.setAttribute("data-drawn", "1");
-})();
+});

@@ -3,7 +3,7 @@
 // page and the file say the same.
 "use strict";
 
-(function () {
+ms.ready.then(function () {
 	const {data, el} = ms;
 	const page = (window.memstudyPage = {data, tables: []});
 
@@ -144,4 +144,4 @@
 		document.getElementById("subtitle").textContent = data.source.dir + " \u00b7 report.md, as a page";
 	page.drawnMs = performance.now();
 	document.body.setAttribute("data-drawn", "1");
-})();
+});

@@ -83,7 +83,7 @@ static const struct opt study_table[] = {
     {O_NO_PLOTS, "no-plots", 0, OPT_FLAG, NULL, "do not run gnuplot (the script is still written)"},
     {O_FROM, "from", 0, OPT_TEXT, "DIR",
      "no runs: re-analyse the raw data a study saved in DIR and\n"
-     "rewrite its report.md, cases.csv and figures (no root needed)"},
+     "rewrite its report.md, report.html, cases.csv and figures (no\nroot needed)"},
     {0},
 };
 
@@ -116,6 +116,8 @@ const struct cmd_doc study_doc = {
 	"\n"
 	"Output (DIR):\n"
 	"  report.md      tables, exponents, verdicts and what they mean - start here\n"
+	"  report.html    the same as one page to open in a browser: figures embedded,\n"
+	"                 tables sortable\n"
 	"  cases.csv      one row per case, every number the report uses\n"
 	"  *.png, plots.gp, plots/*.dat   gnuplot figures and the script that drew them\n"
 	"  plan.json      the plan (for --from)\n"

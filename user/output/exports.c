@@ -3,10 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <zlib.h>
-
 #include "analyse/peralloc_int.h"
 #include "analyse/symbolize.h"
+#include "lib/encode.h"
 #include "lib/outfile.h"
 #include "lib/util.h"
 #include "output/exports.h"
@@ -299,28 +298,15 @@ static void mappings(struct pprof *pp)
 
 static int write_gzip(const struct pb *p, const char *path)
 {
-	z_stream z = {0};
-	uint8_t buf[65536];
 	FILE *out = out_open(path);
 	int rc;
 
 	if (!out)
 		return 1;
-	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY)) {
+	rc = gzip_stream(p->b, p->n, encode_put_file, out);
+	if (rc)
 		ms_err("cannot compress %s", path);
-		out_close(out, path);
-		return 1;
-	}
-	z.next_in = p->b;
-	z.avail_in = p->n;
-	do {
-		z.next_out = buf;
-		z.avail_out = sizeof(buf);
-		rc = deflate(&z, Z_FINISH);
-		fwrite(buf, 1, sizeof(buf) - z.avail_out, out);
-	} while (rc == Z_OK);
-	deflateEnd(&z);
-	return out_close(out, path) || rc != Z_STREAM_END ? 1 : 0;
+	return out_close(out, path) || rc ? 1 : 0;
 }
 
 int export_pprof(struct peralloc *pa, struct symbolizer *sym, uint64_t start_ns,

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "lib/encode.h"
 #include "lib/util.h"
 #include "output/html.h"
 #include "study/study.h"
@@ -48,24 +49,17 @@ static char *read_at(struct study *s, const char *name, size_t *len)
 /* "data:image/png;base64,..." of the LEN bytes at D. */
 static char *png_data_url(const unsigned char *d, size_t len)
 {
-	static const char b64[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	static const char head[] = "data:image/png;base64,";
-	char *out = xrealloc(NULL, sizeof(head) + (len + 2) / 3 * 4 + 1), *o;
+	char *url = NULL;
+	size_t n = 0;
+	struct base64 b = {.out = open_memstream(&url, &n)};
 
-	memcpy(out, head, sizeof(head) - 1);
-	o = out + sizeof(head) - 1;
-	for (size_t i = 0; i < len; i += 3) {
-		unsigned v =
-		    d[i] << 16 | (i + 1 < len ? d[i + 1] << 8 : 0) | (i + 2 < len ? d[i + 2] : 0);
-
-		*o++ = b64[v >> 18 & 63];
-		*o++ = b64[v >> 12 & 63];
-		*o++ = i + 1 < len ? b64[v >> 6 & 63] : '=';
-		*o++ = i + 2 < len ? b64[v & 63] : '=';
-	}
-	*o = 0;
-	return out;
+	if (!b.out)
+		return xstrdup("");
+	fputs("data:image/png;base64,", b.out);
+	base64_put(&b, d, len);
+	base64_end(&b);
+	fclose(b.out);
+	return url;
 }
 
 void write_report_html(struct study *s, const char *plots, const char *plot_err)
