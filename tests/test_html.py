@@ -242,6 +242,17 @@ class RecordingPage(unittest.TestCase):
             self.assertTrue(first_site().startswith(fn), "%s: %s" % (column, first_site()))
         self.b.screenshot(os.path.join(SHOTS, "html-sites.png"), "#sites")
 
+    def test_memory_map_at_the_end(self):
+        # the program's 16 leaked 256 KiB blocks are mmapped chunks still mapped at the end,
+        # each named by the live block it holds; its 4 MiB blocks were unmapped
+        rows = self.b.eval("[...document.querySelectorAll('#maps > div tbody tr')]"
+                           ".map(r => [...r.cells].map(c => c.textContent))")
+        held = [r for r in rows if r[2] == "mapped by the allocator"]
+        self.assertEqual(len([r for r in held if "leak_resident" in r[3]]),
+                         self.own["leak_resident"]["calls"])
+        self.assertFalse([r for r in rows if "big_touched" in r[3]])
+        self.assertIn("brk heap", [r[2] for r in rows])
+
     def test_views_screenshots(self):
         for view in ("overview", "functions", "maps"):
             path = os.path.join(SHOTS, "html-%s.png" % view)

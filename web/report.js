@@ -413,27 +413,35 @@ ms.ready.then(function () {
 	}
 
 	function mapsView() {
-		const M = data.maps;
-		if (!M || !M.text)
+		const A = data.map_at_end || [], M = data.maps;
+		if (!A.length && !(M && M.text))
 			return;
 		const s = ms.section("maps", "Memory map",
-			"The target's /proc/PID/maps as last read while recording (" + (M.t_s !== undefined ? "at " + M.t_s.toFixed(3) + " s, " : "") +
-			"when a code file was mapped), each mapping's kind named. memstudy maps PID labels a live process's map in full.");
+			"What the trace saw mapped at its end, from the records of every brk, mmap, munmap and mremap: the brk heap, what the allocator mapped inside its calls (with the live block it holds, for an mmapped chunk), thread stacks, other anonymous memory, files. Mappings older than the trace (memstudy record --pid) are not among them; memstudy maps PID labels a live process in full.");
+		if (A.length)
+			s.append(ms.table([
+				{title: "start", value: r => parseInt(r.start, 16), show: r => r.start},
+				{title: "size", num: true, value: r => r.bytes, show: r => bytes(r.bytes)},
+				{title: "made by", value: r => r.kind},
+				{title: "live block in it at the end", value: r => r.live_block || ""},
+			], A, {sort: 0, limit: 400}));
+		if (!M || !M.text)
+			return;
 		const rows = [];
 		for (const line of M.text.split("\n")) {
 			const m = line.match(/^([0-9a-f]+)-([0-9a-f]+)\s+(\S+)\s+\S+\s+\S+\s+\S+\s*(.*)$/);
 			if (!m)
 				continue;
-			const lo = parseInt(m[1], 16), hi = parseInt(m[2], 16);
-			rows.push({lo, hi, start: m[1], perms: m[3], path: m[4].trim()});
+			rows.push({lo: parseInt(m[1], 16), hi: parseInt(m[2], 16), start: m[1], perms: m[3], path: m[4].trim()});
 		}
-		s.append(ms.table([
-			{title: "start", value: r => r.lo, show: r => r.start},
-			{title: "size", num: true, value: r => r.hi - r.lo, show: r => bytes(r.hi - r.lo)},
-			{title: "perms", value: r => r.perms},
-			{title: "kind", value: r => mapKind(r.perms, r.path)},
-			{title: "file", value: r => r.path},
-		], rows, {sort: 0, limit: 400}));
+		s.append(el("details", {}, el("summary", {text: "/proc/PID/maps as last read while recording (when a code file was mapped): " + rows.length + " mappings"}),
+			ms.table([
+				{title: "start", value: r => r.lo, show: r => r.start},
+				{title: "size", num: true, value: r => r.hi - r.lo, show: r => bytes(r.hi - r.lo)},
+				{title: "perms", value: r => r.perms},
+				{title: "kind", value: r => mapKind(r.perms, r.path)},
+				{title: "file", value: r => r.path},
+			], rows, {sort: 0, limit: 400})));
 	}
 
 	// each view drawn in turn, and how long it took (memstudyPage.timings, ms)

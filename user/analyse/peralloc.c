@@ -1536,6 +1536,39 @@ uint64_t peralloc__allocator_mapped(struct peralloc *pa)
 	return heap + peralloc__bytes_mapped_in_alloc(pa, 0, UINT64_MAX);
 }
 
+bool peralloc__mapping(const struct peralloc *pa, int i, struct pa_mapping *m)
+{
+	static const enum pa_map_kind kinds[] = {
+	    [R_ALLOC] = PA_MAP_ALLOCATOR,
+	    [R_STACK] = PA_MAP_STACK,
+	    [R_ANON] = PA_MAP_ANON,
+	    [R_FILE] = PA_MAP_FILE,
+	};
+	bool heap = pa->heap_end > pa->heap_start;
+	int at = 0;
+
+	/* the regions, with the heap in its place among them */
+	for (int r = 0; r <= pa->nregions; r++) {
+		bool heap_here =
+		    heap && (r == pa->nregions || pa->regions[r].start >= pa->heap_end);
+
+		if (heap_here) {
+			if (at++ == i) {
+				*m = (struct pa_mapping){pa->heap_start, pa->heap_end, PA_MAP_HEAP};
+				return true;
+			}
+			heap = false;
+		}
+		if (r < pa->nregions && at++ == i) {
+			const struct pa_region *x = &pa->regions[r];
+
+			*m = (struct pa_mapping){x->start, x->end, kinds[x->type]};
+			return true;
+		}
+	}
+	return false;
+}
+
 uint64_t peralloc__bytes_mapped_in_alloc(struct peralloc *pa, uint64_t start, uint64_t end)
 {
 	uint64_t bytes = 0;

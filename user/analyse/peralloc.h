@@ -106,6 +106,16 @@ uint64_t peralloc__allocator_mapped(struct peralloc *pa);
 /* How many bytes of [START, END) the allocator mapped inside its calls (mmap, mremap made
  * in a malloc-family call), as far as the trace saw. */
 uint64_t peralloc__bytes_mapped_in_alloc(struct peralloc *pa, uint64_t start, uint64_t end);
+/* The memory the trace saw mapped and not unmapped by now, and what mapped it: the brk
+ * heap, the allocator inside its calls, a thread stack (MAP_STACK), other anonymous
+ * memory, a file. Mappings older than the trace (--pid) are not among them. */
+enum pa_map_kind { PA_MAP_HEAP, PA_MAP_ALLOCATOR, PA_MAP_STACK, PA_MAP_ANON, PA_MAP_FILE };
+struct pa_mapping {
+	uint64_t start, end;
+	enum pa_map_kind kind;
+};
+/* The Ith of them, in order of address; false past the last. */
+bool peralloc__mapping(const struct peralloc *pa, int i, struct pa_mapping *m);
 /* peralloc_report.c */
 void peralloc__print_text(struct peralloc *pa, FILE *out, int top);
 json_object *peralloc__json(struct peralloc *pa);

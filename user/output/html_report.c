@@ -2,13 +2,17 @@
 /*
  * A recording's page: the report's JSON, and what the records say over time - a point of
  * memory every millisecond (doubled for long traces, as --timeline) and the munmaps and brk
- * shrinks of 64 KiB or more, the largest MAX_MARKS of them, to mark on it.
+ * shrinks of 64 KiB or more, the largest MAX_MARKS of them, to mark on it - and the memory
+ * the trace saw mapped at its end.
  */
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyse/peralloc.h"
 #include "analyse/timeline.h"
+#include "lib/glibc_layout.h"
 #include "lib/util.h"
 #include "memstudy.h"
 #include "output/html.h"
@@ -177,6 +181,36 @@ static json_object *marks_json(struct html_recording *h, uint64_t t0)
 	return a;
 }
 
+/* What the trace saw mapped at its end, each mapping with what made it and, for the
+ * allocator's own, the live block it holds (glibc's mmapped chunk: its block 16 bytes in). */
+static json_object *map_json(struct peralloc *pa)
+{
+	static const char *const kinds[] = {
+	    [PA_MAP_HEAP] = "brk heap",
+	    [PA_MAP_ALLOCATOR] = "mapped by the allocator",
+	    [PA_MAP_STACK] = "thread stack",
+	    [PA_MAP_ANON] = "anonymous, mapped outside allocator calls",
+	    [PA_MAP_FILE] = "file",
+	};
+	json_object *a = json_object_new_array();
+	struct pa_mapping m;
+	char buf[64], site[512];
+
+	for (int i = 0; peralloc__mapping(pa, i, &m); i++) {
+		json_object *o = json_object_new_object();
+
+		snprintf(buf, sizeof(buf), "0x%" PRIx64, m.start);
+		json_object_object_add(o, "start", json_object_new_string(buf));
+		json_object_object_add(o, "bytes", json_object_new_int64(m.end - m.start));
+		json_object_object_add(o, "kind", json_object_new_string(kinds[m.kind]));
+		if (m.kind == PA_MAP_ALLOCATOR &&
+		    peralloc__describe_addr(pa, m.start + GLIBC_CHUNK_HDR, site, sizeof(site)))
+			json_object_object_add(o, "live_block", json_object_new_string(site));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
 int html_recording__write(struct html_recording *h, struct peralloc *pa, uint64_t t0_ns,
 			  json_object *data, const char *title, const char *path)
 {
@@ -186,6 +220,7 @@ int html_recording__write(struct html_recording *h, struct peralloc *pa, uint64_
 	json_object_object_add(data, "timeline", timeline_json(&h->tl, t0_ns));
 	json_object_object_add(data, "markers", marks_json(h, t0_ns));
 	json_object_object_add(data, "markers_left_out", json_object_new_int64(h->marks_left_out));
+	json_object_object_add(data, "map_at_end", map_json(pa));
 	ret = html_page__write(path, HTML_RECORDING, title, data);
 	json_object_put(data);
 	html_recording__free(h);
