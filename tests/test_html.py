@@ -59,7 +59,7 @@ class RecordingPage(unittest.TestCase):
         cls.setup_error = None
         if os.geteuid() != 0 or not os.path.exists(CHROMIUM):
             return
-        rec = os.path.join(cls.dir, "page.rec")
+        cls.rec = rec = os.path.join(cls.dir, "page.rec")
         cls.html = os.path.join(cls.dir, "page.html")
         p = memstudy(["record", "-o", rec, "--", target("page_sites")])
         if p.returncode:
@@ -252,6 +252,26 @@ class RecordingPage(unittest.TestCase):
                          self.own["leak_resident"]["calls"])
         self.assertFalse([r for r in rows if "big_touched" in r[3]])
         self.assertIn("brk heap", [r[2] for r in rows])
+
+    def test_recording_cut_short(self):
+        # half the file, as a killed memstudy record leaves it: the page says so, and draws
+        # what the records read give
+        cut, html = os.path.join(self.dir, "cut.rec"), os.path.join(self.dir, "cut.html")
+        with open(self.rec, "rb") as f, open(cut, "wb") as g:
+            data = f.read()
+            g.write(data[:len(data) // 2])
+        p = memstudy(["report", "--html", html, cut])
+        self.assertEqual(p.returncode, 1, p.stderr)  # cut short: exit 1, the page written
+        self.assertIn("cut short", p.stderr)
+        b = Browser()
+        try:
+            b.open(html)
+            b.wait_for("document.body.dataset.drawn === '1'")
+            self.assertEqual(b.problems(), [])
+            self.assertIn("cut short", b.eval("document.getElementById('incomplete').textContent"))
+            self.assertGreater(b.eval("document.querySelectorAll('#flame-graph g.frame').length"), 1)
+        finally:
+            b.close()
 
     def test_views_screenshots(self):
         for view in ("overview", "functions", "maps"):

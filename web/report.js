@@ -452,7 +452,8 @@ ms.ready.then(function () {
 		page.timings[name] = performance.now() - t;
 	}
 	if (data.report && data.report.incomplete)
-		document.getElementById("main").prepend(el("p", {class: "warn", text: "This recording was cut short: " + data.report.incomplete}));
+		document.getElementById("main").prepend(el("p", {class: "warn", id: "incomplete",
+			text: "Incomplete: " + data.report.incomplete + ". The summary's counters are written at a recording's end, so the views below come from the records read: call sites, memory over time, the map."}));
 	page.drawnMs = performance.now();
 	document.body.setAttribute("data-drawn", "1");
 });
