@@ -107,6 +107,37 @@ class AprPools(unittest.TestCase):
                          ["mypools"])
         self.assertEqual(rep["per_allocation"]["pool_frees"], self.ROUNDS * self.N * 2)
 
+    def follow_through_shell(self, extra):
+        """The APR program run by a shell that execs it in a child, under --follow."""
+        cmd = "%s %d %d %d; true" % (APR, self.ROUNDS, self.N, self.KEEP)
+        rep, p = memstudy_json(["run", "--follow"] + extra + ["--", "sh", "-c", cmd], self)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(rep["lost_events"], 0)
+        apr = [x for x in rep["processes"] if x["exe"] == os.path.realpath(APR)]
+        self.assertEqual(len(apr), 1, [x["exe"] for x in rep["processes"]])
+        return rep, json.loads(p.stdout), apr[0], p.stderr
+
+    def test_follow_exec_builtin_spec(self):
+        # the shell has no APR: the exec'd program's pool functions get the tree's slots
+        rep, truth, apr, _ = self.follow_through_shell([])
+        self.check_counts(rep, truth)
+        for fn in ("apr_palloc", "apr_pool_clear", "apr_pool_destroy"):
+            self.assertTrue(rep["functions"][fn]["traced"], fn)
+            self.assertEqual(apr["functions"][fn]["calls"], rep["functions"][fn]["calls"], fn)
+        self.assertEqual(rep["follow"]["functions_without_slot"], 0)
+
+    def test_follow_exec_command_line_spec(self):
+        # --alloc for a module only the exec'd program loads: no error at the start, its
+        # calls counted; a spec no process had is named at the end
+        rep, truth, apr, err = self.follow_through_shell(
+            ["--no-builtin-allocators", "--alloc", "libapr-1:apr_palloc:size=2,pool=1",
+             "--pool-create", "apr_pool_create_ex", "--pool-clear", "apr_pool_clear:pool=1",
+             "--pool-destroy", "apr_pool_destroy:pool=1", "--alloc", "nolib:no_such_alloc:size=1"])
+        self.check_counts(rep, truth)
+        self.assertNotIn("apr_pcalloc", rep["functions"])
+        self.assertIn("no_such_alloc, of the allocator specs given: no traced process had it", err)
+        self.assertEqual(apr["functions"]["apr_palloc"]["calls"], rep["functions"]["apr_palloc"]["calls"])
+
     def test_dry_run_shows_the_choice(self):
         p = memstudy(["run", "--dry-run", "--", APR])
         self.assertEqual(p.returncode, 0, p.stderr)

@@ -160,7 +160,7 @@ static int configure_details(struct tracer *tr, const struct target *t,
 struct tracer *tracer__open(const struct target *t, const struct tracer_opts *opts,
 			    ring_buffer_sample_fn on_record, void *ctx)
 {
-	unsigned int nslots;
+	unsigned int nslots, fn_slots;
 	struct tracer *tr;
 	int err;
 
@@ -183,10 +183,12 @@ struct tracer *tracer__open(const struct target *t, const struct tracer_opts *op
 		ms_err("cannot size the thread slots");
 		goto fail;
 	}
-	/* statistics for the function slots in use only: each is 4 KiB per phase and CPU */
-	tr->skel->rodata->fn_slots = t->nfn;
-	if (bpf_map__set_max_entries(tr->skel->maps.fn_stats, MS_MAX_PHASES * t->nfn) ||
-	    bpf_map__set_max_entries(tr->skel->maps.own_stats, MS_MAX_PHASES * t->nfn)) {
+	/* statistics for the function slots in use only: each is 4 KiB per phase and CPU;
+	 * --follow: all of them, for the functions an exec'd image brings (share_slots) */
+	fn_slots = opts->follow ? MS_FN_MAX : t->nfn;
+	tr->skel->rodata->fn_slots = fn_slots;
+	if (bpf_map__set_max_entries(tr->skel->maps.fn_stats, MS_MAX_PHASES * fn_slots) ||
+	    bpf_map__set_max_entries(tr->skel->maps.own_stats, MS_MAX_PHASES * fn_slots)) {
 		ms_err("cannot size the function statistics");
 		goto fail;
 	}

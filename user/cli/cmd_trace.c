@@ -515,6 +515,7 @@ static int trace_pid(struct trace_opts *o)
 	if (target__check_pid(&t, o->pid))
 		return 1;
 	t.specs = &o->specs;
+	t.specs_optional = o->tracer.follow; /* a spec may be for a descendant's image */
 	if (target__resolve_pid(&t))
 		return 1;
 	t.probe_at_entry = o->probe_at_entry;
@@ -563,6 +564,7 @@ static int run_command(struct trace_opts *o, char **args, int nargs)
 
 	err = target__command_path(args[0], path, sizeof(path));
 	t.specs = &o->specs;
+	t.specs_optional = o->tracer.follow; /* a spec may be for an exec'd image */
 	if (!err && target__resolve_exec(&t, path))
 		err = 1;
 	if (err) {

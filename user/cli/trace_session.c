@@ -413,6 +413,11 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 	if (r->follow_map_full)
 		ms_warn("%llu processes were not followed: more than %d at once",
 			(unsigned long long)r->follow_map_full, 8192);
+	if (o->tracer.follow && target__spec_unmatched(t))
+		ms_warn(
+		    "%s, of the allocator specs given: no traced process had it, so it was not "
+		    "traced (memstudy run --dry-run -- PROGRAM shows what a program's specs find)",
+		    target__spec_unmatched(t));
 out:
 	if (go_fd >= 0)
 		close(go_fd);

@@ -152,6 +152,7 @@ struct procs *procs__new(struct tracer *tr, struct target *root, uint64_t start_
 		return NULL;
 	}
 	ps->tr = tr;
+	ps->root = root;
 	img->t = *root;
 	img->probed = true;
 	ps->img = malloc(sizeof(*ps->img));
@@ -257,11 +258,15 @@ static struct proc_image *image_for(struct procs *ps, pid_t pid, const char *exe
 			return ps->img[i];
 		}
 	}
+	img->t.specs = ps->img[0]->t.specs; /* --alloc and the spec files: every image's */
+	img->t.specs_optional = true;
 	img->probed = !target__resolve_exec(&img->t, exe);
 	snprintf(img->t.exe, sizeof(img->t.exe), "%s", exe);
-	if (img->probed)
+	if (img->probed) {
+		/* one function, one slot, across the tree: the report's names are the target's */
+		ps->slots_lost += target__share_slots(&img->t, ps->root);
 		target__place_probes_like(&img->t, image_like(ps, &img->t));
-	else
+	} else
 		ps->unresolved_images++;
 	return image_keep(ps, img) ? img : NULL;
 }
@@ -515,9 +520,13 @@ void procs__adopt_descendants(struct procs *ps)
 				continue;
 			}
 			img->t.quiet = true;
+			img->t.specs = ps->img[0]->t.specs;
+			img->t.specs_optional = true;
 			img->probed = !target__resolve_pid(&img->t);
-			if (img->probed)
+			if (img->probed) {
+				ps->slots_lost += target__share_slots(&img->t, ps->root);
 				target__place_probes(&img->t);
+			}
 			p = image_keep(ps, img) ? proc_add(ps, all[i]) : NULL;
 			if (!p)
 				continue;

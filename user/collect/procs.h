@@ -44,13 +44,15 @@ struct proc {
 
 struct procs {
 	struct tracer *tr;
-	struct proc *p; /* p[0] is the target */
+	struct target *root; /* the target: its function names are the tree's (share_slots) */
+	struct proc *p;	     /* p[0] is the target */
 	int n, cap;
 	struct proc_image **img;
 	int nimg;
 	uint64_t *lat_ns; /* every stop-to-probed latency, for the median and the maximum */
 	int nlat;
 	uint64_t attach_failures, unresolved_images;
+	uint64_t slots_lost; /* exec'd images' custom functions past MS_FN_MAX: not probed */
 	/* --per-allocation: a collector per process, made like the target's */
 	struct peralloc *(*pa_new)(void *ctx, pid_t pid, struct codemap *cm);
 	void *pa_ctx;

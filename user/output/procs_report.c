@@ -328,5 +328,10 @@ void report__print_procs(const struct report *r, FILE *out, int top)
 	if (ps->unresolved_images)
 		fprintf(out, "%llu images had no allocator to probe (a static, stripped program)\n",
 			(unsigned long long)ps->unresolved_images);
+	if (ps->slots_lost)
+		fprintf(out,
+			"%llu custom allocator functions of exec'd images were not probed: the "
+			"tree has slots for %d functions\n",
+			(unsigned long long)ps->slots_lost, MS_FN_MAX);
 	free(done);
 }

@@ -167,7 +167,8 @@ static json_object *json_phase(const struct report *r, const struct report_phase
 		const struct target_fn *tf = &r->target->fn[i];
 		json_object *fo = json_object_new_object(), *lat = json_object_new_object();
 
-		json_object_object_add(fo, "traced", json_object_new_boolean(tf->found));
+		json_object_object_add(fo, "traced",
+				       json_object_new_boolean(tf->found || tf->elsewhere));
 		if (tf->alias_of >= 0)
 			json_object_object_add(
 			    fo, "alias_of",
@@ -339,6 +340,7 @@ json_object *report__to_json(const struct report *r)
 		json_object_object_add(f, "processes", U64(r->procs->n));
 		json_object_object_add(f, "map_full", U64(r->follow_map_full));
 		json_object_object_add(f, "attach_failures", U64(r->procs->attach_failures));
+		json_object_object_add(f, "functions_without_slot", U64(r->procs->slots_lost));
 		json_object_object_add(root, "follow", f);
 	}
 	json_object_object_add(root, "processes", report__procs_json(r));

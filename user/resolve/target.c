@@ -664,7 +664,7 @@ static int add_family(struct target *t, const struct alloc_spec *s, char **objs,
 		int o = find_spec_fn(objs, n, f, &off, &size);
 
 		if (o < 0) {
-			if (s->builtin) {
+			if (s->builtin || t->specs_optional) {
 				if (!i)
 					return 0;
 				continue;
@@ -688,7 +688,7 @@ static int add_family(struct target *t, const struct alloc_spec *s, char **objs,
 					 .arity = FN_ARITY_UNKNOWN};
 		if (!s->builtin && spec_past_arity(s, f, objs[o], &tf->arity)) {
 			t->nfn = first;
-			return -1;
+			return t->specs_optional ? 0 : -1; /* said; an exec'd image goes on */
 		}
 		snprintf(tf->name, sizeof(tf->name), "%s", f->sym);
 		snprintf(tf->file, sizeof(tf->file), "%s", objs[o]);
@@ -845,6 +845,78 @@ uint64_t target__variant_cookie(const struct target *t, int v)
 	return cookie_at(ms_variants[v].fn, &ms_variants[v].args, &t->variants[v].site) |
 	       (uint64_t)(v + 1) << MS_COOKIE_VARIANT_SHIFT |
 	       (target__variant_entry_only(t, v) ? MS_COOKIE_ENTRY_ONLY : 0);
+}
+
+/* ROOT's slot for the custom function NAME, named now when it has none; -1: no slot left. */
+static int shared_slot(struct target *root, const char *name)
+{
+	for (int f = MS_FN_CUSTOM; f < root->nfn; f++)
+		if (!strcmp(root->fn[f].name, name))
+			return f;
+	if (root->nfn >= MS_FN_MAX)
+		return -1;
+	if (root->nfn < MS_FN_CUSTOM)
+		root->nfn = MS_FN_CUSTOM;
+	memset(&root->fn[root->nfn], 0, sizeof(root->fn[0]));
+	root->fn[root->nfn].alias_of = -1;
+	root->fn[root->nfn].family = -1;
+	root->fn[root->nfn].elsewhere = true;
+	snprintf(root->fn[root->nfn].name, sizeof(root->fn[0].name), "%s", name);
+	return root->nfn++;
+}
+
+int target__share_slots(struct target *t, struct target *root)
+{
+	int n = t->nfn, lost = 0, to[MS_FN_MAX];
+	struct target_fn *mine;
+
+	if (n <= MS_FN_CUSTOM)
+		return 0;
+	/* the glibc and C++ slots are the same in every image: the custom ones move */
+	mine = xrealloc(NULL, (n - MS_FN_CUSTOM) * sizeof(*mine));
+	memcpy(mine, &t->fn[MS_FN_CUSTOM], (n - MS_FN_CUSTOM) * sizeof(*mine));
+	t->nfn = MS_FN_CUSTOM;
+	for (int k = 0; k < n - MS_FN_CUSTOM; k++) {
+		int slot = mine[k].found ? shared_slot(root, mine[k].name) : -1;
+
+		to[MS_FN_CUSTOM + k] = slot;
+		if (slot < 0) {
+			lost += mine[k].found;
+			continue;
+		}
+		while (t->nfn <= slot) { /* the slots between: the tree's, not this image's */
+			memset(&t->fn[t->nfn], 0, sizeof(t->fn[0]));
+			t->fn[t->nfn].alias_of = -1;
+			t->fn[t->nfn].family = -1;
+			snprintf(t->fn[t->nfn].name, sizeof(t->fn[0].name), "%s",
+				 root->fn[t->nfn].name);
+			t->nfn++;
+		}
+		t->fn[slot] = mine[k];
+	}
+	for (int f = 0; f < t->nfn; f++) /* an alias names the moved slot */
+		if (t->fn[f].alias_of >= MS_FN_CUSTOM)
+			t->fn[f].alias_of = to[t->fn[f].alias_of];
+	free(mine);
+	return lost;
+}
+
+const char *target__spec_unmatched(const struct target *root)
+{
+	for (int i = 0; root->specs && i < root->specs->n; i++) {
+		const struct alloc_spec *s = &root->specs->s[i];
+
+		for (int k = 0; !s->builtin && k < s->nfn; k++) {
+			bool named = false;
+
+			for (int f = MS_FN_CUSTOM; f < root->nfn && !named; f++)
+				named = !strcmp(root->fn[f].name, s->fn[k].sym) &&
+					(root->fn[f].found || root->fn[f].elsewhere);
+			if (!named)
+				return s->fn[k].sym;
+		}
+	}
+	return NULL;
 }
 
 uint64_t target__cookie(const struct target *t, int fn)

@@ -29,6 +29,7 @@ struct target_fn {
 	struct probe_site site;	 /* where the probes go: see probe_place.h */
 	char name[SPEC_SYM_LEN]; /* the report's and the JSON's name */
 	/* custom allocators (slots from MS_FN_CUSTOM) */
+	bool elsewhere;	   /* not here (found false) but in another image of the tree */
 	int family;	   /* its spec: target.families[family] */
 	unsigned int pool; /* the pool argument, 0 = none (in spec.ptr_arg for the probes) */
 	int arity;	   /* its arguments from DWARF, or FN_ARITY_UNKNOWN (fn_arity.h) */
@@ -76,6 +77,8 @@ struct target {
 	bool is_glibc;		  /* the allocator is glibc's libc: its own calls can be told */
 	struct glibc_steps steps; /* its internal steps, when its debug file is installed */
 	bool quiet;		  /* resolving says nothing on failure */
+	/* --follow: a spec's module missing here may be another image's: not an error */
+	bool specs_optional;
 	/* resolve_exec with another process's dynamic-linker environment (--follow: a
 	 * child's LD_PRELOAD and LD_LIBRARY_PATH, not memstudy's): "NAME=value" or "" */
 	bool env_given;
@@ -136,6 +139,17 @@ const char *target__variant_file(const struct target *t, int v);
 /* The BPF cookie of C++ variant V's probes. */
 uint64_t target__variant_cookie(const struct target *t, int v);
 /* The BPF cookie of FN's probes: its slot, arguments and kind, as placed. */
+/*
+ * --follow: T's custom functions (an exec'd image's) moved to the slots the tree's ROOT
+ * target gives their names, ROOT naming those it has not yet (elsewhere: true, found:
+ * false, so nothing of theirs is probed in ROOT's own process). Across a followed tree one
+ * function is one slot: in the kernel's counts, per process and in the report. Returns how
+ * many functions had no slot left (MS_FN_MAX) and were left out.
+ */
+int target__share_slots(struct target *t, struct target *root);
+/* The first function of a spec given by the user that no image of ROOT's tree had
+ * (target__share_slots named the others'), or NULL. */
+const char *target__spec_unmatched(const struct target *root);
 uint64_t target__cookie(const struct target *t, int fn);
 /* The file function FN is probed in. */
 const char *target__fn_file(const struct target *t, int fn);
