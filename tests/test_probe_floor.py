@@ -131,5 +131,56 @@ class ProbeFloor(unittest.TestCase):
         self.assertEqual(sorted(n for _, n in uprobes), ["floor_enter", "floor_exit"])
 
 
+def link_pids(pid):
+    """{pid filter: [program names]} of the multi-uprobe links process PID holds."""
+    out = {}
+    for fd in os.listdir("/proc/%d/fdinfo" % pid):
+        try:
+            with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                info = dict(re.findall(r"^(\w+):\t(.*)$", f.read(), re.M))
+        except OSError:
+            continue
+        if info.get("link_type", "").endswith("probe_multi"):
+            out.setdefault(int(info["pid"]), []).append(prog_name(info["prog_id"]))
+    return out
+
+
+class ProbeFloorFollow(unittest.TestCase):
+    """--probe-floor --follow: a child the shell forks and execs gets the floor's empty
+    programs, for its own pid, before it runs (bench/follow.py's floor)."""
+
+    def test_children_get_the_floor(self):
+        need_bpf(self)
+        m = subprocess.Popen([MEMSTUDY, "run", "--probe-floor", "--follow", "--no-calibrate",
+                              "-o", "/dev/null", "--", "sh", "-c",
+                              WORKLOAD + " churn --count 10 --wait; true"],
+                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            # the workload says ready once it runs: its probes were placed before that
+            line = m.stderr.readline()
+            self.assertTrue(line.startswith("ready"), line)
+            child = int(line.split()[1])
+            links = link_pids(m.pid)
+            seen = attachments(m.pid)
+        finally:
+            m.stdin.write("x")
+            m.stdin.flush()
+            err = m.communicate(timeout=60)[1]
+        self.assertEqual(m.returncode, 0, err)
+        self.assertIn("--probe-floor: empty programs were attached", err)
+        self.assertIn(child, links, links)
+        self.assertEqual(sorted(set(links[child])), ["floor_enter", "floor_exit"])
+        # the tree's own tracepoints are memstudy's: they stop each new process until its
+        # probes are in place; every other program is the floor's
+        tree = {w[1]: n for w, n in seen if w[0] == "raw_tracepoint" and
+                w[1] in ("sched_process_fork", "sched_process_exec", "sched_process_exit")}
+        self.assertEqual(sorted(tree), ["sched_process_exec", "sched_process_exit",
+                                        "sched_process_fork"])
+        self.assertFalse([n for n in tree.values() if n.startswith("floor_")], tree)
+        others = [n for w, n in seen if w[0] != "raw_tracepoint" or w[1] not in tree]
+        self.assertEqual([n for n in others if not n.startswith("floor_")], [])
+
+
 if __name__ == "__main__":
     main()

@@ -247,7 +247,7 @@ struct tracer *tracer__open(const struct target *t, const struct tracer_opts *op
 			goto fail;
 		}
 	}
-	tr->skel->rodata->follow = opts->follow && !opts->floor;
+	tr->skel->rodata->follow = opts->follow; /* the floor's too: probe_progs_of */
 	if (bpf_map__set_max_entries(tr->skel->maps.followed,
 				     opts->follow_max ? opts->follow_max : 8192) ||
 	    bpf_map__set_max_entries(tr->skel->maps.own_texts,
@@ -592,13 +592,34 @@ static int attach_phase_marker(struct tracer *tr, struct bpf_program *prog)
 	return 0;
 }
 
-int tracer__attach(struct tracer *tr)
+/*
+ * The programs the probes get: memstudy's, or with --probe-floor the empty ones - but for
+ * the process tree's own under --follow (a fork, an exec, an exit): they stop each new
+ * process until its probes are in place, which the floor's probes need too.
+ */
+static struct probe_progs probe_progs_of(const struct tracer *tr)
 {
-	const struct target *t = tr->target;
-	struct probe_progs p;
+	struct memstudy_bpf *m = tr->skel;
+	struct probe_progs p = {
+	    .alloc_enter = m->progs.alloc_enter,
+	    .alloc_exit = m->progs.alloc_exit,
+	    .sys_enter = m->progs.sys_enter,
+	    .sys_exit = m->progs.sys_exit,
+	    .step_enter = m->progs.step_enter,
+	    .step_exit = m->progs.step_exit,
+	    .thread_exit = m->progs.thread_exit,
+	    .sched_switch = m->progs.on_switch,
+	    .exec = m->progs.on_exec,
+	    .fork = m->progs.on_fork,
+	    .page_fault = m->progs.page_fault,
+	    .page_fault_kernel = m->progs.page_fault_kernel,
+	    .major_fault = m->progs.major_fault,
+	    .phase_mark = m->progs.phase_mark,
+	};
 
 	if (tr->floor) {
 		struct floor_bpf *f = tr->floor;
+		struct probe_progs tree = p;
 
 		p = (struct probe_progs){
 		    .alloc_enter = f->progs.floor_enter,
@@ -616,26 +637,20 @@ int tracer__attach(struct tracer *tr)
 		    .major_fault = f->progs.floor_major_fault,
 		    .phase_mark = f->progs.floor_enter,
 		};
-	} else {
-		struct memstudy_bpf *m = tr->skel;
-
-		p = (struct probe_progs){
-		    .alloc_enter = m->progs.alloc_enter,
-		    .alloc_exit = m->progs.alloc_exit,
-		    .sys_enter = m->progs.sys_enter,
-		    .sys_exit = m->progs.sys_exit,
-		    .step_enter = m->progs.step_enter,
-		    .step_exit = m->progs.step_exit,
-		    .thread_exit = m->progs.thread_exit,
-		    .sched_switch = m->progs.on_switch,
-		    .exec = m->progs.on_exec,
-		    .fork = m->progs.on_fork,
-		    .page_fault = m->progs.page_fault,
-		    .page_fault_kernel = m->progs.page_fault_kernel,
-		    .major_fault = m->progs.major_fault,
-		    .phase_mark = m->progs.phase_mark,
-		};
+		if (tr->opts.follow) {
+			p.thread_exit = tree.thread_exit;
+			p.exec = tree.exec;
+			p.fork = tree.fork;
+		}
 	}
+	return p;
+}
+
+int tracer__attach(struct tracer *tr)
+{
+	const struct target *t = tr->target;
+	struct probe_progs p = probe_progs_of(tr);
+
 	/* Kernel side first, so no allocator call misses the work done inside it. */
 	if (tr->opts.floor != TRACER_FLOOR_UPROBES && attach_kernel_side(tr, &p))
 		return -1;
@@ -949,7 +964,7 @@ int tracer__attach_process(struct tracer *tr, const struct target *t, struct tra
 	const struct target *main = tr->target;
 	int *fds = tr->mfds, nfds = tr->nmfds, nlinks = tr->nlinks, err = 0;
 	struct bpf_link **links = tr->links;
-	struct memstudy_bpf *m = tr->skel;
+	struct probe_progs p = probe_progs_of(tr);
 
 	/* the same attach as the target's, into the lists of this process */
 	tr->mfds = l->fds;
@@ -958,16 +973,13 @@ int tracer__attach_process(struct tracer *tr, const struct target *t, struct tra
 	tr->nlinks = l->nlinks;
 	tr->target = t;
 	if (!keep_allocator) { /* the allocator's file first: l->shared_* count them */
-		err = attach_allocator(tr, m->progs.alloc_enter, m->progs.alloc_exit,
-				       GROUPS_ALLOCATOR) ||
-		      (tracer__steps_traced(tr) &&
-		       attach_steps(tr, m->progs.step_enter, m->progs.step_exit));
+		err = attach_allocator(tr, p.alloc_enter, p.alloc_exit, GROUPS_ALLOCATOR) ||
+		      (tracer__steps_traced(tr) && attach_steps(tr, p.step_enter, p.step_exit));
 		l->shared_fds = tr->nmfds;
 		l->shared_links = tr->nlinks;
 	}
-	err = err ||
-	      attach_allocator(tr, m->progs.alloc_enter, m->progs.alloc_exit, GROUPS_OTHER) ||
-	      (t->has_phase && attach_phase_marker(tr, m->progs.phase_mark));
+	err = err || attach_allocator(tr, p.alloc_enter, p.alloc_exit, GROUPS_OTHER) ||
+	      (t->has_phase && attach_phase_marker(tr, p.phase_mark));
 	tr->target = main;
 	l->fds = tr->mfds;
 	l->nfds = tr->nmfds;

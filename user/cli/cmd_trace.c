@@ -488,12 +488,10 @@ static int parse_opts(int argc, char **argv, const struct cmd_doc *doc, struct t
 		o->tracer.stack_bytes = 0;
 	else if (c.unwind == UNWIND_COPY && !o->tracer.stack_bytes)
 		rc = opt_usage_error(c.doc, "--unwind copy needs --stack-bytes above 0");
-	if (o->tracer.follow &&
-	    (o->tracer.floor || o->maps || (o->tracer.per_alloc && c.unwind == UNWIND_KERNEL)))
+	if (o->tracer.follow && (o->maps || (o->tracer.per_alloc && c.unwind == UNWIND_KERNEL)))
 		rc = opt_usage_error(c.doc, "--follow does not go with %s yet",
-				     o->tracer.floor ? "--probe-floor"
-				     : o->maps	     ? "--maps"
-					       : "--unwind kernel (one process's CFI tables)");
+				     o->maps ? "--maps"
+					     : "--unwind kernel (one process's CFI tables)");
 	else if (o->tracer.per_alloc && o->tracer.floor)
 		rc =
 		    opt_usage_error(c.doc, "--per-allocation and --probe-floor do not go together");
