@@ -60,15 +60,11 @@ ms.ready.then(function () {
 		const s = ms.section("overview", "At a glance",
 			"Which call sites own the faulted pages and the bytes still allocated at the end, and which calls were slow. Each bar is its share of the whole; the views below have the rest.");
 		const f = PA.faults || {};
-		let allocs = 0, bytes_ = 0;
-		for (const fn of Object.values(R.functions || {})) {
-			bytes_ += fn.bytes || 0;
-		}
-		allocs = PA.allocations || 0;
+		const requested = Object.values(R.functions || {}).reduce((sum, fn) => sum + (fn.bytes || 0), 0);
 		s.append(ms.figures([
-			[count(allocs), "allocations"],
+			[count(PA.allocations || 0), "allocations"],
 			[count(PA.frees), "frees"],
-			[bytes(bytes_), "requested"],
+			[bytes(requested), "requested"],
 			[count(f.total), "page faults"],
 			[count(f.in_allocations), "of them in allocated blocks"],
 			[count(PA.live_at_end), "blocks live at the end"],
