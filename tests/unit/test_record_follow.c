@@ -5,6 +5,7 @@
  * its exec), the tree's code-map readings to the map they were read into, and the PROCS
  * and PROC blocks laid over the table the stream made, pid for pid.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/wait.h>
@@ -21,7 +22,7 @@
 #define PARENT 100
 #define CHILD  101
 
-static char path[64];
+static char dir[64], path[96];
 
 static struct recorder *open_recording(void)
 {
@@ -29,7 +30,13 @@ static struct recorder *open_recording(void)
 	struct recorder *w;
 	struct target *t = calloc(1, sizeof(*t));
 
-	snprintf(path, sizeof(path), "/tmp/unit-record-follow.%d.rec", (int)getpid());
+	/* a directory of its own: no other user can put a file or link at its path */
+	snprintf(dir, sizeof(dir), "/tmp/unit-record-follow.XXXXXX");
+	if (!mkdtemp(dir)) {
+		free(t);
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "%s/t.rec", dir);
 	w = recorder__create(path);
 	if (!w || !t) {
 		free(t);
@@ -156,6 +163,7 @@ static int replay_tree(struct replay *rp, const int32_t pids[2])
 	memset(rp, 0, sizeof(*rp));
 	rc = replay__load(rp, path, err, sizeof(err));
 	unlink(path);
+	rmdir(dir);
 	return rc;
 }
 
