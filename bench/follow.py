@@ -5,8 +5,11 @@ interleaved untraced, under `memstudy run` (its own start and stop; the children
 and under `memstudy run --follow`, --runs times each from a clean tree. Prints the median
 wall time of each and their ratio, and from memstudy's JSON how
 long each new process waited stopped for its probes (at its fork or its exec): the median
-and the maximum over every process of every run. Needs root, gcc and make.
-Usage: sudo bench/follow.py [--runs 5] [--files 20]
+and the maximum over every process of every run. With --record, also under
+`memstudy run --follow --per-allocation` and `memstudy record --follow` (what recording the
+tree costs over tracing it the same way live), with the recording's size and how long
+`memstudy report --json` takes to read it. Needs root, gcc and make.
+Usage: sudo bench/follow.py [--runs 5] [--files 20] [--record]
 """
 import argparse
 import json
@@ -39,6 +42,8 @@ def main():
     ap.add_argument("--build", default=os.path.join(os.path.dirname(__file__), "..", "build"))
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--files", type=int, default=20)
+    ap.add_argument("--record", action="store_true",
+                    help="also run --follow --per-allocation and record --follow")
     args = ap.parse_args()
     refuse_unless_alone(args.build, "follow")
     memstudy = os.path.join(args.build, "memstudy")
@@ -46,14 +51,21 @@ def main():
     project(d, args.files)
     # memstudy without --follow: its own start and stop (the children run untraced)
     times = {"untraced": [], "memstudy": [], "memstudy --follow": []}
-    waits, procs = [], []
+    if args.record:
+        times["memstudy --follow --per-allocation"] = []
+        times["memstudy record --follow"] = []
+    waits, procs, rec_sizes, report_s = [], [], [], []
     js = os.path.join(d, "report.json")
+    rec = os.path.join(d, "bench.rec")
     try:
         for r in range(args.runs):
             for mode in times:
                 subprocess.run(["make", "-C", d, "clean"], capture_output=True, check=True)
                 cmd = ["make", "-C", d, "-j2"]
-                if mode != "untraced":
+                if mode.startswith("memstudy record"):
+                    cmd = [memstudy, "record"] + mode.split()[2:] + [
+                        "--no-calibrate", "--json", js, "-o", rec, "--"] + cmd
+                elif mode != "untraced":
                     cmd = [memstudy, "run"] + mode.split()[1:] + [
                         "--no-calibrate", "--json", js, "-o", "/dev/null", "--"] + cmd
                 t0 = time.monotonic()
@@ -66,6 +78,12 @@ def main():
                         rep = json.load(f)
                     procs.append(len(rep["processes"]))
                     waits += [q["probes_attach_us"] for q in rep["processes"][1:]]
+                if mode.startswith("memstudy record"):
+                    rec_sizes.append(os.path.getsize(rec))
+                    t0 = time.monotonic()
+                    subprocess.run([memstudy, "report", "--json", js, "-o", "/dev/null", rec],
+                                   capture_output=True, check=True)
+                    report_s.append(time.monotonic() - t0)
     finally:
         shutil.rmtree(d, True)
     base = statistics.median(times["untraced"])
@@ -75,6 +93,12 @@ def main():
     print("processes followed per build: %s" % sorted(set(procs)))
     print("each new process stopped for its probes: median %.0f us, max %.0f us (%d processes)"
           % (statistics.median(waits), max(waits), len(waits)))
+    if rec_sizes:
+        live = statistics.median(times["memstudy --follow --per-allocation"])
+        print("record --follow over run --follow --per-allocation: %.2fx; recording %.1f MiB, "
+              "report --json reads it in %.3f s (medians)"
+              % (statistics.median(times["memstudy record --follow"]) / live,
+                 statistics.median(rec_sizes) / 1048576, statistics.median(report_s)))
 
 
 if __name__ == "__main__":

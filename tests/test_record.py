@@ -610,8 +610,13 @@ class BadFiles(unittest.TestCase):
         p = memstudy(["report"])
         self.assertEqual(p.returncode, 2)
         self.assertIn("memstudy report FILE", p.stderr)
-        p = memstudy(["record", "--follow", "--", "/bin/true"])
+        p = memstudy(["record", "--maps", "--", "/bin/true"])
         self.assertEqual(p.returncode, 2)
+        # --follow is recorded (tests/test_record_follow.py), but not with one process's
+        # CFI tables in the kernel, as in run
+        p = memstudy(["record", "--follow", "--unwind", "kernel", "--", "/bin/true"])
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--follow does not go with --unwind kernel", p.stderr)
 
 
 if __name__ == "__main__":

@@ -126,7 +126,7 @@ void codemap__refresh(struct codemap *cm, bool force)
 	if (!text)
 		return;	  /* exited: what we kept is what we have */
 	if (cm->maps_tap) /* memstudy record: the report reads the same text here */
-		cm->maps_tap(cm->maps_tap_ctx, cm->pid, text, len);
+		cm->maps_tap(cm->maps_tap_ctx, cm, text, len);
 	codemap__feed_maps(cm, text, len);
 	free(text);
 }

@@ -37,8 +37,11 @@ struct codemap {
 	void (*layout)(void *ctx, uint64_t start, uint64_t end, const char *file);
 	void *layout_ctx;
 	/* memstudy record: each /proc/PID/maps text read, as it was read */
-	void (*maps_tap)(void *ctx, pid_t pid, const char *text, size_t len);
+	void (*maps_tap)(void *ctx, const struct codemap *cm, const char *text, size_t len);
 	void *maps_tap_ctx;
+	/* memstudy record --follow: which of the trace's code maps this is, so that the report
+	 * feeds each reading to the same one (0: the target's; n: the nth the tree made) */
+	uint32_t rec_id;
 	bool offline; /* memstudy report: no process to read; the recording feeds the text */
 };
 

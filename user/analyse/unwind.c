@@ -44,6 +44,9 @@ struct rule {
 	uint8_t kind, cfa_reg;
 	bool rbp_saved; /* at CFA + rbp_off; else unchanged */
 	int32_t cfa_off, rbp_off;
+	/* RULE_NONE: the symbolizer's mappings then. Code mapped since (a process's maps read
+	 * after its first stacks were walked) may hold PC: the rule is looked up again */
+	int32_t nmaps;
 };
 
 /* A module's rows in the kernel's map. */
@@ -296,10 +299,14 @@ static const struct rule *rule_for(struct unwinder *u, uint64_t pc)
 	}
 	for (i = hash64(pc) & (u->cap - 1); u->rules[i].pc; i = (i + 1) & (u->cap - 1))
 		if (u->rules[i].pc == pc)
-			return &u->rules[i];
+			break;
+	if (u->rules[i].pc &&
+	    (u->rules[i].kind != RULE_NONE || u->rules[i].nmaps == symbolize__nmappings(u->sym)))
+		return &u->rules[i];
+	u->n += !u->rules[i].pc;
 	u->rules[i].pc = pc;
 	rule_shared(u, pc, &u->rules[i]);
-	u->n++;
+	u->rules[i].nmaps = symbolize__nmappings(u->sym);
 	return &u->rules[i];
 }
 

@@ -642,8 +642,8 @@ static const struct opt record_output = {
 
 static void record_table_init(void)
 {
-	static const int left_out[] = {O_OUTPUT, O_PER_ALLOC, O_MAPS, O_FLOOR,
-				       O_FOLLOW, O_NO_HIST,   O_ALL,  O_TOP};
+	static const int left_out[] = {O_OUTPUT,  O_PER_ALLOC, O_MAPS, O_FLOOR,
+				       O_NO_HIST, O_ALL,       O_TOP};
 	int n = 0;
 
 	if (record_table[0].id)
@@ -673,12 +673,18 @@ const struct cmd_doc record_doc = {
 	"the counters at the end, and what was traced, how and where. 'memstudy report\n"
 	"FILE' reads it, without root, here or on a machine with the same binaries (or\n"
 	"their debug files): the same report with the same numbers, the leaks by call\n"
-	"site, and exports for pprof and flame graphs. The format is docs/record-format.md.",
+	"site, and exports for pprof and flame graphs. With --follow, every process of the\n"
+	"tree is recorded, and the report has each one's own numbers and per-allocation\n"
+	"sections (processes[]), stacks named with its own program's code, as 'memstudy run\n"
+	"--follow --per-allocation' prints them; --leaks, --check and the exports are then\n"
+	"the target's. The format is docs/record-format.md.",
     .opts = record_table,
     .examples = "sudo memstudy record -- ./app --input big.txt\trecord a program into "
 		"memstudy.rec\n"
 		"sudo memstudy record -o redis.rec -p $(pidof redis-server) -d 30\t30 s of a "
 		"running server\n"
+		"sudo memstudy record --follow -- make -j2\tthe build's every process: make, "
+		"gcc, cc1, as, ld\n"
 		"memstudy report memstudy.rec\tthe report, as memstudy run prints it\n"
 		"memstudy report --leaks memstudy.rec\twhat was never freed, by call site",
     .notes = "Needs root (or CAP_BPF + CAP_PERFMON), as memstudy run. --json also writes the\n"

@@ -307,6 +307,8 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 			goto out;
 		}
 		factory.tr = tr;
+		if (cap) /* before any code map of the tree's is made */
+			capture__follow(cap, ev.procs);
 		if (pa)
 			procs__set_peralloc(ev.procs, pa, cm, new_child_peralloc, &factory);
 		else if (cm)
@@ -315,6 +317,10 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 			slowcalls__set_codemap_of(sc, procs__codemap_cb, ev.procs);
 		if (child <= 0)
 			procs__adopt_descendants(ev.procs);
+		if (cap && child <= 0)
+			capture__adopted(cap, ev.procs);
+		if (child <= 0) /* recorded after the adoption: the report reads it there too */
+			procs__read_code(ev.procs);
 	}
 	if (pa) {
 		collect__watch_lost(tr, pa);

@@ -40,6 +40,35 @@ static struct proc *proc_add(struct procs *ps, pid_t pid)
 	return p;
 }
 
+/* Let a process stopped for its probes run. Never from a recording's replay (no tracer):
+ * its pids are another machine's, or another time's. */
+static void resume(struct procs *ps, pid_t pid, bool stopped)
+{
+	if (ps->tr && stopped)
+		kill(pid, SIGCONT);
+}
+
+/* A code map of the tree's own (an exec'd or adopted process's), kept with the table and
+ * numbered for the recording (codemap.rec_id); offline in a replay, whose recording feeds
+ * it the text read live. NULL without memory. */
+static struct codemap *codemap_made(struct procs *ps, pid_t pid)
+{
+	struct codemap *cm = codemap__new(pid), **all;
+
+	all = cm ? realloc(ps->cms, (ps->ncms + 1) * sizeof(*all)) : NULL;
+	if (!all) {
+		codemap__free(cm);
+		return NULL;
+	}
+	ps->cms = all;
+	ps->cms[ps->ncms++] = cm;
+	cm->rec_id = ps->ncms;
+	cm->offline = !ps->tr;
+	if (ps->cm_made)
+		ps->cm_made(ps->cm_made_ctx, cm);
+	return cm;
+}
+
 /* Thread TID's records are process I's. */
 static void tid_set(struct procs *ps, uint32_t tid, int i)
 {
@@ -68,6 +97,20 @@ static void tid_set(struct procs *ps, uint32_t tid, int i)
 		;
 	ps->ntids += !ps->tids[k].tid;
 	ps->tids[k] = (struct proc_tid){tid, i};
+}
+
+uint32_t procs__tids_of(const struct procs *ps, int i, uint32_t **tids)
+{
+	uint32_t n = 0;
+
+	*tids = NULL;
+	for (uint64_t k = 0; k < ps->tids_cap; k++) {
+		if (!ps->tids[k].tid || ps->tids[k].proc != i)
+			continue;
+		*tids = xrealloc(*tids, (n + 1) * sizeof(**tids));
+		(*tids)[n++] = ps->tids[k].tid;
+	}
+	return n;
 }
 
 static struct proc *proc_of_tid(struct procs *ps, uint32_t tid)
@@ -119,6 +162,13 @@ void procs__refresh(struct procs *ps)
 	for (int i = 1; i < ps->n; i++)
 		if (ps->p[i].pa && !ps->p[i].exited)
 			peralloc__refresh_modules(ps->p[i].pa, false);
+}
+
+void procs__read_code(struct procs *ps)
+{
+	for (int i = 1; i < ps->n; i++)
+		if (ps->p[i].cm && ps->p[i].cm != ps->root_cm && !ps->p[i].exited)
+			codemap__refresh(ps->p[i].cm, true);
 }
 
 struct proc *procs__find(struct procs *ps, pid_t pid)
@@ -173,6 +223,8 @@ struct procs *procs__new(struct tracer *tr, struct target *root, uint64_t start_
 static void probe_and_continue(struct procs *ps, struct proc *p, bool stopped, uint64_t since,
 			       bool keep_allocator)
 {
+	if (!ps->tr) /* a replay: the recording says how its probes went */
+		return;
 	if (p->img && p->img->probed) {
 		p->img->t.pid = p->pid; /* the image's probes, for this process */
 		if (tracer__attach_process(ps->tr, &p->img->t, &p->links, keep_allocator)) {
@@ -181,8 +233,7 @@ static void probe_and_continue(struct procs *ps, struct proc *p, bool stopped, u
 		}
 	}
 	note_latency(ps, p, since);
-	if (stopped)
-		kill(p->pid, SIGCONT);
+	resume(ps, p->pid, stopped);
 }
 
 static void on_fork(struct procs *ps, const struct ms_event_proc *e)
@@ -192,8 +243,7 @@ static void on_fork(struct procs *ps, const struct ms_event_proc *e)
 
 	p = proc_add(ps, e->pid);
 	if (!p) {
-		if (e->stopped)
-			kill(e->pid, SIGCONT); /* never leave it stopped */
+		resume(ps, e->pid, e->stopped); /* never leave it stopped */
 		ps->attach_failures++;
 		return;
 	}
@@ -352,30 +402,25 @@ void procs__exec(struct procs *ps, const struct ms_event_exec *e, bool initial)
 	ssize_t n;
 
 	if (!p || initial) {
-		if (p && p->img) /* the kernel side forgot it at the exec */
+		if (p && p->img && ps->tr) /* the kernel side forgot it at the exec */
 			tracer__own_text(ps->tr, p->pid, !tracer__own_calls_for(&p->img->t), 0, 0);
-		if (e->stopped)
-			kill(e->tgid, SIGCONT);
+		resume(ps, e->tgid, e->stopped);
 		return;
 	}
 	p->execs++;
 	if (ps->root_cm) { /* its code is its own now; the old map stays for its old calls */
-		struct codemap *cm = codemap__new(p->pid), **all;
+		struct codemap *cm = codemap_made(ps, p->pid);
 
-		all = cm ? realloc(ps->cms, (ps->ncms + 1) * sizeof(*all)) : NULL;
-		if (all) {
-			ps->cms = all;
-			ps->cms[ps->ncms++] = cm;
+		if (cm)
 			p->cm = cm;
-		} else {
-			codemap__free(cm);
-		}
 	}
 	if (p->pa) { /* the old image's blocks are gone with it */
 		if (p->cm)
 			peralloc__set_codemap(p->pa, p->cm);
 		peralloc__exec(p->pa);
 	}
+	if (!ps->tr) /* a replay: its images are the recording's PROC blocks */
+		return;
 	snprintf(link, sizeof(link), "/proc/%u/exe", e->tgid);
 	n = readlink(link, exe, sizeof(exe) - 1);
 	if (n > 0)
@@ -390,8 +435,7 @@ void procs__exec(struct procs *ps, const struct ms_event_exec *e, bool initial)
 		/* the same files probed at the same places: its probes stay (a pid's probes
 		 * follow it through exec) */
 		note_latency(ps, p, e->ts_ns);
-		if (e->stopped)
-			kill(e->tgid, SIGCONT);
+		resume(ps, e->tgid, e->stopped);
 		return;
 	}
 	if (p != &ps->p[0] && old && p->img && same_allocator_probes(old, p->img)) {
@@ -414,8 +458,7 @@ void procs__exec(struct procs *ps, const struct ms_event_exec *e, bool initial)
 
 		if (same_probes(first, p->img) || (keep && files_overlap(first, p->img))) {
 			note_latency(ps, p, e->ts_ns);
-			if (e->stopped)
-				kill(e->tgid, SIGCONT);
+			resume(ps, e->tgid, e->stopped);
 			return;
 		}
 		probe_and_continue(ps, p, e->stopped, e->ts_ns, keep);
@@ -445,7 +488,8 @@ void procs__event(struct procs *ps, const struct ms_event_proc *e)
 	p->end_ns = e->ts_ns;
 	p->exit_code = e->exit_code;
 	snprintf(p->comm, sizeof(p->comm), "%.15s", e->comm);
-	tracer__links_release(ps->tr, &p->links);
+	if (ps->tr)
+		tracer__links_release(ps->tr, &p->links);
 }
 
 int procs__alive(const struct procs *ps)
@@ -485,6 +529,36 @@ static void adopt_threads(struct procs *ps, struct proc *p)
 			tid_set(ps, atoi(de->d_name), p - ps->p);
 	if (d)
 		closedir(d);
+}
+
+/* An adopted process's code map and collector (its blocks from before: unknown, as with
+ * any --pid). */
+static void adopted_code(struct procs *ps, struct proc *p)
+{
+	if (ps->root_cm)
+		p->cm = codemap_made(ps, p->pid);
+	if (ps->pa_new && p->cm)
+		p->pa = ps->pa_new(ps->pa_ctx, p->pid, p->cm);
+}
+
+void procs__adopt_recorded(struct procs *ps, pid_t pid, pid_t ppid, const uint32_t *tids,
+			   uint32_t ntids)
+{
+	struct proc *p = proc_add(ps, pid);
+
+	if (!p)
+		return;
+	p->ppid = ppid;
+	for (uint32_t i = 0; i < ntids; i++)
+		tid_set(ps, tids[i], p - ps->p);
+	adopted_code(ps, p);
+}
+
+struct proc_image *procs__image_new(struct procs *ps)
+{
+	struct proc_image *img = calloc(1, sizeof(*img));
+
+	return img && image_keep(ps, img) ? img : NULL;
 }
 
 void procs__adopt_descendants(struct procs *ps)
@@ -535,21 +609,7 @@ void procs__adopt_descendants(struct procs *ps)
 			snprintf(p->comm, sizeof(p->comm), "%.15s", img->t.comm);
 			adopt_threads(ps, p);
 			note_own_text(ps, p);
-			if (ps->root_cm && (p->cm = codemap__new(all[i]))) {
-				struct codemap **cms =
-				    realloc(ps->cms, (ps->ncms + 1) * sizeof(*cms));
-
-				if (cms) {
-					ps->cms = cms;
-					ps->cms[ps->ncms++] = p->cm;
-				} else {
-					codemap__free(p->cm);
-					p->cm = NULL;
-				}
-			}
-			/* its blocks from before: unknown, as with any --pid */
-			if (ps->pa_new && p->cm)
-				p->pa = ps->pa_new(ps->pa_ctx, all[i], p->cm);
+			adopted_code(ps, p);
 			tracer__follow_pid(ps->tr, all[i]);
 			probe_and_continue(ps, p, false, mono_ns(), false);
 			all[i] = 0;
@@ -561,7 +621,7 @@ void procs__adopt_descendants(struct procs *ps)
 
 void procs__detach(struct procs *ps)
 {
-	for (int i = 0; ps && i < ps->n; i++)
+	for (int i = 0; ps && ps->tr && i < ps->n; i++)
 		tracer__links_free(&ps->p[i].links);
 }
 

@@ -62,9 +62,15 @@ struct procs {
 	int ncms;
 	struct proc_tid *tids; /* which process each thread's records belong to */
 	uint64_t tids_cap, ntids;
+	/* memstudy record: told of each code map the tree makes (its rec_id set) */
+	void (*cm_made)(void *ctx, struct codemap *cm);
+	void *cm_made_ctx;
 };
 
-/* The table for a trace of ROOT (already probed by TR), started at START_NS. */
+/* The table for a trace of ROOT (already probed by TR), started at START_NS. TR NULL:
+ * memstudy report's replay of a recording, which routes the records to each process's
+ * collector and code map as the trace did, and never probes, stops or signals a process
+ * (the recording's PROCS block says what the trace learned of each). */
 struct procs *procs__new(struct tracer *tr, struct target *root, uint64_t start_ns);
 void procs__free(struct procs *ps);
 /* A fork or exit record (MS_EV_PROC). */
@@ -90,11 +96,22 @@ void procs__set_codemap(struct procs *ps, struct codemap *root_cm);
 struct codemap *procs__codemap_cb(void *ps, uint32_t tid);
 /* Between rounds of records: each process's new code read, when it changed. */
 void procs__refresh(struct procs *ps);
+/* --pid --follow, once adopted: each adopted process's code as mapped now, read before
+ * its first records come (their stacks are unwound with it, as the target's are). */
+void procs__read_code(struct procs *ps);
 /* Followed processes still running, besides the target. */
 int procs__alive(const struct procs *ps);
 /* --pid PID --follow: PID's descendants already running join the tree (their calls
  * before this are not seen). */
 void procs__adopt_descendants(struct procs *ps);
+/* A replay: the recording says PID (child of PPID, with threads TIDS) was adopted here. */
+void procs__adopt_recorded(struct procs *ps, pid_t pid, pid_t ppid, const uint32_t *tids,
+			   uint32_t ntids);
+/* The threads whose records are process I's (the table's Ith): how many, in *TIDS
+ * (malloc'ed, the caller's to free). */
+uint32_t procs__tids_of(const struct procs *ps, int i, uint32_t **tids);
+/* A replay: a new image, zeroed, kept and freed with the table. NULL without memory. */
+struct proc_image *procs__image_new(struct procs *ps);
 /* Every process's probes detached (at the end of the trace). */
 void procs__detach(struct procs *ps);
 /* At the end: each process's calls per function, from the kernel's map (latency

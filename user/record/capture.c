@@ -16,6 +16,7 @@
 #include "attach/tracer.h"
 #include "cli/trace_session.h"
 #include "collect/events.h"
+#include "collect/procs.h"
 #include "lib/util.h"
 #include "output/report.h"
 #include "record/capture.h"
@@ -58,12 +59,42 @@ struct capture {
 	uint64_t lost_allocs_written;
 };
 
-static void on_maps(void *ctx, pid_t pid, const char *text, size_t len)
+static void on_maps(void *ctx, const struct codemap *cm, const char *text, size_t len)
 {
 	struct capture *c = ctx;
-	struct rec_ev_maps m = {.type = REC_EV_MAPS, .pid = pid};
+	struct rec_ev_maps m = {.type = REC_EV_MAPS, .pid = cm->pid};
+	struct rec_ev_proc_maps pm = {.type = REC_EV_PROC_MAPS, .pid = cm->pid, .map = cm->rec_id};
 
-	recorder__entry(c->w, &m, sizeof(m), text, len);
+	if (cm->rec_id) /* --follow: one of the tree's own code maps */
+		recorder__entry(c->w, &pm, sizeof(pm), text, len);
+	else
+		recorder__entry(c->w, &m, sizeof(m), text, len);
+}
+
+/* --follow: each code map the tree makes has its readings recorded too. */
+static void on_codemap_made(void *ctx, struct codemap *cm)
+{
+	cm->maps_tap = on_maps;
+	cm->maps_tap_ctx = ctx;
+}
+
+void capture__follow(struct capture *c, struct procs *ps)
+{
+	ps->cm_made = on_codemap_made;
+	ps->cm_made_ctx = c;
+}
+
+void capture__adopted(struct capture *c, const struct procs *ps)
+{
+	for (int i = 1; i < ps->n; i++) {
+		struct rec_ev_adopt a = {
+		    .type = REC_EV_ADOPT, .pid = ps->p[i].pid, .ppid = ps->p[i].ppid};
+		uint32_t *tids;
+
+		a.ntids = procs__tids_of(ps, i, &tids);
+		recorder__entry(c->w, &a, sizeof(a), tids, a.ntids * sizeof(*tids));
+		free(tids);
+	}
 }
 
 struct capture *capture__open(const char *path, struct event_sink *sink, struct peralloc *pa,
@@ -132,6 +163,7 @@ int capture__start(struct capture *c, const struct target *t, const struct trace
 	json_object_object_add(m, "allocator_name", jstr(target__allocator_name(t->allocator)));
 	opts = json_object_new_object();
 	json_object_object_add(opts, "stack_depth", json_object_new_int(o->stack_depth));
+	json_object_object_add(opts, "follow", json_object_new_boolean(o->tracer.follow));
 	json_object_object_add(opts, "sites_by_address",
 			       json_object_new_boolean(o->sites_by_address));
 	json_object_object_add(opts, "slowest", json_object_new_int(o->tracer.slowest));
@@ -257,14 +289,19 @@ int capture__record(void *ctx, void *data, size_t size)
 	}
 	if (type == MS_EV_ALLOC && size >= sizeof(struct ms_event_alloc) && c->pa) {
 		const struct ms_event_alloc *a = data;
+		/* --follow: the collector of the process that made the call unwound it */
+		struct peralloc *pa =
+		    c->sink->procs ? procs__peralloc_of(c->sink->procs, a->tid) : NULL;
 		const uint64_t *frames;
 		enum ms_unwind_end end;
 		uint32_t site;
-		int n = peralloc__last_stack(c->pa, &frames, &end, &site);
+		int n = peralloc__last_stack(pa ? pa : c->pa, &frames, &end, &site);
 
 		if (a->stack_id == MS_STACK_IN_RECORD && n >= 0) {
 			struct rec_ev_alloc r = {.a = *a};
-			int64_t id = stack_of_site(c, site, frames, n, end);
+			/* sites are numbered per collector: the target's alone is looked up by it
+			 */
+			int64_t id = stack_of_site(c, pa ? UINT32_MAX : site, frames, n, end);
 
 			if (id >= 0) {
 				r.a.stack_id = REC_STACK_INTERNED;
@@ -362,6 +399,53 @@ static void write_modules(struct capture *c)
 	json_object_put(arr);
 }
 
+/* --follow: the process table as the trace ended (record/format.h, struct rec_proc). */
+static void write_procs(struct capture *c, const struct procs *ps)
+{
+	struct rec_procs h = {.nprocs = ps->n,
+			      .nlat = ps->nlat,
+			      .attach_failures = ps->attach_failures,
+			      .unresolved_images = ps->unresolved_images};
+	size_t cap = sizeof(struct rec_proc) + MS_FN_MAX * sizeof(struct rec_proc_fn);
+	uint8_t *buf = xrealloc(NULL, sizeof(h) + ps->nlat * sizeof(uint64_t));
+
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), ps->lat_ns, ps->nlat * sizeof(uint64_t));
+	recorder__block(c->w, REC_PROCS, buf, sizeof(h) + ps->nlat * sizeof(uint64_t));
+	buf = xrealloc(buf, cap);
+	for (int i = 0; i < ps->n; i++) {
+		const struct proc *p = &ps->p[i];
+		struct rec_proc *rp = (struct rec_proc *)buf;
+		struct rec_proc_fn *fn = (struct rec_proc_fn *)(rp + 1);
+
+		memset(buf, 0, cap);
+		rp->pid = p->pid;
+		rp->ppid = p->ppid;
+		memcpy(rp->comm, p->comm, sizeof(rp->comm));
+		rp->start_ns = p->start_ns;
+		rp->end_ns = p->end_ns;
+		rp->attach_ns = p->attach_ns;
+		rp->exit_code = p->exit_code;
+		rp->execs = p->execs;
+		rp->exited = p->exited;
+		rp->attach_failed = p->attach_failed;
+		if (p->img) {
+			rp->has_image = 1;
+			rp->probed = p->img->probed;
+			snprintf(rp->exe, sizeof(rp->exe), "%s", p->img->t.exe);
+			snprintf(rp->allocator, sizeof(rp->allocator), "%s", p->img->t.allocator);
+			snprintf(rp->cxx, sizeof(rp->cxx), "%s", p->img->t.cxx);
+		}
+		if (p->pa)
+			peralloc__recorded(p->pa, &rp->pa);
+		for (int f = 0; p->fn && f < MS_FN_MAX; f++)
+			if (p->fn[f].calls)
+				fn[rp->nfn++] = (struct rec_proc_fn){.fn = f, .v = p->fn[f]};
+		recorder__block(c->w, REC_PROC, buf, sizeof(*rp) + rp->nfn * sizeof(*fn));
+	}
+	free(buf);
+}
+
 static void capture__free(struct capture *c)
 {
 	c->cm->maps_tap = NULL;
@@ -384,6 +468,8 @@ int capture__close(struct capture *c, struct tracer *tr, const struct report *r)
 	recorder__flush(c->w);
 	write_fp_stacks(c, tracer__stack_fd(tr));
 	write_modules(c);
+	if (r->procs)
+		write_procs(c, r->procs);
 	for (int i = 0; i < MS_EV_TYPES; i++)
 		f.lost_records[i] = s->bss->lost_records[i];
 	f.thread_state_lost = r->lost[MS_LOST_THREAD_STATE];

@@ -33,6 +33,11 @@ int capture__record(void *ctx, void *data, size_t size);
 /* Once the BPF side is loaded: the kernel's count of dropped allocation records goes into
  * the stream whenever it changes. */
 void capture__watch_lost(struct capture *c, struct tracer *tr);
+/* --follow: the code maps the tree PS makes have their readings recorded (before any is
+ * made); after --pid's adoption of running descendants, each adopted process said. */
+struct procs;
+void capture__follow(struct capture *c, struct procs *ps);
+void capture__adopted(struct capture *c, const struct procs *ps);
 /* Every probe is in place from START_NS (the report's times count from then). */
 void capture__started(struct capture *c, uint64_t start_ns);
 /* While tracing: write what is buffered once a second. */

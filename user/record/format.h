@@ -9,7 +9,8 @@
  *
  * The first block is META (JSON: what was traced, how, where, when); TARGET follows (the
  * functions probed); EVENTS blocks hold the record stream in the order the collector took
- * it; at a clean end come STACKS, FINISH, SUMMARY and END.
+ * it; at a clean end come STACKS, MODULES, (with --follow) PROCS and one PROC per process,
+ * FINISH, SUMMARY and END.
  */
 #ifndef MEMSTUDY_RECORD_FORMAT_H
 #define MEMSTUDY_RECORD_FORMAT_H
@@ -52,6 +53,8 @@ enum rec_block_type {
 	REC_SUMMARY = 6, /* struct report, its pointers zeroed, then its threads */
 	REC_END = 7,	 /* empty: the recording was closed */
 	REC_MODULES = 8, /* JSON array: the code files mapped, with their build-ids */
+	REC_PROCS = 9,	 /* --follow: struct rec_procs, then its nlat u64 latencies */
+	REC_PROC = 10,	 /* --follow: struct rec_proc, then its nfn struct rec_proc_fn */
 	REC_BLOCK_TYPES,
 };
 
@@ -104,10 +107,12 @@ static inline void rec_ts_undelta(uint8_t *rec, uint32_t len, uint64_t *prev)
 	memcpy(rec + 8, prev, 8);
 }
 
-#define REC_EV_MAPS  0x1000u /* struct rec_ev_maps, then the text */
-#define REC_EV_STACK 0x1001u /* struct rec_ev_stack, then nframes u64 */
-#define REC_EV_LOST  0x1002u /* struct rec_ev_lost */
-#define REC_EV_START 0x1003u /* struct rec_ev_start */
+#define REC_EV_MAPS	 0x1000u /* struct rec_ev_maps, then the text */
+#define REC_EV_STACK	 0x1001u /* struct rec_ev_stack, then nframes u64 */
+#define REC_EV_LOST	 0x1002u /* struct rec_ev_lost */
+#define REC_EV_START	 0x1003u /* struct rec_ev_start */
+#define REC_EV_PROC_MAPS 0x1004u /* struct rec_ev_proc_maps, then the text */
+#define REC_EV_ADOPT	 0x1005u /* struct rec_ev_adopt, then ntids u32 */
 /* ms_event_alloc.stack_id of an allocation whose stack is interned: struct rec_ev_alloc */
 #define REC_STACK_INTERNED -1002
 
@@ -144,6 +149,58 @@ struct rec_ev_start {
 	uint32_t type; /* REC_EV_START */
 	uint32_t pad;
 	uint64_t ts_ns; /* CLOCK_MONOTONIC */
+};
+
+/* --follow: a reading of /proc/PID/maps into a code map of the tree's own (an exec'd or
+ * adopted process's): the MAPth the trace made (the target's readings are REC_EV_MAPS). */
+struct rec_ev_proc_maps {
+	uint32_t type; /* REC_EV_PROC_MAPS */
+	uint32_t pid;
+	uint32_t map; /* 1, 2...: in the order the code maps were made */
+	uint32_t pad;
+	/* the file's text, as read */
+};
+
+/* --pid PID --follow: PID's descendant PID (its parent PPID) joined the tree here, with its
+ * threads (the ntids u32 that follow): they were running before the trace. */
+struct rec_ev_adopt {
+	uint32_t type; /* REC_EV_ADOPT */
+	uint32_t pid;
+	uint32_t ppid;
+	uint32_t ntids;
+};
+
+/* --follow: what the trace learned of the process tree besides the stream (its fork, exec,
+ * exit and thread records are there): how long each new process waited for its probes,
+ * which failed, which images had no allocator. */
+struct rec_procs {
+	uint32_t nprocs; /* REC_PROC blocks that follow, in the table's order */
+	uint32_t nlat;	 /* stop-to-probed latencies (u64 ns) that follow */
+	uint64_t attach_failures;
+	uint64_t unresolved_images;
+};
+
+/* One process of the tree as the trace ended: its image as resolved live (its exe and
+ * allocators: /proc and the files, which the report may not have) and its calls per
+ * function from the kernel's map. */
+struct rec_proc {
+	int32_t pid, ppid;
+	char comm[16];
+	uint64_t start_ns, end_ns, attach_ns;
+	int32_t exit_code;
+	int32_t execs;
+	uint8_t exited, attach_failed, has_image, probed;
+	uint32_t nfn;	       /* struct rec_proc_fn that follow */
+	struct pa_recorded pa; /* its per-allocation collector's own numbers */
+	char exe[4096];
+	char allocator[4096];
+	char cxx[4096];
+};
+
+struct rec_proc_fn {
+	uint32_t fn; /* its slot */
+	uint32_t pad;
+	struct ms_proc_fn v;
 };
 
 struct rec_stack_fp {

@@ -8,6 +8,7 @@
 #include "analyse/peralloc.h"
 #include "analyse/slowcalls.h"
 #include "analyse/symbolize.h"
+#include "collect/procs.h"
 #include "lib/util.h"
 #include "output/report.h"
 #include "record/layout.h"
@@ -155,10 +156,37 @@ static void report_sanitize(struct report *r)
 		TERMINATE(r->threads[i].comm);
 }
 
+/* A collector set up as the trace had them (META's options, TARGET's functions). */
+static struct peralloc *new_peralloc(struct replay *rp, pid_t pid, bool attached_late,
+				     struct codemap *cm)
+{
+	struct peralloc *pa = peralloc__new(pid, attached_late, cm);
+	json_object *o, *w;
+
+	if (!pa)
+		return NULL;
+	peralloc__set_stack_depth(pa, meta_opt(rp, "stack_depth"));
+	peralloc__set_sites_by_address(pa, meta_opt(rp, "sites_by_address"));
+	peralloc__set_fn_names(pa, rp->names);
+	peralloc__watch_lost_allocs(pa, &rp->lost_allocs);
+	if (json_object_object_get_ex(rp->meta, "options", &o) &&
+	    json_object_object_get_ex(o, "wrappers", &w) && json_object_is_type(w, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(w) && i < PERALLOC_WRAPPERS_MAX;
+		     i++)
+			peralloc__add_wrapper(
+			    pa, json_object_get_string(json_object_array_get_idx(w, i)));
+	return pa;
+}
+
+/* --follow: each new process's collector, as the trace made it (trace_session.c). */
+static struct peralloc *new_child_peralloc(void *ctx, pid_t pid, struct codemap *cm)
+{
+	return new_peralloc(ctx, pid, false, cm);
+}
+
 /* The collectors, set up as the trace had them (META's options, TARGET's functions). */
 static int on_target(struct replay *rp, const struct rec_block *b, char *err, size_t len)
 {
-	json_object *o, *w;
 	int depth;
 
 	if (!rp->meta)
@@ -179,23 +207,21 @@ static int on_target(struct replay *rp, const struct rec_block *b, char *err, si
 		return say(err, len, "cannot set up the symbolizer: %s", strerror(errno));
 	rp->cm->offline = true;
 	rp->sc = slowcalls__new(rp->cm, meta_opt(rp, "slowest"), depth);
-	rp->pa = peralloc__new(rp->t->pid, strcmp(replay__meta_str(rp, "mode"), "run"), rp->cm);
+	rp->pa = new_peralloc(rp, rp->t->pid, strcmp(replay__meta_str(rp, "mode"), "run"), rp->cm);
 	if (!rp->sc || !rp->pa)
 		return say(err, len, "cannot set up the collectors: %s", strerror(errno));
-	peralloc__set_stack_depth(rp->pa, depth);
-	peralloc__set_sites_by_address(rp->pa, meta_opt(rp, "sites_by_address"));
-	peralloc__set_fn_names(rp->pa, rp->names);
-	peralloc__watch_lost_allocs(rp->pa, &rp->lost_allocs);
-	if (json_object_object_get_ex(rp->meta, "options", &o) &&
-	    json_object_object_get_ex(o, "wrappers", &w) && json_object_is_type(w, json_type_array))
-		for (size_t i = 0; i < json_object_array_length(w) && i < PERALLOC_WRAPPERS_MAX;
-		     i++)
-			peralloc__add_wrapper(
-			    rp->pa, json_object_get_string(json_object_array_get_idx(w, i)));
 	event_sink__init(&rp->ev, rp->t->pid, rp->t->has_phase,
 			 !strcmp(replay__meta_str(rp, "mode"), "run"), rp->pa);
 	event_sink__set_code(&rp->ev, rp->cm, rp->sc);
 	rp->ev.offline = true;
+	if (meta_opt(rp, "follow")) { /* the tree's table, as the trace kept it (no tracer) */
+		rp->ev.procs = procs__new(NULL, rp->t, 0);
+		if (!rp->ev.procs)
+			return say(err, len, "cannot set up the process table: %s",
+				   strerror(errno));
+		procs__set_peralloc(rp->ev.procs, rp->pa, rp->cm, new_child_peralloc, rp);
+		slowcalls__set_codemap_of(rp->sc, procs__codemap_cb, rp->ev.procs);
+	}
 	rp->scratch = calloc(1, sizeof(struct ms_event_alloc_stack));
 	return rp->scratch ? 0 : say(err, len, "%s", strerror(ENOMEM));
 }
@@ -222,11 +248,19 @@ static void add_stack(struct replay *rp, const struct rec_ev_stack *e, uint32_t 
 	rp->nframes += n;
 }
 
+/* --follow: the collector of another process than the target's that takes this record
+ * (by its thread); NULL for the target's. */
+static struct peralloc *child_peralloc(struct replay *rp, const void *rec)
+{
+	return rp->ev.procs ? procs__peralloc_of(rp->ev.procs, ((const uint32_t *)rec)[1]) : NULL;
+}
+
 /* A kernel record to whoever else reads them (seeing the collectors' state before it),
- * then to the collectors. */
+ * then to the collectors. The others read the target's records alone: their views (the
+ * timeline, perfetto, mtrace, --check) are of one process's memory. */
 static void feed(struct replay *rp, const void *rec, uint32_t len)
 {
-	for (int i = 0; i < rp->nobs; i++)
+	for (int i = 0; i < rp->nobs && !child_peralloc(rp, rec); i++)
 		rp->obs[i].fn(rp->obs[i].ctx, rp->pa, rp->t->pid, rec, len);
 	event_sink__record(&rp->ev, (void *)rec, len);
 }
@@ -248,13 +282,16 @@ static void interned_alloc(struct replay *rp, const struct rec_ev_alloc *a, uint
 	big->nframes = st->n;
 	big->end = st->end;
 	big->stack_len = a->stack; /* with MS_STACK_UNWOUND: the stack's id */
-	if (st->sent) {		   /* the collector knows its site: the frames need not be copied */
+	/* the target's collector knows its site: the frames need not be copied (another
+	 * process's collector has sites of its own: they always are) */
+	if (st->sent && !child_peralloc(rp, a)) {
 		feed(rp, big, offsetof(struct ms_event_alloc_stack, frames));
 		return;
 	}
 	memcpy(big->frames, rp->frames + st->at, st->n * sizeof(uint64_t));
 	feed(rp, big, offsetof(struct ms_event_alloc_stack, frames) + st->n * 8);
-	rp->stacks[a->stack].sent = true;
+	if (!child_peralloc(rp, a))
+		rp->stacks[a->stack].sent = true;
 }
 
 /* Past the user address space (47 bits on x86-64): no process made it, the file is bad. */
@@ -293,6 +330,12 @@ static bool bad_entry(const void *rec, uint32_t len)
 		return len < sizeof(struct rec_ev_stack);
 	case REC_EV_START:
 		return len < sizeof(struct rec_ev_start);
+	case REC_EV_PROC_MAPS:
+		return len < sizeof(struct rec_ev_proc_maps);
+	case REC_EV_ADOPT:
+		return len < sizeof(struct rec_ev_adopt) ||
+		       (len - sizeof(struct rec_ev_adopt)) / 4 <
+			   ((const struct rec_ev_adopt *)rec)->ntids;
 	case REC_EV_LOST:
 		return len < sizeof(struct rec_ev_lost);
 	case MS_EV_ALLOC:
@@ -303,6 +346,18 @@ static bool bad_entry(const void *rec, uint32_t len)
 		return len >= sizeof(struct ms_event_map) && impossible_map(rec);
 	}
 	return false;
+}
+
+/* A reading of /proc/PID/maps into the tree's MAPth code map (procs.cms[MAP - 1]). */
+static void proc_maps(struct replay *rp, const struct rec_ev_proc_maps *m, uint32_t len)
+{
+	struct procs *ps = rp->ev.procs;
+
+	if (!ps || !m->map || m->map > (uint32_t)ps->ncms) {
+		rp->bad_entries++;
+		return;
+	}
+	codemap__feed_maps(ps->cms[m->map - 1], (const char *)(m + 1), len - sizeof(*m));
 }
 
 static void on_events(struct replay *rp, const struct rec_block *b)
@@ -342,6 +397,19 @@ static void on_events(struct replay *rp, const struct rec_block *b)
 			free(rp->maps_text); /* the last reading: the HTML page's memory map */
 			rp->maps_text = xasprintf("%.*s", (int)(len - sizeof(struct rec_ev_maps)),
 						  (const char *)rec + sizeof(struct rec_ev_maps));
+			break;
+		case REC_EV_PROC_MAPS:
+			proc_maps(rp, rec, len);
+			break;
+		case REC_EV_ADOPT:
+			if (rp->ev.procs) {
+				const struct rec_ev_adopt *a = rec;
+
+				procs__adopt_recorded(rp->ev.procs, a->pid, a->ppid,
+						      (const uint32_t *)(a + 1), a->ntids);
+			} else {
+				rp->bad_entries++;
+			}
 			break;
 		case REC_EV_STACK:
 			add_stack(rp, rec, len);
@@ -448,6 +516,48 @@ static void on_modules(struct replay *rp, const struct rec_block *b)
 	}
 }
 
+/* --follow: the table's header and the latencies; its rows come next. */
+static int on_procs(struct replay *rp, const struct rec_block *b, char *err, size_t len)
+{
+	const struct rec_procs *h = b->data;
+
+	if (rp->has_procs || !rp->ev.procs || b->len < sizeof(*h) ||
+	    (b->len - sizeof(*h)) / 8 != h->nlat || (b->len - sizeof(*h)) % 8)
+		return say(err, len, "corrupt recording: bad PROCS block at offset %llu",
+			   (unsigned long long)b->offset);
+	rp->procs_head = *h;
+	rp->has_procs = true;
+	rp->procs_lat = h->nlat ? malloc(h->nlat * 8ull) : NULL;
+	if (h->nlat && !rp->procs_lat)
+		return say(err, len, "%s", strerror(ENOMEM));
+	if (h->nlat)
+		memcpy(rp->procs_lat, h + 1, h->nlat * 8ull);
+	return 0;
+}
+
+static int on_proc(struct replay *rp, const struct rec_block *b, char *err, size_t len)
+{
+	const struct rec_proc *p = b->data;
+	struct rec_proc *copy;
+
+	if (!rp->has_procs || rp->nprocs_rec >= rp->procs_head.nprocs || b->len < sizeof(*p) ||
+	    p->nfn > MS_FN_MAX || b->len != sizeof(*p) + p->nfn * sizeof(struct rec_proc_fn))
+		return say(err, len, "corrupt recording: bad PROC block at offset %llu",
+			   (unsigned long long)b->offset);
+	copy = malloc(b->len);
+	if (!copy)
+		return say(err, len, "%s", strerror(ENOMEM));
+	/* the rows as they come: the count is the file's, not to be trusted with memory */
+	rp->procs_rec = xrealloc(rp->procs_rec, (rp->nprocs_rec + 1) * sizeof(*rp->procs_rec));
+	memcpy(copy, b->data, b->len);
+	TERMINATE(copy->comm);
+	TERMINATE(copy->exe);
+	TERMINATE(copy->allocator);
+	TERMINATE(copy->cxx);
+	rp->procs_rec[rp->nprocs_rec++] = copy;
+	return 0;
+}
+
 static int on_block(struct replay *rp, const struct rec_block *b, char *err, size_t len)
 {
 	switch (b->type) {
@@ -485,20 +595,93 @@ static int on_block(struct replay *rp, const struct rec_block *b, char *err, siz
 	case REC_MODULES:
 		on_modules(rp, b);
 		return 0;
+	case REC_PROCS:
+		return on_procs(rp, b, err, len);
+	case REC_PROC:
+		return on_proc(rp, b, err, len);
 	}
 	return 0;
+}
+
+/* Row I of the table as the trace ended (REC_PROC's R) over the row the stream made. */
+static void apply_proc(struct replay *rp, struct proc *p, const struct rec_proc *r)
+{
+	const struct rec_proc_fn *fn = (const struct rec_proc_fn *)(r + 1);
+
+	p->ppid = r->ppid;
+	memcpy(p->comm, r->comm, sizeof(p->comm));
+	p->start_ns = r->start_ns;
+	p->end_ns = r->end_ns;
+	p->attach_ns = r->attach_ns;
+	p->exit_code = r->exit_code;
+	p->execs = r->execs;
+	p->exited = r->exited;
+	p->attach_failed = r->attach_failed;
+	p->img = r->has_image ? procs__image_new(rp->ev.procs) : NULL;
+	if (p->img) {
+		p->img->probed = r->probed;
+		snprintf(p->img->t.exe, sizeof(p->img->t.exe), "%s", r->exe);
+		snprintf(p->img->t.allocator, sizeof(p->img->t.allocator), "%s", r->allocator);
+		snprintf(p->img->t.cxx, sizeof(p->img->t.cxx), "%s", r->cxx);
+	}
+	free(p->fn);
+	p->fn = r->nfn ? calloc(MS_FN_MAX, sizeof(*p->fn)) : NULL;
+	for (uint32_t k = 0; p->fn && k < r->nfn; k++)
+		if (fn[k].fn < MS_FN_MAX)
+			p->fn[fn[k].fn] = fn[k].v;
+	if (p->pa && p != &rp->ev.procs->p[0])
+		peralloc__set_recorded(p->pa, &r->pa);
+}
+
+/* --follow: what the trace knew of its processes besides the stream, row by row over the
+ * table the stream made (the same rows in the same order, or it is said). */
+static void apply_procs(struct replay *rp)
+{
+	struct procs *ps = rp->ev.procs;
+
+	if (!rp->has_procs)
+		return; /* cut short: the table as the stream made it */
+	ps->attach_failures = rp->procs_head.attach_failures;
+	ps->unresolved_images = rp->procs_head.unresolved_images;
+	free(ps->lat_ns);
+	ps->lat_ns = rp->procs_lat;
+	ps->nlat = rp->procs_head.nlat;
+	rp->procs_lat = NULL;
+	for (uint32_t i = 0; i < rp->nprocs_rec; i++) {
+		if (i >= (uint32_t)ps->n || ps->p[i].pid != rp->procs_rec[i]->pid) {
+			rp->procs_mismatch++;
+			continue;
+		}
+		apply_proc(rp, &ps->p[i], rp->procs_rec[i]);
+	}
+	rp->procs_mismatch += ps->n > (int)rp->nprocs_rec ? ps->n - rp->nprocs_rec : 0;
+	if (rp->procs_mismatch)
+		ms_warn("%u of the %d processes the records name are not the recorded table's "
+			"(corrupt): their exe, allocators and per-function numbers are missing",
+			rp->procs_mismatch, ps->n);
 }
 
 /* After the last record, as the live trace finishes its collectors. */
 static void finish(struct replay *rp)
 {
 	const struct rec_finish *f = &rp->fin;
+	struct procs *ps = rp->ev.procs;
 
 	slowcalls__finish(rp->sc, f->lost_records[MS_EV_SLOW], f->lost_records[MS_EV_SYSCALL]);
 	peralloc__set_stack_lookup(rp->pa, fp_lookup, rp);
 	peralloc__finish(rp->pa, -1, f->stack_errors, f->lost_records, f->thread_state_lost);
 	if (rp->has_finish)
 		peralloc__set_recorded(rp->pa, &f->pa);
+	for (int i = 1; ps && i < ps->n; i++) { /* --follow: each process's own */
+		if (!ps->p[i].pa)
+			continue;
+		peralloc__set_stack_lookup(ps->p[i].pa, fp_lookup, rp);
+		peralloc__finish(ps->p[i].pa, -1, f->stack_errors, f->lost_records, 0);
+	}
+	if (ps)
+		apply_procs(rp);
+	if (rp->r)
+		rp->r->procs = ps;
 }
 
 static int load(struct replay *rp, char *err, size_t len)
@@ -565,6 +748,11 @@ void replay__free(struct replay *rp)
 	if (rp->r)
 		free(rp->r->threads);
 	free(rp->r);
+	procs__free(rp->ev.procs); /* its collectors and code maps, but the target's */
+	for (uint32_t i = 0; i < rp->nprocs_rec; i++)
+		free(rp->procs_rec[i]);
+	free(rp->procs_rec);
+	free(rp->procs_lat);
 	peralloc__free(rp->pa);
 	slowcalls__free(rp->sc);
 	codemap__free(rp->cm);

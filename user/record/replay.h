@@ -68,6 +68,14 @@ struct replay {
 	int modules_changed;  /* of those, files here whose build-id is not the recorded one */
 	/* --at: only the records of the first UNTIL_NS of the trace (0: all) */
 	uint64_t until_ns, past_until;
+	/* --follow: the process table (rp->ev.procs routes each record to its process's
+	 * collector) and what PROCS and PROC blocks said of it, applied at the end */
+	struct rec_procs procs_head;
+	bool has_procs;
+	uint64_t *procs_lat;
+	struct rec_proc **procs_rec; /* each with its rec_proc_fn after it */
+	uint32_t nprocs_rec;
+	uint32_t procs_mismatch; /* table rows the stream made unlike the recorded ones */
 };
 
 /*
