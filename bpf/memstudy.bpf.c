@@ -272,6 +272,53 @@ static __always_inline bool is_traced_tgid(__u32 tgid)
 	return tgid == target_tgid || (follow && bpf_map_lookup_elem(&followed, &tgid));
 }
 
+/*
+ * --unwind kernel: whose stacks are walked here with the tables, which hold the target's
+ * code. The target's; with --follow, a forked child's too while its memory is laid out as
+ * at its fork, under the tables of then: followed holds unwind_gen + 1 for it (0 for the
+ * others: an exec'd image, a child that mapped code or unmapped where the tables have
+ * some, one forked before the tables last changed). The others' stacks are copied for the
+ * collector to unwind with their own code maps, as --unwind copy does.
+ */
+static __always_inline bool walks_here(__u32 tgid)
+{
+	__u32 *layout;
+
+	if (tgid == target_tgid)
+		return true;
+	layout = follow ? bpf_map_lookup_elem(&followed, &tgid) : NULL;
+	return layout && *layout == unwind_gen + 1;
+}
+
+/* The layout a child forked by PTGID starts with: its parent's, if that was the tables'. */
+static __always_inline __u32 walk_layout_of(__u32 ptgid)
+{
+	__u32 *layout;
+
+	if (!walk_depth)
+		return 0;
+	if (ptgid == target_tgid)
+		return unwind_gen + 1;
+	layout = bpf_map_lookup_elem(&followed, &ptgid);
+	return layout && *layout == unwind_gen + 1 ? *layout : 0;
+}
+
+/* A walked child maps code, or unmaps or moves memory where the tables have code: its
+ * layout may not be the tables' any more. */
+static __always_inline void walk_layout_changed(struct thread_state *ts, __u32 sys)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, *layout;
+
+	if (!walk_depth || !follow || tgid == target_tgid)
+		return;
+	layout = bpf_map_lookup_elem(&followed, &tgid);
+	if (!layout || !*layout)
+		return;
+	if (sys == MS_SYS_MMAP ? (ts->sys_len2 & 4 /* PROT_EXEC */)
+			       : walk_table_meets(ts->sys_arg0, ts->sys_arg0 + ts->sys_len))
+		*layout = 0;
+}
+
 static __always_inline bool is_target(void)
 {
 	return is_traced_tgid(bpf_get_current_pid_tgid() >> 32);
@@ -721,7 +768,7 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, struct thread_state 
 	__u64 fp, len;
 	bool sent;
 
-	if (walk_depth) {
+	if (walk_depth && walks_here(bpf_get_current_pid_tgid() >> 32)) {
 		big = bpf_map_lookup_elem(&stack_scratch, &zero);
 		if (!big) {
 			record_lost(MS_EV_ALLOC);
@@ -1022,7 +1069,7 @@ extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 ptgid = BPF_CORE_READ(parent, tgid), pid = BPF_CORE_READ(child, pid), one = 1;
+	__u32 ptgid = BPF_CORE_READ(parent, tgid), pid = BPF_CORE_READ(child, pid), layout;
 	struct ms_event_proc *e;
 
 	if (!is_traced_tgid(ptgid))
@@ -1049,7 +1096,8 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		record_lost(MS_EV_PROC);
 		return 0;
 	}
-	if (bpf_map_update_elem(&followed, &pid, &one, BPF_NOEXIST)) {
+	layout = walk_layout_of(ptgid); /* its memory is its parent's copy */
+	if (bpf_map_update_elem(&followed, &pid, &layout, BPF_NOEXIST)) {
 		__sync_fetch_and_add(&follow_map_full, 1);
 		bpf_ringbuf_discard(e, 0);
 		return 0;
@@ -1527,6 +1575,8 @@ int sys_exit(struct trace_event_raw_sys_exit *ctx)
 	note_syscall(ts, sys, ret, ns);
 	if (per_alloc && !failed && sys <= MS_SYS_MREMAP)
 		emit_map(ts, sys, ret, ts->sys_ns + ns);
+	if (!failed && sys >= MS_SYS_MMAP && sys <= MS_SYS_MREMAP) /* not brk: no code there */
+		walk_layout_changed(ts, sys);
 	/* code mapped from a file (ld.so loading a library, dlopen): name it now */
 	if (send_modules && !failed && sys == MS_SYS_MMAP && (ts->sys_len2 & 4 /* PROT_EXEC */) &&
 	    !(ts->sys_arg3 & 0x20 /* MAP_ANONYMOUS */))
@@ -1666,6 +1716,7 @@ int major_fault(struct bpf_perf_event_data *ctx)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct ms_event_exec *e;
 
 	if (!is_target())
@@ -1679,11 +1730,17 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	e->tid = old_pid;
 	e->ts_ns = bpf_ktime_get_ns();
 	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
-	e->tgid = bpf_get_current_pid_tgid() >> 32;
+	e->tgid = tgid;
 	/* --follow: the new image waits for its allocator's probes (the collector continues
 	 * it), as a forked child does */
 	e->stopped = follow && !bpf_send_signal_thread(19 /* SIGSTOP */);
 	bpf_ringbuf_submit(e, 0);
+	if (walk_depth && follow && tgid != target_tgid) { /* its own code now */
+		__u32 *layout = bpf_map_lookup_elem(&followed, &tgid);
+
+		if (layout)
+			*layout = 0;
+	}
 	if (send_modules || own_calls) {
 		/* the kernel mapped the program and its interpreter: no mmap shows them */
 		struct mm_struct *mm = BPF_CORE_READ(p, mm);

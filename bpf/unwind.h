@@ -17,6 +17,9 @@ const volatile __u32 walk_depth;
  * not a bss array: a key the verifier need not track keeps the binary search verifiable. */
 __u32 unwind_live;
 __u32 unwind_nmaps[2];
+/* Bumped by the collector at each flip: a forked child walks with the tables only while
+ * they are the ones of its fork (--follow, walk_layout_of). */
+__u32 unwind_gen;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -67,6 +70,34 @@ static __always_inline struct ms_unwind_map *walk_map_of(__u32 t, __u64 pc)
 	lo--;
 	m = bpf_map_lookup_elem(&unwind_maps, &lo);
 	return m && pc < m->end ? m : NULL;
+}
+
+/* Does [LO, HI) meet a mapping of the live table (sorted, disjoint: the last one starting
+ * below HI is the only one that can)? */
+static __always_inline bool walk_table_meets(__u64 lo, __u64 hi)
+{
+	__u32 t = unwind_live & 1, base = t * MS_UNWIND_MAPS, l = base, h, mid;
+	struct ms_unwind_map *m;
+
+	h = unwind_nmaps[t];
+	if (h > MS_UNWIND_MAPS)
+		h = MS_UNWIND_MAPS;
+	h += base;
+	for (int k = 0; k < 9 && l < h; k++) { /* 2^9 > MS_UNWIND_MAPS */
+		mid = l + (h - l) / 2;
+		m = bpf_map_lookup_elem(&unwind_maps, &mid);
+		if (!m)
+			return true; /* cannot tell: as if it did */
+		if (m->start < hi)
+			l = mid + 1;
+		else
+			h = mid;
+	}
+	if (l == base)
+		return false;
+	l--;
+	m = bpf_map_lookup_elem(&unwind_maps, &l);
+	return !m || m->end > lo;
 }
 
 /* The rule of the last row at or before module address A among COUNT rows from FIRST. */

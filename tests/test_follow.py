@@ -154,6 +154,77 @@ class Follow(unittest.TestCase):
         self.assertEqual(rep["per_allocation"]["unknown_frees"], 0)
         self.assertEqual(rep["per_allocation"]["frees"], truth["inherited"])
 
+    def test_unwind_kernel_walks_the_forked_and_copies_the_execd(self):
+        """--unwind kernel --follow: the kernel's tables hold the target's code, so the
+        target's stacks and its forked children's (the same memory, copied) are walked
+        there; an exec'd image's are copied and unwound by memstudy with its own code.
+        Every stack is whole either way, and named as --unwind copy names it."""
+        def both(cmd):
+            out = []
+            for how in ("kernel", "copy"):
+                rep, p = self.trace(cmd, extra=("--follow", "--per-allocation", "--unwind", how))
+                self.assertEqual(p.returncode, 0, p.stderr)
+                out.append(rep)
+            return out
+
+        def procs(rep, suffix):
+            return sorted(by_exe(rep, suffix), key=lambda q: q["start_s"])
+
+        def pa(rep, q):  # the target's sections are the report's own
+            return q.get("per_allocation") or rep["per_allocation"]
+
+        def sites(rep, q):  # raw addresses differ from run to run (ASLR)
+            return sorted((tuple("0x?" if f.startswith("0x") else f for f in s["frames"]),
+                           s["allocations"]) for s in pa(rep, q)["sites"])
+
+        def same_sites(kernel, copy, suffix):
+            a, b = procs(kernel, suffix), procs(copy, suffix)
+            self.assertEqual(len(a), len(b), suffix)
+            for x, y in zip(a, b):
+                self.assertEqual(sites(kernel, x), sites(copy, y), suffix)
+
+        # forked children: walked in the kernel with the target's tables (--pid: loaded
+        # before the trace starts, so before the forks)
+        storm = subprocess.Popen([target("fork_storm"), "4", "100", "wait"], text=True,
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.addCleanup(lambda: storm.poll() is None and storm.kill())
+        self.assertTrue(storm.stdout.readline().startswith("ready"))
+        with tempfile.NamedTemporaryFile(suffix=".json") as js:
+            m = subprocess.Popen([MEMSTUDY, "--pid", str(storm.pid), "--follow",
+                                  "--per-allocation", "--unwind", "kernel", "--json", js.name,
+                                  "-o", "/dev/null"], stderr=subprocess.PIPE, text=True)
+            self.addCleanup(lambda: m.poll() is None and m.kill())
+            self.assertIn("tracing PID", m.stderr.readline())
+            storm.stdin.write("go\n")
+            storm.stdin.close()
+            truth = json.loads(storm.stdout.read())
+            storm.wait(timeout=60)
+            err = m.stderr.read()
+            m.wait(timeout=120)
+            self.assertEqual(m.returncode, 0, err)
+            with open(js.name) as f:
+                kernel = json.load(f)
+        children = [q for q in kernel["processes"] if q["ppid"] == storm.pid]
+        self.assertEqual(len(children), truth["children"])
+        for q in children:
+            st = pa(kernel, q)["stacks"]
+            self.assertEqual(pa(kernel, q)["allocations"], truth["mallocs_per_child"])
+            self.assertEqual(st["finished_from_copy"], 0, st)  # no copy: walked
+            self.assertEqual(st["complete"], st["unwound"], st)
+            self.assertEqual(st["reached_program_entry"], st["unwound"], st)
+            own = [s["title"] for s in pa(kernel, q)["sites"] if not s.get("inherited_from")]
+            self.assertEqual(own, ["main"])
+
+        kernel, copy = both(["sh", "-c", "%s 50; true" % target("allocs")])
+        allocs, = procs(kernel, "target-allocs")  # exec'd: copied, unwound by memstudy
+        st = pa(kernel, allocs)["stacks"]
+        self.assertGreater(st["finished_from_copy"], 50)
+        # what the shell's forked copy allocated before its exec was walked (its memory
+        # was the shell's then): a few calls of dash's, never the program's
+        self.assertLessEqual(st["unwound"] - st["finished_from_copy"], 5, st)
+        self.assertEqual(st["complete"], st["unwound"], st)
+        same_sites(kernel, copy, "target-allocs")
+
     def test_slowest_calls_named_with_their_process_code(self):
         """A child's slowest free (slowcalls trim: the one that shrinks the heap by brk),
         its stack unwound and named with the child's own code, after its exec."""

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Forks CHILDREN processes, each making K mallocs and K frees as the first thing it does
- * after fork returns, then exiting with status 3; the parent waits for them all.
- *   fork_storm CHILDREN K
+ * after fork returns, then exiting with status 3; the parent waits for them all. With
+ * "wait", it first says "ready PID" and waits for a line on stdin (memstudy --pid).
+ *   fork_storm CHILDREN K [wait]
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/wait.h>
 
@@ -14,6 +16,14 @@ static void *volatile sink;
 int main(int argc, char **argv)
 {
 	long children = argc > 1 ? atol(argv[1]) : 20, k = argc > 2 ? atol(argv[2]) : 100;
+	char line[16];
+
+	if (argc > 3 && !strcmp(argv[3], "wait")) {
+		printf("ready %d\n", (int)getpid());
+		fflush(stdout);
+		if (!fgets(line, sizeof(line), stdin))
+			return 1;
+	}
 
 	for (long c = 0; c < children; c++) {
 		pid_t pid = fork();

@@ -42,8 +42,10 @@ struct tracer {
 	void *idle_ctx;
 	struct unwind_kernel_ops unwind_ops; /* the kernel side of unwinding */
 	uint32_t rows_used;		     /* in unwind_rows */
-	uint8_t *slots;			     /* thread_slots, mapped (--unwind copy) */
-	int releasing;			     /* exited processes' probes being detached */
+	struct ms_unwind_map *published;     /* the live table, as last published */
+	uint32_t npublished;
+	uint8_t *slots; /* thread_slots, mapped (--unwind copy) */
+	int releasing;	/* exited processes' probes being detached */
 	size_t slots_len;
 };
 
@@ -196,9 +198,11 @@ struct tracer *tracer__open(const struct target *t, const struct tracer_opts *op
 		goto fail;
 	tr->skel->rodata->per_alloc = opts->per_alloc && !opts->floor;
 	if (tr->skel->rodata->per_alloc) {
-		unsigned int mb = opts->ringbuf_mb			   ? opts->ringbuf_mb
-				  : opts->stack_bytes && !opts->walk_depth ? PA_RINGBUF_MB_STACKS
-									   : PA_RINGBUF_MB_DEFAULT;
+		/* --follow --unwind kernel: the processes not walked send copies */
+		bool copies = opts->stack_bytes && (!opts->walk_depth || opts->follow);
+		unsigned int mb = opts->ringbuf_mb ? opts->ringbuf_mb
+				  : copies	   ? PA_RINGBUF_MB_STACKS
+						   : PA_RINGBUF_MB_DEFAULT;
 
 		/* a power of two number of pages */
 		while (mb & (mb - 1))
@@ -891,6 +895,22 @@ static bool unwind_add_rows(void *ctx, const struct ms_unwind_row *rows, uint32_
 	return true;
 }
 
+/* Does the table MAPS keep every mapping of the one before (one only added to)? */
+static bool table_grew(const struct tracer *tr, const struct ms_unwind_map *maps, uint32_t n)
+{
+	uint32_t j = 0;
+
+	for (uint32_t i = 0; i < tr->npublished; i++) { /* both sorted by address */
+		const struct ms_unwind_map *old = &tr->published[i];
+
+		while (j < n && maps[j].start < old->start)
+			j++;
+		if (j == n || memcmp(&maps[j], old, sizeof(*old)))
+			return false;
+	}
+	return true;
+}
+
 /* The walk reads the table unwind_live names: fill the other, then flip. */
 static void unwind_publish(void *ctx, const struct ms_unwind_map *maps, uint32_t n)
 {
@@ -908,7 +928,16 @@ static void unwind_publish(void *ctx, const struct ms_unwind_map *maps, uint32_t
 		return;
 	}
 	bss->unwind_nmaps[next] = n;
+	/* --follow: a child forked before keeps the code it had then. A table only added to
+	 * still describes all of it (what the target mapped since is no code of the child's:
+	 * a child that maps code is walked no more). One that dropped or changed a mapping
+	 * may not: the children forked before it are not walked with it (walks_here). */
+	if (!table_grew(tr, maps, n))
+		__atomic_add_fetch(&bss->unwind_gen, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&bss->unwind_live, next, __ATOMIC_RELEASE);
+	tr->published = xrealloc(tr->published, (n ? n : 1) * sizeof(*maps));
+	memcpy(tr->published, maps, n * sizeof(*maps));
+	tr->npublished = n;
 }
 
 /* --unwind copy: where thread TID's frames end, into its slot's shared part */
@@ -1144,5 +1173,6 @@ void tracer__destroy(struct tracer *tr)
 		munmap(tr->slots, tr->slots_len);
 	floor_bpf__destroy(tr->floor);
 	memstudy_bpf__destroy(tr->skel);
+	free(tr->published);
 	free(tr);
 }

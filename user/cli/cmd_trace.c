@@ -162,8 +162,9 @@ static const struct opt trace_table[] = {
      "is copied into each record and unwound by memstudy with the\n"
      "code's CFI (perf --call-graph dwarf's way); kernel: the frames\n"
      "are walked at the allocator's return from CFI rows loaded into\n"
-     "BPF maps (small records, ~180 ns a frame here); fp: frame\n"
-     "pointers only. docs/design.md says why copy is the default",
+     "BPF maps (small records, ~180 ns a frame here; with --follow\n"
+     "the target's and its forked children's, the others copied); fp:\n"
+     "frame pointers only. docs/design.md says why copy is the default",
      .choices = unwind_choices},
     {O_STACK_BYTES, "stack-bytes", 0, OPT_WHOLE, "N",
      "with --per-allocation: the most stack bytes copied into a\n"
@@ -488,10 +489,13 @@ static int parse_opts(int argc, char **argv, const struct cmd_doc *doc, struct t
 		o->tracer.stack_bytes = 0;
 	else if (c.unwind == UNWIND_COPY && !o->tracer.stack_bytes)
 		rc = opt_usage_error(c.doc, "--unwind copy needs --stack-bytes above 0");
-	if (o->tracer.follow && (o->maps || (o->tracer.per_alloc && c.unwind == UNWIND_KERNEL)))
-		rc = opt_usage_error(c.doc, "--follow does not go with %s yet",
-				     o->maps ? "--maps"
-					     : "--unwind kernel (one process's CFI tables)");
+	if (o->tracer.follow && o->maps)
+		rc = opt_usage_error(c.doc, "--follow does not go with --maps yet");
+	else if (o->tracer.follow && c.unwind == UNWIND_KERNEL && !o->tracer.stack_bytes)
+		rc = opt_usage_error(
+		    c.doc, "--follow --unwind kernel copies the stacks of the processes the "
+			   "kernel's tables (the target's code) do not describe: it needs "
+			   "--stack-bytes above 0");
 	else if (o->tracer.per_alloc && o->tracer.floor)
 		rc =
 		    opt_usage_error(c.doc, "--per-allocation and --probe-floor do not go together");

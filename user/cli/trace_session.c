@@ -159,6 +159,10 @@ struct pa_factory {
 	const struct trace_opts *o;
 	struct tracer *tr;
 	const char *names[MS_FN_MAX];
+	/* a child's side of the kernel's unwinding: its copies' tops, never the tables,
+	 * which hold the target's code (the kernel walks a child only while its memory is
+	 * its parent's: walks_here) */
+	struct unwind_kernel_ops child_ops;
 };
 
 static struct peralloc *make_peralloc(struct pa_factory *f, pid_t pid, bool attached_late,
@@ -187,8 +191,11 @@ static struct peralloc *new_child_peralloc(void *ctx, pid_t pid, struct codemap 
 	if (!pa)
 		return NULL;
 	uk = tracer__unwind_ops(f->tr);
-	if (uk)
-		peralloc__set_kernel_unwind(pa, uk);
+	if (uk) {
+		f->child_ops =
+		    (struct unwind_kernel_ops){.ctx = uk->ctx, .set_copy_top = uk->set_copy_top};
+		peralloc__set_kernel_unwind(pa, &f->child_ops);
+	}
 	return pa;
 }
 
