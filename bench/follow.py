@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """What --follow costs a fork-heavy workload (issue 17): a `make -j2` of a generated C
 project (--files sources, each compiled by gcc: gcc, cc1 and as per file, then a link),
-interleaved untraced, under `memstudy run` (its own start and stop; the children untraced)
-and under `memstudy run --follow`, --runs times each from a clean tree. Prints the median
+interleaved untraced, under `memstudy run` (its own start and stop; the children untraced),
+under `memstudy run --probe-floor --follow` (empty programs at the same places in every
+process: the floor) and under `memstudy run --follow`, --runs times each from a clean tree. Prints the median
 wall time of each and their ratio, and from memstudy's JSON how
 long each new process waited stopped for its probes (at its fork or its exec): the median
 and the maximum over every process of every run. With --record, also under
@@ -50,7 +51,9 @@ def main():
     d = tempfile.mkdtemp(prefix="memstudy-bench-follow-")
     project(d, args.files)
     # memstudy without --follow: its own start and stop (the children run untraced)
-    times = {"untraced": [], "memstudy": [], "memstudy --follow": []}
+    # --probe-floor --follow: empty programs at the same places in every process (the floor)
+    times = {"untraced": [], "memstudy": [], "memstudy --probe-floor --follow": [],
+             "memstudy --follow": []}
     if args.record:
         times["memstudy --follow --per-allocation"] = []
         times["memstudy record --follow"] = []
@@ -65,6 +68,9 @@ def main():
                 if mode.startswith("memstudy record"):
                     cmd = [memstudy, "record"] + mode.split()[2:] + [
                         "--no-calibrate", "--json", js, "-o", rec, "--"] + cmd
+                elif "--probe-floor" in mode:  # nothing counted: no report
+                    cmd = [memstudy, "run"] + mode.split()[1:] + [
+                        "--no-calibrate", "-o", "/dev/null", "--"] + cmd
                 elif mode != "untraced":
                     cmd = [memstudy, "run"] + mode.split()[1:] + [
                         "--no-calibrate", "--json", js, "-o", "/dev/null", "--"] + cmd
@@ -89,7 +95,10 @@ def main():
     base = statistics.median(times["untraced"])
     print("make -j2 of %d files, median of %d runs:" % (args.files, args.runs))
     for mode, t in times.items():
-        print("  %-20s %8.3f s  %5.2fx" % (mode, statistics.median(t), statistics.median(t) / base))
+        print("  %-34s %8.3f s  %5.2fx" % (mode, statistics.median(t), statistics.median(t) / base))
+    floor = statistics.median(times["memstudy --probe-floor --follow"])
+    print("--follow over its floor (empty programs at the same places): %.2fx"
+          % (statistics.median(times["memstudy --follow"]) / floor))
     print("processes followed per build: %s" % sorted(set(procs)))
     print("each new process stopped for its probes: median %.0f us, max %.0f us (%d processes)"
           % (statistics.median(waits), max(waits), len(waits)))
