@@ -19,6 +19,7 @@
 
 #include "analyse/addr_index.h"
 #include "analyse/symbolize.h"
+#include "lib/util.h"
 
 struct sym_mapping {
 	uint64_t start, end, off;
@@ -99,10 +100,13 @@ struct symbolizer *symbolize__new(void)
 	return s;
 }
 
+static void readers_drop(struct symbolizer *s);
+
 void symbolize__free(struct symbolizer *s)
 {
 	if (!s)
 		return;
+	readers_drop(s);
 	for (size_t i = 0; i < s->cache_cap; i++) {
 		if (!s->cache[i].key)
 			continue;
@@ -540,6 +544,54 @@ static void info_copy(struct sym_info *to, const struct sym_info *from, const ch
 
 static void inline_chain(struct symbolizer *s, uint64_t addr, bool ret, struct sym_cache *c);
 
+/*
+ * The symbolizer that reads a file's DWARF for every other: the first to look an address
+ * of it up, with where it has the file (its bias). A --follow tree's processes map the same
+ * libraries; each reading their DWARF again cost it most of its time (libc6-dbg's debug
+ * files are compressed). Until the reader is freed.
+ */
+struct file_reader {
+	uint64_t file_key, bias;
+	struct symbolizer *s;
+};
+static struct file_reader *readers;
+static size_t nreaders;
+
+/* The reader of the file KEY other than S that still has it at its place, or NULL. */
+static struct file_reader *reader_of(struct symbolizer *s, uint64_t key, uint64_t file_addr)
+{
+	for (size_t i = 0; i < nreaders; i++) {
+		struct sym_mapping *m = NULL;
+
+		if (readers[i].file_key != key || readers[i].s == s)
+			continue;
+		/* its mapping there is still the file's (not replaced since) */
+		if (module_of(readers[i].s, readers[i].bias + file_addr, &m) && m &&
+		    m->file_key == key)
+			return &readers[i];
+	}
+	return NULL;
+}
+
+static void reader_add(struct symbolizer *s, uint64_t key, uint64_t bias)
+{
+	for (size_t i = 0; i < nreaders; i++)
+		if (readers[i].file_key == key)
+			return;
+	readers = xrealloc(readers, (nreaders + 1) * sizeof(*readers));
+	readers[nreaders++] = (struct file_reader){key, bias, s};
+}
+
+static void readers_drop(struct symbolizer *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < nreaders; i++)
+		if (readers[i].s != s)
+			readers[n++] = readers[i];
+	nreaders = n;
+}
+
 /* C (ADDR's entry, its key set) filled from what its file is known to name, or looked up
  * and then kept for the file. */
 static void fill_entry(struct symbolizer *s, uint64_t addr, bool ret, struct sym_cache *c)
@@ -557,8 +609,19 @@ static void fill_entry(struct symbolizer *s, uint64_t addr, bool ret, struct sym
 	}
 	g = file_sym_find(m->file_key, addr - bias, ret, false);
 	if (!g) { /* the first time: the DWARF is read, and what it says kept */
-		lookup(s, addr, ret, &c->info);
-		inline_chain(s, addr, ret, c);
+		struct file_reader *r = reader_of(s, m->file_key, a - bias);
+
+		if (r) { /* by the symbolizer that has read it: at its address, named as here */
+			lookup(r->s, r->bias + (addr - bias), ret, &c->info);
+			c->info.module =
+			    strrchr(m->path, '/') ? strrchr(m->path, '/') + 1 : m->path;
+			c->info.module_offset = addr - bias;
+			inline_chain(r->s, r->bias + (addr - bias), ret, c);
+		} else {
+			lookup(s, addr, ret, &c->info);
+			inline_chain(s, addr, ret, c);
+			reader_add(s, m->file_key, bias);
+		}
 		g = file_sym_find(m->file_key, addr - bias, ret, true);
 		if (!g)
 			return;

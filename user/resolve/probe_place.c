@@ -273,10 +273,13 @@ static bool index_build(struct branch_index *ix, const uint8_t *seg, uint64_t se
 	return ix->c && index_group(ix);
 }
 
-/* FD's index, from the cache of the last two files; NULL when it cannot be built. */
+/* FD's index, from the cache of the last INDEX_CACHE files (--follow resolves image after
+ * image, each with its libraries: two thrashed, each miss a read and scan of the whole file);
+ * NULL when it cannot be built. */
+#define INDEX_CACHE 16
 static const struct branch_index *index_of(int fd, uint64_t func_off)
 {
-	static struct branch_index cache[2];
+	static struct branch_index cache[INDEX_CACHE];
 	static int next;
 	struct branch_index *ix;
 	uint64_t seg_off, seg_len;
@@ -285,7 +288,7 @@ static const struct branch_index *index_of(int fd, uint64_t func_off)
 
 	if (fstat(fd, &st) || st.st_size > UINT32_MAX)
 		return NULL;
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < INDEX_CACHE; i++)
 		if (cache[i].c && cache[i].dev == st.st_dev && cache[i].ino == st.st_ino &&
 		    func_off >= cache[i].seg_off && func_off < cache[i].seg_off + cache[i].seg_len)
 			return &cache[i];
@@ -293,7 +296,7 @@ static const struct branch_index *index_of(int fd, uint64_t func_off)
 	if (!seg)
 		return NULL;
 	ix = &cache[next];
-	next ^= 1;
+	next = (next + 1) % INDEX_CACHE;
 	free(ix->c);
 	free(ix->first);
 	*ix = (struct branch_index){
