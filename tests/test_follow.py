@@ -224,6 +224,10 @@ class Follow(unittest.TestCase):
         self.assertLessEqual(st["unwound"] - st["finished_from_copy"], 5, st)
         self.assertEqual(st["complete"], st["unwound"], st)
         same_sites(kernel, copy, "target-allocs")
+        # what the shell's copy allocated before the exec is named with the shell's code
+        # (dash is stripped: [dash+offset]), not left as addresses of the new image's map
+        for s in pa(kernel, allocs)["sites"]:
+            self.assertFalse([f for f in s["frames"] if f.startswith("0x")], s["frames"])
 
     def test_slowest_calls_named_with_their_process_code(self):
         """A child's slowest free (slowcalls trim: the one that shrinks the heap by brk),

@@ -1401,7 +1401,7 @@ void peralloc__finish(struct peralloc *pa, int stack_fd, uint64_t stack_errors,
 		uint64_t ips[MS_STACK_DEPTH] = {};
 		int n = 0;
 
-		if (site->inherited_from)
+		if (site->inherited_from || site->named)
 			continue; /* no stack: allocated in the parent, before the fork */
 		if (site->stack_id == MS_STACK_IN_RECORD && site->nframes) {
 			/* unwound from the record: every frame is a real return address */
@@ -1443,6 +1443,19 @@ bool peralloc__describe_addr(struct peralloc *pa, uint64_t addr, char *buf, size
 void peralloc__watch_lost_allocs(struct peralloc *pa, const volatile uint64_t *count)
 {
 	pa->lost_allocs = count;
+}
+
+void peralloc__name_sites(struct peralloc *pa)
+{
+	for (uint32_t s = 0; s < pa->nsites; s++) {
+		struct pa_site *site = &pa->sites[s];
+
+		if (site->inherited_from || site->named || site->stack_id != MS_STACK_IN_RECORD ||
+		    !site->nframes)
+			continue; /* named at the end, from the stack map or the caller */
+		symbolize_site(pa, site, site->frames, site->nframes, false);
+		site->named = true;
+	}
 }
 
 void peralloc__exec(struct peralloc *pa)

@@ -116,6 +116,9 @@ struct pa_mapping {
 };
 /* The Ith of them, in order of address; false past the last. */
 bool peralloc__mapping(const struct peralloc *pa, int i, struct pa_mapping *m);
+/* The call sites so far named with the code map of now: before an exec replaces it (the
+ * sites' frames are the old image's code). Those unwound from their records. */
+void peralloc__name_sites(struct peralloc *pa);
 /* peralloc_report.c */
 void peralloc__print_text(struct peralloc *pa, FILE *out, int top);
 json_object *peralloc__json(struct peralloc *pa);

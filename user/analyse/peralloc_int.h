@@ -45,6 +45,7 @@ struct pa_site {
 	/* filled by peralloc__finish */
 	uint32_t merged_into; /* NIL, or the site with the same symbolized frames it joined */
 	int inherited_from;   /* --follow: the blocks a child got from this parent at fork */
+	bool named;	      /* its frames named already: before its process's exec */
 	int nframes;
 	uint64_t frames[MS_STACK_DEPTH];
 	struct sym_info sym[MS_STACK_DEPTH];

@@ -414,7 +414,8 @@ void procs__exec(struct procs *ps, const struct ms_event_exec *e, bool initial)
 		if (cm)
 			p->cm = cm;
 	}
-	if (p->pa) { /* the old image's blocks are gone with it */
+	if (p->pa) { /* the old image's blocks are gone with it, its sites named with its code */
+		peralloc__name_sites(p->pa);
 		if (p->cm)
 			peralloc__set_codemap(p->pa, p->cm);
 		peralloc__exec(p->pa);
