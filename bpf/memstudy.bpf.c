@@ -161,7 +161,8 @@ struct {
 } proc_fn SEC(".maps");
 static const struct ms_proc_fn proc_fn_zero; /* a new entry's value */
 
-/* --follow: the processes traced, by tgid (the target's too); sized before load. */
+/* --follow: the processes traced, by tgid (the target's too); sized before load. The
+ * value: --unwind kernel's layout (walks_here), 0 for a process not walked. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1);

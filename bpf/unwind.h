@@ -17,8 +17,8 @@ const volatile __u32 walk_depth;
  * not a bss array: a key the verifier need not track keeps the binary search verifiable. */
 __u32 unwind_live;
 __u32 unwind_nmaps[2];
-/* Bumped by the collector at each flip: a forked child walks with the tables only while
- * they are the ones of its fork (--follow, walk_layout_of). */
+/* Bumped by the collector at a flip that drops or changes a mapping: a forked child walks
+ * with the tables only while they still describe its code (--follow, walks_here). */
 __u32 unwind_gen;
 
 struct {
@@ -45,8 +45,9 @@ struct stack_walk {
 	__u8 end;
 };
 
-/* The mapping holding PC in table T, or NULL. */
-static __always_inline struct ms_unwind_map *walk_map_of(__u32 t, __u64 pc)
+/* The last mapping of table T starting below X (the tables are sorted and disjoint: the
+ * only one that can hold X - 1 or meet a range ending at X), or NULL. */
+static __always_inline struct ms_unwind_map *walk_last_below(__u32 t, __u64 x)
 {
 	__u32 base = (t & 1) * MS_UNWIND_MAPS, lo = base, hi, mid;
 	struct ms_unwind_map *m;
@@ -60,7 +61,7 @@ static __always_inline struct ms_unwind_map *walk_map_of(__u32 t, __u64 pc)
 		m = bpf_map_lookup_elem(&unwind_maps, &mid);
 		if (!m)
 			return NULL;
-		if (m->start <= pc)
+		if (m->start < x)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -68,36 +69,23 @@ static __always_inline struct ms_unwind_map *walk_map_of(__u32 t, __u64 pc)
 	if (lo == base)
 		return NULL;
 	lo--;
-	m = bpf_map_lookup_elem(&unwind_maps, &lo);
+	return bpf_map_lookup_elem(&unwind_maps, &lo);
+}
+
+/* The mapping holding PC in table T, or NULL. */
+static __always_inline struct ms_unwind_map *walk_map_of(__u32 t, __u64 pc)
+{
+	struct ms_unwind_map *m = walk_last_below(t, pc + 1);
+
 	return m && pc < m->end ? m : NULL;
 }
 
-/* Does [LO, HI) meet a mapping of the live table (sorted, disjoint: the last one starting
- * below HI is the only one that can)? */
+/* Does [LO, HI) meet a mapping of the live table? */
 static __always_inline bool walk_table_meets(__u64 lo, __u64 hi)
 {
-	__u32 t = unwind_live & 1, base = t * MS_UNWIND_MAPS, l = base, h, mid;
-	struct ms_unwind_map *m;
+	struct ms_unwind_map *m = walk_last_below(unwind_live, hi);
 
-	h = unwind_nmaps[t];
-	if (h > MS_UNWIND_MAPS)
-		h = MS_UNWIND_MAPS;
-	h += base;
-	for (int k = 0; k < 9 && l < h; k++) { /* 2^9 > MS_UNWIND_MAPS */
-		mid = l + (h - l) / 2;
-		m = bpf_map_lookup_elem(&unwind_maps, &mid);
-		if (!m)
-			return true; /* cannot tell: as if it did */
-		if (m->start < hi)
-			l = mid + 1;
-		else
-			h = mid;
-	}
-	if (l == base)
-		return false;
-	l--;
-	m = bpf_map_lookup_elem(&unwind_maps, &l);
-	return !m || m->end > lo;
+	return m && m->end > lo;
 }
 
 /* The rule of the last row at or before module address A among COUNT rows from FIRST. */

@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 import unittest
 
-from memtest import MEMSTUDY, memstudy_json, need_bpf, target, main
+from memtest import MEMSTUDY, c_project, memstudy_json, need_bpf, target, main
 
 TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
 
@@ -110,13 +110,7 @@ class Follow(unittest.TestCase):
         d = tempfile.mkdtemp(prefix="memstudy-make-")
         self.addCleanup(shutil.rmtree, d, True)
         n = 5
-        for i in range(n):
-            with open(os.path.join(d, "f%d.c" % i), "w") as f:
-                f.write("#include <stdio.h>\nint f%d(int x) { return x * %d; }\n" % (i, i))
-        with open(os.path.join(d, "Makefile"), "w") as f:
-            f.write("OBJ = %s\nprog: $(OBJ)\n\tgcc -shared -o $@ $^\n"
-                    "%%.o: %%.c\n\tgcc -O2 -fPIC -c $< -o $@\n"
-                    % " ".join("f%d.o" % i for i in range(n)))
+        c_project(d, n)
         rep, p = self.trace(["make", "-C", d, "-j2"])
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertTrue(os.path.exists(os.path.join(d, "prog")))

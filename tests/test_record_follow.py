@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import unittest
 
-from memtest import MEMSTUDY, need_bpf, target, main
+from memtest import MEMSTUDY, c_project, need_bpf, target, main
 from test_record import Recording, first_difference
 
 # The keys a report of the recording could not hold as the trace had them. None so far:
@@ -118,13 +118,7 @@ class RecordFollow(unittest.TestCase):
         d = tempfile.mkdtemp(prefix="memstudy-make-")
         self.addCleanup(shutil.rmtree, d, True)
         n = 3
-        for i in range(n):
-            with open(os.path.join(d, "f%d.c" % i), "w") as f:
-                f.write("#include <stdio.h>\nint f%d(int x) { return x * %d; }\n" % (i, i))
-        with open(os.path.join(d, "Makefile"), "w") as f:
-            f.write("OBJ = %s\nprog: $(OBJ)\n\tgcc -shared -o $@ $^\n"
-                    "%%.o: %%.c\n\tgcc -O2 -fPIC -c $< -o $@\n"
-                    % " ".join("f%d.o" % i for i in range(n)))
+        c_project(d, n)
         live, p = self.record(["make", "-C", d, "-j2"])
         self.assertTrue(os.path.exists(os.path.join(d, "prog")))
         back = self.check_same(live)

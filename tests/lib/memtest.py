@@ -19,6 +19,18 @@ def target(name):
     return os.path.join(TARGETS, "target-" + name)
 
 
+def c_project(d, n):
+    """N C files and a Makefile building them into D/prog with gcc: a make -j2 to follow
+    (gcc, cc1 and as per file, then a link)."""
+    for i in range(n):
+        with open(os.path.join(d, "f%d.c" % i), "w") as f:
+            f.write("#include <stdio.h>\nint f%d(int x) { return x * %d; }\n" % (i, i))
+    with open(os.path.join(d, "Makefile"), "w") as f:
+        f.write("OBJ = %s\nprog: $(OBJ)\n\tgcc -shared -o $@ $^\n"
+                "%%.o: %%.c\n\tgcc -O2 -fPIC -c $< -o $@\n"
+                % " ".join("f%d.o" % i for i in range(n)))
+
+
 def need_bpf(testcase):
     """Skip (or, under CI, fail) when this machine cannot run BPF tracing."""
     why = None

@@ -271,10 +271,10 @@ struct tracer *tracer__open(const struct target *t, const struct tracer_opts *op
 		goto fail;
 	}
 	if (tr->skel->rodata->follow) {
-		uint32_t pid = t->pid, one = 1;
+		uint32_t pid = t->pid, layout = 0; /* the target's stacks are walked anyway */
 
-		bpf_map__update_elem(tr->skel->maps.followed, &pid, sizeof(pid), &one, sizeof(one),
-				     BPF_ANY);
+		bpf_map__update_elem(tr->skel->maps.followed, &pid, sizeof(pid), &layout,
+				     sizeof(layout), BPF_ANY);
 		tracer__own_text(tr, t->pid, !tracer__own_calls_for(t), 0, 0);
 	}
 	tr->rb = ring_buffer__new(bpf_map__fd(tr->skel->maps.events), on_record, ctx, NULL);
@@ -1062,9 +1062,10 @@ void tracer__links_drop_others(struct tracer *tr, struct tracer_links *l, bool n
 
 void tracer__follow_pid(struct tracer *tr, pid_t pid)
 {
-	uint32_t key = pid, one = 1;
+	/* its memory is not known to be the tables' (walks_here): its stacks are copied */
+	uint32_t key = pid, layout = 0;
 
-	bpf_map__update_elem(tr->skel->maps.followed, &key, sizeof(key), &one, sizeof(one),
+	bpf_map__update_elem(tr->skel->maps.followed, &key, sizeof(key), &layout, sizeof(layout),
 			     BPF_ANY);
 }
 

@@ -186,16 +186,9 @@ static struct peralloc *new_child_peralloc(void *ctx, pid_t pid, struct codemap 
 {
 	struct pa_factory *f = ctx;
 	struct peralloc *pa = make_peralloc(f, pid, false, cm);
-	const struct unwind_kernel_ops *uk;
 
-	if (!pa)
-		return NULL;
-	uk = tracer__unwind_ops(f->tr);
-	if (uk) {
-		f->child_ops =
-		    (struct unwind_kernel_ops){.ctx = uk->ctx, .set_copy_top = uk->set_copy_top};
+	if (pa && f->child_ops.ctx)
 		peralloc__set_kernel_unwind(pa, &f->child_ops);
-	}
 	return pa;
 }
 
@@ -314,6 +307,12 @@ int trace_session(struct target *t, const struct trace_opts *o, pid_t child, int
 			goto out;
 		}
 		factory.tr = tr;
+		if (tracer__unwind_ops(tr)) {
+			const struct unwind_kernel_ops *uk = tracer__unwind_ops(tr);
+
+			factory.child_ops = (struct unwind_kernel_ops){
+			    .ctx = uk->ctx, .set_copy_top = uk->set_copy_top};
+		}
 		if (cap) /* before any code map of the tree's is made */
 			capture__follow(cap, ev.procs);
 		if (pa)

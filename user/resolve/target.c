@@ -848,6 +848,16 @@ uint64_t target__variant_cookie(const struct target *t, int v)
 }
 
 /* ROOT's slot for the custom function NAME, named now when it has none; -1: no slot left. */
+/* F: a slot with NAME and nothing probed for it here (ELSEWHERE: in another image). */
+static void fn_not_here(struct target_fn *f, const char *name, bool elsewhere)
+{
+	memset(f, 0, sizeof(*f));
+	f->alias_of = -1;
+	f->family = -1;
+	f->elsewhere = elsewhere;
+	snprintf(f->name, sizeof(f->name), "%s", name);
+}
+
 static int shared_slot(struct target *root, const char *name)
 {
 	for (int f = MS_FN_CUSTOM; f < root->nfn; f++)
@@ -857,11 +867,7 @@ static int shared_slot(struct target *root, const char *name)
 		return -1;
 	if (root->nfn < MS_FN_CUSTOM)
 		root->nfn = MS_FN_CUSTOM;
-	memset(&root->fn[root->nfn], 0, sizeof(root->fn[0]));
-	root->fn[root->nfn].alias_of = -1;
-	root->fn[root->nfn].family = -1;
-	root->fn[root->nfn].elsewhere = true;
-	snprintf(root->fn[root->nfn].name, sizeof(root->fn[0].name), "%s", name);
+	fn_not_here(&root->fn[root->nfn], name, true);
 	return root->nfn++;
 }
 
@@ -884,14 +890,9 @@ int target__share_slots(struct target *t, struct target *root)
 			lost += mine[k].found;
 			continue;
 		}
-		while (t->nfn <= slot) { /* the slots between: the tree's, not this image's */
-			memset(&t->fn[t->nfn], 0, sizeof(t->fn[0]));
-			t->fn[t->nfn].alias_of = -1;
-			t->fn[t->nfn].family = -1;
-			snprintf(t->fn[t->nfn].name, sizeof(t->fn[0].name), "%s",
-				 root->fn[t->nfn].name);
-			t->nfn++;
-		}
+		for (; t->nfn <= slot;
+		     t->nfn++) /* the slots between: the tree's, not this image's */
+			fn_not_here(&t->fn[t->nfn], root->fn[t->nfn].name, false);
 		t->fn[slot] = mine[k];
 	}
 	for (int f = 0; f < t->nfn; f++) /* an alias names the moved slot */
