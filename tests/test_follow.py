@@ -261,7 +261,9 @@ class Follow(unittest.TestCase):
         # the parent's own calls only: its children's 40 mallocs are not there
         self.assertLess(rep["functions"]["malloc"]["calls"], 40)
 
-    def test_pid_follow_takes_in_running_descendants(self):
+    def adopt_waiter(self, extra=()):
+        """memstudy --pid SH --follow EXTRA, SH running target-waiter in the background
+        before the trace: the report and the waiter's pid."""
         # a background job's stdin is /dev/null unless redirected: fd 3 keeps ours
         sh = subprocess.Popen(["sh", "-c", "exec 3<&0; %s 300 <&3 & wait" % target("waiter")],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -271,9 +273,9 @@ class Follow(unittest.TestCase):
         self.assertTrue(line.startswith("ready "), line)
         waiter = int(line.split()[1])
         with tempfile.NamedTemporaryFile(suffix=".json") as js:
-            m = subprocess.Popen([MEMSTUDY, "--pid", str(sh.pid), "--follow", "--json",
-                                  js.name, "-o", "/dev/null"], stderr=subprocess.PIPE,
-                                 text=True)
+            m = subprocess.Popen([MEMSTUDY, "--pid", str(sh.pid), "--follow"] + list(extra) +
+                                 ["--json", js.name, "-o", "/dev/null"],
+                                 stderr=subprocess.PIPE, text=True)
             self.addCleanup(lambda: m.poll() is None and m.kill())
             self.addCleanup(m.stderr.close)
             self.assertIn("tracing PID", m.stderr.readline())
@@ -288,11 +290,25 @@ class Follow(unittest.TestCase):
             self.assertEqual(m.returncode, 0, err)
             with open(js.name) as f:
                 rep = json.load(f)
+        return rep, sh, waiter
+
+    def test_pid_follow_takes_in_running_descendants(self):
+        rep, sh, waiter = self.adopt_waiter()
         w = [q for q in rep["processes"] if q["pid"] == waiter]
         self.assertEqual(len(w), 1, rep["processes"])
         self.assertEqual(w[0]["ppid"], sh.pid)
         self.assertGreaterEqual(calls(w[0], "malloc"), 300)
         self.assertEqual(calls(w[0], "free"), 300)
+
+    def test_pid_follow_unwind_kernel_copies_adopted_descendants(self):
+        # a descendant running before the trace: its memory is its own program's, not the
+        # target's the kernel's tables hold, so its stacks are copied, and whole
+        rep, sh, waiter = self.adopt_waiter(("--per-allocation", "--unwind", "kernel"))
+        w, = [q for q in rep["processes"] if q["pid"] == waiter]
+        st = w["per_allocation"]["stacks"]
+        self.assertGreaterEqual(st["unwound"], 300)
+        self.assertEqual(st["finished_from_copy"], st["unwound"], st)
+        self.assertEqual(st["complete"], st["unwound"], st)
 
 
 if __name__ == "__main__":
